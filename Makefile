@@ -1,0 +1,39 @@
+# Two commands on a fresh Debian/Ubuntu machine with Python 3.10+:
+#   make lab    set everything up, open the designer in JupyterLab on a built-in example
+#   make test   set everything up, run the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PORT   ?= 8888
+
+.PHONY: lab test lint system clean bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
+	touch $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright must not download a browser here).
+system:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --port $(PORT) notebooks/02-designer.ipynb
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP) system lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,53 @@
+"""lanedesign: design, check, simulate and export service-mesh traffic lanes."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .designfile import Loaded, dump_design, load_design, parse_design, save_design
+from .findings import CATALOGUE, Finding
+from .model import (
+    Ingress,
+    IngressRule,
+    Lane,
+    LaneDesign,
+    PassThrough,
+    RequestMatch,
+    Service,
+    StringMatch,
+)
+from .simulate import (
+    Trace,
+    distribution,
+    routing_matrix,
+    routing_table,
+    serving_lane,
+    simulate,
+)
+from .validate import validate
+
+__all__ = [
+    "CATALOGUE",
+    "Finding",
+    "Ingress",
+    "IngressRule",
+    "Lane",
+    "LaneDesign",
+    "Loaded",
+    "PassThrough",
+    "RequestMatch",
+    "Service",
+    "StringMatch",
+    "Trace",
+    "__version__",
+    "distribution",
+    "dump_design",
+    "load_design",
+    "parse_design",
+    "routing_matrix",
+    "routing_table",
+    "save_design",
+    "serving_lane",
+    "simulate",
+    "validate",
+]

@@ -1,0 +1,255 @@
+"""The ``lanedesign`` command line (``design-file.md``, "Command line").
+
+Exit codes: 0 success, 1 the design has errors (or the target cannot express it), 2 usage
+errors. ``--format json`` prints exactly one JSON document on stdout. No tracebacks: every
+failure becomes a message (text) or findings (JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from . import __version__
+from .designfile import load_design
+from .findings import Finding, has_errors
+from .model import LaneDesign
+from .simulate import distribution, routing_table, simulate
+from .validate import TARGETS, validate
+
+EXIT_OK, EXIT_DESIGN, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called (exit 2)."""
+
+
+# -- output helpers ------------------------------------------------------------------------
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _findings_text(findings: Sequence[Finding], source: str) -> str:
+    counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
+    lines = [f"{source}: {counts['error']} error(s), {counts['warning']} warning(s), "
+             f"{counts['info']} info"]
+    for f in findings:
+        lines.append(f"  {f}")
+        lines.append(f"          fix: {f.hint}")
+    return "\n".join(lines)
+
+
+def _report_findings(findings: Sequence[Finding], args: argparse.Namespace) -> None:
+    if args.format == "json":
+        _print_json({"findings": [f.to_dict() for f in findings]})
+    else:
+        print(_findings_text(findings, args.design))
+
+
+def _load(args: argparse.Namespace, target: str | None = None,
+          ) -> tuple[LaneDesign | None, list[Finding]]:
+    """Load and validate; the design is ``None`` when it cannot be used (errors)."""
+    loaded = load_design(args.design)
+    if loaded.design is None:
+        return None, list(loaded.findings)
+    findings = _merge(loaded.findings, validate(loaded.design, target))
+    return (None if has_errors(findings) else loaded.design), findings
+
+
+def _merge(parsed: Sequence[Finding], checked: Sequence[Finding]) -> list[Finding]:
+    # a field the reader already complained about (wrong type) reads as empty to the validator;
+    # one finding per path is enough
+    seen = {f.path for f in parsed}
+    return [*parsed, *(f for f in checked if f.path not in seen)]
+
+
+def _unusable(findings: list[Finding], args: argparse.Namespace) -> int:
+    if any(f.code == "LD007" for f in findings):
+        _report_findings(findings, args)
+        return EXIT_USAGE
+    _report_findings([f for f in findings if f.severity == "error"], args)
+    return EXIT_DESIGN
+
+
+# -- commands --------------------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    loaded = load_design(args.design)
+    findings = list(loaded.findings)
+    if loaded.design is not None:
+        findings = _merge(findings, validate(loaded.design, args.target))
+    _report_findings(findings, args)
+    if any(f.code == "LD007" for f in findings):
+        return EXIT_USAGE
+    return EXIT_DESIGN if has_errors(findings) else EXIT_OK
+
+
+def _parse_headers(values: Sequence[str]) -> list[tuple[str, str]]:
+    headers = []
+    for raw in values:
+        sep = "=" if "=" in raw and (":" not in raw or raw.index("=") < raw.index(":")) else ":"
+        name, found, value = raw.partition(sep)
+        if not found or not name.strip():
+            raise UsageError(f"--header expects NAME=VALUE (or 'NAME: VALUE'), got {raw!r}")
+        headers.append((name.strip().lower(), value.strip()))
+    return headers
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    headers = _parse_headers(args.header)
+    if args.requests is not None and args.requests < 1:
+        raise UsageError("--requests must be at least 1")
+    design, findings = _load(args)
+    if design is None:
+        return _unusable(findings, args)
+    trace = simulate(design, headers, path=args.path, host=args.host, seed=args.seed,
+                     lane=args.lane)
+    result = trace.to_dict()
+    if args.requests is not None:
+        dist = distribution(design, args.requests, args.seed, headers, args.path, args.host)
+        result["distribution"] = dist.fractions
+        result["unmatched"] = dist.unmatched / dist.requests
+    if args.format == "json":
+        _print_json(result)
+    else:
+        print(trace_text(design, trace))
+        if args.requests is not None:
+            print(f"\n{args.requests} requests:")
+            for lane, share in result["distribution"].items():
+                print(f"  {lane:<12} {share:6.1%}  {'#' * round(share * 40)}")
+            if dist.unmatched:
+                print(f"  {'404':<12} {result['unmatched']:6.1%}")
+    return EXIT_OK
+
+
+def trace_text(design: LaneDesign, trace: Any) -> str:
+    """A simulated request as a tree a person reads at a glance."""
+    if trace.status != 200:
+        lines = [f"HTTP {trace.status}: the request enters no lane"]
+    else:
+        via = f" (chosen by {trace.via})" if trace.via else ""
+        lines = [f"HTTP 200, lane {trace.lane}{via}"]
+        if all(h.depth == i for i, h in enumerate(trace.hops)):
+            lines.append("chain: " + " -> ".join(_hop_label(h) for h in trace.hops))
+        lines += _tree_lines(trace)
+    lines += [f"warning: {w}" for w in trace.warnings]
+    return "\n".join(lines)
+
+
+def _tree_lines(trace: Any) -> list[str]:
+    """Hops (depth-first, with depths) drawn as a tree with box-drawing branches."""
+    hops = trace.hops
+    last = []
+    for i, hop in enumerate(hops):
+        nxt = next((h.depth for h in hops[i + 1:] if h.depth <= hop.depth), -1)
+        last.append(nxt < hop.depth)
+    lines, open_levels = [], []  # open_levels[d]: an ancestor at depth d has later siblings
+    for hop, is_last in zip(hops, last):
+        del open_levels[hop.depth:]
+        branch = ("└─ " if is_last else "├─ ") if hop.depth else ""
+        indent = "".join("│  " if more else "   " for more in open_levels[1:])
+        labels = ",".join(f"{k}={v}" for k, v in hop.labels)
+        note = f"  fallback -> {hop.lane}" if hop.fallback else ""
+        if hop.context is None and trace.lane is not None:
+            note += "  (no lane context)"
+        lines.append(f"{indent}{branch}{hop.service} @{hop.lane} [{labels}]{note}")
+        open_levels.append(not is_last)
+    return lines
+
+
+def _hop_label(hop: Any) -> str:
+    return f"{hop.service}@{hop.lane}" + (" (fallback)" if hop.fallback else "")
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    design, findings = _load(args)
+    if design is None:
+        return _unusable(findings, args)
+    table = routing_table(design)
+    if args.format == "json":
+        _print_json({"matrix": table})
+        return EXIT_OK
+    lanes = design.lane_names
+    width = max([len("service"), *map(len, design.service_names)])
+    cols = [max(len(lane), *(len(table[s][lane]) + 1 for s in table)) for lane in lanes]
+
+    def line(first: str, cells: Sequence[str]) -> str:
+        return f"{first:<{width}}  " + "  ".join(f"{x:<{c}}" for x, c in zip(cells, cols))
+
+    print(line("service", lanes))
+    for svc, row in table.items():
+        print(line(svc, [row[ln] + ("*" if row[ln] != ln else "") for ln in lanes]))
+    print("* = served by a fallback lane")
+    return EXIT_OK
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from .findings import CATALOGUE
+
+    if args.format == "json":
+        _print_json({"codes": [vars(info) for info in CATALOGUE.values()]})
+    else:
+        for info in CATALOGUE.values():
+            print(f"{info.code} {info.severity:<7} {info.name}: {info.meaning}")
+    return EXIT_OK
+
+
+# -- the parser ------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lanedesign", description="Design, check and export service-mesh "
+                     "traffic lanes.")
+    parser.add_argument("--version", action="version", version=f"lanedesign {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def command(name: str, func: Any, help_text: str, design: bool = True,
+                ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if design:
+            p.add_argument("design", metavar="DESIGN", help="the design file (YAML)")
+        p.add_argument("--format", choices=("text", "json"), default="text")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("validate", cmd_validate, "Check a design; list findings with codes and hints.")
+    p.add_argument("--target", choices=TARGETS, help="also check what this target can express")
+
+    p = command("simulate", cmd_simulate, "Send one request through the ingress and the call "
+                "graph; show the lane serving each hop.")
+    p.add_argument("--header", "-H", action="append", default=[], metavar="NAME=VALUE",
+                   help="a request header (repeatable)")
+    p.add_argument("--path", default="/", help="request path (default /)")
+    p.add_argument("--host", help="request host (default: any)")
+    p.add_argument("--lane", help="skip the ingress; start the chain in this lane")
+    p.add_argument("--requests", type=int, metavar="N", help="also send N requests and show "
+                   "how they spread over the lanes")
+    p.add_argument("--seed", type=int, help="random seed for weighted ingress")
+
+    command("matrix", cmd_matrix, "Show the serving lane of every service in every lane.")
+    command("findings", cmd_findings, "List every finding code.", design=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        print(f"lanedesign: internal error: {type(exc).__name__}: {exc}\n"
+              "This is a bug in lanedesign; please report it with the design file.",
+              file=sys.stderr)
+        return EXIT_DESIGN

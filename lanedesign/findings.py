@@ -1,0 +1,188 @@
+"""Findings: what is wrong (or worth knowing) about a design, as data with stable codes.
+
+Every code lives in ``CATALOGUE`` with its severity, a one-line meaning and a generic fix;
+``docs/findings.md`` is generated from it and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[str, ...] = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One validator finding; ``path`` points into the design file (``spec.lanes[1].name``)."""
+
+    code: str
+    severity: str
+    path: str
+    message: str
+    hint: str
+
+    @property
+    def name(self) -> str:
+        return CATALOGUE[self.code].name
+
+    def to_dict(self) -> dict[str, str]:
+        return {**asdict(self), "name": self.name}
+
+    def __str__(self) -> str:
+        return f"{self.severity:<7} {self.code} {self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    code: str
+    name: str
+    severity: str
+    meaning: str
+    fix: str
+
+
+def _catalogue(*rows: tuple[str, str, str, str, str]) -> dict[str, CodeInfo]:
+    return {row[0]: CodeInfo(*row) for row in rows}
+
+
+CATALOGUE: dict[str, CodeInfo] = _catalogue(
+    # -- the file itself ------------------------------------------------------------------
+    ("LD001", "not-yaml", "error", "The file is not readable YAML text (syntax error, binary "
+     "data, bad encoding).", "Fix the YAML syntax at the reported line; save as UTF-8 text."),
+    ("LD002", "not-a-design", "error", "The document is not a lanedesign design: wrong "
+     "apiVersion/kind, or not a mapping.", "Start from `apiVersion: lanedesign/v1alpha1`, "
+     "`kind: LaneDesign`, `metadata`, `spec` (see examples/)."),
+    ("LD003", "missing-field", "error", "A required field is missing.",
+     "Add the field named in the path."),
+    ("LD004", "wrong-type", "error", "A field has the wrong type (e.g. a string where a list "
+     "is expected).", "Write the value with the type the design format gives."),
+    ("LD005", "unknown-field", "warning", "A field that lanedesign does not know; it is "
+     "ignored.", "Check the spelling against the design format, or remove the field."),
+    ("LD006", "invalid-value", "error", "A value outside the allowed set (mode, method, "
+     "strategy, match kind) or out of range.", "Use one of the values listed in the message."),
+    ("LD007", "file-unreadable", "error", "The design file cannot be read (missing, a "
+     "directory, no permission).", "Check the path."),
+    # -- names ----------------------------------------------------------------------------
+    ("LD101", "invalid-name", "error", "A name is not a DNS-1123 label (lowercase letters, "
+     "digits, '-', at most 63 characters; Service names must start with a letter).",
+     "Use lowercase letters, digits and '-', starting and ending with a letter or digit."),
+    ("LD102", "invalid-header-name", "error", "A header name is not a lowercase HTTP token.",
+     "Use lowercase letters, digits and '-' (e.g. `x-asm-prefer-tag`)."),
+    ("LD103", "invalid-label", "error", "A pod label key or value is not a valid Kubernetes "
+     "label.", "Keys: optional DNS prefix and '/', then up to 63 of [A-Za-z0-9-_.]; values "
+     "likewise, no '*'."),
+    ("LD104", "duplicate-name", "error", "Two services or two lanes share a name.",
+     "Rename or merge one of them."),
+    ("LD105", "invalid-baggage-key", "error", "The baggage member key is not an HTTP token.",
+     "Use a key of letters, digits and `-._~` (e.g. the route header's name)."),
+    ("LD106", "invalid-gateway", "error", "The ingress gateway is not `namespace/name` of "
+     "DNS-1123 labels.", "Write it as `istio-system/ingressgateway`."),
+    # -- lanes and the baseline -----------------------------------------------------------
+    ("LD201", "baseline-missing", "error", "No baseline lane is set, or it names no lane.",
+     "Set `spec.baseline` to the lane that holds every service."),
+    ("LD202", "baseline-incomplete", "error", "The baseline lane lacks a service; calls "
+     "that fall back would have nowhere to go.", "Add the service to the baseline lane."),
+    ("LD203", "strict-lane-incomplete", "error", "In strict mode a lane lacks a service.",
+     "Add the service to the lane, or switch `spec.mode` to `loose`."),
+    ("LD204", "duplicate-labels", "error", "Two lanes select pods with the same labels, so "
+     "their subsets are the same pods.", "Give each lane its own label value."),
+    ("LD205", "lane-unknown-service", "error", "A lane lists a service the design does not "
+     "define.", "Add the service to `spec.services` or remove it from the lane."),
+    ("LD206", "fallback-lacks-service", "error", "A per-service fallback target lane does "
+     "not hold that service.", "Add the service to the target lane, or pick a lane that "
+     "holds it."),
+    ("LD207", "fallback-unknown-service", "error", "A fallback override names a service the "
+     "design does not define.", "Fix the service name or remove the override."),
+    ("LD208", "fallback-unknown-lane", "error", "A fallback override names a lane that does "
+     "not exist.", "Fix the lane name or remove the override."),
+    ("LD209", "lane-without-labels", "error", "A lane has no pod labels, so its subset would "
+     "select every pod of the service.", "Give the lane a label such as `version: v2`."),
+    ("LD210", "duplicate-member", "warning", "A lane lists the same service twice.",
+     "Remove the duplicate."),
+    ("LD211", "fallback-in-strict", "warning", "Fallback overrides have no effect in strict "
+     "mode, where every lane holds every service.", "Remove `spec.fallback` or switch to "
+     "loose mode."),
+    ("LD212", "empty-lane", "warning", "A lane holds no service; every call in it falls "
+     "back.", "Add the services that have a version in this lane, or remove the lane."),
+    # -- headers and pass-through ---------------------------------------------------------
+    ("LD301", "header-method-mismatch", "error", "With the `header` method the propagated "
+     "header is the route header, but `traceHeader` differs from `routeHeader`.",
+     "Set `traceHeader` equal to `routeHeader`, or leave it out."),
+    ("LD302", "reserved-route-header", "error", "The route header is `baggage`, a trace "
+     "header, a pseudo-header or `host`; it cannot name a lane.",
+     "Choose a header of its own such as `x-asm-prefer-tag`."),
+    ("LD303", "trace-header-missing", "error", "The `traceId` method needs the trace header "
+     "that the apps propagate.", "Set `passThrough.traceHeader` (e.g. `x-b3-traceid`)."),
+    ("LD304", "trace-header-is-route-header", "error", "With the `traceId` method the trace "
+     "header must differ from the route header (a unique-per-trace id cannot name a lane).",
+     "Use the `header` method if the apps propagate the route header itself."),
+    ("LD305", "ignored-pass-through-field", "warning", "A pass-through field that the chosen "
+     "method does not use.", "Remove the field, or choose the method that uses it."),
+    # -- the call graph -------------------------------------------------------------------
+    ("LD401", "unknown-callee", "error", "A service calls a service the design does not "
+     "define.", "Add the callee to `spec.services` or fix the name."),
+    ("LD402", "call-cycle", "warning", "The call graph has a cycle; the simulator stops at "
+     "the repeated service.", "Check the calls; cycles are legal but often a typo."),
+    ("LD403", "context-dropped", "info", "A service does not propagate the lane context; "
+     "everything it calls is served by the baseline.", "Propagate the context in the app "
+     "(e.g. OpenTelemetry baggage), or accept the baseline downstream."),
+    ("LD404", "unreachable-service", "info", "A service cannot be reached from the entry "
+     "service, so no simulated request touches it.", "Add the calls that reach it, or check "
+     "the entry service."),
+    # -- ingress --------------------------------------------------------------------------
+    ("LD501", "entry-missing", "error", "No ingress, or its entry service is missing or "
+     "unknown.", "Set `spec.ingress.entry` to the service the gateway sends requests to."),
+    ("LD502", "rule-unknown-lane", "error", "An ingress rule, weight or default names a lane "
+     "that does not exist.", "Fix the lane name."),
+    ("LD503", "rule-shadowed", "warning", "An ingress rule can never match: an earlier rule "
+     "matches every request it would.", "Move the narrower rule first or narrow the earlier "
+     "one."),
+    ("LD504", "weights-not-100", "error", "Weighted ingress weights do not sum to 100.",
+     "Make the lane weights add up to 100."),
+    ("LD505", "weight-negative", "error", "A weight is negative.", "Use weights >= 0."),
+    ("LD506", "invalid-match", "error", "A match condition is invalid: empty prefix or "
+     "regex, a regex that is not RE2 or longer than 1024 characters.",
+     "Fix the match; regexes are RE2 and match the whole value."),
+    ("LD507", "strategy-fields", "warning", "Ingress fields that the chosen strategy "
+     "ignores (weights with rules, rules with weighted).", "Remove them, or switch strategy."),
+    ("LD508", "weights-missing", "error", "Weighted ingress without weights.",
+     "Give `spec.ingress.weights` a weight per lane."),
+    ("LD509", "lane-not-entered", "info", "No ingress rule, weight or default sends traffic "
+     "into this lane.", "Add a rule or a weight for the lane if it should take traffic."),
+    ("LD510", "invalid-host", "error", "An ingress host is not a valid host name or "
+     "`*`-prefixed wildcard.", "Write hosts like `shop.example.com`, `*.example.com` or `*`."),
+    # -- targets --------------------------------------------------------------------------
+    ("LD601", "traceid-needs-asm", "error", "The `traceId` method needs ASM's trace-id -> "
+     "lane memory (TrafficLabel); plain Istio cannot express it.",
+     "Export with `--target asm`, or switch the design to the `baggage` method."),
+)
+
+
+def make(code: str, path: str, message: str, hint: str | None = None) -> Finding:
+    """A finding of ``code`` with its catalogue severity and (unless given) generic fix."""
+    info = CATALOGUE[code]
+    return Finding(code, info.severity, path, message, hint or info.fix)
+
+
+def has_errors(findings: list[Finding] | tuple[Finding, ...]) -> bool:
+    return any(f.severity == "error" for f in findings)
+
+
+def catalogue_markdown() -> str:
+    """The code table for ``docs/findings.md``."""
+    lines = [
+        "# Validation findings",
+        "",
+        "Generated from `lanedesign/findings.py` (a test keeps it in step). Every finding "
+        "carries `code`, `severity`, `path`, `message` and `hint`; codes never change meaning.",
+        "",
+        "| code | name | severity | meaning | how to fix |",
+        "|---|---|---|---|---|",
+    ]
+    for info in CATALOGUE.values():
+        lines.append(
+            f"| {info.code} | {info.name} | {info.severity} | {info.meaning} | {info.fix} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,354 @@
+"""The lane design: immutable values and pure edits that return new designs.
+
+Vocabulary follows ``lanes.md``: a design (lane group) has services with their calls, lanes
+(one of them the baseline), a mode, a route header, a pass-through method and an ingress.
+Nothing here checks that a design makes sense; that is ``validate``'s job, so a half-typed
+design in a widget is still a value we can hold, show and save.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+Mode = Literal["loose", "strict"]
+Method = Literal["traceId", "header", "baggage"]
+Strategy = Literal["rules", "weighted"]
+MatchKind = Literal["exact", "prefix", "regex"]
+
+MODES: tuple[str, ...] = ("loose", "strict")
+METHODS: tuple[str, ...] = ("traceId", "header", "baggage")
+STRATEGIES: tuple[str, ...] = ("rules", "weighted")
+MATCH_KINDS: tuple[str, ...] = ("exact", "prefix", "regex")
+
+DEFAULT_NAMESPACE = "default"
+DEFAULT_ROUTE_HEADER = "x-asm-prefer-tag"
+
+
+def _pairs(value: Mapping[str, object] | Iterable[tuple[str, object]] | None) -> tuple:
+    """Freeze a mapping (or pairs) into a tuple of pairs, keeping the caller's order."""
+    if value is None:
+        return ()
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple((k, v) for k, v in items)
+
+
+def _names(value: Iterable[str] | str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):  # a lone name is a common slip; keep it as one name, not letters
+        return (value,)
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class StringMatch:
+    """One Istio StringMatch: ``exact``, ``prefix`` or ``regex`` (RE2, whole value)."""
+
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True)
+class RequestMatch:
+    """Conditions that must all hold (AND): an optional URI match and header matches."""
+
+    uri: StringMatch | None = None
+    headers: tuple[tuple[str, StringMatch], ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "headers", _pairs(self.headers))
+
+    @property
+    def header_map(self) -> dict[str, StringMatch]:
+        return dict(self.headers)
+
+    @property
+    def is_catch_all(self) -> bool:
+        """True when every request matches (no headers, URI absent or prefix ``/``/empty)."""
+        if self.headers:
+            return False
+        uri = self.uri
+        return uri is None or (uri.kind == "prefix" and uri.value in ("", "/"))
+
+
+@dataclass(frozen=True)
+class IngressRule:
+    """Send requests matching ``match`` into ``lane``; ``match=None`` matches everything."""
+
+    lane: str
+    match: RequestMatch | None = None
+
+
+@dataclass(frozen=True)
+class Ingress:
+    """How requests enter the lanes at the gateway (``lanes.md`` §3)."""
+
+    gateway: str = "istio-system/ingressgateway"
+    hosts: tuple[str, ...] = ("*",)
+    entry: str = ""
+    strategy: str = "rules"
+    # None means "not given": one rule per lane matching the route header (lanes.md §3).
+    rules: tuple[IngressRule, ...] | None = None
+    match: RequestMatch | None = None
+    weights: tuple[tuple[str, int], ...] = ()
+    default: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hosts", _names(self.hosts))
+        if self.rules is not None:
+            object.__setattr__(self, "rules", tuple(self.rules))
+        object.__setattr__(self, "weights", _pairs(self.weights))
+
+    @property
+    def weight_map(self) -> dict[str, int]:
+        return dict(self.weights)
+
+    @property
+    def gateway_namespace(self) -> str | None:
+        ns, sep, _ = self.gateway.rpartition("/")
+        return ns if sep else None
+
+    @property
+    def gateway_name(self) -> str:
+        return self.gateway.rpartition("/")[2]
+
+
+@dataclass(frozen=True)
+class Service:
+    """A Kubernetes Service and the services it calls, in call order."""
+
+    name: str
+    calls: tuple[str, ...] = ()
+    namespace: str | None = None  # None: the design's default namespace
+    port: int | None = None
+    propagates: bool = True  # False: the app drops the lane context on its outbound calls
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "calls", _names(self.calls))
+
+
+@dataclass(frozen=True)
+class Lane:
+    """A named set of workload versions: pod labels and the services that have a version."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...] = ()
+    services: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", _pairs(self.labels))
+        object.__setattr__(self, "services", _names(self.services))
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+    def holds(self, service: str) -> bool:
+        return service in self.services
+
+
+@dataclass(frozen=True)
+class PassThrough:
+    """How the lane context survives each hop (``lanes.md`` §1)."""
+
+    method: str = "baggage"
+    trace_header: str | None = None
+    baggage_key: str | None = None  # baggage: None means the route header's name
+
+
+@dataclass(frozen=True)
+class LaneDesign:
+    """A lane group: the whole design a user edits, validates, simulates and exports."""
+
+    name: str
+    services: tuple[Service, ...] = ()
+    lanes: tuple[Lane, ...] = ()
+    baseline: str = ""
+    namespace: str = DEFAULT_NAMESPACE
+    mode: str = "loose"
+    route_header: str = DEFAULT_ROUTE_HEADER
+    pass_through: PassThrough = field(default_factory=PassThrough)
+    fallback: tuple[tuple[str, str], ...] = ()  # per-service fallback target: service -> lane
+    ingress: Ingress | None = None
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "services", tuple(self.services))
+        object.__setattr__(self, "lanes", tuple(self.lanes))
+        object.__setattr__(self, "fallback", _pairs(self.fallback))
+
+    # -- lookups -------------------------------------------------------------------------
+    @property
+    def service_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.services)
+
+    @property
+    def lane_names(self) -> tuple[str, ...]:
+        return tuple(lane.name for lane in self.lanes)
+
+    @property
+    def fallback_map(self) -> dict[str, str]:
+        return dict(self.fallback)
+
+    def service(self, name: str) -> Service | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    def lane(self, name: str | None) -> Lane | None:
+        return next((lane for lane in self.lanes if lane.name == name), None)
+
+    def baseline_lane(self) -> Lane | None:
+        return self.lane(self.baseline)
+
+    def namespace_of(self, service: str) -> str:
+        svc = self.service(service)
+        return (svc.namespace if svc and svc.namespace else None) or self.namespace
+
+    def fallback_for(self, service: str) -> str:
+        """The lane that serves ``service`` for a lane lacking it: override, else baseline."""
+        return self.fallback_map.get(service, self.baseline)
+
+    @property
+    def baggage_key(self) -> str:
+        return self.pass_through.baggage_key or self.route_header
+
+    @property
+    def effective_rules(self) -> tuple[IngressRule, ...]:
+        """The ingress rules in force: the given ones, or one route-header rule per lane."""
+        if self.ingress is not None and self.ingress.rules is not None:
+            return self.ingress.rules
+        return tuple(
+            IngressRule(
+                lane=lane.name,
+                match=RequestMatch(headers=((self.route_header, StringMatch("exact", lane.name)),)),
+            )
+            for lane in self.lanes
+        )
+
+    # -- edits: each returns a new design --------------------------------------------------
+    def with_(self, **changes: object) -> LaneDesign:
+        """A copy with some top-level fields replaced (``dataclasses.replace``)."""
+        return replace(self, **changes)
+
+    def with_service(self, service: Service) -> LaneDesign:
+        """Add ``service``, or replace the service of the same name in place."""
+        return replace(self, services=_upsert(self.services, service))
+
+    def without_service(self, name: str) -> LaneDesign:
+        """Remove a service and every reference to it (calls, lanes, fallbacks, entry)."""
+        services = tuple(
+            replace(s, calls=tuple(c for c in s.calls if c != name))
+            for s in self.services
+            if s.name != name
+        )
+        lanes = tuple(
+            replace(lane, services=tuple(x for x in lane.services if x != name))
+            for lane in self.lanes
+        )
+        fallback = tuple((s, t) for s, t in self.fallback if s != name)
+        ingress = self.ingress
+        if ingress is not None and ingress.entry == name:
+            ingress = replace(ingress, entry="")
+        return replace(self, services=services, lanes=lanes, fallback=fallback, ingress=ingress)
+
+    def rename_service(self, old: str, new: str) -> LaneDesign:
+        def swap(n: str) -> str:
+            return new if n == old else n
+
+        services = tuple(
+            replace(s, name=swap(s.name), calls=tuple(map(swap, s.calls))) for s in self.services
+        )
+        lanes = tuple(
+            replace(lane, services=tuple(map(swap, lane.services))) for lane in self.lanes
+        )
+        fallback = tuple((swap(s), t) for s, t in self.fallback)
+        ingress = self.ingress
+        if ingress is not None:
+            ingress = replace(ingress, entry=swap(ingress.entry))
+        return replace(self, services=services, lanes=lanes, fallback=fallback, ingress=ingress)
+
+    def with_calls(self, service: str, calls: Iterable[str]) -> LaneDesign:
+        svc = self.service(service)
+        if svc is None:
+            raise KeyError(service)
+        return self.with_service(replace(svc, calls=tuple(calls)))
+
+    def with_lane(self, lane: Lane) -> LaneDesign:
+        """Add ``lane``, or replace the lane of the same name in place."""
+        return replace(self, lanes=_upsert(self.lanes, lane))
+
+    def without_lane(self, name: str) -> LaneDesign:
+        """Remove a lane and the fallbacks, rules and weights that name it."""
+        lanes = tuple(lane for lane in self.lanes if lane.name != name)
+        fallback = tuple((s, t) for s, t in self.fallback if t != name)
+        ingress = self.ingress
+        if ingress is not None:
+            rules = ingress.rules
+            if rules is not None:
+                rules = tuple(r for r in rules if r.lane != name)
+            ingress = replace(
+                ingress,
+                rules=rules,
+                weights=tuple((k, w) for k, w in ingress.weights if k != name),
+                default=None if ingress.default == name else ingress.default,
+            )
+        baseline = "" if self.baseline == name else self.baseline
+        return replace(self, lanes=lanes, fallback=fallback, ingress=ingress, baseline=baseline)
+
+    def rename_lane(self, old: str, new: str) -> LaneDesign:
+        def swap(n: str | None) -> str | None:
+            return new if n == old else n
+
+        lanes = tuple(replace(lane, name=swap(lane.name)) for lane in self.lanes)
+        fallback = tuple((s, swap(t)) for s, t in self.fallback)
+        ingress = self.ingress
+        if ingress is not None:
+            rules = ingress.rules
+            if rules is not None:
+                rules = tuple(replace(r, lane=swap(r.lane)) for r in rules)
+            ingress = replace(
+                ingress,
+                rules=rules,
+                weights=tuple((swap(k), w) for k, w in ingress.weights),
+                default=swap(ingress.default),
+            )
+        return replace(
+            self, lanes=lanes, fallback=fallback, ingress=ingress, baseline=swap(self.baseline)
+        )
+
+    def with_membership(self, lane: str, service: str, member: bool) -> LaneDesign:
+        """Put ``service`` into ``lane`` or take it out (the membership grid's checkbox)."""
+        current = self.lane(lane)
+        if current is None:
+            raise KeyError(lane)
+        names = tuple(s for s in current.services if s != service)
+        if member:
+            # keep the design's service order so saved files stay stable
+            order = {n: i for i, n in enumerate(self.service_names)}
+            names = tuple(sorted((*names, service), key=lambda n: order.get(n, len(order))))
+        return self.with_lane(replace(current, services=names))
+
+    def with_fallback(self, service: str, lane: str | None) -> LaneDesign:
+        """Set the per-service fallback target of ``service``; ``None`` removes it."""
+        rest = tuple((s, t) for s, t in self.fallback if s != service)
+        if lane is None:
+            return replace(self, fallback=rest)
+        if service in self.fallback_map:
+            pairs = tuple((s, lane if s == service else t) for s, t in self.fallback)
+            return replace(self, fallback=pairs)
+        return replace(self, fallback=(*rest, (service, lane)))
+
+    def with_ingress(self, **changes: object) -> LaneDesign:
+        """A copy with some ingress fields replaced (an ingress is created when missing)."""
+        return replace(self, ingress=replace(self.ingress or Ingress(), **changes))
+
+    def with_pass_through(self, **changes: object) -> LaneDesign:
+        return replace(self, pass_through=replace(self.pass_through, **changes))
+
+
+def _upsert(items: tuple, item: object) -> tuple:
+    name = item.name  # type: ignore[attr-defined]
+    if any(x.name == name for x in items):
+        return tuple(item if x.name == name else x for x in items)
+    return (*items, item)

@@ -1,0 +1,364 @@
+"""The validator: every rule of ``lanes.md`` §5 as findings with stable codes.
+
+``validate`` never raises; it reads whatever design it is given, however incomplete.
+Each check is a small function over the design that yields findings; the order of checks is
+the order of the design file, so output reads top to bottom.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+from .findings import Finding, make
+from .matching import covers, regex_problem
+from .model import Ingress, LaneDesign, RequestMatch
+from .names import (
+    is_dns1035_label,
+    is_dns1123_label,
+    is_header_name,
+    is_host,
+    is_label_key,
+    is_label_value,
+    is_token,
+)
+
+# Headers that carry trace context; a lane name in one of them would break tracing (ASM G).
+TRACE_HEADERS = frozenset({
+    "traceparent", "tracestate", "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid",
+    "x-b3-sampled", "x-b3-flags", "x-request-id", "x-datadog-trace-id", "x-datadog-parent-id",
+    "x-cloud-trace-context", "grpc-trace-bin", "x-ot-span-context", "uber-trace-id", "sw8",
+})
+TARGETS = ("istio", "asm")
+
+
+def validate(design: LaneDesign, target: str | None = None) -> list[Finding]:
+    """All findings for ``design``; ``target`` (istio|asm) adds what that target cannot take."""
+    findings: list[Finding] = []
+    for check in _CHECKS:
+        findings.extend(check(design))
+    if target == "istio":
+        findings.extend(_istio_target(design))
+    return findings
+
+
+# -- names ------------------------------------------------------------------------------
+def _names(d: LaneDesign) -> Iterator[Finding]:
+    yield from _dns_label(d.name, "metadata.name", "the design name")
+    yield from _dns_label(d.namespace, "spec.namespace", "the namespace")
+    for i, svc in enumerate(d.services):
+        path = f"spec.services[{i}]"
+        if not svc.name:
+            yield make("LD003", f"{path}.name", "a service has no name")
+        elif not is_dns1035_label(svc.name):
+            yield make("LD101", f"{path}.name", f"service name {svc.name!r} is not a DNS-1035 "
+                       "label (Kubernetes Service names start with a letter)")
+        if svc.namespace is not None:
+            yield from _dns_label(svc.namespace, f"{path}.namespace", "the namespace")
+    for i, lane in enumerate(d.lanes):
+        yield from _dns_label(lane.name, f"spec.lanes[{i}].name", "a lane name")
+    yield from _duplicates(d.service_names, "spec.services", "service")
+    yield from _duplicates(d.lane_names, "spec.lanes", "lane")
+
+
+def _dns_label(name: str, path: str, what: str) -> Iterator[Finding]:
+    if not name:
+        yield make("LD003", path, f"{what} is missing")
+    elif not is_dns1123_label(name):
+        yield make("LD101", path, f"{what} {name!r} is not a DNS-1123 label")
+
+
+def _duplicates(names: tuple[str, ...], path: str, what: str) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name and name in seen:
+            yield make("LD104", f"{path}[{i}].name", f"{what} {name!r} is defined twice")
+        seen.add(name)
+
+
+# -- headers and pass-through ------------------------------------------------------------
+def _headers(d: LaneDesign) -> Iterator[Finding]:
+    route = d.route_header
+    pt = d.pass_through
+    if not route:
+        yield make("LD003", "spec.routeHeader", "the route header is missing")
+    elif route.startswith(":") or route in ("host", "baggage") or route in TRACE_HEADERS:
+        yield make("LD302", "spec.routeHeader", f"the route header {route!r} is reserved "
+                   "(baggage, a trace header, a pseudo-header or host)")
+    elif not is_header_name(route):
+        yield make("LD102", "spec.routeHeader", f"{route!r} is not a lowercase HTTP token")
+    path = "spec.passThrough"
+    if pt.trace_header is not None and not is_header_name(pt.trace_header):
+        yield make("LD102", f"{path}.traceHeader",
+                   f"{pt.trace_header!r} is not a lowercase HTTP token")
+    if pt.method == "traceId":
+        if not pt.trace_header:
+            yield make("LD303", f"{path}.traceHeader", "the traceId method needs a trace header")
+        elif pt.trace_header == route:
+            yield make("LD304", f"{path}.traceHeader", "the trace header equals the route "
+                       "header; a per-trace id cannot name a lane")
+    elif pt.method == "header":
+        if pt.trace_header is not None and pt.trace_header != route:
+            yield make("LD301", f"{path}.traceHeader", f"traceHeader {pt.trace_header!r} "
+                       f"differs from routeHeader {route!r}; with the header method they are "
+                       "one header")
+    elif pt.trace_header is not None and pt.trace_header != "baggage":
+        yield make("LD305", f"{path}.traceHeader", "the baggage method ignores traceHeader")
+    if pt.baggage_key is not None:
+        if pt.method != "baggage":
+            yield make("LD305", f"{path}.baggageKey", f"the {pt.method} method ignores "
+                       "baggageKey")
+        elif not is_token(pt.baggage_key):
+            yield make("LD105", f"{path}.baggageKey",
+                       f"baggage key {pt.baggage_key!r} is not a token")
+
+
+# -- lanes and the baseline --------------------------------------------------------------
+def _lanes(d: LaneDesign) -> Iterator[Finding]:
+    known = set(d.service_names)
+    seen_labels: dict[tuple, str] = {}
+    for i, lane in enumerate(d.lanes):
+        path = f"spec.lanes[{i}]"
+        if not lane.labels:
+            yield make("LD209", f"{path}.labels", f"lane {lane.name!r} has no pod labels")
+        for key, value in lane.labels:
+            if not is_label_key(key):
+                yield make("LD103", f"{path}.labels", f"label key {key!r} is not valid")
+            if not is_label_value(value):
+                yield make("LD103", f"{path}.labels.{key}", f"label value {value!r} is not "
+                           "valid")
+        labels = tuple(sorted(lane.labels))
+        if labels and labels in seen_labels:
+            yield make("LD204", f"{path}.labels", f"lane {lane.name!r} has the same labels as "
+                       f"lane {seen_labels[labels]!r}")
+        seen_labels.setdefault(labels, lane.name)
+        counts = Counter(lane.services)
+        for j, svc in enumerate(lane.services):
+            if svc not in known:
+                yield make("LD205", f"{path}.services[{j}]", f"lane {lane.name!r} lists "
+                           f"unknown service {svc!r}")
+            elif counts[svc] > 1 and lane.services.index(svc) != j:
+                yield make("LD210", f"{path}.services[{j}]", f"lane {lane.name!r} lists "
+                           f"{svc!r} twice")
+        if not lane.services and lane.name != d.baseline and d.mode == "loose":
+            yield make("LD212", f"{path}.services", f"lane {lane.name!r} holds no service")
+    yield from _baseline(d)
+    if d.mode == "strict":
+        for i, lane in enumerate(d.lanes):
+            if lane.name == d.baseline:
+                continue
+            for svc in d.service_names:
+                if svc and not lane.holds(svc):
+                    yield make("LD203", f"spec.lanes[{i}].services", f"strict mode: lane "
+                               f"{lane.name!r} lacks service {svc!r}")
+
+
+def _baseline(d: LaneDesign) -> Iterator[Finding]:
+    if not d.baseline:
+        yield make("LD201", "spec.baseline", "no baseline lane is set")
+        return
+    if d.baseline not in d.lane_names:
+        yield make("LD201", "spec.baseline", f"baseline {d.baseline!r} names no lane")
+        return
+    i = d.lane_names.index(d.baseline)
+    base = d.lanes[i]
+    for svc in d.service_names:
+        if svc and not base.holds(svc):
+            yield make("LD202", f"spec.lanes[{i}].services", f"baseline {d.baseline!r} lacks "
+                       f"service {svc!r}")
+
+
+def _fallbacks(d: LaneDesign) -> Iterator[Finding]:
+    if d.fallback and d.mode == "strict":
+        yield make("LD211", "spec.fallback", "fallback overrides have no effect in strict mode")
+    for svc, target in d.fallback:
+        path = f"spec.fallback.{svc}"
+        lane = d.lane(target)
+        if d.service(svc) is None:
+            yield make("LD207", path, f"fallback override for unknown service {svc!r}")
+        elif lane is None:
+            yield make("LD208", path, f"fallback target {target!r} is not a lane")
+        elif not lane.holds(svc):
+            yield make("LD206", path, f"fallback target {target!r} does not hold {svc!r}",
+                       f"Add {svc!r} to lane {target!r}, or pick a lane that holds it.")
+
+
+# -- the call graph ----------------------------------------------------------------------
+def _calls(d: LaneDesign) -> Iterator[Finding]:
+    known = set(d.service_names)
+    for i, svc in enumerate(d.services):
+        for j, callee in enumerate(svc.calls):
+            if callee not in known:
+                yield make("LD401", f"spec.services[{i}].calls[{j}]", f"{svc.name!r} calls "
+                           f"unknown service {callee!r}")
+        if not svc.propagates and svc.calls:
+            yield make("LD403", f"spec.services[{i}].propagates", f"{svc.name!r} does not "
+                       f"propagate the lane context; {', '.join(svc.calls)} will be served by "
+                       "the baseline")
+    yield from _cycles(d)
+    entry = d.ingress.entry if d.ingress else ""
+    if entry in known:
+        reached = _reachable(d, entry)
+        for i, svc in enumerate(d.services):
+            if svc.name and svc.name not in reached:
+                yield make("LD404", f"spec.services[{i}]", f"{svc.name!r} is not reachable "
+                           f"from the entry service {entry!r}")
+
+
+def _graph(d: LaneDesign) -> dict[str, tuple[str, ...]]:
+    graph: dict[str, tuple[str, ...]] = {}
+    for svc in d.services:
+        graph.setdefault(svc.name, svc.calls)
+    return graph
+
+
+def _reachable(d: LaneDesign, start: str) -> set[str]:
+    graph = _graph(d)
+    seen, todo = {start}, [start]
+    while todo:
+        for callee in graph.get(todo.pop(), ()):
+            if callee in graph and callee not in seen:
+                seen.add(callee)
+                todo.append(callee)
+    return seen
+
+
+def _cycles(d: LaneDesign) -> Iterator[Finding]:
+    """One LD402 per back edge of an iterative depth-first search (no recursion limit)."""
+    graph = _graph(d)
+    index = {name: i for i, name in enumerate(d.service_names)}
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    for root in graph:
+        if root in state:
+            continue
+        path = [root]
+        stack = [(root, iter(graph[root]))]
+        state[root] = 1
+        while stack:
+            node, callees = stack[-1]
+            callee = next(callees, None)
+            if callee is None:
+                state[node] = 2
+                stack.pop()
+                path.pop()
+            elif callee not in graph:
+                continue
+            elif state.get(callee) == 1:
+                loop = [*path[path.index(callee):], callee]
+                j = graph[node].index(callee)
+                yield make("LD402", f"spec.services[{index[node]}].calls[{j}]",
+                           f"call cycle: {' -> '.join(loop)}")
+            elif callee not in state:
+                state[callee] = 1
+                path.append(callee)
+                stack.append((callee, iter(graph[callee])))
+
+
+# -- ingress ---------------------------------------------------------------------------------
+def _ingress(d: LaneDesign) -> Iterator[Finding]:
+    ing = d.ingress
+    if ing is None:
+        yield make("LD501", "spec.ingress", "the design has no ingress; requests cannot enter "
+                   "the lanes")
+        return
+    p = "spec.ingress"
+    if not ing.entry:
+        yield make("LD501", f"{p}.entry", "no entry service is set")
+    elif d.service(ing.entry) is None:
+        yield make("LD501", f"{p}.entry", f"entry service {ing.entry!r} is not a service")
+    ns, name = ing.gateway_namespace, ing.gateway_name
+    if not is_dns1123_label(name) or (ns is not None and not is_dns1123_label(ns)):
+        yield make("LD106", f"{p}.gateway", f"gateway {ing.gateway!r} is not namespace/name")
+    if not ing.hosts:
+        yield make("LD510", f"{p}.hosts", "the ingress needs at least one host")
+    for i, host in enumerate(ing.hosts):
+        if not is_host(host):
+            yield make("LD510", f"{p}.hosts[{i}]", f"{host!r} is not a host name")
+    lanes = set(d.lane_names)
+    if ing.default is not None and ing.default not in lanes:
+        yield make("LD502", f"{p}.default", f"default lane {ing.default!r} does not exist")
+    if ing.strategy == "weighted":
+        yield from _weighted(ing, lanes, p)
+    else:
+        yield from _rules(d, ing, lanes, p)
+    yield from _lanes_not_entered(d, ing)
+
+
+def _rules(d: LaneDesign, ing: Ingress, lanes: set[str], p: str) -> Iterator[Finding]:
+    if ing.weights:
+        yield make("LD507", f"{p}.weights", "the rules strategy ignores weights")
+    if ing.match is not None:
+        yield make("LD507", f"{p}.match", "the rules strategy ignores the group-wide match; "
+                   "put matches in the rules")
+    rules = ing.rules or ()
+    for i, rule in enumerate(rules):
+        path = f"{p}.rules[{i}]"
+        if not rule.lane:
+            yield make("LD003", f"{path}.lane", "a rule has no lane")
+        elif rule.lane not in lanes:
+            yield make("LD502", f"{path}.lane", f"rule sends traffic to unknown lane "
+                       f"{rule.lane!r}")
+        yield from _match(rule.match, f"{path}.match")
+        for k in range(i):
+            if covers(rules[k].match, rule.match):
+                yield make("LD503", path, f"rule {i} (lane {rule.lane!r}) is shadowed by rule "
+                           f"{k} (lane {rules[k].lane!r}), which matches everything it does")
+                break
+
+
+def _weighted(ing: Ingress, lanes: set[str], p: str) -> Iterator[Finding]:
+    if ing.rules:
+        yield make("LD507", f"{p}.rules", "the weighted strategy ignores rules")
+    yield from _match(ing.match, f"{p}.match")
+    if not ing.weights:
+        yield make("LD508", f"{p}.weights", "weighted ingress without weights")
+        return
+    for lane, weight in ing.weights:
+        if lane not in lanes:
+            yield make("LD502", f"{p}.weights.{lane}", f"weight for unknown lane {lane!r}")
+        if weight < 0:
+            yield make("LD505", f"{p}.weights.{lane}", f"weight {weight} is negative")
+    total = sum(w for _, w in ing.weights)
+    if total != 100:
+        yield make("LD504", f"{p}.weights", f"weights sum to {total}, not 100")
+
+
+def _match(match: RequestMatch | None, path: str) -> Iterator[Finding]:
+    if match is None:
+        return
+    conditions = [("uri", match.uri)] if match.uri is not None else []
+    conditions += [(f"headers.{name}", m) for name, m in match.headers]
+    for where, m in conditions:
+        if where.startswith("headers.") and not is_header_name(where[8:]):
+            yield make("LD102", f"{path}.{where}", f"{where[8:]!r} is not a lowercase HTTP "
+                       "token")
+        if m.kind == "regex":
+            problem = regex_problem(m.value)
+            if problem:
+                yield make("LD506", f"{path}.{where}.regex", f"{problem}")
+        elif m.kind == "prefix" and not m.value and where != "uri":
+            yield make("LD506", f"{path}.{where}.prefix", "an empty header prefix",
+                       "Use a presence-free match such as a non-empty prefix.")
+
+
+def _lanes_not_entered(d: LaneDesign, ing: Ingress) -> Iterator[Finding]:
+    if ing.strategy == "weighted":
+        entered = {lane for lane, w in ing.weights if w > 0}
+    else:
+        entered = {r.lane for r in d.effective_rules}
+    if ing.default is not None:
+        entered.add(ing.default)
+    for i, lane in enumerate(d.lanes):
+        if lane.name and lane.name not in entered:
+            yield make("LD509", f"spec.lanes[{i}]", f"no ingress rule or weight sends traffic "
+                       f"into lane {lane.name!r}")
+
+
+# -- targets ---------------------------------------------------------------------------------
+def _istio_target(d: LaneDesign) -> Iterator[Finding]:
+    if d.pass_through.method == "traceId":
+        yield make("LD601", "spec.passThrough.method", "plain Istio cannot remember trace id "
+                   "-> lane; the traceId method needs ASM")
+
+
+_CHECKS = (_names, _headers, _lanes, _fallbacks, _calls, _ingress)

@@ -1,0 +1,114 @@
+"""Hypothesis strategies: random *valid* lane designs (no validator errors).
+
+Shared by the property tests of every module (simulator, design files, emitters).
+"""
+
+from __future__ import annotations
+
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from lanedesign.findings import has_errors
+from lanedesign.model import (
+    Ingress,
+    IngressRule,
+    Lane,
+    LaneDesign,
+    PassThrough,
+    RequestMatch,
+    Service,
+    StringMatch,
+)
+from lanedesign.validate import validate
+
+SERVICE_NAMES = ["front", "api", "cart", "pay", "ship", "user", "mail", "stock", "search"]
+LANE_NAMES = ["base", "s2", "s3", "dev", "feat-x", "canary"]
+ROUTE_HEADERS = ["x-asm-prefer-tag", "x-lane", "x-env"]
+
+
+@st.composite
+def string_matches(draw, values: list[str]) -> StringMatch:
+    kind = draw(st.sampled_from(["exact", "prefix", "regex"]))
+    value = draw(st.sampled_from(values))
+    if kind == "regex":
+        value = draw(st.sampled_from([value, f"{value}|other", f"{value[:1]}.*", ".*"]))
+    if kind == "prefix" and not value:
+        value = "x"
+    return StringMatch(kind, value)
+
+
+@st.composite
+def request_matches(draw, route_header: str, lanes: list[str]) -> RequestMatch:
+    uri = draw(st.one_of(st.none(), string_matches(["/", "/api", "/mock", "/api/v2"])))
+    names = draw(st.lists(st.sampled_from([route_header, "x-user", "x-env"]), unique=True,
+                          max_size=2))
+    headers = tuple((n, draw(string_matches([*lanes, "alice", "bob"]))) for n in names)
+    return RequestMatch(uri=uri, headers=headers)
+
+
+@st.composite
+def designs(draw, max_services: int = 7, max_lanes: int = 5) -> LaneDesign:
+    """A random design that the validator accepts (warnings and info allowed)."""
+    services = draw(st.lists(st.sampled_from(SERVICE_NAMES), min_size=1,
+                             max_size=max_services, unique=True))
+    lanes = draw(st.lists(st.sampled_from(LANE_NAMES), min_size=1, max_size=max_lanes,
+                          unique=True))
+    baseline = lanes[0]
+    mode = draw(st.sampled_from(["loose", "loose", "strict"]))
+    route = draw(st.sampled_from(ROUTE_HEADERS))
+    method = draw(st.sampled_from(["traceId", "header", "baggage"]))
+    pass_through = {
+        "traceId": PassThrough("traceId", trace_header="x-b3-traceid"),
+        "header": PassThrough("header", trace_header=draw(st.sampled_from([None, route]))),
+        "baggage": PassThrough("baggage", baggage_key=draw(st.sampled_from([None, "lane"]))),
+    }[method]
+    svc_objs = tuple(
+        Service(
+            name=s,
+            calls=tuple(draw(st.lists(st.sampled_from(services), max_size=3, unique=True))),
+            namespace=draw(st.sampled_from([None, None, "other"])),
+            port=draw(st.sampled_from([None, 8080])),
+            propagates=draw(st.sampled_from([True, True, True, False])),
+        )
+        for s in services
+    )
+    lane_objs = []
+    for i, name in enumerate(lanes):
+        if i == 0 or mode == "strict":
+            members = list(services)
+        else:
+            members = draw(st.lists(st.sampled_from(services), min_size=1, unique=True))
+            members.sort(key=services.index)
+        lane_objs.append(Lane(name, labels={"version": f"v{i + 1}"}, services=members))
+    fallback = []
+    if mode == "loose":
+        for s in services:
+            holders = [ln.name for ln in lane_objs if ln.holds(s)]
+            if draw(st.integers(0, 4)) == 0:
+                fallback.append((s, draw(st.sampled_from(holders))))
+    entry = draw(st.sampled_from(services))
+    strategy = draw(st.sampled_from(["rules", "weighted"]))
+    default = draw(st.sampled_from([None, *lanes]))
+    if strategy == "rules":
+        rules = draw(st.one_of(
+            st.none(),
+            st.lists(st.builds(IngressRule, st.sampled_from(lanes),
+                               st.one_of(st.none(), request_matches(route, lanes))),
+                     max_size=4),
+        ))
+        ingress = Ingress(entry=entry, strategy="rules",
+                          rules=None if rules is None else tuple(rules), default=default)
+    else:
+        cuts = sorted(draw(st.lists(st.integers(0, 100), min_size=len(lanes) - 1,
+                                    max_size=len(lanes) - 1)))
+        bounds = [0, *cuts, 100]
+        weights = tuple((ln, bounds[i + 1] - bounds[i]) for i, ln in enumerate(lanes))
+        ingress = Ingress(entry=entry, strategy="weighted", weights=weights, default=default,
+                          match=draw(st.one_of(st.none(), request_matches(route, lanes))))
+    design = LaneDesign(
+        name="prop", services=svc_objs, lanes=tuple(lane_objs), baseline=baseline, mode=mode,
+        route_header=route, pass_through=pass_through, fallback=tuple(fallback),
+        ingress=ingress, namespace=draw(st.sampled_from(["default", "shop"])),
+    )
+    assume(not has_errors(validate(design)))
+    return design
