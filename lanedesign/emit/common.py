@@ -1,0 +1,43 @@
+"""What every target shares: ownership labels, object names, hosts, the target error."""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..findings import Finding
+from ..model import LaneDesign
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+MANAGER = "lanedesign"
+GROUP_LABEL = "lanedesign.io/group"
+CLUSTER_DOMAIN = "svc.cluster.local"
+
+
+class TargetError(Exception):
+    """The target cannot express the design; ``finding`` says why and what to do."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(f"{finding.code} {finding.message}")
+        self.finding = finding
+
+
+def managed_labels(design: LaneDesign) -> dict[str, str]:
+    """Labels on every emitted object: who owns it and which design (group) it belongs to."""
+    return {MANAGED_BY: MANAGER, GROUP_LABEL: design.name}
+
+
+def object_name(*parts: str, limit: int = 63) -> str:
+    """A deterministic DNS-1123 name from ``parts``; too long names keep a hash suffix.
+
+    The hash makes two long names that share a prefix still differ, and is stable across runs.
+    """
+    name = "-".join(p for p in parts if p)
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9].rstrip('-.')}-{digest}"
+
+
+def service_host(design: LaneDesign, service: str) -> str:
+    """The service's cluster FQDN, as Istio hosts and destinations name it."""
+    return f"{service}.{design.namespace_of(service)}.{CLUSTER_DOMAIN}"

@@ -1,0 +1,26 @@
+"""Multi-document YAML for manifests: stable key order, a short provenance header."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import yaml
+
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def dump_manifests(objects: Iterable[dict], header: str | None = None) -> str:
+    """Objects as one multi-document YAML text; ``header`` becomes a leading comment."""
+    body = yaml.dump_all(list(objects), Dumper=_Dumper, sort_keys=False,
+                         default_flow_style=False, explicit_start=True, width=100)
+    if header:
+        comment = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines())
+        return comment + body
+    return body
+
+
+def object_filename(obj: dict) -> str:
+    """``<kind>-<namespace>-<name>.yaml`` (cluster-scoped objects have no namespace part)."""
+    meta = obj.get("metadata", {})
+    parts = [obj.get("kind", "object").lower(), meta.get("namespace", ""), meta.get("name", "")]
+    return "-".join(p for p in parts if p) + ".yaml"
