@@ -1,0 +1,121 @@
+"""The run's results as one JSON document or a Markdown table, with the targets checked."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from .suite import SizeReport
+
+EXPORT_RATIO_TARGET = 1.5  # emit + serialise within 1.5x of the C-dumper floor
+REFRESH_TARGET_S = 0.2  # edit -> validate -> matrix -> diagram for M, on two cores
+L_EXPORT_TARGET_S = 5.0  # "L exported in a few seconds"
+LINEAR_SPREAD = 2.0  # bytes per service x lane may vary this much across sizes M..XL
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on, including how busy the machine was."""
+    cpu = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"nproc": len(os.sched_getaffinity(0)), "cpu": cpu,
+            "python": platform.python_version(),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def targets(reports: list[SizeReport]) -> list[dict[str, Any]]:
+    """Each target with the measured value and whether it was met (None: not measured)."""
+    by_size = {r.size: r for r in reports}
+    out: list[dict[str, Any]] = []
+    for r in reports:
+        export = r.metric("export")
+        out.append({"target": f"{r.size}: emit + serialise within {EXPORT_RATIO_TARGET}x of "
+                              "the C-dumper floor",
+                    "value": export.ratio if export else None,
+                    "met": export.ratio <= EXPORT_RATIO_TARGET if export else None})
+    if "M" in by_size:
+        refresh = by_size["M"].metric("refresh")
+        complete = refresh is not None and "diagram" in refresh.detail.get("parts", [])
+        out.append({"target": f"M: edit -> validate -> matrix -> diagram under "
+                              f"{REFRESH_TARGET_S} s",
+                    "value": refresh.median if refresh else None,
+                    "met": refresh.median < REFRESH_TARGET_S if complete else None})
+    if "L" in by_size:
+        export = by_size["L"].metric("export")
+        out.append({"target": f"L: exported in under {L_EXPORT_TARGET_S:g} s",
+                    "value": export.median if export else None,
+                    "met": export.median < L_EXPORT_TARGET_S if export else None})
+    per_cell = {r.size: r.metric("memory").detail["bytes_per_service_lane"]
+                for r in reports if r.size != "S" and r.metric("memory")}
+    if len(per_cell) >= 2:
+        spread = max(per_cell.values()) / min(per_cell.values())
+        out.append({"target": "memory linear in services x lanes (bytes per service x lane "
+                              f"within {LINEAR_SPREAD}x across sizes)",
+                    "value": spread, "met": spread <= LINEAR_SPREAD, "bytes": per_cell})
+    return out
+
+
+def to_json(reports: list[SizeReport], quick: bool, before: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "machine": {**before, "load_average_after": machine()["load_average"]},
+        "quick": quick,
+        "sizes": {
+            r.size: {"services": r.services, "lanes": r.lanes,
+                     "metrics": {m.name: m.to_dict() for m in r.metrics},
+                     "pending": r.pending}
+            for r in reports
+        },
+        "targets": targets(reports),
+    }
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "B":
+        for scale, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+            if value >= scale:
+                return f"{value / scale:.1f} {name}"
+        return f"{value:.0f} B"
+    for scale, name in ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if value >= scale:
+            return f"{value / scale:.3g} {name}"
+    return f"{value * 1e9:.0f} ns"
+
+
+def to_markdown(doc: dict[str, Any]) -> str:
+    """Rows = metrics, columns = sizes; each cell ``median (ratio to floor)``."""
+    sizes = doc["sizes"]
+    names: list[str] = []
+    for entry in sizes.values():
+        names += [n for n in (*entry["metrics"], *entry["pending"]) if n not in names]
+    head = ["metric", *(f"{s} ({e['services']} svc x {e['lanes']} lanes)"
+                        for s, e in sizes.items())]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in names:
+        cells = [name]
+        for entry in sizes.values():
+            m = entry["metrics"].get(name)
+            if m is None:
+                cells.append("pending" if name in entry["pending"] else "-")
+            else:
+                cells.append(f"{_amount(m['median'], m['unit'])} ({m['ratio']:.2f}x)")
+        lines.append("| " + " | ".join(cells) + " |")
+    floors = {}
+    for entry in sizes.values():
+        for name, m in entry["metrics"].items():
+            floors.setdefault(name, m["floor_is"])
+    lines += ["", "Floors (same run): " + "; ".join(f"{n}: {f}" for n, f in floors.items()),
+              "", "Targets:"]
+    for t in doc["targets"]:
+        mark = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
+        value = "-" if t["value"] is None else f"{t['value']:.3g}"
+        lines.append(f"- {t['target']}: {value} ({mark})")
+    m = doc["machine"]
+    lines += ["", f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, load "
+                  f"average {m['load_average'][0]} before / {m['load_average_after'][0]} after."]
+    return "\n".join(lines)

@@ -1,0 +1,149 @@
+"""The measurements for one design size, each against its floor from the same run."""
+
+from __future__ import annotations
+
+import importlib.util
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lanedesign import routing_matrix, routing_table, simulate, validate
+from lanedesign.model import LaneDesign
+
+from . import floors
+from .generate import design_for
+from .timing import Budget, Metric, measure
+
+
+@dataclass
+class SizeReport:
+    """Every metric of one size, and the metrics that could not be measured, with why."""
+
+    size: str
+    services: int
+    lanes: int
+    metrics: list[Metric] = field(default_factory=list)
+    pending: dict[str, str] = field(default_factory=dict)
+
+    def metric(self, name: str) -> Metric | None:
+        return next((m for m in self.metrics if m.name == name), None)
+
+
+def has_module(name: str) -> bool:
+    """True when ``name`` can be imported (the emitters and renderer land separately)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def run_size(size: str, budget: Budget) -> SizeReport:
+    """Measure every metric for the design of ``size``."""
+    design = design_for(size)
+    report = SizeReport(size, len(design.services), len(design.lanes))
+    add = report.metrics.append
+    add(_validate(design, budget))
+    add(_matrix(design, budget))
+    add(_simulate(design, budget))
+    if has_module("lanedesign.emit.istio"):
+        report.metrics.extend(_export(design, budget))
+    else:
+        for name in ("emit", "serialise", "export"):
+            report.pending[name] = "lanedesign/emit/istio.py is not on this branch yet"
+    report.pending["diagram"] = "lanedesign/render.py is not on this branch yet"
+    add(_refresh(design, budget))
+    add(_memory(size, report))
+    return report
+
+
+def _validate(design: LaneDesign, budget: Budget) -> Metric:
+    return measure("validate", lambda: validate(design), lambda: floors.scan_design(design),
+                   "one lookup per service name, call and lane member", budget)
+
+
+def _matrix(design: LaneDesign, budget: Budget) -> Metric:
+    table = routing_table(design)
+    rows = [list(by_lane.values()) for by_lane in table.values()]
+    build = floors.table_builder(rows, list(table), list(design.lane_names))
+    return measure("matrix", lambda: routing_matrix(design), build,
+                   "pandas building a frame of the same values from ready rows", budget)
+
+
+def _simulate(design: LaneDesign, budget: Budget) -> Metric:
+    lanes = design.lane_names
+    entry = design.ingress.entry if design.ingress else ""
+    graph = floors.call_graph(design)
+    traces = [simulate(design, lane=lane) for lane in lanes]
+    detail = {"requests": len(lanes),
+              "hops_per_request": max(len(t.hops) for t in traces),
+              "services_reached": floors.bfs(graph, entry)}
+    return measure("simulate", lambda: [simulate(design, lane=lane) for lane in lanes],
+                   lambda: [floors.bfs(graph, entry) for _ in lanes],
+                   "a plain BFS from the entry service per request", budget, detail)
+
+
+def _export(design: LaneDesign, budget: Budget) -> list[Metric]:
+    from lanedesign.emit import dump_manifests, emit
+
+    objects = emit(design, "istio")
+    text = dump_manifests(objects)
+    detail = {"objects": len(objects), "yaml_bytes": len(text.encode())}
+    floor_is = "yaml.dump_all of the same objects with yaml.CSafeDumper"
+    return [
+        measure("emit", lambda: emit(design, "istio"), floors.tree_builder(objects),
+                "unpickling the same object tree", budget, detail),
+        measure("serialise", lambda: dump_manifests(objects), lambda: floors.c_dump(objects),
+                floor_is, budget, detail),
+        measure("export", lambda: dump_manifests(emit(design, "istio")),
+                lambda: floors.c_dump(objects), floor_is, budget, detail),
+    ]
+
+
+def _refresh(design: LaneDesign, budget: Budget) -> Metric:
+    """One membership edit, then what the designer recomputes: findings, matrix, diagram."""
+    lane = design.lanes[-1]
+    service = next((s for s in design.service_names if not lane.holds(s)),
+                   design.service_names[0])
+    table = routing_table(design)
+    rows = [list(by_lane.values()) for by_lane in table.values()]
+    build = floors.table_builder(rows, list(table), list(design.lane_names))
+
+    def work() -> None:
+        edited = design.with_membership(lane.name, service, True)
+        validate(edited)
+        routing_matrix(edited)
+
+    def floor() -> None:
+        floors.scan_design(design)
+        build()
+
+    return measure("refresh", work, floor, "the validate and matrix floors together", budget,
+                   {"edit": f"add {service} to lane {lane.name}",
+                    "parts": ["edit", "validate", "matrix"]})
+
+
+def _memory(size: str, report: SizeReport) -> Metric:
+    """Peak traced memory of one pass of the pipeline, results kept as the designer keeps them."""
+    stages: list[Callable[[LaneDesign], object]] = [
+        validate, routing_matrix,
+        lambda d: [simulate(d, lane=lane) for lane in d.lane_names],
+    ]
+    parts = ["design", "validate", "matrix", "simulate"]
+    if report.metric("export") is not None:
+        from lanedesign.emit import dump_manifests, emit
+
+        stages.append(lambda d: dump_manifests(emit(d, "istio")))
+        parts.append("export")
+    tracemalloc.start()
+    try:
+        design = design_for(size)
+        kept = [stage(design) for stage in stages]
+        retained, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del kept
+    cells = report.services * report.lanes
+    return Metric("memory", float(peak), float(retained), "B", 1,
+                  "bytes still held by the design and the results at the end",
+                  {"method": "tracemalloc (Python allocations; the wasm renderer's heap is not "
+                             "seen)", "parts": parts, "bytes_per_service_lane": peak / cells})
