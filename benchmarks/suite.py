@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import tracemalloc
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lanedesign import routing_matrix, routing_table, simulate, validate
@@ -123,27 +122,25 @@ def _refresh(design: LaneDesign, budget: Budget) -> Metric:
 
 
 def _memory(size: str, report: SizeReport) -> Metric:
-    """Peak traced memory of one pass of the pipeline, results kept as the designer keeps them."""
-    stages: list[Callable[[LaneDesign], object]] = [
-        validate, routing_matrix,
-        lambda d: [simulate(d, lane=lane) for lane in d.lane_names],
-    ]
-    parts = ["design", "validate", "matrix", "simulate"]
-    if report.metric("export") is not None:
-        from lanedesign.emit import dump_manifests, emit
-
-        stages.append(lambda d: dump_manifests(emit(d, "istio")))
-        parts.append("export")
+    """Peak traced memory of one pass of the pipeline, keeping what the designer keeps."""
+    export = report.metric("export") is not None
     tracemalloc.start()
     try:
         design = design_for(size)
-        kept = [stage(design) for stage in stages]
+        kept: list[object] = [design, validate(design), routing_matrix(design)]
+        for lane in design.lane_names:  # one trace at a time, as the designer shows them
+            trace = simulate(design, lane=lane)
+        kept.append(trace)
+        if export:
+            from lanedesign.emit import dump_manifests, emit
+
+            kept.append(dump_manifests(emit(design, "istio")))
         retained, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    del kept
     cells = report.services * report.lanes
+    parts = ["design", "validate", "matrix", "simulate", *(["export"] if export else [])]
     return Metric("memory", float(peak), float(retained), "B", 1,
-                  "bytes still held by the design and the results at the end",
+                  "bytes still held at the end (design, findings, matrix, last trace, YAML)",
                   {"method": "tracemalloc (Python allocations; the wasm renderer's heap is not "
                              "seen)", "parts": parts, "bytes_per_service_lane": peak / cells})
