@@ -7,6 +7,7 @@ Each floor does what its metric must do at the very least, with the fastest tool
 from __future__ import annotations
 
 import pickle
+import re
 from collections import deque
 from collections.abc import Callable, Iterable
 
@@ -63,7 +64,38 @@ def c_dump(objects: Iterable[dict]) -> str:
 def bare_dot(nodes: Iterable[str], edges: Iterable[tuple[str, str]]) -> str:
     """DOT source of a graph with these nodes and edges and no attributes at all."""
     lines = ["digraph {"]
-    lines += [f'  "{node}"' for node in nodes]
-    lines += [f'  "{a}" -> "{b}"' for a, b in edges]
+    lines += [f"  {_quote(node)}" for node in nodes]
+    lines += [f"  {_quote(a)} -> {_quote(b)}" for a, b in edges]
     lines.append("}")
     return "\n".join(lines)
+
+
+_ID = r'"(?:[^"\\]|\\.)*"|[A-Za-z_][\w.]*|-?\d+(?:\.\d+)?'
+_EDGE = re.compile(rf"^\s*({_ID})\s*->\s*({_ID})")
+_NODE = re.compile(rf"^\s*({_ID})\s*(?:\[|$)")
+_KEYWORDS = {"graph", "node", "edge", "subgraph", "digraph", "strict"}
+
+
+def dot_graph(source: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """The nodes and edges of DOT source as the graphviz package writes it (one per line)."""
+    nodes: dict[str, None] = {}
+    edges: list[tuple[str, str]] = []
+    for line in source.splitlines():
+        edge = _EDGE.match(line)
+        if edge:
+            a, b = (_unquote(x) for x in edge.groups())
+            nodes.update({a: None, b: None})
+            edges.append((a, b))
+            continue
+        node = _NODE.match(line)
+        if node and node.group(1) not in _KEYWORDS:
+            nodes[_unquote(node.group(1))] = None
+    return list(nodes), edges
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '\\"') + '"'
+
+
+def _unquote(name: str) -> str:
+    return name[1:-1].replace('\\"', '"') if name.startswith('"') else name

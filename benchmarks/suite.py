@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import tracemalloc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lanedesign import routing_matrix, routing_table, simulate, validate
@@ -49,8 +50,12 @@ def run_size(size: str, budget: Budget) -> SizeReport:
     else:
         for name in ("emit", "serialise", "export"):
             report.pending[name] = "lanedesign/emit/istio.py is not on this branch yet"
-    report.pending["diagram"] = "lanedesign/render.py is not on this branch yet"
-    add(_refresh(design, budget))
+    drawing = has_module("lanedesign.render")
+    if drawing:
+        add(_diagram(design, budget))
+    else:
+        report.pending["diagram"] = "lanedesign.render is not on this branch yet"
+    add(_refresh(design, budget, drawing))
     add(_memory(size, report))
     return report
 
@@ -61,11 +66,14 @@ def _validate(design: LaneDesign, budget: Budget) -> Metric:
 
 
 def _matrix(design: LaneDesign, budget: Budget) -> Metric:
+    return measure("matrix", lambda: routing_matrix(design), _table_floor(design),
+                   "pandas building a frame of the same values from ready rows", budget)
+
+
+def _table_floor(design: LaneDesign) -> Callable[[], object]:
     table = routing_table(design)
     rows = [list(by_lane.values()) for by_lane in table.values()]
-    build = floors.table_builder(rows, list(table), list(design.lane_names))
-    return measure("matrix", lambda: routing_matrix(design), build,
-                   "pandas building a frame of the same values from ready rows", budget)
+    return floors.table_builder(rows, list(table), list(dict.fromkeys(design.lane_names)))
 
 
 def _simulate(design: LaneDesign, budget: Budget) -> Metric:
@@ -98,27 +106,62 @@ def _export(design: LaneDesign, budget: Budget) -> list[Metric]:
     ]
 
 
-def _refresh(design: LaneDesign, budget: Budget) -> Metric:
+def _drawn_lane(design: LaneDesign) -> str:
+    """The lane the diagram metrics draw (and the refresh edits): the last, not the baseline."""
+    return design.lanes[-1].name
+
+
+def _drawing(design: LaneDesign, lane: str) -> tuple[Callable[[LaneDesign], str],
+                                                     Callable[[], str], dict[str, object]]:
+    """Drawing ``lane`` as the designer does, the bare layout of that drawing, and its size."""
+    from lanedesign.render import chain_diagram, to_svg
+
+    diagram = chain_diagram(design, lane)
+    nodes, edges = floors.dot_graph(diagram.source)
+    bare = floors.bare_dot(nodes, edges)
+
+    def draw(d: LaneDesign) -> str:
+        return chain_diagram(d, lane).svg()
+
+    def layout() -> str:
+        return to_svg(bare)
+
+    return draw, layout, {"lane": lane, "services_shown": len(diagram.shown),
+                          "nodes": len(nodes), "edges": len(edges)}
+
+
+def _diagram(design: LaneDesign, budget: Budget) -> Metric:
+    """The call-chain diagram as the designer shows it (focused on the lane when large)."""
+    draw, layout, detail = _drawing(design, _drawn_lane(design))
+    return measure("diagram", lambda: draw(design), layout,
+                   "the same renderer laying out the same nodes and edges, no attributes",
+                   budget, detail)
+
+
+def _refresh(design: LaneDesign, budget: Budget, drawing: bool) -> Metric:
     """One membership edit, then what the designer recomputes: findings, matrix, diagram."""
-    lane = design.lanes[-1]
-    service = next((s for s in design.service_names if not lane.holds(s)),
+    lane = _drawn_lane(design)
+    service = next((s for s in design.service_names if not design.lane(lane).holds(s)),
                    design.service_names[0])
-    table = routing_table(design)
-    rows = [list(by_lane.values()) for by_lane in table.values()]
-    build = floors.table_builder(rows, list(table), list(design.lane_names))
+    build = _table_floor(design)
+    draw, layout, _ = _drawing(design, lane) if drawing else (None, None, None)
 
     def work() -> None:
-        edited = design.with_membership(lane.name, service, True)
+        edited = design.with_membership(lane, service, True)
         validate(edited)
         routing_matrix(edited)
+        if draw:
+            draw(edited)
 
     def floor() -> None:
         floors.scan_design(design)
         build()
+        if layout:
+            layout()
 
-    return measure("refresh", work, floor, "the validate and matrix floors together", budget,
-                   {"edit": f"add {service} to lane {lane.name}",
-                    "parts": ["edit", "validate", "matrix"]})
+    parts = ["edit", "validate", "matrix", *(["diagram"] if drawing else [])]
+    return measure("refresh", work, floor, f"the {', '.join(parts[1:])} floors together",
+                   budget, {"edit": f"add {service} to lane {lane}", "parts": parts})
 
 
 def _memory(size: str, report: SizeReport) -> Metric:

@@ -85,6 +85,22 @@ def test_floors_do_the_same_work():
     assert source.count("->") == 1 and source.startswith("digraph {")
 
 
+def test_dot_graph_reads_back_what_graphviz_writes():
+    from graphviz import Digraph
+
+    g = Digraph(graph_attr={"rankdir": "LR"}, node_attr={"shape": "box"})
+    g.node("n0", label="mocka\\n@s2")
+    with g.subgraph(name="cluster_0") as box:
+        box.attr(label="lane s2")
+        box.node("n 1", label='say "hi"')
+        box.edge("n0", "n 1", label="fallback -> s1", style="dashed")
+    g.edge("n 1", "n2")
+    nodes, edges = floors.dot_graph(g.source)
+    assert nodes == ["n0", "n 1", "n2"]
+    assert edges == [("n0", "n 1"), ("n 1", "n2")]
+    assert floors.dot_graph(floors.bare_dot(nodes, edges)) == (nodes, edges)
+
+
 def test_usage_errors():
     assert parse_args(["--quick"]).sizes == ["S", "M"]
     assert parse_args(["--sizes", "l, xl"]).sizes == ["L", "XL"]
