@@ -107,7 +107,9 @@ class _AsmReader(_Reader):
         return groups, lanes
 
     def _object(self, raw: dict, path: str, kind: str) -> _Object | None:
-        metadata = self._mapping(raw.get("metadata"), f"{path}.metadata", required=True) or {}
+        metadata = self._mapping(raw.get("metadata"), f"{path}.metadata", required=True)
+        if metadata is None:
+            return None
         name = self._str(metadata, "name", f"{path}.metadata")
         if not name:
             self._add("LD003", f"{path}.metadata.name", f"a {kind} has no name")
