@@ -13,7 +13,7 @@ import asm_semantics
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from strategies import designs
+from strategies import designs, string_matches
 
 from lanedesign import examples
 from lanedesign.emit import TargetError, dump_manifests, emit
@@ -325,8 +325,32 @@ def test_examples_route_as_simulated_in_every_lane_order(name):
     assert_same_routing(design, emit_asm(design), all_orders=len(design.lanes) <= 4)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(design=designs(), data=st.data())
+@st.composite
+def _header_keyed_rules(draw) -> LaneDesign:
+    """A rule-based design whose rules all test the route header: rules of several lanes
+    that ASM accepts (exclusive values) and some it refuses (overlapping prefixes, regexes)."""
+    design = draw(designs())
+    lanes = list(design.lane_names)
+    rules = []
+    for _ in range(draw(st.integers(0, 5))):
+        lane = draw(st.sampled_from(lanes))
+        value = draw(st.sampled_from([StringMatch("exact", lane)] * 3 + [None]))
+        value = value or draw(string_matches([*lanes, "s"]))
+        uri = draw(st.none() | string_matches(["/", "/api", "/mock"]))
+        user = draw(st.just(()) | st.tuples(st.tuples(st.just("x-user"),
+                                                      string_matches(["alice", "a"]))))
+        rules.append(IngressRule(lane, RequestMatch(uri=uri, headers=(
+            (design.route_header, value), *user))))
+    return design.with_ingress(strategy="rules", rules=tuple(rules), weights=(), match=None)
+
+
+def _asm_designs() -> st.SearchStrategy[LaneDesign]:
+    return (designs() | _header_keyed_rules()).map(asm_friendly).filter(
+        lambda d: not asm_problems(d))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(design=designs() | _header_keyed_rules(), data=st.data())
 def test_whatever_asm_accepts_routes_as_simulated(design, data):
     try:
         objects = emit_asm(design)
@@ -334,10 +358,6 @@ def test_whatever_asm_accepts_routes_as_simulated(design, data):
         return
     order = data.draw(st.permutations(design.lane_names))
     assert_same_routing(design, objects, extra_order=list(order))
-
-
-def _asm_designs() -> st.SearchStrategy[LaneDesign]:
-    return designs().map(asm_friendly).filter(lambda d: not asm_problems(d))
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
