@@ -2,9 +2,9 @@
 
 Field names follow ASM's public Go types (``asm-lanes.md`` §1); both kinds are cluster-scoped.
 ASM builds the DestinationRules, VirtualServices and TrafficLabels itself, so the emitter only
-states the group. What ASM cannot express is refused by ``asm_problems`` with a coded finding
-instead of being emitted so that it routes differently from the simulator; ``docs/asm.md``
-gives the reasons. Reading such YAML back is ``import_asm`` (``asm_import``).
+states the group. Anything ASM cannot express is refused with a coded finding
+(``asm_problems``) rather than emitted in a form that routes differently from the simulator;
+``docs/asm.md`` gives the reasons. ``import_asm`` reads such YAML back (``asm_import``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def emit_asm(design: LaneDesign) -> list[dict]:
     problems = asm_problems(design)
     if problems:
         raise TargetError(problems[0])
-    rules = asm_rules(design)
+    rules = _asm_rules(design)
     return [_group(design), *(_lane(design, lane, rules) for lane in design.lanes)]
 
 
@@ -169,7 +169,7 @@ def _strings_disjoint(x: StringMatch, y: StringMatch) -> bool:
     return False  # a regex against a prefix or regex: assume some value meets both
 
 
-def asm_rules(design: LaneDesign) -> tuple[IngressRule, ...]:
+def _asm_rules(design: LaneDesign) -> tuple[IngressRule, ...]:
     """The rule-based ingress as ASM holds it: the effective rules, then the default lane.
 
     Only call on designs without ``asm_problems``: a live default then has no rule of
@@ -206,19 +206,16 @@ def _group_ingress(design: LaneDesign) -> dict[str, Any]:
     if ing.gateway_namespace:
         gateway["namespace"] = ing.gateway_namespace
     gateway["type"] = GATEWAY_TYPE
-    routing: dict[str, Any] = {"ingressRoutingStrategy": RULE_BASED}
-    if ing.strategy == "weighted":
-        routing = {
-            "ingressRoutingStrategy": WEIGHTED,
-            "weightedRoutingRule": {"hosts": list(ing.hosts),
-                                    "requestMatches": [_match(ing.match)]},
-        }
-    return {"gateway": gateway, "ingressRouting": routing}
+    if ing.strategy != "weighted":
+        return {"gateway": gateway, "ingressRouting": {"ingressRoutingStrategy": RULE_BASED}}
+    rule = {"hosts": list(ing.hosts), "requestMatches": [_match(ing.match)]}
+    return {"gateway": gateway, "ingressRouting": {"ingressRoutingStrategy": WEIGHTED,
+                                                   "weightedRoutingRule": rule}}
 
 
 def _permissive(design: LaneDesign) -> dict[str, Any]:
     config: dict[str, Any] = {
-        "traceHeader": trace_header(design),
+        "traceHeader": _trace_header(design),
         "routeHeader": design.route_header,
         "fallbackTarget": design.baseline,
     }
@@ -228,7 +225,7 @@ def _permissive(design: LaneDesign) -> dict[str, Any]:
     return config
 
 
-def trace_header(design: LaneDesign) -> str:
+def _trace_header(design: LaneDesign) -> str:
     """ASM's ``traceHeader``: it names the pass-through method (``asm-lanes.md`` §1.2)."""
     method = design.pass_through.method
     if method == "baggage":
