@@ -12,7 +12,7 @@ from lanedesign.model import LaneDesign
 
 from . import floors
 from .generate import design_for
-from .timing import Budget, Metric, measure
+from .timing import Budget, Metric, measure, measure_against
 
 
 @dataclass
@@ -99,10 +99,9 @@ def _export(design: LaneDesign, budget: Budget) -> list[Metric]:
     return [
         measure("emit", lambda: emit(design, "istio"), floors.tree_builder(objects),
                 "unpickling the same object tree", budget, detail),
-        measure("serialise", lambda: dump_manifests(objects), lambda: floors.c_dump(objects),
-                floor_is, budget, detail),
-        measure("export", lambda: dump_manifests(emit(design, "istio")),
-                lambda: floors.c_dump(objects), floor_is, budget, detail),
+        *measure_against({"serialise": lambda: dump_manifests(objects),
+                          "export": lambda: dump_manifests(emit(design, "istio"))},
+                         lambda: floors.c_dump(objects), floor_is, budget, detail),
     ]
 
 

@@ -31,8 +31,8 @@ class Budget:
 
 FULL = Budget(seconds=3.0, min_repeats=3, max_repeats=50)
 QUICK = Budget(seconds=0.3, min_repeats=1, max_repeats=5)
-# one sample of an XL export takes many seconds; two are enough for a median that means
-# something, and the floor is interleaved with them all the same
+# Beyond this many seconds per sample (an XL export), first-call costs are lost in the noise:
+# the warm-up counts as a sample and one more is taken, so XL stays within minutes.
 SLOW_WORK = 5.0
 
 
@@ -73,13 +73,25 @@ def measure(name: str, work: Callable[[], object], floor: Callable[[], object], 
     The warm-up absorbs first-call costs (imports, caches, compiling the wasm renderer) that
     an interactive session pays once, and gives the estimate that sizes the sample count.
     """
-    estimate = timed(work) + timed(floor)
-    repeats = budget.repeats(estimate)
+    return measure_against({name: work}, floor, floor_is, budget, detail)[0]
+
+
+def measure_against(works: dict[str, Callable[[], object]], floor: Callable[[], object],
+                    floor_is: str, budget: Budget,
+                    detail: dict[str, Any] | None = None) -> list[Metric]:
+    """``measure`` for several pieces of work sharing one floor, sampled in turn with it."""
+    fns = [*works.values(), floor]
+    times = [[timed(fn)] for fn in fns]
+    estimate = sum(t[0] for t in times)
     if estimate > SLOW_WORK:
-        repeats = min(repeats, 2)
-    work_times, floor_times = [], []
+        repeats = 1
+    else:
+        repeats = budget.repeats(estimate)
+        times = [[] for _ in fns]  # the warm-up paid first-call costs: not a sample
     for _ in range(repeats):
-        work_times.append(timed(work))
-        floor_times.append(timed(floor))
-    return Metric(name, statistics.median(work_times), statistics.median(floor_times), "s",
-                  repeats, floor_is, detail or {})
+        for fn, samples in zip(fns, times):
+            samples.append(timed(fn))
+    floor_median = statistics.median(times[-1])
+    return [Metric(name, statistics.median(samples), floor_median, "s", len(samples), floor_is,
+                   detail or {})
+            for name, samples in zip(works, times)]
