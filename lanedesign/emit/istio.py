@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..findings import make
-from ..model import LaneDesign, RequestMatch, Service, StringMatch
-from .common import TargetError, managed_labels, object_name, service_host
+from ..model import Ingress, LaneDesign, RequestMatch, Service
+from .common import TargetError, managed_labels, object_name, request_match_dict, service_host
 from .lua import baggage_lua
 
 API_VERSION = "networking.istio.io/v1"
@@ -90,7 +90,7 @@ def gateway_virtual_service(design: LaneDesign, serve: Serve,
     ingress = design.ingress
     if ingress is None:
         return None
-    http = _ingress_routes(design, serve)
+    http = _ingress_routes(design, ingress, serve)
     if not http:  # Istio rejects a VirtualService without routes; no object gives 404 too
         return None
     namespace = ingress.gateway_namespace or design.namespace
@@ -107,9 +107,10 @@ def gateway_virtual_service(design: LaneDesign, serve: Serve,
     }
 
 
-def _ingress_routes(design: LaneDesign, serve: Serve) -> list[dict]:
-    ingress = design.ingress
-    assert ingress is not None
+def _ingress_routes(design: LaneDesign, ingress: Ingress, serve: Serve) -> list[dict]:
+    def entry(lane: str, weight: int | None = None) -> dict:
+        return _entry(design, ingress.entry, serve(lane, ingress.entry), lane, weight)
+
     routes = []
     if ingress.strategy == "weighted":
         # zero weights are left out (Istio would drop them), and a lone destination carries
@@ -119,27 +120,24 @@ def _ingress_routes(design: LaneDesign, serve: Serve) -> list[dict]:
             shares = [(shares[0][0], None)]
         if shares:
             routes.append(_http_route("weights", ingress.match,
-                                      [_entry(design, lane, serve, w) for lane, w in shares]))
+                                      [entry(lane, w) for lane, w in shares]))
             if _catches_all(ingress.match):
                 return routes
     else:
         for i, rule in enumerate(design.effective_rules):
-            routes.append(_http_route(f"rule-{i}-{rule.lane}", rule.match,
-                                      [_entry(design, rule.lane, serve)]))
+            routes.append(_http_route(f"rule-{i}-{rule.lane}", rule.match, [entry(rule.lane)]))
             # Istio stops generating routes after a catch-all; emitting the dead ones would
             # only draw "unreachable route" warnings on apply
             if _catches_all(rule.match):
                 return routes
     if ingress.default is not None:
-        routes.append(_http_route("default", None, [_entry(design, ingress.default, serve)]))
+        routes.append(_http_route("default", None, [entry(ingress.default)]))
     return routes
 
 
-def _entry(design: LaneDesign, lane: str, serve: Serve, weight: int | None = None) -> dict:
-    """A destination at the entry service for a chain in ``lane``, which names the lane."""
-    assert design.ingress is not None
-    entry = design.ingress.entry
-    destination: dict = {"host": service_host(design, entry), "subset": serve(lane, entry)}
+def _entry(design: LaneDesign, entry: str, subset: str, lane: str, weight: int | None) -> dict:
+    """A destination at the ``entry`` service for a chain in ``lane``, which names the lane."""
+    destination: dict = {"host": service_host(design, entry), "subset": subset}
     service = design.service(entry)
     if service is not None and service.port is not None:
         destination["port"] = {"number": service.port}
@@ -156,20 +154,11 @@ def _entry(design: LaneDesign, lane: str, serve: Serve, weight: int | None = Non
 
 def _http_route(name: str, match: RequestMatch | None, destinations: list[dict]) -> dict:
     route: dict = {"name": name}
-    if match is not None and (match.uri is not None or match.headers):
-        # one match block: its conditions must all hold (a second block would mean OR)
-        block: dict = {}
-        if match.uri is not None:
-            block["uri"] = _string_match(match.uri)
-        if match.headers:
-            block["headers"] = {name: _string_match(m) for name, m in match.headers}
+    block = request_match_dict(match) if match is not None else {}
+    if block:  # one block, so its conditions must all hold (a second block would mean OR)
         route["match"] = [block]
     route["route"] = destinations
     return route
-
-
-def _string_match(match: StringMatch) -> dict:
-    return {match.kind: match.value}
 
 
 def _catches_all(match: RequestMatch | None) -> bool:
