@@ -76,10 +76,10 @@ def mesh_virtual_service(design: LaneDesign, service: Service, serve: Serve) -> 
     return {
         "apiVersion": API_VERSION,
         "kind": "VirtualService",
-        # no `gateways`: the default, `mesh`, i.e. every sidecar; one object per host, since
-        # sidecars keep only the oldest VirtualService for a host
         "metadata": _metadata(design, object_name(design.name, service.name),
                               design.namespace_of(service.name)),
+        # no `gateways`: the default, `mesh`, i.e. every sidecar; one object per host, since
+        # sidecars keep only the oldest VirtualService for a host
         "spec": {"hosts": [host], "http": http},
     }
 
