@@ -54,7 +54,7 @@ def test_baggage_member_picks_the_lane_when_the_header_is_absent(mock):
 def test_baggage_is_ignored_outside_the_baggage_method():
     design = examples.load("mock-header")
     trace = simulate(design, {"baggage": "x-asm-prefer-tag=s2"})
-    assert trace.lane == "s1"  # the ingress default, not s2
+    assert trace.status == 404 and trace.lane is None  # no default lane, and not s2
 
 
 @pytest.mark.parametrize(
