@@ -119,10 +119,12 @@ def test_the_header_method_has_no_baggage_and_no_filter():
     objects = emit_istio(design)
     assert not by_kind(objects, "EnvoyFilter")
     http = named(objects, "mock-header-ingress")["spec"]["http"]
-    # no rules given: one per lane on the route header, then the default
-    assert [r["name"] for r in http] == ["rule-0-s1", "rule-1-s2", "rule-2-s3", "default"]
-    assert all(r["route"][0]["headers"] == {"request": {"set": {"x-asm-prefer-tag": lane}}}
-               for r, lane in zip(http, ["s1", "s2", "s3", "s1"]))
+    # no rules given: one per lane on the route header; no default lane, so nothing else
+    assert [r["name"] for r in http] == ["rule-0-s1", "rule-1-s2", "rule-2-s3"]
+    assert [r["match"] for r in http] == [
+        [{"headers": {"x-asm-prefer-tag": {"exact": lane}}}] for lane in ("s1", "s2", "s3")]
+    assert [r["route"][0]["headers"] for r in http] == [
+        {"request": {"set": {"x-asm-prefer-tag": lane}}} for lane in ("s1", "s2", "s3")]
 
 
 def test_weighted_ingress_has_explicit_integer_weights():
