@@ -231,7 +231,8 @@ class LaneDesign:
         """``serving_lane`` with the lookups indexed once (for tables, walks and emitters)."""
         members: dict[str, frozenset[str]] = {}
         for lane in self.lanes:
-            members.setdefault(lane.name, frozenset(lane.services))
+            # each lane's set is built once and kept: edits copy the lanes they do not touch
+            members.setdefault(lane.name, lane._members)
         fallback = self.fallback_map
         baseline = self.baseline
 
