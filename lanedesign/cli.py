@@ -220,6 +220,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         written = []
         for obj in objects:
             target = out / object_filename(obj)
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(dump_manifests([obj], header), encoding="utf-8")
             written.append(str(target))
     except OSError as exc:

@@ -489,7 +489,7 @@ def test_cli_export_writes_one_file_per_object(tmp_path, capsys):
     out = tmp_path / "manifests"
     assert main(["export", str(examples.path("shop")), "--target", "istio", "--out",
                  str(out)]) == 0
-    files = sorted(out.iterdir())
+    files = sorted(out.rglob("*.yaml"))
     objects = emit_istio(examples.load("shop"))
     assert len(files) == len(objects) == len(capsys.readouterr().out.splitlines())
     read = [yaml.safe_load(f.read_text(encoding="utf-8")) for f in files]

@@ -1,20 +1,26 @@
-"""Manifest YAML: multi-line strings become literal blocks and read back unchanged."""
+"""Manifest YAML and file names shared by every target."""
 
 from __future__ import annotations
 
 import yaml
 
-from lanedesign.emit import dump_manifests
+from lanedesign.emit import dump_manifests, object_filename
 
 
-def test_multi_line_strings_are_literal_blocks():
-    source = "local a = 1\n\nfunction f()\n  return a\nend\n"
-    text = dump_manifests([{"data": {"script": source, "one": "line"}}], header="made by me")
-    assert text.startswith("# made by me\n---\n")
-    assert "  script: |\n    local a = 1\n\n    function f()\n      return a\n" in text
-    assert yaml.safe_load(text) == {"data": {"script": source, "one": "line"}}
+def vs(namespace: str | None, name: str) -> dict:
+    meta = {"name": name} if namespace is None else {"name": name, "namespace": namespace}
+    return {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": meta}
 
 
-def test_strings_that_cannot_be_blocks_still_read_back():
-    odd = {"trailing": "a \nb", "tab": "\tx\ny", "plain": "yes", "num": "1"}
-    assert yaml.safe_load(dump_manifests([odd])) == odd
+def test_filenames_never_collide_across_namespaces():
+    assert object_filename(vs("a-g", "b")) != object_filename(vs("a", "g-b"))
+    assert object_filename(vs("shop", "shop-cart")) == "shop/virtualservice-shop-cart.yaml"
+    assert object_filename(vs(None, "s1")) == "virtualservice-s1.yaml"
+
+
+def test_manifests_are_multi_document_with_a_comment_header():
+    text = dump_manifests([vs("a", "x"), vs("b", "y")], "made by a test\nsecond line")
+    assert text.startswith("# made by a test\n# second line\n---\n")
+    docs = list(yaml.safe_load_all(text))
+    assert [d["metadata"]["name"] for d in docs] == ["x", "y"]
+    assert list(docs[0]) == ["apiVersion", "kind", "metadata"]  # key order kept

@@ -30,7 +30,12 @@ def dump_manifests(objects: Iterable[dict], header: str | None = None) -> str:
 
 
 def object_filename(obj: dict) -> str:
-    """``<kind>-<namespace>-<name>.yaml`` (cluster-scoped objects have no namespace part)."""
+    """``<namespace>/<kind>-<name>.yaml``, or ``<kind>-<name>.yaml`` for cluster-scoped objects.
+
+    Kinds hold no ``-`` and namespaces get their own folder, so no two objects share a file
+    (``a-g``/``b`` and ``a``/``g-b`` would, were the parts joined by ``-``).
+    """
     meta = obj.get("metadata", {})
-    parts = [obj.get("kind", "object").lower(), meta.get("namespace", ""), meta.get("name", "")]
-    return "-".join(p for p in parts if p) + ".yaml"
+    name = f"{str(obj.get('kind', 'object')).lower()}-{meta.get('name', '')}.yaml"
+    namespace = meta.get("namespace")
+    return f"{namespace}/{name}" if namespace else name
