@@ -377,14 +377,18 @@ def _without_userinfo(url: str) -> str:
 def _network_reason(exc: Exception) -> str:
     """A short reason from a urllib3 error: 'connection refused', 'timed out', ..."""
     reason = getattr(exc, "reason", None) or exc
-    if isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
-        return "the connection timed out"
-    if isinstance(reason, urllib3.exceptions.ReadTimeoutError):
-        return "no answer in time (read timeout)"
-    text = re.sub(r"<[^>]*>:\s*", "", str(reason))  # drop "<HTTPConnection object at 0x..>: "
-    if isinstance(reason, urllib3.exceptions.SSLError):
+    text = re.sub(r"^.*?(?:<[^>]*>|\([^)]*\)):\s*", "", str(reason))  # drop the pool's repr
+    text = text.replace("Failed to establish a new connection: ", "").strip("'\" ")
+    errors = urllib3.exceptions
+    if isinstance(reason, errors.SSLError):
         return f"TLS failed ({text})"
-    return text.replace("Failed to establish a new connection: ", "")
+    if isinstance(reason, errors.NewConnectionError):  # a ConnectTimeoutError subclass
+        return text
+    if isinstance(reason, errors.ConnectTimeoutError):
+        return "the connection timed out"
+    if isinstance(reason, errors.ReadTimeoutError):
+        return "no answer in time (read timeout)"
+    return text
 
 
 def _status_hint(status: int, context: str | None) -> str:
