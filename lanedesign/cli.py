@@ -246,6 +246,22 @@ def cmd_import_asm(args: argparse.Namespace) -> int:
     return EXIT_DESIGN if errors else EXIT_OK
 
 
+def cmd_example(args: argparse.Namespace) -> int:
+    from . import examples
+
+    if args.name is None:
+        names = examples.names()
+        if args.format == "json":
+            _print_json({"examples": names})
+        else:
+            print("\n".join(names))
+        return EXIT_OK
+    if args.name not in examples.names():
+        raise UsageError(f"no example {args.name!r}; known: {', '.join(examples.names())}")
+    sys.stdout.write(examples.path(args.name).read_text(encoding="utf-8"))
+    return EXIT_OK
+
+
 def cmd_findings(args: argparse.Namespace) -> int:
     from .findings import CATALOGUE
 
@@ -303,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
                 "print the lane design it describes.", design=False)
     p.add_argument("file", metavar="FILE", help="YAML with ASMSwimLaneGroup and ASMSwimLane")
     command("findings", cmd_findings, "List every finding code.", design=False)
+    p = command("example", cmd_example, "List the built-in example designs, or print one "
+                "(e.g. `lanedesign example shop > shop.yaml`).", design=False)
+    p.add_argument("name", nargs="?", help="the example to print")
     return parser
 
 

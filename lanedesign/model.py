@@ -172,7 +172,6 @@ class LaneDesign:
     pass_through: PassThrough = field(default_factory=PassThrough)
     fallback: tuple[tuple[str, str], ...] = ()  # per-service fallback target: service -> lane
     ingress: Ingress | None = None
-    description: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "services", tuple(self.services))
