@@ -122,9 +122,11 @@ def design_from_workloads(services: Sequence[dict], deployments: Sequence[dict],
         values_of[key] = sorted(values)
         port_list = spec.get("ports") or [{}]
         ports[key] = port_list[0].get("port")
+    if not values_of:
+        notes.append(f"no Service has Deployments with pod label {label_key!r} behind it")
+        return ImportResult(None, tuple(notes))
     lane_names = _lane_names(sorted({v for vs in values_of.values() for v in vs}), notes)
-    counts = Counter(ns for ns, _ in values_of)
-    namespace = counts.most_common(1)[0][0] if counts else "default"
+    namespace = Counter(ns for ns, _ in values_of).most_common(1)[0][0]
     svc_names = [svc for _, svc in values_of]
     if len(set(svc_names)) != len(svc_names):
         notes.append("the same service name in several namespaces; the design needs unique "
@@ -139,8 +141,7 @@ def design_from_workloads(services: Sequence[dict], deployments: Sequence[dict],
         services=tuple(Service(svc, namespace=None if ns == namespace else ns,
                                port=ports[(ns, svc)]) for ns, svc in values_of),
         lanes=lanes,
-        mode="strict" if lanes and all(len(ln.services) == len(values_of) for ln in lanes)
-        else "loose",
+        mode="strict" if all(len(ln.services) == len(values_of) for ln in lanes) else "loose",
     )
     design = design.with_(baseline=_pick_baseline(design, baseline, notes))
     notes.append("calls between services cannot be read from Kubernetes"
