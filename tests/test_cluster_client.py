@@ -147,3 +147,17 @@ def test_paths_and_names():
 def test_redact_hides_every_secret_and_keeps_the_rest():
     assert redact("Bearer abcd1234 and pw hunter22", ["abcd1234", "hunter22", ""]) == \
         "Bearer <redacted> and pw <redacted>"
+
+
+def test_a_server_url_with_userinfo_is_shown_without_it(tmp_path):
+    path = write_kubeconfig(tmp_path, "http://admin:hunter22@127.0.0.1:6443")
+    assert connect(path).describe()["server"] == "http://127.0.0.1:6443"
+
+
+def test_a_namespaced_object_without_a_namespace_is_refused(tmp_path):
+    with running(tmp_path, *ISTIO) as served, connect(served.kubeconfig) as cluster:
+        orphan = shop("v1")[0]
+        del orphan["metadata"]["namespace"]
+        with pytest.raises(ValueError, match="names no namespace"):
+            cluster.apply(orphan, dry_run=True)
+        assert served.standin.calls()[-1].kind is None  # only discovery was asked

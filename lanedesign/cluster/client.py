@@ -214,7 +214,10 @@ class Cluster:
 
     # -- objects ---------------------------------------------------------------------------
     def _resource_of(self, ref: ObjectRef) -> Resource:
-        return self.require([(ref.api_version, ref.kind)])[(ref.api_version, ref.kind)]
+        res = self.require([(ref.api_version, ref.kind)])[(ref.api_version, ref.kind)]
+        if res.namespaced and not ref.namespace:  # else the path would address every namespace
+            raise ValueError(f"{ref} is namespaced but names no namespace")
+        return res
 
     def get(self, ref: ObjectRef) -> dict | None:
         """The live object, or ``None`` when it does not exist."""

@@ -308,11 +308,11 @@ def _ingress(vs: dict, route_header: str | None,
             sets = request.get("set") or {}
             route_header = route_header or next(iter(sets), None)
             destination = dest.get("destination") or {}
-            lanes.append((sets.get(route_header) or destination.get("subset"),
-                          dest.get("weight")))
+            lane = sets.get(route_header) or destination.get("subset")
+            lanes.append((_unescape(lane), dest.get("weight")))
             for member in str((request.get("add") or {}).get("baggage", "")).split(","):
                 if "=" in member:
-                    baggage_key = member.split("=", 1)[0].strip()
+                    baggage_key = _unescape(member.split("=", 1)[0].strip())
             entry = entry or destination.get("host", "").split(".")[0]
         matches = [_request_match(m) for m in route.get("match") or []]
         if len(lanes) > 1:
@@ -327,6 +327,11 @@ def _ingress(vs: dict, route_header: str | None,
                       rules=None if weights else tuple(rules), match=group_match,
                       weights=tuple(weights.items()), default=default)
     return route_header, baggage_key, ingress
+
+
+def _unescape(value: str | None) -> str | None:
+    """A header value as written for Envoy (``%`` doubled, since it starts a formatter)."""
+    return value.replace("%%", "%") if value else value
 
 
 def _request_match(match: dict) -> RequestMatch:
