@@ -14,6 +14,7 @@ from lanedesign.cluster import (
     import_design,
     import_owned,
 )
+from lanedesign.emit import emit
 from lanedesign.model import StringMatch
 
 
@@ -193,3 +194,16 @@ def test_a_short_host_takes_the_objects_namespace():
     rule["metadata"]["namespace"] = "shop"
     design = design_from_istio([rule], GROUP).design
     assert design.namespace == "shop" and design.service_names == ("cart",)
+
+
+def test_an_asm_lane_group_is_read_back_through_the_asm_importer(tmp_path):
+    design = examples.load("mock-weighted")
+    with running(tmp_path, *ISTIO, *ASM) as served, connect(served.kubeconfig) as cluster:
+        apply(cluster, emit(design, "asm"), design.name, settle_seconds=0)
+        result = import_owned(cluster, design.name)
+    back = result.design
+    assert [(ln.name, ln.label_map, ln.services) for ln in back.lanes] == \
+        [(ln.name, ln.label_map, ln.services) for ln in design.lanes]
+    assert (back.baseline, back.route_header, back.ingress.weight_map) == \
+        (design.baseline, design.route_header, design.ingress.weight_map)
+    assert "LD705" in {f.code for f in result.findings}  # ASM holds no calls

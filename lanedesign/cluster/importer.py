@@ -33,7 +33,7 @@ from ..model import (
 from ..names import is_dns1123_label
 from ..validate import validate
 from .client import Cluster
-from .plan import GROUP_KINDS, owned_objects
+from .plan import GROUP_KINDS, comparable, owned_objects
 
 # lane names people give their stable version; preferred as the baseline when several
 # lanes hold every service
@@ -207,7 +207,8 @@ def import_owned(cluster: Cluster, group: str) -> ImportResult:
     if asm:
         from ..emit.asm import import_asm
 
-        loaded = import_asm(yaml.safe_dump_all(asm, sort_keys=False))
+        loaded = import_asm(yaml.safe_dump_all([comparable(o) for o in asm], sort_keys=False),
+                            group)
         notes = [] if not owned[len(asm):] else ["Istio objects of the group were ignored"]
         return ImportResult(loaded.design, tuple(notes), tuple(loaded.findings))
     if not owned:
