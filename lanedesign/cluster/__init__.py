@@ -17,7 +17,8 @@ Results are plain frozen dataclasses with ``to_dict()`` and ``summary()``; failu
 from __future__ import annotations
 
 from .apply import DEFAULT_SETTLE_SECONDS, PHASES, ApplyResult, Progress, Step, apply, plan_steps
-from .client import FIELD_MANAGER, Cluster, ObjectRef, Resource, connect, contexts
+from .client import FIELD_MANAGER, Cluster, ObjectRef, Resource
+from .config import connect, contexts
 from .discovery import Discovery, discover, target_kinds
 from .errors import (
     ApiError,
