@@ -29,7 +29,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import attrs
@@ -307,6 +307,7 @@ class Call:
     name: str | None
     dry_run: bool
     content_type: str
+    body: Any = field(default=None, compare=False, repr=False)
 
     @property
     def writes(self) -> bool:
@@ -344,11 +345,20 @@ class KubeStandIn(kmock.KubernetesEmulator):
             kind = self._kind(req.resource) if req.resource is not None else None
             result.append(Call(str(req.method.value), kind, req.namespace, req.name,
                                req.params.get("dryRun") == "All",
-                               req.headers.get("Content-Type", "")))
+                               req.headers.get("Content-Type", ""), req.data))
         return result
 
     def writes(self) -> list[Call]:
         return [c for c in self.calls() if c.writes]
+
+    def forget_requests(self) -> None:
+        """Empty the request log (between property-test examples sharing one server).
+
+        kmock matches each request against its reactions by walking the whole log, so a
+        request costs time in proportion to the log's length (measured: 9 ms with an empty
+        log, 60 ms after 500 requests).
+        """
+        self._requests.clear()
 
     def fail(self, method: str, name: str, status: int = 500, times: int = 1) -> None:
         """Answer the next ``times`` real (not dry-run) ``method`` requests for ``name`` with
@@ -503,12 +513,12 @@ class KubeStandIn(kmock.KubernetesEmulator):
         if old is None:
             raise self._not_found(request)
         preconditions = (request.data or {}).get("preconditions") or {}
-        for field in ("uid", "resourceVersion"):
-            expected = preconditions.get(field)
-            if expected is not None and expected != old["metadata"].get(field):
+        for key in ("uid", "resourceVersion"):
+            expected = preconditions.get(key)
+            if expected is not None and expected != old["metadata"].get(key):
                 raise status_error(
-                    409, "Conflict", f"Precondition failed: {field} in precondition: "
-                    f"{expected}, {field} in object meta: {old['metadata'].get(field)}")
+                    409, "Conflict", f"Precondition failed: {key} in precondition: "
+                    f"{expected}, {key} in object meta: {old['metadata'].get(key)}")
         if request.params.get("dryRun") != "All":
             self.objects[(request.resource, request.namespace, request.name)].delete()
         return old

@@ -1,4 +1,5 @@
-"""The cluster commands end to end: diff, apply, import-cluster against the stand-in."""
+"""The cluster commands end to end (real emitters): diff, apply, import-cluster against the
+stand-in API server."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 import socket
 
 import pytest
-from cluster_objects import deployment, dr, service, vs
+from cluster_objects import deployment, service, vs
 from kube_standin import ASM, CORE, ISTIO, running, write_kubeconfig
 
 from lanedesign import examples
@@ -15,23 +16,6 @@ from lanedesign.cli import main
 from lanedesign.designfile import dump_design, parse_design
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.c2VydmljZWFjY291bnQ.c2lnbmF0dXJlLXNlY3JldA"
-
-
-def fake_emit(design, target):
-    """One DestinationRule and one mesh VirtualService per service (stands in for the
-    emitter in these command tests)."""
-    def owned(obj):
-        obj["metadata"]["labels"]["lanedesign.io/group"] = design.name
-        return obj
-
-    holding = {s: [ln.name for ln in design.lanes if ln.holds(s)] for s in design.service_names}
-    return [*(owned(dr(s, *lanes)) for s, lanes in holding.items()),
-            *(owned(vs(s, *lanes, baseline=design.baseline)) for s, lanes in holding.items())]
-
-
-@pytest.fixture(autouse=True)
-def emitter(monkeypatch):
-    monkeypatch.setattr("lanedesign.emit.emit", fake_emit)
 
 
 @pytest.fixture
@@ -56,8 +40,9 @@ def run(capsys, *argv) -> tuple[int, str, str]:
 def test_diff_lists_what_apply_would_do(kube, design_file, capsys):
     code, out, err = run(capsys, "diff", design_file, "--kubeconfig", kube.kubeconfig)
     assert code == 0, err
-    assert "create     DestinationRule default/mocka" in out
-    assert "6 create" in out
+    assert "create     DestinationRule default/mock-baggage-mocka" in out
+    assert "create     EnvoyFilter istio-system/mock-baggage-baggage" in out
+    assert "8 create" in out
     assert kube.standin.writes() == []
 
 
@@ -66,8 +51,9 @@ def test_diff_json_is_one_document(kube, design_file, capsys):
                        "--format", "json")
     doc = json.loads(out)
     assert code == 0
-    assert doc["counts"]["create"] == 6 and doc["context"] == "standin"
-    assert [c["action"] for c in doc["changes"]] == ["create"] * 6
+    assert doc["counts"]["create"] == 8 and doc["context"] == "standin"
+    assert [c["kind"] for c in doc["changes"]] == ["DestinationRule"] * 3 + \
+        ["VirtualService"] * 4 + ["EnvoyFilter"]
 
 
 def test_apply_without_yes_is_a_dry_run(kube, design_file, capsys):
@@ -83,9 +69,11 @@ def test_apply_yes_writes_reports_progress_and_a_second_run_changes_nothing(
                          "--kubeconfig", kube.kubeconfig)
     assert code == 0, err
     progress = err.splitlines()
-    assert progress[0] == "[1/6] prepare  apply DestinationRule default/mocka (create)"
-    assert progress[-1] == "[6/6] route    apply VirtualService default/mockc (create)"
-    assert "applied 6 step(s)" in out
+    assert progress[0] == \
+        "[1/8] prepare  apply DestinationRule default/mock-baggage-mocka (create)"
+    assert progress[-1] == \
+        "[8/8] route    apply EnvoyFilter istio-system/mock-baggage-baggage (create)"
+    assert "applied 8 step(s)" in out
     writes = len(kube.standin.writes())
     code, out, err = run(capsys, "apply", design_file, "--yes", "--kubeconfig",
                          kube.kubeconfig)
@@ -110,10 +98,11 @@ def test_apply_prune_removes_what_the_design_dropped(kube, design_file, capsys):
 
 
 def test_a_conflict_exits_1_and_writes_nothing(kube, design_file, capsys):
-    kube.standin.add(vs("mockb", "s1", group=None))
+    kube.standin.add(vs("mock-baggage-mockb", "s1", group=None))
     code, out, _ = run(capsys, "apply", design_file, "--yes", "--kubeconfig", kube.kubeconfig)
     assert code == 1
-    assert "conflict   VirtualService default/mockb: exists without lanedesign's" in out
+    assert "conflict   VirtualService default/mock-baggage-mockb: exists without lanedesign's" \
+        in out
     assert kube.standin.writes() == []
     code, _, _ = run(capsys, "diff", design_file, "--kubeconfig", kube.kubeconfig)
     assert code == 1
@@ -210,3 +199,31 @@ def test_import_cluster_reads_back_what_apply_wrote(kube, design_file, capsys):
 def test_import_cluster_needs_a_namespace_or_a_group(capsys):
     code, _, err = run(capsys, "import-cluster")
     assert code == 2 and "--namespace" in err
+
+
+def test_the_asm_target_applies_the_group_then_its_lanes(kube, tmp_path, capsys):
+    design = tmp_path / "weighted.yaml"
+    design.write_text(examples.path("mock-weighted").read_text())
+    code, out, err = run(capsys, "apply", design, "--target", "asm", "--yes", "--wait", "0",
+                         "--kubeconfig", kube.kubeconfig)
+    assert code == 0, err
+    assert [(c.kind, c.name) for c in kube.standin.writes()] == [
+        ("ASMSwimLaneGroup", "mock-weighted"), ("ASMSwimLane", "s1"), ("ASMSwimLane", "s2"),
+        ("ASMSwimLane", "s3")]
+    code, out, _ = run(capsys, "diff", design, "--target", "asm",
+                       "--kubeconfig", kube.kubeconfig)
+    assert code == 0 and "4 unchanged" in out
+
+
+def test_a_target_the_design_or_the_cluster_cannot_take_exits_1(tmp_path, capsys):
+    traceid = tmp_path / "traceid.yaml"
+    traceid.write_text(examples.path("mock-traceid").read_text())
+    with running(tmp_path, *ISTIO, *CORE) as served:
+        code, out, _ = run(capsys, "diff", traceid, "--kubeconfig", served.kubeconfig)
+        assert code == 1 and "LD601" in out  # plain Istio cannot express traceId
+        code, out, err = run(capsys, "diff", traceid, "--target", "asm",
+                             "--kubeconfig", served.kubeconfig)
+        assert code == 1 and out == ""
+        assert err.startswith("error: the cluster does not serve istio.alibabacloud.com/v1 "
+                              "ASMSwimLaneGroup")
+        assert "Alibaba Cloud Service Mesh" in err

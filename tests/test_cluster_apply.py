@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 from cluster_objects import GROUP, NS, asm_group, asm_lane, dr, ef, shop, vs
+from hypothesis import HealthCheck, given, settings
 from kube_standin import ASM, CORE, ISTIO, running
+from strategies import designs
 
 from lanedesign.cluster import StalePlan, apply, connect, diff, plan_steps
+from lanedesign.emit import emit
 
 
 @pytest.fixture
@@ -236,3 +239,62 @@ def test_steps_keep_the_emitted_order_inside_each_phase(kube):
     assert [(s.phase, s.ref.kind, s.ref.name) for s in plan_steps(plan)] == [
         ("prepare", "DestinationRule", "b"), ("prepare", "DestinationRule", "a"),
         ("route", "VirtualService", "b"), ("route", "VirtualService", "a")]
+
+
+# -- make-before-break as a property, with the real Istio emitter -------------------------------
+@pytest.fixture(scope="module")
+def shared_kube(tmp_path_factory):
+    with running(tmp_path_factory.mktemp("kube"), *ISTIO) as served, \
+            connect(served.kubeconfig) as cluster:
+        yield served.standin, cluster
+
+
+def routed_subsets(state: dict) -> set[tuple[str, str]]:
+    """(host, subset) pairs the VirtualServices in ``state`` send traffic to."""
+    return {(d["destination"]["host"], d["destination"]["subset"])
+            for (kind, _, _), obj in state.items() if kind == "VirtualService"
+            for route in obj["spec"]["http"] for d in route["route"]}
+
+
+def defined_subsets(state: dict) -> set[tuple[str, str]]:
+    return {(obj["spec"]["host"], s["name"])
+            for (kind, _, _), obj in state.items() if kind == "DestinationRule"
+            for s in obj["spec"]["subsets"]}
+
+
+_groups = iter(range(10**6))
+
+
+def istio_designs():
+    """Random designs plain Istio can express (traceId becomes baggage)."""
+    return designs(max_services=4, max_lanes=4).map(
+        lambda d: d if d.pass_through.method != "traceId" else
+        d.with_pass_through(method="baggage", trace_header=None, baggage_key=None))
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=istio_designs(), after=istio_designs())
+def test_no_route_ever_points_at_a_missing_subset(shared_kube, before, after):
+    standin, cluster = shared_kube
+    standin.forget_requests()
+    group = f"g{next(_groups)}"
+    before, after = before.with_(name=group), after.with_(name=group)
+    assert apply(cluster, emit(before, "istio"), group, settle_seconds=0).status == "applied"
+    state = {(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]): o
+             for o in emit(before, "istio")}
+    mark = len(standin.writes())
+    result = apply(cluster, emit(after, "istio"), group, prune=True, settle_seconds=0)
+    assert result.ok
+    for call in standin.writes()[mark:]:  # replay every write; check the state after each
+        key = (call.kind, call.namespace, call.name)
+        if call.method == "DELETE":
+            del state[key]
+        else:
+            state[key] = call.body
+        missing = routed_subsets(state) - defined_subsets(state)
+        assert not missing, f"after {call.method} {key}: routes to missing subsets {missing}"
+    wanted = {(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"])
+              for o in emit(after, "istio")}
+    assert set(state) == wanted
+    assert diff(cluster, emit(after, "istio"), group).in_sync

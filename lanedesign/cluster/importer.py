@@ -38,6 +38,8 @@ from .plan import GROUP_KINDS, comparable, owned_objects
 # lane names people give their stable version; preferred as the baseline when several
 # lanes hold every service
 _BASELINE_NAMES = ("baseline", "base", "stable", "main", "prod", "production", "v1")
+# the key line of the Lua baggage filter emit.istio writes (keys are HTTP tokens: no quotes)
+_LUA_BAGGAGE_KEY = re.compile(r'^local BAGGAGE_KEY = "([^"\\]+)"$', re.M)
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,9 @@ def design_from_istio(objects: Sequence[dict], group: str) -> ImportResult:
         if len(gateways) > 1:
             notes.append("several gateway VirtualServices; the ingress comes from the first")
         route_header, baggage_key, ingress = _ingress(gateways[0], route_header)
-    method = "baggage" if _kind(objects, "EnvoyFilter") else "header"
+    filters = _kind(objects, "EnvoyFilter")
+    method = "baggage" if filters else "header"
+    baggage_key = next(filter(None, map(_filter_baggage_key, filters)), baggage_key)
     header = route_header or LaneDesign("x").route_header
     pass_through = PassThrough(method, header if method == "header" else None,
                                baggage_key if baggage_key not in (None, header) else None)
@@ -277,6 +281,18 @@ def design_from_istio(objects: Sequence[dict], group: str) -> ImportResult:
         mode="strict" if all(set(ln.services) == set(services) for ln in lanes) else "loose",
     )
     return _result(design, notes)
+
+
+def _filter_baggage_key(envoy_filter: dict) -> str | None:
+    """The baggage key the emitted Lua filter reads (``local BAGGAGE_KEY = "..."``)."""
+    for patch in envoy_filter.get("spec", {}).get("configPatches") or []:
+        value = (patch.get("patch") or {}).get("value") or {}
+        source = (((value.get("typed_config") or {}).get("default_source_code") or {})
+                  .get("inline_string") or "")
+        found = _LUA_BAGGAGE_KEY.search(source)
+        if found:
+            return found.group(1)
+    return None
 
 
 def _kind(objects: Sequence[dict], kind: str) -> list[dict]:
