@@ -227,3 +227,22 @@ def test_a_target_the_design_or_the_cluster_cannot_take_exits_1(tmp_path, capsys
         assert err.startswith("error: the cluster does not serve istio.alibabacloud.com/v1 "
                               "ASMSwimLaneGroup")
         assert "Alibaba Cloud Service Mesh" in err
+
+
+def test_import_cluster_takes_calls_from_an_existing_design(kube, design_file, tmp_path,
+                                                            capsys):
+    for app in ("mocka", "mockb"):
+        kube.standin.add(service(app))
+        kube.standin.add(deployment(app, {"version": "v1"}))
+    code, out, _ = run(capsys, "import-cluster", "-n", "default", "--calls-from", design_file,
+                       "--kubeconfig", kube.kubeconfig, "--format", "json")
+    assert code == 0
+    services = json.loads(out)["design"]["spec"]["services"]
+    assert [(s["name"], s.get("calls")) for s in services] == [("mocka", ["mockb"]),
+                                                               ("mockb", None)]
+    code, _, err = run(capsys, "import-cluster", "-n", "default", "--calls-from",
+                       tmp_path / "missing.yaml", "--kubeconfig", kube.kubeconfig)
+    assert code == 2 and "not a usable design" in err
+    code, _, err = run(capsys, "apply", design_file, "--wait", "-1",
+                       "--kubeconfig", kube.kubeconfig)
+    assert code == 2 and "--wait" in err

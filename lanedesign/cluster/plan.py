@@ -17,21 +17,22 @@ from typing import Any
 
 import yaml
 
+from ..emit import asm, istio
 from ..emit.common import GROUP_LABEL, MANAGED_BY, MANAGER
 from .client import Cluster, ObjectRef, Resource
 from .errors import ApiError
 
 # the kinds each target emits, by API group: where prune candidates are looked for
 GROUP_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "networking.istio.io": (("networking.istio.io/v1", "DestinationRule"),
-                            ("networking.istio.io/v1", "VirtualService"),
-                            ("networking.istio.io/v1alpha3", "EnvoyFilter")),
-    "istio.alibabacloud.com": (("istio.alibabacloud.com/v1", "ASMSwimLaneGroup"),
-                               ("istio.alibabacloud.com/v1", "ASMSwimLane")),
+    "networking.istio.io": ((istio.API_VERSION, "DestinationRule"),
+                            (istio.API_VERSION, "VirtualService"),
+                            (istio.ENVOY_FILTER_API_VERSION, "EnvoyFilter")),
+    "istio.alibabacloud.com": ((asm.API_VERSION, asm.GROUP_KIND),
+                               (asm.API_VERSION, asm.LANE_KIND)),
 }
 TARGET_GROUPS = {"istio": "networking.istio.io", "asm": "istio.alibabacloud.com"}
 # kinds that route traffic: applied after the objects they point at, removed before them
-ROUTING_KINDS = frozenset({"VirtualService", "EnvoyFilter", "ASMSwimLane"})
+ROUTING_KINDS = frozenset({"VirtualService", "EnvoyFilter", asm.LANE_KIND})
 
 ACTIONS = ("create", "update", "unchanged", "prune", "conflict", "rejected")
 _SERVER_FIELDS = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp",
@@ -173,7 +174,7 @@ def _change(cluster: Cluster, obj: dict, group: str, force: bool) -> Change:
 
 
 def owned_objects(cluster: Cluster, group: str, api_groups: Iterable[str],
-                  namespaces: Iterable[str] = ()) -> list[dict]:
+                  namespaces: Sequence[str] = ()) -> list[dict]:
     """Live objects of lane group ``group`` among the kinds of ``api_groups``."""
     found = []
     for api_group in api_groups:
@@ -187,7 +188,7 @@ def owned_objects(cluster: Cluster, group: str, api_groups: Iterable[str],
 
 
 def _list_owned(cluster: Cluster, res: Resource, group: str,
-                namespaces: Iterable[str]) -> list[dict]:
+                namespaces: Sequence[str]) -> list[dict]:
     try:
         return cluster.list(res, label_selector=selector(group))
     except ApiError as exc:
