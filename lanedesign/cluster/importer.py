@@ -21,6 +21,7 @@ import yaml
 from ..designfile import design_to_dict, dump_design
 from ..findings import Finding
 from ..model import (
+    DEFAULT_ROUTE_HEADER,
     Ingress,
     IngressRule,
     Lane,
@@ -265,7 +266,7 @@ def design_from_istio(objects: Sequence[dict], group: str) -> ImportResult:
     filters = _kind(objects, "EnvoyFilter")
     method = "baggage" if filters else "header"
     baggage_key = next(filter(None, map(_filter_baggage_key, filters)), baggage_key)
-    header = route_header or LaneDesign("x").route_header
+    header = route_header or DEFAULT_ROUTE_HEADER
     pass_through = PassThrough(method, header if method == "header" else None,
                                baggage_key if baggage_key not in (None, header) else None)
     counts = Counter(ns for ns, _ in services.values())
