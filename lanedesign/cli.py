@@ -222,28 +222,51 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import_asm(args: argparse.Namespace) -> int:
-    from .designfile import dump_design
+    from .designfile import design_to_dict, dump_design, save_design
     from .emit.asm import import_asm
 
     try:
         text = Path(args.file).read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
-    loaded = import_asm(text)
-    errors = has_errors(loaded.findings) or loaded.design is None
+    loaded = import_asm(text, args.group)
+    design, findings = loaded.design, list(loaded.findings)
+    if design is not None:  # the objects read; now what the design they describe says
+        findings += validate(design, "asm")
+    if design is not None and args.out is not None:
+        try:
+            save_design(design, args.out)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
     if args.format == "json":
-        result: dict[str, Any] = {"findings": [f.to_dict() for f in loaded.findings]}
-        if loaded.design is not None:
-            from .designfile import design_to_dict
-
-            result["design"] = design_to_dict(loaded.design)
+        result: dict[str, Any] = {"findings": [f.to_dict() for f in findings]}
+        if design is not None:
+            result["design"] = design_to_dict(design)
+            if args.out is not None:
+                result["file"] = args.out
         _print_json(result)
     else:
-        for f in loaded.findings:
+        for f in findings:
             print(f"# {f}", file=sys.stderr)
-        if loaded.design is not None:
-            sys.stdout.write(dump_design(loaded.design))
-    return EXIT_DESIGN if errors else EXIT_OK
+        if design is not None:
+            sys.stdout.write(args.out + "\n" if args.out is not None else dump_design(design))
+    return EXIT_DESIGN if design is None or has_errors(findings) else EXIT_OK
+
+
+def cmd_example(args: argparse.Namespace) -> int:
+    from . import examples
+
+    if args.name is None:
+        names = examples.names()
+        if args.format == "json":
+            _print_json({"examples": names})
+        else:
+            print("\n".join(names))
+        return EXIT_OK
+    if args.name not in examples.names():
+        raise UsageError(f"no example {args.name!r}; known: {', '.join(examples.names())}")
+    sys.stdout.write(examples.path(args.name).read_text(encoding="utf-8"))
+    return EXIT_OK
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
@@ -302,7 +325,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("import-asm", cmd_import_asm, "Read ASMSwimLaneGroup/ASMSwimLane YAML and "
                 "print the lane design it describes.", design=False)
     p.add_argument("file", metavar="FILE", help="YAML with ASMSwimLaneGroup and ASMSwimLane")
+    p.add_argument("--group", metavar="NAME", help="the group to import when FILE holds several")
+    p.add_argument("--out", metavar="FILE", help="save the design to FILE instead of printing it")
     command("findings", cmd_findings, "List every finding code.", design=False)
+    p = command("example", cmd_example, "List the built-in example designs, or print one "
+                "(e.g. `lanedesign example shop > shop.yaml`).", design=False)
+    p.add_argument("name", nargs="?", help="the example to print")
     return parser
 
 

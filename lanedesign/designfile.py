@@ -69,6 +69,17 @@ def parse_design(text: str | bytes) -> Loaded:
 
 def parse_yaml(text: str | bytes) -> tuple[Any, Finding | None]:
     """One YAML document from text, or an LD001 finding saying why not."""
+    return _parse_yaml(text, lambda t: yaml.load(t, Loader=_SafeLoader))
+
+
+def parse_yaml_documents(text: str | bytes) -> tuple[list[Any], Finding | None]:
+    """Every document of a multi-document YAML text (empty ones left out), or an LD001 finding."""
+    data, finding = _parse_yaml(
+        text, lambda t: [d for d in yaml.load_all(t, Loader=_SafeLoader) if d is not None])
+    return data or [], finding
+
+
+def _parse_yaml(text: str | bytes, load: Callable[[str], Any]) -> tuple[Any, Finding | None]:
     if isinstance(text, bytes):
         if b"\x00" in text:
             return None, make("LD001", "", "the file holds binary data (NUL bytes), not YAML")
@@ -77,7 +88,7 @@ def parse_yaml(text: str | bytes) -> tuple[Any, Finding | None]:
         except UnicodeDecodeError as exc:
             return None, make("LD001", "", f"the file is not UTF-8 text (byte {exc.start})")
     try:
-        return yaml.load(text, Loader=_SafeLoader), None
+        return load(text), None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -157,6 +157,56 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     ("LD601", "traceid-needs-asm", "error", "The `traceId` method needs ASM's trace-id -> "
      "lane memory (TrafficLabel); plain Istio cannot express it.",
      "Export with `--target asm`, or switch the design to the `baggage` method."),
+    # -- the ASM target (docs/asm.md says why each is refused) --------------------------------
+    ("LD610", "asm-default-lane", "error", "ASM's lane ingress rules have no route for "
+     "unmatched requests (they get 404), and a catch-all rule in the default lane would race "
+     "the other lanes' rules, whose order ASM decides.", "Remove `spec.ingress.default` "
+     "(clients then name the lane in the route header), or send all rules to that lane."),
+    ("LD611", "asm-rule-order", "error", "Ingress rules of different lanes can match the same "
+     "request; ASM keeps rules per lane and orders the lanes itself, so the design's "
+     "first-match order between them is lost.", "Make the rules of different lanes exclusive, "
+     "e.g. each matching the route header `exact` its lane."),
+    ("LD612", "asm-baggage-key", "error", "ASM carries the route header in baggage under the "
+     "header's own name; a different baggage key cannot be expressed.",
+     "Leave `passThrough.baggageKey` out, or set it to the route header's name."),
+    ("LD613", "asm-strict-keeps-lane", "error", "In ASM strict mode every pod's own lane label "
+     "keeps the chain in its lane, so a service that drops the context does not send its "
+     "calls to the baseline as the design says.", "Mark the service `propagates: true` (ASM "
+     "strict mode needs no propagation), or use loose mode."),
+    ("LD614", "asm-empty-match", "error", "An ingress match with an empty value: ASM's "
+     "StringMatch drops empty values, so the condition would vanish.",
+     "Give the match a non-empty value."),
+    ("LD615", "asm-trace-header-baggage", "error", "With the traceId method the trace header "
+     "is `baggage`; ASM reads `traceHeader: baggage` as the baggage method.",
+     "Use the `baggage` method, or a trace header such as `x-b3-traceid`."),
+    # -- reading ASM objects (lanedesign import-asm) ----------------------------------------
+    ("LD701", "asm-group-missing", "error", "The input holds no ASMSwimLaneGroup (or none of "
+     "the requested name).", "Import YAML with an `istio.alibabacloud.com/v1` "
+     "ASMSwimLaneGroup, e.g. `kubectl get asmswimlanegroup,asmswimlane -o yaml`."),
+    ("LD702", "asm-several-groups", "error", "The input holds several ASMSwimLaneGroups; one "
+     "design is one group.", "Choose one with `--group NAME`."),
+    ("LD703", "asm-lane-without-group", "error", "An ASMSwimLane has no `swimlane-group` label, "
+     "or names a group that is not in the input.", "Label the lane `swimlane-group: <group>` "
+     "and import it together with its group."),
+    ("LD704", "asm-ignored-document", "warning", "A document that is not an ASM lane object "
+     "(ASMSwimLaneGroup/ASMSwimLane, istio.alibabacloud.com/v1); it is skipped.",
+     "Remove it from the input, or ignore this warning."),
+    ("LD705", "asm-calls-unknown", "info", "ASM objects do not hold the call graph (nor the "
+     "ports of services other than the entry, nor which apps propagate the context).",
+     "Add each service's `calls` to the design so that simulate can walk the chain."),
+    ("LD706", "asm-field-dropped", "warning", "An ASM field that lanedesign does not model "
+     "(cluster references, traffic-policy and route patches, autoUpdate); it is not in the "
+     "design and an export leaves it out.", "Keep such settings outside lanedesign, or "
+     "re-apply them after export."),
+    ("LD707", "asm-inexpressible", "error", "ASM settings that one lane design cannot hold "
+     "(lanes routing to different entry services or hosts, several weighted matches, two "
+     "services of one name, a non-ASM gateway).", "Split the group, or make the settings "
+     "agree; the message names the conflict."),
+    ("LD708", "asm-rule-offline", "warning", "An ASM ingress rule with `online: false` routes "
+     "nothing; it is left out of the design.", "Set `online: true` if the rule should route."),
+    ("LD709", "asm-unknown-service", "error", "A lane, fallback target or destination names "
+     "a service that is not in the group's services.", "Add the service to the "
+     "ASMSwimLaneGroup's `services`, or fix the reference."),
 )
 
 

@@ -147,8 +147,9 @@ def _lanes(d: LaneDesign) -> Iterator[Finding]:
         for i, lane in enumerate(d.lanes):
             if lane.name == d.baseline:
                 continue
+            held = set(lane.services)
             for svc in d.service_names:
-                if svc and not lane.holds(svc):
+                if svc and svc not in held:
                     yield make("LD203", f"spec.lanes[{i}].services", f"strict mode: lane "
                                f"{lane.name!r} lacks service {svc!r}")
 
@@ -161,9 +162,9 @@ def _baseline(d: LaneDesign) -> Iterator[Finding]:
         yield make("LD201", "spec.baseline", f"baseline {d.baseline!r} names no lane")
         return
     i = d.lane_names.index(d.baseline)
-    base = d.lanes[i]
+    held = set(d.lanes[i].services)
     for svc in d.service_names:
-        if svc and not base.holds(svc):
+        if svc and svc not in held:
             yield make("LD202", f"spec.lanes[{i}].services", f"baseline {d.baseline!r} lacks "
                        f"service {svc!r}")
 

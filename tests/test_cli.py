@@ -7,10 +7,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
 from lanedesign.cli import main
-
-from conftest import ROOT
 
 EX = ROOT / "examples"
 
@@ -157,3 +156,11 @@ def test_matrix_text_marks_fallbacks():
 def test_findings_lists_the_catalogue(capsys):
     code, data = run_json(capsys, "findings")
     assert code == 0 and {"LD001", "LD601"} <= {c["code"] for c in data["codes"]}
+
+
+def test_example_lists_and_prints_the_built_in_designs(capsys):
+    code, data = run_json(capsys, "example")
+    assert code == 0 and "mock-baggage" in data["examples"]
+    assert main(["example", "shop"]) == 0
+    assert capsys.readouterr().out == (EX / "shop.yaml").read_text()
+    assert run("example", "nope").returncode == 2

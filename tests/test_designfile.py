@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lanedesign import examples
 from lanedesign.designfile import design_to_dict, dump_design, load_design, parse_design
-
-from conftest import ROOT
 
 CONTRACT_EXAMPLE = """\
 apiVersion: lanedesign/v1alpha1

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from hypothesis import given, settings
+from strategies import designs
 
 from lanedesign.designfile import dump_design, parse_design
 from lanedesign.simulate import routing_table, simulate
-
-from strategies import designs
 
 
 @settings(max_examples=200, deadline=None)

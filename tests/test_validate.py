@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from conftest import ROOT
 
 from lanedesign import examples
 from lanedesign.designfile import dump_design, parse_design
 from lanedesign.findings import CATALOGUE, catalogue_markdown
 from lanedesign.model import IngressRule, Lane, RequestMatch, Service, StringMatch
 from lanedesign.validate import validate
-
-from conftest import ROOT
 
 MOCK = examples.load("mock-baggage")
 SHOP = examples.load("shop")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from ..findings import Finding
-from ..model import LaneDesign
+from ..model import LaneDesign, RequestMatch
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 MANAGER = "lanedesign"
@@ -41,3 +41,16 @@ def object_name(*parts: str, limit: int = 63) -> str:
 def service_host(design: LaneDesign, service: str) -> str:
     """The service's cluster FQDN, as Istio hosts and destinations name it."""
     return f"{service}.{design.namespace_of(service)}.{CLUSTER_DOMAIN}"
+
+
+def request_match_dict(match: RequestMatch) -> dict[str, dict]:
+    """A match as Istio and ASM spell it, empty parts left out.
+
+    ``RequestMatch(uri=StringMatch("exact", "/mock"))`` -> ``{"uri": {"exact": "/mock"}}``
+    """
+    out: dict[str, dict] = {}
+    if match.uri is not None:
+        out["uri"] = {match.uri.kind: match.uri.value}
+    if match.headers:
+        out["headers"] = {name: {m.kind: m.value} for name, m in match.headers}
+    return out
