@@ -73,7 +73,7 @@ def _sample(names: Sequence[str], limit: int = 5) -> str:
     return ", ".join(names[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
-# -- which services a diagram shows ------------------------------------------------------------
+# -- which services a diagram shows -----------------------------------------------------------
 def lane_focus(design: LaneDesign, lane: str) -> list[str]:
     """The services ``lane`` holds, then their direct callers and callees (design order)."""
     found = design.lane(lane)
@@ -194,7 +194,7 @@ def _add(items: list, item: object) -> None:
         items.append(item)
 
 
-# -- drawing ------------------------------------------------------------------------------------
+# -- drawing ----------------------------------------------------------------------------------
 class _Painter:
     """Draws lane views into a Digraph; node ids are synthetic so names never reach DOT raw."""
 
@@ -367,7 +367,7 @@ def _hops(design: LaneDesign, lane: str | None) -> tuple[Hop, ...]:
     return walk(design, entry, lane)[0] if design.service(entry) else ()
 
 
-# -- public entry points -------------------------------------------------------------------------
+# -- public entry points ----------------------------------------------------------------------
 def chain_diagram(design: LaneDesign, lane: str | None, *, focus: Iterable[str] | None = None,
                   max_nodes: int = DEFAULT_MAX_NODES, direction: str = "LR") -> Diagram:
     """The call chain of a request in ``lane``, from the gateway through the call graph."""

@@ -28,7 +28,7 @@ _TABLE_STYLES = [
 ]
 
 
-# -- the routing matrix -------------------------------------------------------------------------
+# -- the routing matrix -----------------------------------------------------------------------
 def routing_frame(design: LaneDesign, *, contains: str = "", lanes: Sequence[str] | None = None,
                   fallbacks_only: bool = False) -> pd.DataFrame:
     """The routing matrix (service x lane -> serving lane), filtered for large designs.
@@ -92,7 +92,7 @@ def _cell_css(fill: str, fallback: bool) -> str:
     return css
 
 
-# -- findings -------------------------------------------------------------------------------------
+# -- findings ---------------------------------------------------------------------------------
 FINDING_COLUMNS = ["code", "severity", "path", "message", "hint"]
 
 
@@ -112,7 +112,7 @@ def findings_styler(findings: Sequence[Finding], uuid: str | None = None) -> Sty
     return styler.set_table_styles(_TABLE_STYLES)
 
 
-# -- a simulated request ---------------------------------------------------------------------------
+# -- a simulated request ----------------------------------------------------------------------
 HOP_COLUMNS = ["hop", "call", "lane", "labels", "note"]
 
 
@@ -148,7 +148,7 @@ def trace_styler(design: LaneDesign, trace: Trace, uuid: str | None = None) -> S
                                                      "props": "white-space: nowrap;"}])
 
 
-# -- weighted ingress ---------------------------------------------------------------------------
+# -- weighted ingress -------------------------------------------------------------------------
 def distribution_svg(design: LaneDesign, dist: Distribution) -> str:
     """Horizontal bars: the share of requests each lane got, beside its configured weight."""
     colours = lane_colours(design)

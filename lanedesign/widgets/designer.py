@@ -79,7 +79,7 @@ class Designer:
         state.on_change(self._changed)
         self._changed()
 
-    # -- the public surface --------------------------------------------------------------------
+    # -- the public surface -------------------------------------------------------------------
     @property
     def design(self) -> LaneDesign:
         return self.state.design
@@ -101,7 +101,7 @@ class Designer:
     def __repr__(self) -> str:
         return f"<Designer of lane design {self.design.name!r}>"
 
-    # -- redrawing -------------------------------------------------------------------------------
+    # -- redrawing ----------------------------------------------------------------------------
     def _changed(self) -> None:
         state = self.state
         self.title.value = (f'<span class="ld-title">lanedesign · '

@@ -144,7 +144,7 @@ class IngressPanel(Panel):
         entry = next(iter(self.state.design.service_names), "")
         self.edit("add an ingress", lambda d: d.with_ingress(entry=entry))
 
-    # -- header rules -----------------------------------------------------------------------
+    # -- header rules -------------------------------------------------------------------------
     def _rules_body(self, design: LaneDesign) -> list[W.Widget]:
         ingress = design.ingress
         assert ingress is not None

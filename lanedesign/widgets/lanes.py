@@ -83,7 +83,7 @@ class LanesPanel(Panel):
             self.grid,
         ])
 
-    # -- drawing --------------------------------------------------------------------------------
+    # -- drawing ------------------------------------------------------------------------------
     def refresh(self) -> None:
         super().refresh()
         design = self.state.design
@@ -172,7 +172,7 @@ class LanesPanel(Panel):
             grid_template_columns=f"170px repeat({len(lanes)}, 64px) 160px",
             grid_gap="0px 4px", align_items="center")
 
-    # -- edits ------------------------------------------------------------------------------------
+    # -- edits --------------------------------------------------------------------------------
     def _member(self, lane: str, service: str, member: bool) -> None:
         verb = "tick" if member else "untick"
         self.edit(f"{verb} {service} in {lane}",

@@ -110,7 +110,7 @@ class ServicesPanel(Panel):
             self.calls.value = list(dict.fromkeys(c for c in svc.calls if c))
             self.propagates.value = svc.propagates
 
-    # -- edits ------------------------------------------------------------------------------------
+    # -- edits --------------------------------------------------------------------------------
     def _set_field(self, field: str, value: object) -> None:
         svc = self.selected
         if svc is not None:
