@@ -78,9 +78,16 @@ def routing_styler(design: LaneDesign, frame: pd.DataFrame | None = None,
 
     uuid = uuid or _uuid("routing", frame.to_dict("split"), colours)
     styler = frame.style.set_uuid(uuid).apply(column_css, axis=0)
-    styler = styler.format({lane: marked(lane) for lane in frame.columns})
+    styler = _escaped(styler).format({lane: marked(lane) for lane in frame.columns},
+                                     escape="html")
     return (styler.set_table_styles(_TABLE_STYLES)
             .set_caption(f"{FALLBACK_MARK} fallback: the column's lane lacks the service"))
+
+
+def _escaped(styler: Styler) -> Styler:
+    """Names come from the user: cells and headers are HTML-escaped (Styler does not by default)."""
+    return (styler.format(escape="html").format_index(escape="html", axis=0)
+            .format_index(escape="html", axis=1))
 
 
 def _cell_css(fill: str, fallback: bool) -> str:
@@ -106,7 +113,7 @@ def findings_styler(findings: Sequence[Finding], uuid: str | None = None) -> Sty
     """Findings coloured by severity, without the row index."""
     frame = findings_frame(findings)
     uuid = uuid or _uuid("findings", frame.to_dict("split"))
-    styler = frame.style.set_uuid(uuid).hide(axis="index")
+    styler = _escaped(frame.style.set_uuid(uuid)).hide(axis="index")
     styler = styler.map(lambda s: f"background-color: {_SEVERITY_COLOURS.get(s, '#ffffff')};",
                         subset=["severity"])
     return styler.set_table_styles(_TABLE_STYLES)
@@ -141,7 +148,7 @@ def trace_styler(design: LaneDesign, trace: Trace, uuid: str | None = None) -> S
         return [_cell_css(colours.get(v, "#ffffff"), f) for v, f in zip(column, falls)]
 
     uuid = uuid or _uuid("hops", frame.to_dict("split"), colours)
-    styler = frame.style.set_uuid(uuid).hide(axis="index")
+    styler = _escaped(frame.style.set_uuid(uuid)).hide(axis="index")
     if len(frame):
         styler = styler.apply(lane_css, subset=["lane"])
     return styler.set_table_styles([*_TABLE_STYLES, {"selector": "td",

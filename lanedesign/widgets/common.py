@@ -31,6 +31,8 @@ CSS = """
 .ld-designer .ld-grid-name { font-size: 12px; overflow: hidden; text-overflow: ellipsis;
   white-space: nowrap; }
 .ld-designer .widget-checkbox { width: auto; }
+.ld-designer .widget-hbox { gap: 8px; }
+.ld-designer .ld-grid .widget-checkbox { justify-self: center; }
 .ld-designer .ld-center { text-align: center; }
 .ld-designer table caption { white-space: nowrap; }
 .ld-designer pre.ld-yaml { font-size: 11.5px; margin: 0; white-space: pre; }
@@ -124,7 +126,7 @@ def heading(text: str) -> W.HTML:
 def labelled(text: str, widget: W.Widget, width: str = "90px") -> W.HBox:
     """``widget`` with a label on its left (ToggleButtons put their description above)."""
     label = W.Label(text, layout=W.Layout(width=width, justify_content="flex-end"))
-    return W.HBox([label, widget], layout=W.Layout(align_items="center", gap="6px"))
+    return W.HBox([label, widget], layout=W.Layout(align_items="center"))
 
 
 def button(description: str, on_click: Callable[[], None], style: str = "",

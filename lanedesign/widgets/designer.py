@@ -72,7 +72,7 @@ class Designer:
                                   width="auto")
         self.notice = W.HTML()
         head = W.HBox([self.title, self.status, self.undo_button],
-                      layout=W.Layout(align_items="center", gap="12px"))
+                      layout=W.Layout(align_items="center"))
         self.widget = W.VBox([W.HTML(CSS), head, self.notice, self.tabs],
                              layout=W.Layout(max_width="1240px"))
         self.widget.add_class("ld-designer")

@@ -129,16 +129,16 @@ class ExportPanel(Panel):
         self.result = W.HTML()
         self.objects: list[dict] | None = None
         self.widget = W.VBox([
-            W.HBox([self.target, self.status], layout=W.Layout(gap="12px")),
+            W.HBox([self.target, self.status]),
             self.preview,
             W.HBox([self.folder, self.write, self.downloads],
-                   layout=W.Layout(gap="8px", align_items="center")),
+                   layout=W.Layout(align_items="center")),
             heading("The design itself"),
             help_text("Keep the design file in git next to the manifests; load a design file "
                       "or ASMSwimLaneGroup/ASMSwimLane YAML to edit it here."),
             W.HBox([self.design_path, self.save, self.upload],
-                   layout=W.Layout(gap="8px", align_items="center")),
-            W.HBox([self.example, self.open], layout=W.Layout(gap="8px")),
+                   layout=W.Layout(align_items="center")),
+            W.HBox([self.example, self.open]),
             self.result,
         ])
 

@@ -26,10 +26,9 @@ class HeadersPanel(Panel):
 
     def __init__(self, state: DesignState) -> None:
         super().__init__(state)
-        wide = W.Layout(width="420px")
         style = {"description_width": "110px"}
         self.route_header = W.Text(description="route header", continuous_update=False,
-                                   layout=wide, style=style)
+                                   layout=W.Layout(width="420px"), style=style)
         self.route_header.observe(lambda c: self.edit(
             f"set the route header to {c.new}",
             lambda d: d.with_(route_header=c.new.strip())), "value")
@@ -37,10 +36,11 @@ class HeadersPanel(Panel):
         self.method.observe(lambda _: self._set_method(), "value")
         self.method_help = W.HTML()
         self.trace_header = W.Text(description="trace header", continuous_update=False,
-                                   placeholder="x-b3-traceid", layout=wide, style=style)
+                                   placeholder="x-b3-traceid", layout=W.Layout(width="420px"),
+                                   style=style)
         self.trace_header.observe(lambda _: self._set_method(), "value")
         self.baggage_key = W.Text(description="baggage key", continuous_update=False,
-                                  layout=wide, style=style)
+                                  layout=W.Layout(width="420px"), style=style)
         self.baggage_key.observe(lambda _: self._set_method(), "value")
         self.example = W.HTML()
         self.widget = W.VBox([

@@ -100,8 +100,7 @@ class IngressPanel(Panel):
         self.widget = W.VBox([
             help_text("The gateway sends requests to the entry service and sets the route "
                       "header to the lane it chose."),
-            W.HBox([W.VBox([self.gateway, self.hosts]), W.VBox([self.entry, self.default])],
-                   layout=W.Layout(gap="16px")),
+            W.HBox([W.VBox([self.gateway, self.hosts]), W.VBox([self.entry, self.default])]),
             labelled("strategy", self.strategy, "86px"),
             self.body,
         ])

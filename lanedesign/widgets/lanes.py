@@ -62,24 +62,25 @@ class LanesPanel(Panel):
         self.next = button("▶", lambda: self._go(self.page + 1), width="36px")
         self.page_label = W.Label()
         self.grid = W.GridBox()
+        self.grid.add_class("ld-grid")
         self._grid_key: tuple = ()
         self.checkboxes: dict[tuple[str, str], W.Checkbox] = {}  # (lane, service)
         self.fallbacks: dict[str, W.Dropdown] = {}  # service -> fallback target
 
         self.widget = W.VBox([
             W.HBox([self.baseline, labelled("mode", self.mode, "40px")],
-                   layout=W.Layout(gap="16px", align_items="center")),
+                   layout=W.Layout(align_items="center")),
             self.mode_help,
             heading("Lane"),
             W.HBox([self.lane, self.name, self.rename, self.labels, self.remove],
-                   layout=W.Layout(gap="6px", flex_flow="row wrap")),
+                   layout=W.Layout(flex_flow="row wrap")),
             W.HBox([self.new_name, add], layout=W.Layout(margin="0 0 0 90px")),
             heading("Which services each lane holds"),
             help_text("Tick a service to give the lane its own version of it. Unticked services "
                       "are served by the fallback target (the baseline unless the row names "
                       "another lane)."),
             W.HBox([self.filter, self.prev, self.page_label, self.next],
-                   layout=W.Layout(gap="6px", align_items="center")),
+                   layout=W.Layout(align_items="center")),
             self.grid,
         ])
 
@@ -154,8 +155,7 @@ class LanesPanel(Panel):
         for service in services:
             cells.append(_cell(service, "ld-grid-name", service))
             for lane in lanes:
-                box = W.Checkbox(indent=False, layout=W.Layout(width="28px",
-                                                               justify_self="center"))
+                box = W.Checkbox(indent=False, layout=W.Layout(width="28px"))
                 hook = css_name("member", lane, service)
                 if hook:
                     box.add_class(hook)

@@ -46,10 +46,10 @@ class RequestPanel(Panel):
             W.HBox([
                 W.VBox([help_text("Request headers, e.g. the route header naming a lane:"),
                         self.headers, self.presets]),
-                W.VBox([self.path, self.host, self.send], layout=W.Layout(gap="4px")),
-            ], layout=W.Layout(gap="16px")),
+                W.VBox([self.path, self.host, self.send]),
+            ]),
             self.status,
-            W.HBox([self.hops, self.picture], layout=W.Layout(gap="16px")),
+            W.HBox([self.hops, self.picture]),
             self.many,
         ])
 

@@ -58,7 +58,7 @@ class ServicesPanel(Panel):
                       "served by the baseline. A common cause of 'my lane does not work'."),
             W.HBox([self.remove], layout=W.Layout(margin="12px 0 0 0")),
         ], layout=W.Layout(width="620px"))
-        self.widget = W.VBox([W.HBox([left, editor], layout=W.Layout(gap="24px")),
+        self.widget = W.VBox([W.HBox([left, editor]),
                               self.summary])
 
     # -- reading the design -------------------------------------------------------------------

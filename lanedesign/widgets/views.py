@@ -82,8 +82,8 @@ class DiagramPanel(Panel):
         self.output.add_class("ld-diagram")
         self.diagram: Diagram | None = None
         self.widget = W.VBox([
-            W.HBox([self.view, self.lane, self.focus], layout=W.Layout(gap="8px")),
-            W.HBox([self.service, self.radius, self.max_nodes], layout=W.Layout(gap="8px")),
+            W.HBox([self.view, self.lane, self.focus]),
+            W.HBox([self.service, self.radius, self.max_nodes]),
             self.banner, self.output])
 
     def refresh(self) -> None:
@@ -153,7 +153,7 @@ class MatrixPanel(Panel):
             help_text("Which lane's version serves each service (rows) for a request in each "
                       "lane (columns)."),
             W.HBox([self.filter, self.fallbacks_only, self.prev, self.page_label, self.next],
-                   layout=W.Layout(gap="6px", align_items="center")),
+                   layout=W.Layout(align_items="center")),
             self.banner, self.output])
 
     def _go(self, page: int) -> None:
