@@ -155,7 +155,9 @@ class LanesPanel(Panel):
         for service in services:
             cells.append(_cell(service, "ld-grid-name", service))
             for lane in lanes:
-                box = W.Checkbox(indent=False, layout=W.Layout(width="28px"))
+                found = design.lane(lane)
+                box = W.Checkbox(value=bool(found and found.holds(service)), indent=False,
+                                 layout=W.Layout(width="28px"))
                 hook = css_name("member", lane, service)
                 if hook:
                     box.add_class(hook)
