@@ -50,6 +50,10 @@ _KEY_MARKS: dict[str, str] = {
     "trace": f'<line x1="0" y1="5" x2="24" y2="5" stroke="{TRACE_COLOUR}" stroke-width="2.4"/>',
 }
 _TEXT = 'font-family="Helvetica,Arial,sans-serif"'
+# Graphviz measured the text as Helvetica; where it is missing, prefer fonts of about its width
+# (Liberation Sans is metric-compatible, DejaVu Sans Condensed close) over wider ones
+_FONTS = ('<style>svg.lanedesign-diagram text { font-family: Helvetica, Arial, '
+          '"Liberation Sans", "Nimbus Sans", "DejaVu Sans Condensed", sans-serif; }</style>')
 _SIZE = re.compile(r'\b(width|height)="([\d.]+)(?:pt|px)?"')
 _VIEWBOX = re.compile(r'viewBox="([^"]*)"')
 
@@ -139,7 +143,7 @@ def framed_svg(graph_svg: str, title: str, note: str = "",
              f'viewBox="{view_box}"' + graph_svg[end:].rstrip())
     return (f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
             f'class="lanedesign-diagram" width="{total:g}pt" height="{full:g}pt" '
-            f'viewBox="0 0 {total:g} {full:g}">{title_svg}{inner}'
+            f'viewBox="0 0 {total:g} {full:g}">{_FONTS}{title_svg}{inner}'
             f'<g transform="translate(4,{top + height + 6:g})">{legend}</g></svg>\n')
 
 

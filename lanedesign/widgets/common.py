@@ -32,11 +32,13 @@ CSS = """
   white-space: nowrap; }
 .ld-designer .widget-checkbox { width: auto; }
 .ld-designer .widget-hbox { gap: 8px; }
+.ld-designer .widget-html-content { line-height: 1.4; }
 .ld-designer .ld-grid .widget-checkbox { justify-self: center; }
 .ld-designer .ld-center { text-align: center; }
 .ld-designer table caption { white-space: nowrap; }
 .ld-designer pre.ld-yaml { font-size: 11.5px; margin: 0; white-space: pre; }
 .ld-designer .ld-diagram svg { max-width: 100%; height: auto; }
+.ld-designer .ld-fit svg { max-height: 400px; width: auto; }
 .ld-designer .ld-title { font-size: 15px; font-weight: 600; }
 .ld-designer .jupyter-widgets.widget-tab > .widget-tab-contents,
 .ld-designer .jupyter-widgets.widget-tab > .p-TabPanel-tabContents { padding: 10px 12px; }

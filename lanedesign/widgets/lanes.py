@@ -170,8 +170,11 @@ class LanesPanel(Panel):
             self.fallbacks[service] = menu
             cells.append(menu)
         self.grid.children = cells
+        # a column as wide as its lane's name (within reason); long names end in an ellipsis
+        widths = [8 * (len(lane) + 2 * (lane == design.baseline)) + 20 for lane in lanes]
+        columns = " ".join(f"{min(max(w, 44), 120)}px" for w in widths)
         self.grid.layout = W.Layout(
-            grid_template_columns=f"170px repeat({len(lanes)}, 64px) 160px",
+            grid_template_columns=f"170px {columns} 160px", overflow="auto",
             grid_gap="0px 4px", align_items="center")
 
     # -- edits --------------------------------------------------------------------------------

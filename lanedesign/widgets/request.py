@@ -36,9 +36,10 @@ class RequestPanel(Panel):
         self.send_many = button("Send them", self.run_many, width="110px")
         self.many = W.VBox()
         self.status = W.HTML()
-        self.hops = W.HTML()
-        self.picture = W.HTML(layout=W.Layout(overflow="auto", max_height="440px"))
+        self.hops = W.HTML(layout=W.Layout(overflow="auto", max_height="320px"))
+        self.picture = W.HTML(layout=W.Layout(overflow="auto"))
         self.picture.add_class("ld-diagram")
+        self.picture.add_class("ld-fit")  # the whole request in view, beside its hop table
         self.spread = W.HTML()
         self.trace: Trace | None = None
         self._headers_for: str | None = None  # the design name the headers were filled for
@@ -49,7 +50,8 @@ class RequestPanel(Panel):
                 W.VBox([self.path, self.host, self.send]),
             ]),
             self.status,
-            W.HBox([self.hops, self.picture]),
+            self.picture,
+            self.hops,
             self.many,
         ])
 
@@ -60,11 +62,17 @@ class RequestPanel(Panel):
             lane = next((n for n in design.lane_names if n != design.baseline), design.baseline)
             self.headers.value = f"{design.route_header}: {lane}" if lane else ""
             self._headers_for = design.name
-        self.presets.children = [help_text("as lane:")] + [
-            button(name, lambda name=name: self._preset(name), width="auto")
-            for name in dict.fromkeys(design.lane_names)] + [
-            button("no lane", lambda: self._preset(None), width="auto")]
         weighted = design.ingress is not None and design.ingress.strategy == "weighted"
+        if weighted:
+            self.presets.children = [help_text(
+                "Weighted ingress: the gateway picks the lane by weight and sets the route "
+                "header itself; send many requests below to see the split.")]
+        else:
+            self.presets.children = [
+                help_text("as lane:"),
+                *(button(name, lambda name=name: self._preset(name))
+                  for name in dict.fromkeys(design.lane_names)),
+                button("no lane", lambda: self._preset(None))]
         self.many.children = [
             heading("Weighted ingress: send many requests"),
             W.HBox([self.requests, self.seed, self.send_many]),

@@ -171,8 +171,11 @@ class MatrixPanel(Panel):
                               fallbacks_only=self.fallbacks_only.value)
         self.frame, pages = page_of(frame, self.page, MATRIX_PAGE)
         self.page = min(self.page, pages - 1)
-        self.page_label.value = f"page {self.page + 1} of {pages} ({len(frame)} services)"
+        self.page_label.value = (f"page {self.page + 1} of {pages} ({len(frame)} services)"
+                                 if pages > 1 else f"{len(frame)} services")
         self.prev.disabled, self.next.disabled = self.page == 0, self.page >= pages - 1
+        for w in (self.prev, self.next):
+            w.layout.display = "none" if pages == 1 else ""
         if self.frame.empty:
             return message("No service matches.", "info")
         return routing_styler(design, self.frame).to_html()
