@@ -56,8 +56,18 @@ def _load(args: argparse.Namespace, target: str | None = None,
     loaded = load_design(args.design)
     if loaded.design is None:
         return None, list(loaded.findings)
-    findings = _merge(loaded.findings, validate(loaded.design, target))
+    findings = _merge(loaded.findings, _check(loaded.design, target))
     return (None if has_errors(findings) else loaded.design), findings
+
+
+def _check(design: LaneDesign, target: str | None) -> list[Finding]:
+    """The validator's findings plus, for ``asm``, what ASM cannot express."""
+    findings = validate(design, target)
+    if target == "asm" and not has_errors(findings):
+        from .emit.asm import asm_problems
+
+        findings += asm_problems(design)
+    return findings
 
 
 def _merge(parsed: Sequence[Finding], checked: Sequence[Finding]) -> list[Finding]:
@@ -80,7 +90,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     loaded = load_design(args.design)
     findings = list(loaded.findings)
     if loaded.design is not None:
-        findings = _merge(findings, validate(loaded.design, args.target))
+        findings = _merge(findings, _check(loaded.design, args.target))
     _report_findings(findings, args)
     if any(f.code == "LD007" for f in findings):
         return EXIT_USAGE
@@ -210,6 +220,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         written = []
         for obj in objects:
             target = out / object_filename(obj)
+            target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(dump_manifests([obj], header), encoding="utf-8")
             written.append(str(target))
     except OSError as exc:

@@ -8,7 +8,7 @@ design in a widget is still a value we can hold, show and save.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -207,6 +207,30 @@ class LaneDesign:
     def fallback_for(self, service: str) -> str:
         """The lane that serves ``service`` for a lane lacking it: override, else baseline."""
         return self.fallback_map.get(service, self.baseline)
+
+    def serving_lane_resolver(self) -> Callable[[str | None, str], str]:
+        """``serving_lane`` with the lookups indexed once (for tables, walks and emitters)."""
+        members: dict[str, frozenset[str]] = {}
+        for lane in self.lanes:
+            members.setdefault(lane.name, frozenset(lane.services))
+        fallback = self.fallback_map
+        baseline = self.baseline
+
+        def serve(lane: str | None, service: str) -> str:
+            held = members.get(lane) if lane else None
+            if held is None:  # no lane, or one that does not exist: the baseline everywhere
+                return baseline
+            return lane if service in held else fallback.get(service, baseline)  # type: ignore[return-value]
+
+        return serve
+
+    def serving_lane(self, lane: str | None, service: str) -> str:
+        """The lane whose version serves ``service`` for a chain in ``lane`` (``lanes.md`` §2).
+
+        The lane itself if it holds the service; else the service's fallback target (override
+        or baseline). No lane, or a lane that does not exist, is served by the baseline.
+        """
+        return self.serving_lane_resolver()(lane, service)
 
     @property
     def baggage_key(self) -> str:

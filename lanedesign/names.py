@@ -18,35 +18,35 @@ LOWER_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9a-z]+$")
 
 
 def is_dns1123_label(name: str) -> bool:
-    return len(name) <= 63 and bool(DNS1123_LABEL.match(name))
+    return len(name) <= 63 and bool(DNS1123_LABEL.fullmatch(name))
 
 
 def is_dns1035_label(name: str) -> bool:
-    return len(name) <= 63 and bool(DNS1035_LABEL.match(name))
+    return len(name) <= 63 and bool(DNS1035_LABEL.fullmatch(name))
 
 
 def is_dns1123_subdomain(name: str) -> bool:
-    return len(name) <= 253 and bool(DNS1123_SUBDOMAIN.match(name))
+    return len(name) <= 253 and bool(DNS1123_SUBDOMAIN.fullmatch(name))
 
 
 def is_label_key(key: str) -> bool:
     prefix, sep, name = key.rpartition("/")
     if sep and not (prefix and is_dns1123_subdomain(prefix)):
         return False
-    return len(name) <= 63 and bool(LABEL_NAME.match(name))
+    return len(name) <= 63 and bool(LABEL_NAME.fullmatch(name))
 
 
 def is_label_value(value: str) -> bool:
-    return len(value) <= 63 and bool(LABEL_VALUE.match(value))
+    return len(value) <= 63 and bool(LABEL_VALUE.fullmatch(value))
 
 
 def is_header_name(name: str) -> bool:
     """A lowercase HTTP token (our policy: Envoy lowercases names, HTTP/2 requires it)."""
-    return bool(LOWER_TOKEN.match(name))
+    return bool(LOWER_TOKEN.fullmatch(name))
 
 
 def is_token(name: str) -> bool:
-    return bool(TOKEN.match(name))
+    return bool(TOKEN.fullmatch(name))
 
 
 def is_host(host: str) -> bool:

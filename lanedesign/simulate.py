@@ -16,6 +16,7 @@ from urllib.parse import unquote
 
 from .matching import request_matches
 from .model import LaneDesign
+from .names import is_dns1123_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,29 +25,13 @@ MAX_HOPS = 10_000  # a guard for huge fan-out graphs; the walk stops with a warn
 
 
 def lane_resolver(design: LaneDesign) -> Callable[[str | None, str], str]:
-    """``serving_lane`` for one design, with the lookups indexed once (for tables and walks)."""
-    members: dict[str, frozenset[str]] = {}
-    for lane in design.lanes:
-        members.setdefault(lane.name, frozenset(lane.services))
-    fallback = design.fallback_map
-    baseline = design.baseline
-
-    def serve(lane: str | None, service: str) -> str:
-        held = members.get(lane) if lane else None
-        if held is None:  # no lane, or one that does not exist: the baseline everywhere
-            return baseline
-        return lane if service in held else fallback.get(service, baseline)  # type: ignore[return-value]
-
-    return serve
+    """``serving_lane`` for one design, indexed once (the rule lives in the model)."""
+    return design.serving_lane_resolver()
 
 
 def serving_lane(design: LaneDesign, lane: str | None, service: str) -> str:
-    """The lane whose version serves ``service`` for a chain in ``lane``.
-
-    The lane itself if it holds the service; else the service's fallback target (override or
-    baseline). No lane, or a lane that does not exist, is served by the baseline.
-    """
-    return lane_resolver(design)(lane, service)
+    """The lane whose version serves ``service`` for a chain in ``lane`` (see the model)."""
+    return design.serving_lane(lane, service)
 
 
 @dataclass(frozen=True)
@@ -116,15 +101,27 @@ def normalize_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]] | N
     return out
 
 
+OWS = " \t"  # RFC 9110 optional whitespace, as the W3C baggage grammar allows around members
+
+
 def baggage_member(baggage: str | None, key: str) -> str | None:
-    """The first value of member ``key`` in a W3C baggage list (properties dropped)."""
-    if not baggage:
-        return None
-    for member in baggage.split(","):
+    """The percent-decoded value of member ``key`` in a W3C baggage list (properties dropped).
+
+    The *last* member with the key wins: the gateway appends the lane it chose after any
+    member the client sent, and OpenTelemetry SDKs resolve duplicates the same way.
+    """
+    found = None
+    for member in (baggage or "").split(","):
         name, sep, value = member.split(";", 1)[0].partition("=")
-        if sep and name.strip() == key:
-            return unquote(value.strip())
-    return None
+        if sep and name.strip(OWS) == key:
+            found = unquote(value.strip(OWS))
+    return found
+
+
+def lane_from_baggage(baggage: str | None, key: str) -> str | None:
+    """The lane the baggage names, if it is a DNS-1123 label (what the emitted Lua accepts)."""
+    value = baggage_member(baggage, key)
+    return value if value is not None and is_dns1123_label(value) else None
 
 
 def _host_served(hosts: tuple[str, ...], host: str | None) -> bool:
@@ -146,7 +143,7 @@ def enter(design: LaneDesign, headers: Mapping[str, str] | None = None, path: st
     route = design.route_header
     if design.pass_through.method == "baggage" and route not in hdrs:
         # the gateway's Lua filter turns the baggage member into the route header
-        member = baggage_member(hdrs.get("baggage"), design.baggage_key)
+        member = lane_from_baggage(hdrs.get("baggage"), design.baggage_key)
         if member:
             hdrs[route] = member
     asked = hdrs.get(route)

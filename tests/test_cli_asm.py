@@ -44,8 +44,15 @@ def test_export_writes_one_file_per_object(capsys, tmp_path):
     assert group["spec"]["isPermissive"] is True
 
 
+def test_traceid_example_exports_to_asm(capsys):
+    code, out, _ = run(capsys, "export", str(examples.path("mock-traceid")), "--target", "asm")
+    assert code == 0
+    group = next(yaml.safe_load_all(out))
+    assert group["spec"]["permissiveModeConfiguration"]["traceHeader"] == "my-trace-id"
+
+
 def test_export_refusal_is_exit_1_with_the_finding(capsys):
-    code, out, err = run(capsys, "export", str(examples.path("mock-traceid")), "--target",
+    code, out, err = run(capsys, "export", str(examples.path("mock-baggage")), "--target",
                          "asm", "--format", "json")
     assert code == 1 and not err
     (finding,) = json.loads(out)["findings"]
@@ -134,3 +141,13 @@ def test_console_script_on_junk(tmp_path):
     assert proc.returncode == 1
     assert "LD001" in proc.stderr and "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+def test_validate_with_the_asm_target_lists_what_asm_cannot_express(capsys):
+    code, out, _ = run(capsys, "validate", str(examples.path("mock-baggage")), "--target",
+                       "asm", "--format", "json")
+    assert code == 1
+    assert [f["code"] for f in json.loads(out)["findings"]] == ["LD610"]
+    code, out, _ = run(capsys, "validate", str(examples.path("mock-traceid")), "--target",
+                       "asm", "--format", "json")
+    assert code == 0 and json.loads(out)["findings"] == []

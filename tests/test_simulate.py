@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lanedesign import examples, routing_matrix, routing_table, serving_lane, simulate
-from lanedesign.simulate import baggage_member, distribution, enter
+from lanedesign.simulate import baggage_member, distribution, enter, lane_from_baggage
 
 MOCKS = ["mock-baggage", "mock-header", "mock-traceid"]
 
@@ -54,7 +54,7 @@ def test_baggage_member_picks_the_lane_when_the_header_is_absent(mock):
 def test_baggage_is_ignored_outside_the_baggage_method():
     design = examples.load("mock-header")
     trace = simulate(design, {"baggage": "x-asm-prefer-tag=s2"})
-    assert trace.lane == "s1"  # the ingress default, not s2
+    assert trace.status == 404 and trace.lane is None  # no default lane, and not s2
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_baggage_is_ignored_outside_the_baggage_method():
         ("k=v", "v"),
         ("a=1,k=v2", "v2"),
         (" a = 1 , k = v3 ;prop=x", "v3"),
-        ("k=first,k=second", "first"),
+        ("k=first,k=second", "second"),  # the last member wins
         ("a=1", None),
         ("k", None),
         ("", None),
@@ -195,3 +195,17 @@ def test_walk_stops_at_the_hop_limit(mock):
 
     hops, warnings = walk(mock, "mocka", "s2", max_hops=2)
     assert len(hops) == 2 and any("stopped" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("baggage", "lane"),
+    [("k=s2", "s2"), ("k=S2", None), ("k=s2\n", None), ("k=" + "a" * 64, None), ("a=1", None),
+     ("k=s2,k=s3", "s3")],
+)
+def test_lane_from_baggage_accepts_lane_names_only(baggage, lane):
+    assert lane_from_baggage(baggage, "k") == lane
+
+
+def test_the_gateway_ignores_a_baggage_lane_that_is_no_lane_name(mock):
+    assert enter(mock, {"baggage": "x-asm-prefer-tag=S2"}).via == "default"
+    assert enter(mock, {"baggage": "x-asm-prefer-tag=s2"}).via == "rules[0]"

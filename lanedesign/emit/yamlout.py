@@ -6,7 +6,17 @@ from collections.abc import Iterable
 
 import yaml
 
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Safe YAML; multi-line strings (Lua source) as literal blocks people can read."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
 
 
 def dump_manifests(objects: Iterable[dict], header: str | None = None) -> str:
@@ -20,7 +30,12 @@ def dump_manifests(objects: Iterable[dict], header: str | None = None) -> str:
 
 
 def object_filename(obj: dict) -> str:
-    """``<kind>-<namespace>-<name>.yaml`` (cluster-scoped objects have no namespace part)."""
+    """``<namespace>/<kind>-<name>.yaml``, or ``<kind>-<name>.yaml`` for cluster-scoped objects.
+
+    Kinds hold no ``-`` and namespaces get their own folder, so no two objects share a file
+    (``a-g``/``b`` and ``a``/``g-b`` would, were the parts joined by ``-``).
+    """
     meta = obj.get("metadata", {})
-    parts = [obj.get("kind", "object").lower(), meta.get("namespace", ""), meta.get("name", "")]
-    return "-".join(p for p in parts if p) + ".yaml"
+    name = f"{str(obj.get('kind', 'object')).lower()}-{meta.get('name', '')}.yaml"
+    namespace = meta.get("namespace")
+    return f"{namespace}/{name}" if namespace else name

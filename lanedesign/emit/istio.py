@@ -1,0 +1,216 @@
+"""Plain Istio: DestinationRules, VirtualServices and a baggage EnvoyFilter (``lanes.md`` §4).
+
+Apply order is make-before-break: every DestinationRule (the subsets) comes before the
+VirtualServices that route to them, so no route ever names a subset that does not exist yet
+(503 ``NC``). The objects are plain dicts that read like the YAML they become.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..findings import make
+from ..model import Ingress, LaneDesign, RequestMatch, Service
+from .common import TargetError, managed_labels, object_name, request_match_dict, service_host
+from .lua import baggage_lua
+
+API_VERSION = "networking.istio.io/v1"
+ENVOY_FILTER_API_VERSION = "networking.istio.io/v1alpha3"  # EnvoyFilter has no v1
+ROOT_NAMESPACE = "istio-system"  # Istio's default root namespace: filters there reach every proxy
+LUA_FILTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
+
+Serve = Callable[[str | None, str], str]
+
+
+def emit_istio(design: LaneDesign) -> list[dict]:
+    """DestinationRules, mesh VirtualServices, the gateway VirtualService, the EnvoyFilter."""
+    if design.pass_through.method == "traceId":
+        raise TargetError(make(
+            "LD601", "spec.passThrough.method",
+            "plain Istio cannot remember which lane a trace id belongs to (the traceId method)",
+        ))
+    serve = design.serving_lane_resolver()
+    objects = [destination_rule(design, svc) for svc in design.services]
+    objects += [mesh_virtual_service(design, svc, serve) for svc in design.services]
+    gateway = gateway_virtual_service(design, serve, taken=_names(objects))
+    if gateway is not None:
+        objects.append(gateway)
+    if design.pass_through.method == "baggage":
+        objects.append(baggage_envoy_filter(design))
+    return objects
+
+
+def destination_rule(design: LaneDesign, service: Service) -> dict:
+    """One subset per lane that holds ``service``: the lane's name and pod labels."""
+    subsets = [{"name": lane.name, "labels": lane.label_map}
+               for lane in design.lanes if lane.holds(service.name)]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "DestinationRule",
+        "metadata": _metadata(design, object_name(design.name, service.name),
+                              design.namespace_of(service.name)),
+        "spec": {"host": service_host(design, service.name), "subsets": subsets},
+    }
+
+
+def mesh_virtual_service(design: LaneDesign, service: Service, serve: Serve) -> dict:
+    """The sidecars' routes to ``service``: one per lane, then the baseline for the rest.
+
+    A lane whose serving lane is the baseline would be caught by the default route anyway;
+    it still gets its own route so that the object reads as the service's row of the routing
+    table (every lane and where it lands) and a membership change edits one line.
+    """
+    host = service_host(design, service.name)
+    http = [
+        {
+            "name": f"lane-{lane}",
+            "match": [{"headers": {design.route_header: {"exact": lane}}}],
+            "route": [{"destination": {"host": host, "subset": serve(lane, service.name)}}],
+        }
+        for lane in design.lane_names
+    ]
+    # Istio adds no route of its own: without this a request without (or with an unknown)
+    # lane would get 404 NR instead of the baseline.
+    http.append({"name": "default", "route": [{"destination": {"host": host,
+                                                               "subset": design.baseline}}]})
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "VirtualService",
+        "metadata": _metadata(design, object_name(design.name, service.name),
+                              design.namespace_of(service.name)),
+        # no `gateways`: the default, `mesh`, i.e. every sidecar; one object per host, since
+        # sidecars keep only the oldest VirtualService for a host
+        "spec": {"hosts": [host], "http": http},
+    }
+
+
+def gateway_virtual_service(design: LaneDesign, serve: Serve,
+                            taken: frozenset[tuple[str, str, str]] = frozenset()) -> dict | None:
+    """The gateway's routes into the lanes; ``None`` when no request can enter (all 404)."""
+    ingress = design.ingress
+    if ingress is None:
+        return None
+    http = _ingress_routes(design, ingress, serve)
+    if not http:  # Istio rejects a VirtualService without routes; no object gives 404 too
+        return None
+    namespace = ingress.gateway_namespace or design.namespace
+    name = object_name(design.name, "ingress")
+    suffix = 1
+    while ("VirtualService", namespace, name) in taken:  # a service called `ingress` there
+        suffix += 1
+        name = object_name(design.name, "ingress", str(suffix))
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "VirtualService",
+        "metadata": _metadata(design, name, namespace),
+        "spec": {"hosts": list(ingress.hosts), "gateways": [ingress.gateway], "http": http},
+    }
+
+
+def _ingress_routes(design: LaneDesign, ingress: Ingress, serve: Serve) -> list[dict]:
+    def entry(lane: str, weight: int | None = None) -> dict:
+        return _entry(design, ingress.entry, serve(lane, ingress.entry), lane, weight)
+
+    routes = []
+    if ingress.strategy == "weighted":
+        # zero weights are left out (Istio would drop them), and a lone destination carries
+        # no weight (Istio ignores it there)
+        shares = [(lane, weight) for lane, weight in ingress.weights if weight > 0]
+        if len(shares) == 1:
+            shares = [(shares[0][0], None)]
+        if shares:
+            routes.append(_http_route("weights", ingress.match,
+                                      [entry(lane, w) for lane, w in shares]))
+            if _catches_all(ingress.match):
+                return routes
+    else:
+        for i, rule in enumerate(design.effective_rules):
+            routes.append(_http_route(f"rule-{i}-{rule.lane}", rule.match, [entry(rule.lane)]))
+            # Istio stops generating routes after a catch-all; emitting the dead ones would
+            # only draw "unreachable route" warnings on apply
+            if _catches_all(rule.match):
+                return routes
+    if ingress.default is not None:
+        routes.append(_http_route("default", None, [entry(ingress.default)]))
+    return routes
+
+
+def _entry(design: LaneDesign, entry: str, subset: str, lane: str, weight: int | None) -> dict:
+    """A destination at the ``entry`` service for a chain in ``lane``, which names the lane."""
+    destination: dict = {"host": service_host(design, entry), "subset": subset}
+    service = design.service(entry)
+    if service is not None and service.port is not None:
+        destination["port"] = {"number": service.port}
+    request: dict = {"set": {design.route_header: _header_value(lane)}}
+    if design.pass_through.method == "baggage":
+        # `add` appends after the client's baggage; the Lua filter lets the last member win
+        request["add"] = {"baggage": _header_value(f"{design.baggage_key}={lane}")}
+    route: dict = {"destination": destination}
+    if weight is not None:
+        route["weight"] = weight
+    route["headers"] = {"request": request}
+    return route
+
+
+def _http_route(name: str, match: RequestMatch | None, destinations: list[dict]) -> dict:
+    route: dict = {"name": name}
+    block = request_match_dict(match) if match is not None else {}
+    if block:  # one block, so its conditions must all hold (a second block would mean OR)
+        route["match"] = [block]
+    route["route"] = destinations
+    return route
+
+
+def _catches_all(match: RequestMatch | None) -> bool:
+    return match is None or match.is_catch_all
+
+
+def _header_value(value: str) -> str:
+    """A value for ``headers.request.set/add``: Envoy reads ``%`` as a formatter, ``%%`` is %."""
+    return value.replace("%", "%%")
+
+
+def baggage_envoy_filter(design: LaneDesign) -> dict:
+    """A Lua filter before the router, on sidecar outbound calls and at gateways."""
+    source = baggage_lua(design.route_header, design.baggage_key)
+    filter_name = f"lanedesign.{design.name}.baggage"
+    return {
+        "apiVersion": ENVOY_FILTER_API_VERSION,
+        "kind": "EnvoyFilter",
+        # root namespace and no workloadSelector: every sidecar and gateway of the mesh
+        "metadata": _metadata(design, object_name(design.name, "baggage"), ROOT_NAMESPACE),
+        "spec": {"configPatches": [_lua_patch(context, filter_name, source)
+                                   for context in ("SIDECAR_OUTBOUND", "GATEWAY")]},
+    }
+
+
+def _lua_patch(context: str, filter_name: str, source: str) -> dict:
+    return {
+        "applyTo": "HTTP_FILTER",
+        "match": {
+            "context": context,
+            "listener": {"filterChain": {"filter": {
+                "name": "envoy.filters.network.http_connection_manager",
+                "subFilter": {"name": "envoy.filters.http.router"},
+            }}},
+        },
+        "patch": {
+            "operation": "INSERT_BEFORE",
+            "value": {
+                "name": filter_name,
+                "typed_config": {
+                    "@type": LUA_FILTER_TYPE,
+                    "default_source_code": {"inline_string": source},
+                },
+            },
+        },
+    }
+
+
+def _metadata(design: LaneDesign, name: str, namespace: str) -> dict:
+    return {"name": name, "namespace": namespace, "labels": managed_labels(design)}
+
+
+def _names(objects: list[dict]) -> frozenset[tuple[str, str, str]]:
+    return frozenset((o["kind"], o["metadata"]["namespace"], o["metadata"]["name"])
+                     for o in objects)

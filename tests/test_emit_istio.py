@@ -1,0 +1,525 @@
+"""The plain-Istio emitter: shape, CRD schemas, and an independent reading against the simulator.
+
+The interpreter (``istio_interpreter.py``) reads the emitted objects the way Istio documents
+them; the simulator says what should happen. Both must agree for every service, lane and
+request, on the examples and on random valid designs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from istio_interpreter import Destination, Headers, Mesh, MeshError, fqdn, headers_of
+from istio_schema import schema_errors, webhook_problems
+from strategies import designs
+
+from lanedesign import examples
+from lanedesign.cli import main
+from lanedesign.emit import TargetError, dump_manifests, emit
+from lanedesign.emit.istio import emit_istio
+from lanedesign.model import IngressRule, LaneDesign, RequestMatch, Service, StringMatch
+from lanedesign.simulate import routing_table, simulate
+from lanedesign.validate import validate
+
+GOLDEN = Path(__file__).parent / "golden"
+EMITTING = [n for n in examples.names() if examples.load(n).pass_through.method != "traceId"]
+NON_TRACE_ID = designs().filter(lambda d: d.pass_through.method != "traceId")
+PROPERTY = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+
+
+def valid(design: LaneDesign) -> LaneDesign:
+    """The design, after checking that the validator accepts it (emitters assume that)."""
+    problems = [f for f in validate(design, "istio") if f.severity == "error"]
+    assert not problems, problems
+    return design
+
+
+def with_service(design: LaneDesign, service: Service) -> LaneDesign:
+    """``design`` plus ``service``, called by its last service and in the baseline."""
+    design = design.with_service(service).with_calls(design.service_names[-1], [service.name])
+    return design.with_membership(design.baseline, service.name, True)
+
+
+def by_kind(objects: list[dict], kind: str) -> list[dict]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+def named(objects: list[dict], name: str, kind: str = "VirtualService") -> dict:
+    return next(o for o in objects if o["metadata"]["name"] == name and o["kind"] == kind)
+
+
+# -- shape -------------------------------------------------------------------------------------
+def test_apply_order_is_make_before_break(mock):
+    objects = emit_istio(mock)
+    assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [
+        ("DestinationRule", "mock-baggage-mocka"),
+        ("DestinationRule", "mock-baggage-mockb"),
+        ("DestinationRule", "mock-baggage-mockc"),
+        ("VirtualService", "mock-baggage-mocka"),
+        ("VirtualService", "mock-baggage-mockb"),
+        ("VirtualService", "mock-baggage-mockc"),
+        ("VirtualService", "mock-baggage-ingress"),
+        ("EnvoyFilter", "mock-baggage-baggage"),
+    ]
+    assert all(o["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "lanedesign",
+                                           "lanedesign.io/group": "mock-baggage"}
+               for o in objects)
+
+
+def test_a_destination_rule_has_a_subset_per_lane_holding_the_service(mock):
+    rule = by_kind(emit_istio(mock), "DestinationRule")[1]
+    assert rule["metadata"]["namespace"] == "default"
+    assert rule["spec"] == {
+        "host": "mockb.default.svc.cluster.local",
+        "subsets": [{"name": "s1", "labels": {"version": "v1"}},
+                    {"name": "s3", "labels": {"version": "v3"}}],
+    }
+
+
+def test_a_mesh_virtual_service_routes_every_lane_then_the_baseline(mock):
+    vs = by_kind(emit_istio(mock), "VirtualService")[1]
+    assert "gateways" not in vs["spec"]
+    assert vs["spec"]["hosts"] == ["mockb.default.svc.cluster.local"]
+    http = vs["spec"]["http"]
+    assert [(r.get("match"), r["route"][0]["destination"]["subset"]) for r in http] == [
+        ([{"headers": {"x-asm-prefer-tag": {"exact": "s1"}}}], "s1"),
+        ([{"headers": {"x-asm-prefer-tag": {"exact": "s2"}}}], "s1"),  # s2 lacks mockb
+        ([{"headers": {"x-asm-prefer-tag": {"exact": "s3"}}}], "s3"),
+        (None, "s1"),  # the default route
+    ]
+
+
+def test_the_gateway_sets_the_route_header_and_adds_baggage(mock):
+    gateway = named(emit_istio(mock), "mock-baggage-ingress")
+    spec = gateway["spec"]
+    assert gateway["metadata"]["namespace"] == "istio-system"
+    assert spec["hosts"] == ["*"] and spec["gateways"] == ["istio-system/ingressgateway"]
+    assert [r["name"] for r in spec["http"]] == ["rule-0-s2", "rule-1-s3", "default"]
+    s3 = spec["http"][1]["route"]
+    assert s3 == [{
+        "destination": {"host": "mocka.default.svc.cluster.local", "subset": "s1",
+                        "port": {"number": 8000}},  # s3 lacks mocka: its fallback serves
+        "headers": {"request": {"set": {"x-asm-prefer-tag": "s3"},
+                                "add": {"baggage": "x-asm-prefer-tag=s3"}}},
+    }]
+    assert "match" not in spec["http"][2]
+
+
+def test_the_header_method_has_no_baggage_and_no_filter():
+    design = examples.load("mock-header")
+    objects = emit_istio(design)
+    assert not by_kind(objects, "EnvoyFilter")
+    http = named(objects, "mock-header-ingress")["spec"]["http"]
+    # no rules given: one per lane on the route header; no default lane, so nothing else
+    assert [r["name"] for r in http] == ["rule-0-s1", "rule-1-s2", "rule-2-s3"]
+    assert [r["match"] for r in http] == [
+        [{"headers": {"x-asm-prefer-tag": {"exact": lane}}}] for lane in ("s1", "s2", "s3")]
+    assert [r["route"][0]["headers"] for r in http] == [
+        {"request": {"set": {"x-asm-prefer-tag": lane}}} for lane in ("s1", "s2", "s3")]
+
+
+def test_weighted_ingress_has_explicit_integer_weights():
+    objects = emit_istio(examples.load("mock-weighted"))
+    http = named(objects, "mock-weighted-ingress")["spec"]["http"]
+    assert len(http) == 1  # no default lane: unmatched requests get 404
+    assert http[0]["match"] == [{"uri": {"exact": "/mock"}}]
+    # s3 lacks the entry service mocka: its share goes to mocka's s1 version, in lane s3
+    assert [(r["destination"]["subset"], r["weight"]) for r in http[0]["route"]] == [
+        ("s1", 60), ("s2", 20), ("s1", 20)]
+    assert [r["headers"]["request"]["set"]["x-asm-prefer-tag"] for r in http[0]["route"]] == [
+        "s1", "s2", "s3"]
+
+
+def weighted(weights: dict[str, int], default: str | None = None,
+             match: RequestMatch | None = None) -> LaneDesign:
+    design = examples.load("mock-weighted")
+    return valid(design.with_ingress(weights=tuple(weights.items()), default=default,
+                                     match=match))
+
+
+def test_zero_weights_are_dropped_and_a_lone_destination_has_no_weight():
+    http = named(emit_istio(weighted({"s1": 0, "s2": 100, "s3": 0})),
+                 "mock-weighted-ingress")["spec"]["http"]
+    assert http[0]["route"] == [{
+        "destination": {"host": "mocka.default.svc.cluster.local", "subset": "s2",
+                        "port": {"number": 8000}},
+        "headers": {"request": {"set": {"x-asm-prefer-tag": "s2"},
+                                "add": {"baggage": "x-asm-prefer-tag=s2"}}},
+    }]
+    http = named(emit_istio(weighted({"s1": 50, "s2": 0, "s3": 50})),
+                 "mock-weighted-ingress")["spec"]["http"]
+    assert [r["weight"] for r in http[0]["route"]] == [50, 50]
+
+
+def test_the_default_follows_a_weighted_match_but_not_a_catch_all():
+    with_match = weighted({"s1": 50, "s2": 50}, default="s3",
+                          match=RequestMatch(uri=StringMatch("prefix", "/api")))
+    http = named(emit_istio(with_match), "mock-weighted-ingress")["spec"]["http"]
+    assert [r["name"] for r in http] == ["weights", "default"]
+    catch_all = weighted({"s1": 50, "s2": 50}, default="s3")
+    http = named(emit_istio(catch_all), "mock-weighted-ingress")["spec"]["http"]
+    assert [r["name"] for r in http] == ["weights"]
+    assert "match" not in http[0]
+
+
+def test_routes_after_a_catch_all_rule_are_not_emitted(mock):
+    rules = (IngressRule("s2", RequestMatch(headers=(("x-user", StringMatch("exact", "a")),))),
+             IngressRule("s3", RequestMatch(uri=StringMatch("prefix", "/"))),
+             IngressRule("s1", None))
+    design = mock.with_ingress(rules=rules, default="s1")
+    http = named(emit_istio(design), "mock-baggage-ingress")["spec"]["http"]
+    assert [r["name"] for r in http] == ["rule-0-s2", "rule-1-s3"]  # Istio would drop the rest
+
+
+def test_no_gateway_virtual_service_when_nothing_can_enter(mock):
+    design = valid(mock.with_ingress(rules=(), default=None))
+    objects = emit_istio(design)
+    assert not any(o["metadata"]["name"] == "mock-baggage-ingress" for o in objects)
+    assert len(by_kind(objects, "VirtualService")) == 3
+
+
+def test_a_percent_in_a_header_value_is_escaped_for_envoy(mock):
+    design = valid(mock.with_pass_through(baggage_key="lane%key"))
+    route = named(emit_istio(design), "mock-baggage-ingress")["spec"]["http"][0]["route"][0]
+    assert route["headers"]["request"]["add"] == {"baggage": "lane%%key=s2"}
+
+
+def test_trace_id_cannot_be_emitted():
+    with pytest.raises(TargetError) as err:
+        emit_istio(examples.load("mock-traceid"))
+    finding = err.value.finding
+    assert (finding.code, finding.path) == ("LD601", "spec.passThrough.method")
+    assert "asm" in finding.hint and "baggage" in finding.hint
+
+
+def test_a_service_named_ingress_beside_the_gateway_keeps_its_name(mock):
+    design = valid(with_service(mock, Service("ingress", namespace="istio-system")))
+    objects = emit_istio(design)
+    keys = [(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]) for o in objects]
+    assert len(set(keys)) == len(keys)
+    assert ("VirtualService", "istio-system", "mock-baggage-ingress") in keys  # the service's
+    assert ("VirtualService", "istio-system", "mock-baggage-ingress-2") in keys
+
+
+def test_long_names_stay_within_limits(mock):
+    long_service = "s" + "x" * 62
+    design = valid(with_service(mock.with_(name="g" * 63), Service(long_service)))
+    objects = emit_istio(design)
+    names = [o["metadata"]["name"] for o in objects]
+    assert all(len(n) <= 63 for n in names)
+    assert len(set(names)) == len(by_kind(objects, "VirtualService")) + 1  # DR/VS share a name
+
+
+def test_emitting_is_pure_and_deterministic(mock):
+    before = repr(mock)
+    first = emit_istio(mock)
+    assert emit_istio(mock) == first and emit(mock, "istio") == first
+    assert repr(mock) == before
+
+
+def test_the_yaml_has_no_anchors_and_the_lua_is_a_readable_block(mock):
+    text = dump_manifests(emit_istio(mock))
+    assert "&id" not in text and "*id" not in text
+    assert "inline_string: |\n" in text
+    assert list(yaml.safe_load_all(text)) == emit_istio(mock)
+
+
+# -- schemas -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", EMITTING)
+def test_examples_match_the_istio_crd_schemas(shared_dir, name):
+    for obj in emit_istio(examples.load(name)):
+        assert schema_errors(shared_dir, obj) == [], obj["metadata"]["name"]
+        assert webhook_problems(obj) == [], obj["metadata"]["name"]
+
+
+def test_the_strict_schema_catches_a_misspelt_field_and_a_string_weight(shared_dir):
+    objects = emit_istio(examples.load("mock-weighted"))
+    gateway = named(objects, "mock-weighted-ingress")
+    assert schema_errors(shared_dir, gateway) == []
+    misspelt = json.loads(json.dumps(gateway))
+    misspelt["spec"]["http"][0]["route"][0]["wieght"] = 60
+    assert any("wieght" in e for e in schema_errors(shared_dir, misspelt))
+    string_weight = json.loads(json.dumps(gateway))
+    string_weight["spec"]["http"][0]["route"][0]["weight"] = "60"
+    assert any("'60' is not of type 'integer'" in e
+               for e in schema_errors(shared_dir, string_weight))
+    rule = json.loads(json.dumps(objects[0]))
+    rule["spec"]["subsets"][0]["lables"] = rule["spec"]["subsets"][0].pop("labels")
+    assert any("lables" in e for e in schema_errors(shared_dir, rule))
+    rule["metadata"]["name"] = "Not_DNS"
+    assert any(e.startswith("metadata.name") for e in schema_errors(shared_dir, rule))
+
+
+@PROPERTY
+@given(NON_TRACE_ID)
+def test_random_designs_match_the_istio_crd_schemas(shared_dir, design):
+    objects = emit_istio(design)
+    for obj in objects:
+        assert schema_errors(shared_dir, obj) == [], obj
+        assert webhook_problems(obj) == [], obj
+    keys = [(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]) for o in objects]
+    assert len(set(keys)) == len(keys)
+
+
+# -- the interpreter agrees with the simulator -----------------------------------------------------
+def host_of(design: LaneDesign, service: str) -> str:
+    return fqdn(service, design.namespace_of(service))
+
+
+def lane_labels(design: LaneDesign, lane: str) -> dict[str, str]:
+    found = design.lane(lane)
+    assert found is not None
+    return found.label_map
+
+
+def check_sidecar_routes(design: LaneDesign, objects: list[dict] | None = None) -> None:
+    """Every service, every lane (and none, and an unknown one) lands on the simulator's pods."""
+    mesh = Mesh(emit_istio(design) if objects is None else objects)
+    table = routing_table(design)
+    route = design.route_header
+    for service in design.service_names:
+        host = host_of(design, service)
+        cases = [*((headers_of({route: lane}), table[service][lane])
+                   for lane in design.lane_names),
+                 ({}, design.baseline), (headers_of({route: "no-such-lane"}), design.baseline)]
+        for headers, expected in cases:
+            routed = mesh.sidecar(host, headers)
+            assert routed.status == 200 and len(routed.destinations) == 1, (service, headers)
+            destination = routed.destinations[0]
+            assert destination.host == host
+            assert destination.subset == expected, (service, headers)
+            assert mesh.subset_labels(host, destination.subset) == lane_labels(design, expected)
+
+
+@dataclass(frozen=True)
+class Call:
+    caller: str | None
+    service: str
+    subset: str | None
+    labels: dict[str, str] | None
+
+
+def propagated(design: LaneDesign) -> tuple[str, ...]:
+    """The headers the apps copy from their inbound request to their outbound calls."""
+    return {"baggage": ("baggage",), "header": (design.route_header,)}[
+        design.pass_through.method]
+
+
+def drive(mesh: Mesh, design: LaneDesign, headers: Headers, path: str, host: str,
+          destination: Destination) -> list[Call]:
+    """A request the gateway sent to ``destination``, followed hop by hop through sidecars."""
+    services = {host_of(design, s): s for s in design.service_names}
+    calls: list[Call] = []
+
+    def serve(caller: str | None, dest: Destination, sent: Headers, path: tuple) -> None:
+        name = services[dest.host]
+        calls.append(Call(caller, name, dest.subset, mesh.subset_labels(dest.host, dest.subset)))
+        received = dest.forward(sent)  # what the app sees
+        service = design.service(name)
+        assert service is not None
+        here = (*path, name)
+        for callee in service.calls:
+            if callee in here or design.service(callee) is None:
+                continue  # the simulator does not follow cycles or unknown services either
+            outbound = ({h: received[h] for h in propagated(design) if h in received}
+                        if service.propagates else {})
+            outbound = mesh.run_filters("SIDECAR_OUTBOUND", outbound)
+            routed = mesh.sidecar(host_of(design, callee), outbound)
+            assert routed.status == 200 and len(routed.destinations) == 1
+            serve(name, routed.destinations[0], outbound, here)
+
+    serve(None, destination, headers, ())
+    return calls
+
+
+class PickLane(random.Random):
+    """Makes the simulator's weighted choice pick ``lane`` and records what it was offered."""
+
+    def __init__(self, lane: str) -> None:
+        super().__init__(0)
+        self.lane = lane
+        self.offered: dict[str, float] | None = None
+
+    def choices(self, population, weights=None, *, cum_weights=None, k=1):  # type: ignore[override]
+        total = sum(weights)
+        self.offered = {lane: w / total for lane, w in zip(population, weights)}
+        return [self.lane]
+
+
+def gateway_host(design: LaneDesign) -> str:
+    assert design.ingress is not None
+    host = design.ingress.hosts[0]
+    return "lanes.example.com" if host == "*" else host.replace("*", "a", 1)
+
+
+def check_request(design: LaneDesign, pairs: list[tuple[str, str]], path: str, host: str,
+                  objects: list[dict] | None = None) -> None:
+    """The gateway and every hop after it, read from the objects, against ``simulate``."""
+    assert design.ingress is not None
+    mesh = Mesh(emit_istio(design) if objects is None else objects)
+    headers = mesh.run_filters("GATEWAY", headers_of(pairs))
+    routed = mesh.gateway(design.ingress.gateway, host, path, headers)
+    if routed.status == 404:
+        assert simulate(design, pairs, path=path, host=host).status == 404, (pairs, path, host)
+        return
+    shares, offered = {}, None
+    for destination, share in routed.shares:
+        forwarded = destination.forward(headers)
+        (lane,) = forwarded[design.route_header]  # the gateway names the lane it chose
+        if design.pass_through.method == "baggage":
+            assert forwarded["baggage"][-1] == f"{design.baggage_key}={lane}"
+        shares[lane] = share
+        rng = PickLane(lane)
+        trace = simulate(design, pairs, path=path, host=host, rng=rng)
+        assert (trace.status, trace.lane) == (200, lane), (pairs, path)
+        offered = rng.offered
+        expected = [Call(h.caller, h.service, h.lane, dict(h.labels)) for h in trace.hops]
+        assert drive(mesh, design, headers, path, host, destination) == expected, (pairs, lane)
+    if len(routed.destinations) > 1 or offered is not None:  # a weighted split
+        assert offered == pytest.approx(shares)
+
+
+REQUESTS = {
+    "mock-baggage": [
+        [], [("x-asm-prefer-tag", "s2")], [("X-ASM-Prefer-Tag", "s3")],
+        [("x-asm-prefer-tag", "nope")], [("baggage", "userId=1, x-asm-prefer-tag=s3;p=1")],
+        [("baggage", "x-asm-prefer-tag=s2"), ("baggage", "x-asm-prefer-tag=s3")],
+        [("baggage", "x-asm-prefer-tag=S2")], [("x-asm-prefer-tag", "s2"),
+                                               ("baggage", "x-asm-prefer-tag=s3")],
+    ],
+    "mock-header": [[], [("x-asm-prefer-tag", "s2")], [("x-asm-prefer-tag", "s3")],
+                    [("baggage", "x-asm-prefer-tag=s2")]],
+    "mock-weighted": [[], [("baggage", "x-asm-prefer-tag=s3")]],
+    "shop": [[], [("x-shop-lane", "search-exp")], [("baggage", "shop-lane=payments-v3")]],
+}
+
+
+@pytest.mark.parametrize("name", EMITTING)
+def test_sidecar_routes_land_on_the_simulators_pods(name):
+    check_sidecar_routes(examples.load(name))
+
+
+@pytest.mark.parametrize("name", EMITTING)
+def test_requests_through_the_gateway_follow_the_simulator(name):
+    design = examples.load(name)
+    for pairs in REQUESTS.get(name, [[]]):
+        for path in ("/", "/mock", "/other"):
+            check_request(design, pairs, path, gateway_host(design))
+    check_request(design, [], "/", "not-served.example.org")
+
+
+def test_the_comparison_catches_wrong_objects(mock):
+    objects = emit_istio(mock)
+    vs = named(objects, "mock-baggage-mockb")
+    vs["spec"]["http"][2]["route"][0]["destination"]["subset"] = "s1"  # ignores lane s3
+    with pytest.raises(AssertionError):
+        check_sidecar_routes(mock, objects)
+    without_filter = [o for o in emit_istio(mock) if o["kind"] != "EnvoyFilter"]
+    with pytest.raises(AssertionError):  # the lane in baggage is lost after the first hop
+        check_request(mock, [("x-asm-prefer-tag", "s2")], "/", "a.example.com", without_filter)
+    with pytest.raises(MeshError):  # two VirtualServices for one host
+        Mesh([*objects, vs]).mesh_virtual_service("mockb.default.svc.cluster.local")
+    assert Mesh(objects).subset_labels("mockb.default.svc.cluster.local", "s2") is None
+
+
+@st.composite
+def requests(draw, design: LaneDesign) -> tuple[list[tuple[str, str]], str, str]:
+    """A request with headers the design's matches look at, baggage, a path and a host."""
+    values = [*design.lane_names, "alice", "bob", "other", "S2", "", "no-such-lane"]
+    pairs = [(name, draw(st.sampled_from(values)))
+             for name in (design.route_header, "x-user", "x-env", "X-User")
+             if draw(st.booleans())]
+    if design.pass_through.method == "baggage":
+        key = design.baggage_key
+        member = st.sampled_from([*(f"{key}={lane}" for lane in design.lane_names),
+                                  f"{key}=nope", f"{key}=S2", "userId=alice", f" {key} = s2 ;p"])
+        for line in draw(st.lists(st.lists(member, min_size=1, max_size=3), max_size=2)):
+            pairs.append(("baggage", ",".join(line)))
+    path = draw(st.sampled_from(["/", "/api", "/api/v2", "/mock", "/x"]))
+    host = draw(st.sampled_from([gateway_host(design), "elsewhere.example.org"]))
+    return pairs, path, host
+
+
+@PROPERTY
+@given(NON_TRACE_ID)
+def test_random_designs_route_sidecars_like_the_simulator(design):
+    check_sidecar_routes(design)
+
+
+@PROPERTY
+@given(st.data())
+def test_random_designs_route_requests_like_the_simulator(data):
+    design = data.draw(NON_TRACE_ID)
+    for _ in range(3):
+        pairs, path, host = data.draw(requests(design))
+        check_request(design, pairs, path, host)
+
+
+# -- golden files --------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", EMITTING)
+def test_golden_manifests(name):
+    text = dump_manifests(emit_istio(examples.load(name)))
+    path = GOLDEN / f"{name}.istio.yaml"
+    if os.environ.get("LANEDESIGN_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.is_file(), f"{path.name} is missing; create it with LANEDESIGN_UPDATE_GOLDEN=1"
+    assert path.read_text(encoding="utf-8") == text, (
+        f"{path.name} is out of date; rerun with LANEDESIGN_UPDATE_GOLDEN=1 and review the diff")
+
+
+# -- command line --------------------------------------------------------------------------------
+def test_cli_export_prints_multi_document_yaml(capsys):
+    assert main(["export", str(examples.path("mock-baggage")), "--target", "istio"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# 8 istio objects for lane design 'mock-baggage'")
+    assert list(yaml.safe_load_all(out)) == emit_istio(examples.load("mock-baggage"))
+
+
+def test_cli_export_writes_one_file_per_object(tmp_path, capsys):
+    out = tmp_path / "manifests"
+    assert main(["export", str(examples.path("shop")), "--target", "istio", "--out",
+                 str(out)]) == 0
+    files = sorted(out.rglob("*.yaml"))
+    objects = emit_istio(examples.load("shop"))
+    assert len(files) == len(objects) == len(capsys.readouterr().out.splitlines())
+    read = [yaml.safe_load(f.read_text(encoding="utf-8")) for f in files]
+    key = lambda o: (o["kind"], o["metadata"]["namespace"], o["metadata"]["name"])  # noqa: E731
+    assert sorted(read, key=key) == sorted(objects, key=key)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_cli_export_of_trace_id_to_istio_is_a_coded_error(capsys, fmt):
+    code = main(["export", str(examples.path("mock-traceid")), "--target", "istio",
+                 "--format", fmt])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in captured.err + captured.out
+    if fmt == "json":
+        findings = json.loads(captured.out)["findings"]
+        assert [f["code"] for f in findings] == ["LD601"]
+    else:
+        assert "LD601" in captured.out and "--target asm" in captured.out
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_cli_export_of_a_broken_design_lists_findings(tmp_path, capsys, fmt):
+    broken = examples.path("mock-baggage").read_text().replace("baseline: s1", "baseline: s9")
+    path = tmp_path / "broken.yaml"
+    path.write_text(broken)
+    code = main(["export", str(path), "--target", "istio", "--format", fmt])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "Traceback" not in captured.err + captured.out
+    assert "LD201" in captured.out
+    if fmt == "json":
+        assert {f["code"] for f in json.loads(captured.out)["findings"]} == {"LD201"}
