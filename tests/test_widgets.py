@@ -291,6 +291,19 @@ def test_asm_export_preview_and_files(tmp_path, designer):
     assert "Wrote 4 files" in export.result.value
 
 
+def test_istio_export_preview_and_files_by_namespace(tmp_path, designer):
+    export = designer.show(designer.export)
+    assert export.target.value == "istio"
+    assert "kind: EnvoyFilter" in export.preview.value and "8 objects" in export.status.value
+    export.folder.value = str(tmp_path)
+    export.write.click()
+    assert (tmp_path / "default" / "virtualservice-mock-baggage-mockb.yaml").is_file()
+    assert "default/destinationrule-mock-baggage-mocka.yaml" in export.result.value
+    designer.show(designer.headers).method.value = "traceId"  # Istio cannot do this
+    export = designer.show(designer.export)
+    assert "LD601" in export.status.value and export.write.disabled
+
+
 def test_a_target_that_cannot_express_the_design_says_why(designer):
     export = designer.show(designer.export)
     export.target.value = "asm"

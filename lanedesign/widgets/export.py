@@ -58,7 +58,8 @@ def write_manifests(design: LaneDesign, target: str, objects: list[dict],
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for obj in objects:
-        path = folder / object_filename(obj)
+        path = folder / object_filename(obj)  # namespaced objects go to a folder of their own
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dump_manifests([obj], _header(design, target, objects)),
                         encoding="utf-8")
         written.append(path)
@@ -173,7 +174,7 @@ class ExportPanel(Panel):
             self.result.value = message(f"Cannot write to {folder}: {exc.strerror or exc}",
                                         "error")
             return
-        names = ", ".join(p.name for p in written)
+        names = ", ".join(p.relative_to(folder).as_posix() for p in written)
         self.result.value = message(f"Wrote {len(written)} files to {folder}: {names}", "ok")
 
     def save_design(self) -> None:
