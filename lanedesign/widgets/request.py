@@ -17,7 +17,7 @@ from .state import DesignState
 
 
 class RequestPanel(Panel):
-    title = "Try a request"
+    title = "Request"
 
     def __init__(self, state: DesignState) -> None:
         super().__init__(state)

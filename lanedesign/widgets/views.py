@@ -57,9 +57,10 @@ class DiagramPanel(Panel):
 
     def __init__(self, state: DesignState, max_nodes: int = DEFAULT_MAX_NODES) -> None:
         super().__init__(state)
-        self.view = W.ToggleButtons(options=[("one lane", "lane"),
-                                             ("all lanes side by side", "all")],
-                                    style={"button_width": "170px"})
+        self.view = W.ToggleButtons(options=[("one lane", "lane"), ("all lanes", "all")],
+                                    tooltips=["the call chain of one lane",
+                                              "every lane's call chain, side by side"],
+                                    style={"button_width": "90px"})
         self.lane = W.Dropdown(description="lane", layout=W.Layout(width="220px"),
                                style={"description_width": "40px"})
         self.focus = W.Dropdown(options=[("automatic", "auto"), ("whole design", "all"),
@@ -82,8 +83,9 @@ class DiagramPanel(Panel):
         self.output.add_class("ld-diagram")
         self.diagram: Diagram | None = None
         self.widget = W.VBox([
-            W.HBox([self.view, self.lane, self.focus]),
-            W.HBox([self.service, self.radius, self.max_nodes]),
+            W.HBox([self.view, self.lane, self.focus], layout=W.Layout(flex_flow="row wrap")),
+            W.HBox([self.service, self.radius, self.max_nodes],
+                   layout=W.Layout(flex_flow="row wrap")),
             self.banner, self.output])
 
     def refresh(self) -> None:
@@ -133,7 +135,7 @@ class DiagramPanel(Panel):
 
 
 class MatrixPanel(Panel):
-    title = "Routing matrix"
+    title = "Matrix"
 
     def __init__(self, state: DesignState) -> None:
         super().__init__(state)
