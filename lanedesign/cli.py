@@ -280,6 +280,128 @@ def cmd_example(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- cluster commands: diff, apply, import-cluster ------------------------------------------
+def _cluster_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--context", help="kubeconfig context (default: the current one)")
+    p.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig file (default: "
+                   "$KUBECONFIG or ~/.kube/config)")
+    p.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
+
+
+def _on_cluster(args: argparse.Namespace, func: Any) -> int:
+    """Connect and run ``func(cluster)``; a cluster failure becomes one line, no traceback.
+
+    Config mistakes (no kubeconfig, unknown context) exit 2, everything else 1.
+    """
+    import logging
+
+    from .cluster import ClusterError, ConfigError, connect
+
+    # urllib3 logs every connection retry as a warning; the error below says it once
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
+    try:
+        with connect(args.kubeconfig, args.context, args.in_cluster) as cluster:
+            return int(func(cluster))
+    except ClusterError as exc:
+        if args.format == "json":
+            _print_json({"error": exc.to_dict()})
+        else:
+            print(f"error: {exc}" + (f". {exc.hint}" if exc.hint else ""), file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_DESIGN
+
+
+def _emitted(args: argparse.Namespace) -> tuple[LaneDesign | None, list, list[Finding]]:
+    """The design, its objects for ``--target``, and findings (design ``None`` if unusable)."""
+    from .emit import TargetError, emit
+
+    design, findings = _load(args, args.target)
+    if design is None:
+        return None, [], findings
+    try:
+        return design, emit(design, args.target), findings
+    except TargetError as exc:
+        return None, [], [exc.finding]
+
+
+def _progress_line(progress: Any) -> None:
+    print(f"[{progress.done}/{progress.total}] {progress.phase:<8} {progress.message}",
+          file=sys.stderr, flush=True)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .cluster import diff
+
+    design, objects, findings = _emitted(args)
+    if design is None:
+        return _unusable(findings, args)
+
+    def run(cluster: Any) -> int:
+        plan = diff(cluster, objects, design.name, args.force_conflicts)
+        if args.format == "json":
+            _print_json({**plan.to_dict(), "findings": [f.to_dict() for f in findings]})
+        else:
+            print(plan.summary())
+        return EXIT_DESIGN if plan.blocked else EXIT_OK
+
+    return _on_cluster(args, run)
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from .cluster import apply
+
+    if args.wait < 0:
+        raise UsageError("--wait must be 0 or more seconds")
+    design, objects, findings = _emitted(args)
+    if design is None:
+        return _unusable(findings, args)
+
+    def run(cluster: Any) -> int:
+        result = apply(cluster, objects, design.name, dry_run=not args.yes, prune=args.prune,
+                       force_conflicts=args.force_conflicts, settle_seconds=args.wait,
+                       on_progress=_progress_line)
+        if args.format == "json":
+            _print_json({**result.to_dict(), "findings": [f.to_dict() for f in findings]})
+        else:
+            print(result.summary())
+            if not args.yes and result.ok and result.steps:
+                print("(dry run: add --yes to apply)")
+        return EXIT_OK if result.ok else EXIT_DESIGN
+
+    return _on_cluster(args, run)
+
+
+def cmd_import_cluster(args: argparse.Namespace) -> int:
+    from .cluster import import_design, import_owned
+
+    if not (args.group or args.namespace):
+        raise UsageError("import-cluster needs --namespace NS (workloads) or --group NAME "
+                         "(the objects a lane group owns)")
+    existing = None
+    if args.calls_from:
+        existing, findings = _load(argparse.Namespace(design=args.calls_from))
+        if existing is None:
+            raise UsageError(f"--calls-from {args.calls_from}: not a usable design "
+                             f"({'; '.join(f.message for f in findings[:2])})")
+
+    def run(cluster: Any) -> int:
+        if args.group:
+            result = import_owned(cluster, args.group)
+        else:
+            result = import_design(cluster, args.namespace, args.label_key, args.name,
+                                   args.baseline, existing)
+        if args.format == "json":
+            _print_json(result.to_dict())
+        else:
+            for line in [*result.notes, *map(str, result.findings)]:
+                print(f"# {line}", file=sys.stderr)
+            sys.stdout.write(result.yaml())
+        # a proposal to complete by hand: its findings say what Kubernetes could not tell
+        # (the ingress entry, calls); only finding nothing at all is a failure
+        return EXIT_OK if result.design is not None else EXIT_DESIGN
+
+    return _on_cluster(args, run)
+
+
 def cmd_findings(args: argparse.Namespace) -> int:
     from .findings import CATALOGUE
 
@@ -342,6 +464,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("example", cmd_example, "List the built-in example designs, or print one "
                 "(e.g. `lanedesign example shop > shop.yaml`).", design=False)
     p.add_argument("name", nargs="?", help="the example to print")
+
+    p = command("diff", cmd_diff, "Compare the design's manifests with the cluster (server "
+                "dry run): create, update with field diff, unchanged, prune, conflict.")
+    p.add_argument("--target", choices=TARGETS, default="istio")
+    p.add_argument("--force-conflicts", action="store_true",
+                   help="judge as if taking over fields other managers own")
+    _cluster_options(p)
+    p = command("apply", cmd_apply, "Server-side apply the manifests make-before-break; "
+                "without --yes only the server dry run runs.")
+    p.add_argument("--target", choices=TARGETS, default="istio")
+    p.add_argument("--yes", action="store_true", help="really apply (default: dry run)")
+    p.add_argument("--prune", action="store_true",
+                   help="delete objects this lane group owns that the design no longer emits")
+    p.add_argument("--force-conflicts", action="store_true",
+                   help="take over fields another field manager owns")
+    p.add_argument("--wait", type=float, default=3.0, metavar="SECONDS",
+                   help="pause between phases so proxies get new subsets first (default 3)")
+    _cluster_options(p)
+    p = command("import-cluster", cmd_import_cluster, "Propose a design from the Services and "
+                "Deployments in namespaces (or read back a lane group's objects); its findings "
+                "say what to complete by hand.", design=False)
+    p.add_argument("--namespace", "-n", action="append", metavar="NS",
+                   help="namespace to read (repeatable)")
+    p.add_argument("--label-key", default="version",
+                   help="pod label whose values name the lanes (default: version)")
+    p.add_argument("--name", help="design name (default: the first namespace)")
+    p.add_argument("--baseline", help="the baseline lane (default: one holding every service)")
+    p.add_argument("--calls-from", metavar="DESIGN",
+                   help="take calls, headers and ingress from this design")
+    p.add_argument("--group", metavar="NAME",
+                   help="instead: rebuild lane group NAME from the objects it owns")
+    _cluster_options(p)
     return parser
 
 

@@ -1,0 +1,72 @@
+"""Talk to a cluster: discover what it serves, diff, apply make-before-break, import.
+
+The API for the notebook and the CLI::
+
+    cluster = connect(context="prod")            # or connect(in_cluster=True)
+    objects = emit(design, "istio")
+    plan = diff(cluster, objects, design.name)   # server dry run of every object
+    print(plan.summary())
+    result = apply(cluster, plan, prune=True, on_progress=print)
+    print(result.summary())
+    proposal = import_design(cluster, ["shop"], label_key="version")
+
+Results are plain frozen dataclasses with ``to_dict()`` and ``summary()``; failures are
+``ClusterError`` subclasses carrying the facts and a hint, never a credential.
+"""
+
+from __future__ import annotations
+
+from .apply import DEFAULT_SETTLE_SECONDS, PHASES, ApplyResult, Progress, Step, apply, plan_steps
+from .client import FIELD_MANAGER, Cluster, ObjectRef, Resource
+from .config import connect, contexts
+from .discovery import Discovery, discover, target_kinds
+from .errors import (
+    ApiError,
+    ClusterError,
+    ConfigError,
+    StalePlan,
+    TargetNotServed,
+    Unreachable,
+)
+from .importer import (
+    ImportResult,
+    design_from_istio,
+    design_from_workloads,
+    import_design,
+    import_owned,
+)
+from .plan import Change, Plan, diff, owned_objects
+
+__all__ = [
+    "DEFAULT_SETTLE_SECONDS",
+    "FIELD_MANAGER",
+    "PHASES",
+    "ApiError",
+    "ApplyResult",
+    "Change",
+    "Cluster",
+    "ClusterError",
+    "ConfigError",
+    "Discovery",
+    "ImportResult",
+    "ObjectRef",
+    "Plan",
+    "Progress",
+    "Resource",
+    "StalePlan",
+    "Step",
+    "TargetNotServed",
+    "Unreachable",
+    "apply",
+    "connect",
+    "contexts",
+    "design_from_istio",
+    "design_from_workloads",
+    "diff",
+    "discover",
+    "import_design",
+    "import_owned",
+    "owned_objects",
+    "plan_steps",
+    "target_kinds",
+]

@@ -1,0 +1,231 @@
+"""Apply a plan make-before-break, in three phases with a short wait between them.
+
+1. ``prepare``: DestinationRules (and ASM groups, other non-routing objects). A rule that
+   loses subsets is applied first with the old subsets still in it, so the live routes keep
+   their targets (Istio's "avoid 503s while reconfiguring service routes").
+2. ``route``: VirtualServices, EnvoyFilters, ASM lanes; pruned routing objects go here too.
+3. ``cleanup``: the final DestinationRules without the dropped subsets; pruned DRs, groups
+   and other objects last.
+
+Every state in between serves traffic, so a failure stops at once and a re-run converges.
+Before any write the whole set went through the server's dry run (``diff``); a plan with
+conflicts or rejections writes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .client import Cluster, ObjectRef
+from .errors import ClusterError, StalePlan
+from .plan import ROUTING_KINDS, Change, Plan, diff
+
+PHASES = ("prepare", "route", "cleanup")
+DEFAULT_SETTLE_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One write: apply an object (``obj``) or delete a pruned one, in a phase."""
+
+    phase: str
+    verb: str  # apply | delete
+    ref: ObjectRef
+    action: str  # create | update | prune
+    obj: dict | None = field(default=None, repr=False)
+    note: str = ""
+    live_version: tuple[str | None, str | None] = (None, None)  # uid, resourceVersion
+
+    def text(self) -> str:
+        note = f" - {self.note}" if self.note else ""
+        return f"{self.verb} {self.ref} ({self.action}){note}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"phase": self.phase, "verb": self.verb, **self.ref.to_dict(),
+                "action": self.action, "note": self.note}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported after each step and before each wait: for a progress bar or a log line."""
+
+    done: int
+    total: int
+    phase: str
+    message: str
+    step: Step | None = None
+    ok: bool = True
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What apply did: the plan, the steps, those done, the one that failed and why."""
+
+    plan: Plan
+    steps: tuple[Step, ...]
+    dry_run: bool
+    done: tuple[Step, ...] = ()
+    failed: Step | None = None
+    error: ClusterError | None = None
+
+    @property
+    def status(self) -> str:
+        if self.plan.blocked:
+            return "blocked"
+        if self.dry_run:
+            return "dry-run"
+        if self.failed is not None:
+            return "failed"
+        return "applied" if self.done else "unchanged"
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("dry-run", "applied", "unchanged")
+
+    @property
+    def pending(self) -> tuple[Step, ...]:
+        """Steps not applied (after a failure: the failed one and those after it)."""
+        return tuple(s for s in self.steps if s not in self.done)
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "status": self.status, "dryRun": self.dry_run, "plan": self.plan.to_dict(),
+            "steps": [s.to_dict() for s in self.steps],
+            "done": [s.to_dict() for s in self.done],
+            "pending": [s.to_dict() for s in self.pending],
+        }
+        if self.error is not None:
+            result["error"] = self.error.to_dict()
+        return result
+
+    def summary(self) -> str:
+        lines = [self.plan.summary()]
+        status = self.status
+        if status == "blocked":
+            lines.append("nothing applied")
+        elif not self.steps:
+            lines.append("in sync: nothing to apply")
+        elif status == "dry-run":
+            lines.append("dry run, nothing written; the server accepted every object. "
+                         "apply --yes would:")
+            lines += _by_phase(self.steps)
+        elif status == "applied":
+            lines.append(f"applied {len(self.done)} step(s):")
+            lines += _by_phase(self.done)
+        else:
+            lines.append(f"stopped at {self.failed.text()}: {self.error}")  # type: ignore[union-attr]
+            if self.error is not None and self.error.hint:
+                lines.append(f"  hint: {self.error.hint}")
+            lines.append(f"applied {len(self.done)} step(s):")
+            lines += _by_phase(self.done) or ["  none"]
+            lines.append(f"not applied {len(self.pending)} step(s):")
+            lines += _by_phase(self.pending)
+            lines.append("every intermediate state keeps the routed subsets in place; fix the "
+                         "cause and re-run apply to converge")
+        return "\n".join(lines)
+
+
+def _by_phase(steps: Sequence[Step]) -> list[str]:
+    return [f"  {s.phase:<8} {s.text()}" for s in steps]
+
+
+def plan_steps(plan: Plan, prune: bool = False) -> list[Step]:
+    """The writes for ``plan`` in make-before-break order (deletes only with ``prune``)."""
+    steps: list[Step] = []
+    for change in plan.of("create", "update"):
+        if change.ref.kind in ROUTING_KINDS:
+            steps.append(Step("route", "apply", change.ref, change.action, change.desired))
+            continue
+        bridge = _keep_old_subsets(change)
+        if bridge is None:
+            steps.append(Step("prepare", "apply", change.ref, change.action, change.desired))
+            continue
+        if (change.live or {}).get("spec") != bridge.get("spec"):
+            steps.append(Step("prepare", "apply", change.ref, change.action, bridge,
+                              "new subsets in, dropped ones kept until routes move"))
+        steps.append(Step("cleanup", "apply", change.ref, change.action, change.desired,
+                          "drop the subsets no route uses any more"))
+    if prune:
+        for change in plan.of("prune"):
+            phase = "route" if change.ref.kind in ROUTING_KINDS else "cleanup"
+            steps.append(Step(phase, "delete", change.ref, "prune",
+                              live_version=change.live_version))
+    return sorted(steps, key=lambda s: PHASES.index(s.phase))  # stable: emitted order kept
+
+
+def _keep_old_subsets(change: Change) -> dict | None:
+    """The DestinationRule with the live subsets it would drop still in, or ``None``."""
+    if change.ref.kind != "DestinationRule" or change.live is None or change.desired is None:
+        return None
+    wanted = list((change.desired.get("spec") or {}).get("subsets") or [])
+    names = {s.get("name") for s in wanted}
+    dropped = [s for s in (change.live.get("spec") or {}).get("subsets") or []
+               if s.get("name") not in names]
+    if not dropped:
+        return None
+    bridge = copy.deepcopy(change.desired)
+    bridge["spec"]["subsets"] = wanted + copy.deepcopy(dropped)
+    return bridge
+
+
+def apply(cluster: Cluster, plan_or_objects: Plan | Sequence[dict], group: str | None = None,
+          dry_run: bool = False, prune: bool = False, force_conflicts: bool = False,
+          settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+          on_progress: Callable[[Progress], None] | None = None,
+          sleep: Callable[[float], None] = time.sleep) -> ApplyResult:
+    """Apply objects (or a reviewed ``Plan``) after a server dry run of the whole set.
+
+    A ``Plan`` is re-checked first: if the cluster changed since it was made, ``StalePlan``
+    is raised and nothing is written. ``dry_run`` stops after the check and reports the steps.
+    """
+    plan = _current_plan(cluster, plan_or_objects, group, force_conflicts)
+    steps = tuple(plan_steps(plan, prune))
+    if plan.blocked or dry_run:
+        return ApplyResult(plan, steps, dry_run)
+    report = on_progress or (lambda progress: None)
+    done: list[Step] = []
+    for phase in PHASES:
+        todo = [s for s in steps if s.phase == phase]
+        if not todo:
+            continue
+        if done and settle_seconds > 0:  # let the proxies take the previous phase first
+            report(Progress(len(done), len(steps), phase, f"waiting {settle_seconds:g}s for "
+                            f"the mesh to take the {done[-1].phase} phase"))
+            sleep(settle_seconds)
+        for step in todo:
+            try:
+                _write(cluster, step, plan.force_conflicts)
+            except ClusterError as exc:
+                report(Progress(len(done), len(steps), phase, f"failed: {step.text()}: {exc}",
+                                step, ok=False))
+                return ApplyResult(plan, steps, False, tuple(done), step, exc)
+            done.append(step)
+            report(Progress(len(done), len(steps), phase, step.text(), step))
+    return ApplyResult(plan, steps, False, tuple(done))
+
+
+def _current_plan(cluster: Cluster, plan_or_objects: Plan | Sequence[dict], group: str | None,
+                  force_conflicts: bool) -> Plan:
+    if isinstance(plan_or_objects, Plan):
+        reviewed = plan_or_objects
+        force = force_conflicts or reviewed.force_conflicts
+        fresh = diff(cluster, reviewed.objects, reviewed.group, force)
+        if fresh.fingerprint() != reviewed.fingerprint():
+            raise StalePlan("the cluster changed since this plan was made",
+                            "Run diff again, review it, then apply the new plan.")
+        return fresh
+    if group is None:
+        raise ValueError("apply needs the lane group name when given objects, not a Plan")
+    return diff(cluster, plan_or_objects, group, force_conflicts)
+
+
+def _write(cluster: Cluster, step: Step, force: bool) -> None:
+    if step.verb == "apply":
+        cluster.apply(step.obj or {}, force=force)
+    else:
+        uid, version = step.live_version
+        cluster.delete(step.ref, uid=uid, resource_version=version)

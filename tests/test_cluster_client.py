@@ -1,0 +1,102 @@
+"""The API connection: discovery, paths, typed errors for unreachable and refused, no secrets."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from cluster_objects import GROUP, shop
+from kube_standin import ASM, CORE, ISTIO, running, write_kubeconfig
+
+from lanedesign.cluster import (
+    ApiError,
+    ObjectRef,
+    Resource,
+    Unreachable,
+    connect,
+    diff,
+    discover,
+)
+from lanedesign.cluster.errors import redact
+
+TOKEN = "sha256~Zm9vYmFyYmF6cXV4LXRoaXMtaXMtc2VjcmV0"
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_unreachable_server_is_one_clear_error(tmp_path):
+    path = write_kubeconfig(tmp_path, f"http://127.0.0.1:{closed_port()}")
+    with connect(path, timeout=(2, 2)) as cluster, pytest.raises(Unreachable) as error:
+        diff(cluster, shop("v1"), GROUP)
+    message = str(error.value)
+    assert message.startswith("cannot reach the Kubernetes API server at http://127.0.0.1:")
+    assert "refused" in message.lower() and "\n" not in message
+    assert "object at 0x" not in message
+
+
+def test_rejected_credentials_are_a_401_that_never_shows_the_token(tmp_path):
+    with running(tmp_path, *ISTIO, token="the-right-one") as served:
+        path = write_kubeconfig(tmp_path, served.url, token=TOKEN)
+        with connect(path) as cluster, pytest.raises(ApiError) as error:
+            diff(cluster, shop("v1"), GROUP)
+        assert served.standin.calls()[0].method == "GET"
+    assert error.value.status == 401
+    assert "log in again" in error.value.hint
+    for text in (str(error.value), repr(error.value), repr(error.value.to_dict())):
+        assert TOKEN not in text
+
+
+def test_the_token_is_sent_as_a_bearer_token(tmp_path):
+    with running(tmp_path, *ISTIO, token=TOKEN) as served:
+        path = write_kubeconfig(tmp_path, served.url, token=TOKEN)
+        with connect(path) as cluster:
+            assert diff(cluster, shop("v1"), GROUP).counts()["create"] == 4
+            assert TOKEN not in repr(cluster)
+
+
+def test_discovery_names_the_targets_a_cluster_can_take(tmp_path):
+    with running(tmp_path, *ISTIO, *CORE) as served, connect(served.kubeconfig) as cluster:
+        found = discover(cluster)
+    assert set(found.groups["networking.istio.io"]) == {"v1", "v1alpha3"}
+    assert found.groups["istio.alibabacloud.com"] == []
+    assert found.targets == ("istio",)
+    assert "istio.alibabacloud.com: not served" in found.summary()
+    with running(tmp_path, *ISTIO, *ASM) as served, connect(served.kubeconfig) as cluster:
+        assert discover(cluster).to_dict()["targets"] == ["istio", "asm"]
+
+
+def test_paths_and_names():
+    res = Resource("networking.istio.io", "v1", "virtualservices", "VirtualService", True)
+    assert res.path("shop", "a b") == \
+        "/apis/networking.istio.io/v1/namespaces/shop/virtualservices/a%20b"
+    assert Resource("", "v1", "services", "Service", True).path() == "/api/v1/services"
+    lanes = Resource("istio.alibabacloud.com", "v1", "asmswimlanes", "ASMSwimLane", False)
+    assert lanes.path("ignored", "x") == "/apis/istio.alibabacloud.com/v1/asmswimlanes/x"
+    ref = ObjectRef.of({"apiVersion": "v1", "kind": "Service",
+                        "metadata": {"name": "a", "namespace": "shop"}})
+    assert str(ref) == "Service shop/a"
+    assert str(ObjectRef("ASMSwimLane", None, "s2", "istio.alibabacloud.com/v1")) == \
+        "ASMSwimLane s2"
+
+
+def test_redact_hides_every_secret_and_keeps_the_rest():
+    assert redact("Bearer abcd1234 and pw hunter22", ["abcd1234", "hunter22", ""]) == \
+        "Bearer <redacted> and pw <redacted>"
+
+
+def test_a_server_url_with_userinfo_is_shown_without_it(tmp_path):
+    path = write_kubeconfig(tmp_path, "http://admin:hunter22@127.0.0.1:6443")
+    assert connect(path).describe()["server"] == "http://127.0.0.1:6443"
+
+
+def test_a_namespaced_object_without_a_namespace_is_refused(tmp_path):
+    with running(tmp_path, *ISTIO) as served, connect(served.kubeconfig) as cluster:
+        orphan = shop("v1")[0]
+        del orphan["metadata"]["namespace"]
+        with pytest.raises(ValueError, match="names no namespace"):
+            cluster.apply(orphan, dry_run=True)
+        assert served.standin.calls()[-1].kind is None  # only discovery was asked
