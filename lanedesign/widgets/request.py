@@ -6,6 +6,7 @@ Weighted ingress also shows how many requests each lane gets (``distribution``).
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import ipywidgets as W
 
@@ -99,16 +100,22 @@ class RequestPanel(Panel):
             headers.append((name.strip().lower(), value.strip()))
         return headers
 
-    def run(self) -> None:
-        """Simulate one request with the inputs and show its hops."""
-        design = self.state.design
+    def request(self) -> dict[str, Any] | None:
+        """Headers, path and host as typed, or None (and a message) if a header line is bad."""
         try:
             headers = self.parsed_headers()
         except ValueError as exc:
             self.status.value = message(str(exc), "warning")
+            return None
+        return {"headers": headers, "path": self.path.value or "/",
+                "host": self.host.value.strip() or None}
+
+    def run(self) -> None:
+        """Simulate one request with the inputs and show its hops."""
+        design, request = self.state.design, self.request()
+        if request is None:
             return
-        self.trace = trace = simulate(design, headers, path=self.path.value or "/",
-                                      host=self.host.value.strip() or None, seed=1)
+        self.trace = trace = simulate(design, seed=1, **request)
         self.status.value = errors_banner(self.state.findings) + outcome(design, trace)
         self.hops.value = safely(lambda: trace_styler(design, trace).to_html(), "the hops") \
             if trace.hops else ""
@@ -116,14 +123,10 @@ class RequestPanel(Panel):
 
     def run_many(self) -> None:
         """Send N requests through the gateway and draw how they spread over the lanes."""
-        design = self.state.design
-        try:
-            headers = self.parsed_headers()
-        except ValueError as exc:
-            self.spread.value = message(str(exc), "warning")
+        design, request = self.state.design, self.request()
+        if request is None:
             return
-        dist = distribution(design, self.requests.value, seed=self.seed.value, headers=headers,
-                            path=self.path.value or "/", host=self.host.value.strip() or None)
+        dist = distribution(design, self.requests.value, seed=self.seed.value, **request)
         self.spread.value = safely(lambda: distribution_svg(design, dist), "the distribution")
 
 
