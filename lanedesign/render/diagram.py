@@ -143,7 +143,6 @@ def _select(design: LaneDesign, lane: str | None, focus: Iterable[str] | None,
 class _LaneView:
     """Per service and per call: which lanes served it and how (lane, fallback, lost)."""
 
-    lane: str | None
     nodes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     edges: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
     hop_numbers: dict[tuple[str, str], list[int]] = field(default_factory=dict)
@@ -152,7 +151,7 @@ class _LaneView:
 
 
 def _lane_view(design: LaneDesign, lane: str | None, hops: Sequence[Hop]) -> _LaneView:
-    view = _LaneView(lane)
+    view = _LaneView()
     for number, hop in enumerate(hops, 1):
         how = ("lost" if hop.context is None and lane is not None
                else "fallback" if hop.fallback else "lane")
@@ -214,7 +213,7 @@ class _Painter:
                 if svc.name in ids and callee in ids:
                     self._edge(g, ids[svc.name], ids[callee], (svc.name, callee), view)
         if len(shown) < len(set(self.design.service_names)):
-            self._stubs(g, ids, prefix)
+            self._stubs(g, ids)
 
     def _node(self, g: Digraph, node_id: str, svc: Service, view: _LaneView) -> None:
         served = view.nodes[svc.name]
@@ -284,7 +283,7 @@ class _Painter:
             attrs["fontcolor"] = attrs["color"]
         g.edge(tail, head, **attrs)
 
-    def _stubs(self, g: Digraph, ids: dict[str, str], prefix: str) -> None:
+    def _stubs(self, g: Digraph, ids: dict[str, str]) -> None:
         """A '+N' mark beside services with calls to or from services left out."""
         hidden_calls: Counter[str] = Counter()
         hidden_callers: Counter[str] = Counter()
@@ -407,7 +406,10 @@ def _single(design: LaneDesign, lane: str | None, hops: Sequence[Hop], title: st
 def lanes_diagram(design: LaneDesign, lanes: Sequence[str] | None = None, *,
                   focus: Iterable[str] | None = None, max_nodes: int = DEFAULT_MAX_NODES,
                   direction: str = "TB") -> Diagram:
-    """Every lane's call chain side by side, one box per lane (``max_nodes`` in all)."""
+    """Every lane's call chain side by side, one box per lane.
+
+    The lanes share ``max_nodes`` (each shows the same services, at least 8).
+    """
     chosen = list(dict.fromkeys(lanes if lanes is not None else design.lane_names))
     budget = max(max_nodes // max(len(chosen), 1), 8)
     shown, left_out = _select(design, None, focus, budget)

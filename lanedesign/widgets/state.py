@@ -31,10 +31,6 @@ class DesignState:
     def has_errors(self) -> bool:
         return has_errors(self.findings)
 
-    @property
-    def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == "error"]
-
     def on_change(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
