@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 import pytest
 from synthetic import layered_design
@@ -322,6 +323,17 @@ def test_save_and_load_a_design_file(tmp_path, designer):
     assert designer.design.name == "shop"
     designer.undo()
     assert designer.design.name == "mock-baggage"
+
+
+def test_the_upload_button_loads_a_file(designer):
+    export = designer.show(designer.export)
+    content = examples.path("mock-weighted").read_bytes()
+    export.upload.value = ({"name": "w.yaml", "type": "application/x-yaml", "size": len(content),
+                            "content": memoryview(content),
+                            "last_modified": datetime(2026, 1, 1, tzinfo=timezone.utc)},)
+    assert designer.design.name == "mock-weighted"
+    assert export.upload.value == ()  # cleared, so the same file can be loaded again
+    assert designer.undo_button.description == "Undo: load w.yaml"
 
 
 def test_loading_junk_keeps_the_design(designer):
