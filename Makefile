@@ -1,14 +1,19 @@
 # Two commands on a fresh Debian/Ubuntu machine with Python 3.10+:
 #   make lab    set everything up, open the designer in JupyterLab on a built-in example
 #   make test   set everything up, run the whole test suite
+# and one for a classroom or a design meeting:
+#   make app    the designer alone as a web page (Voila), no code in view
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PORT   ?= 8888
+APP_PORT ?= 8866
+# Jupyter refuses to run as root (e.g. in a container) unless told it may
+AS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab test lint system clean bench
+.PHONY: lab app test lint system clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +29,10 @@ system:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --port $(PORT) notebooks/02-designer.ipynb
+	$(BIN)/jupyter lab $(AS_ROOT) --port $(PORT) notebooks/02-designer.ipynb
+
+app: $(STAMP)
+	$(BIN)/voila --port $(APP_PORT) notebooks/app.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,425 @@
+"""Call-chain diagrams as graphviz DOT, drawn from the simulator's walk and routing.
+
+One node per service, filled with the colour of the lane that serves it; a fallback hop is a
+dashed edge labelled ``fallback -> s1``; a call without lane context (an upstream app dropped
+it) is a dotted red edge; edges the walk never follows because they close a cycle are red.
+Which lane serves what always comes from ``simulate`` (``walk``, ``lane_resolver``); this
+module only draws it. Large designs are drawn in focus: a lane's services and their direct
+neighbours, or a service's neighbourhood, never more than ``max_nodes`` services.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from graphviz import Digraph, nohtml
+
+from ..model import LaneDesign, Service
+from ..simulate import MAX_HOPS, Hop, Trace, lane_resolver, walk
+from .svg import (
+    EDGE_COLOUR,
+    FADED_COLOUR,
+    FALLBACK_COLOUR,
+    LEGEND_KEYS,
+    LOST_COLOUR,
+    TRACE_COLOUR,
+    UNKNOWN_FILL,
+    framed_svg,
+    lane_colours,
+    to_svg,
+)
+
+DEFAULT_MAX_NODES = 60
+
+FONT = "Helvetica"
+
+
+@dataclass(frozen=True)
+class Diagram:
+    """A diagram's DOT source, the services it shows and those it left out; shows as SVG."""
+
+    source: str
+    title: str
+    shown: tuple[str, ...]
+    left_out: tuple[str, ...] = ()
+    swatches: tuple[tuple[str, str], ...] = ()  # legend: (lane text, fill colour)
+    keys: tuple[str, ...] = ()  # legend: which marks the diagram uses (see svg.LEGEND_KEYS)
+
+    @property
+    def note(self) -> str:
+        """What was left out, in words ('' when the diagram shows every service)."""
+        if not self.left_out:
+            return ""
+        total = len(self.shown) + len(self.left_out)
+        return (f"showing {len(self.shown)} of {total} services; {len(self.left_out)} left "
+                f"out ({_sample(self.left_out)})")
+
+    def svg(self) -> str:
+        """The drawing with its title, note and legend around it."""
+        return framed_svg(to_svg(self.source), self.title, self.note, self.swatches, self.keys)
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def __repr__(self) -> str:
+        return (f"<Diagram {self.title!r}: {len(self.shown)} services shown, "
+                f"{len(self.left_out)} left out>")
+
+
+def _sample(names: Sequence[str], limit: int = 5) -> str:
+    more = len(names) - limit
+    return ", ".join(names[:limit]) + (f" and {more} more" if more > 0 else "")
+
+
+# -- which services a diagram shows -----------------------------------------------------------
+def lane_focus(design: LaneDesign, lane: str) -> list[str]:
+    """The services ``lane`` holds, then their direct callers and callees (design order)."""
+    found = design.lane(lane)
+    held = [s for s in (found.services if found else ()) if design.service(s)]
+    near = set(held)
+    for svc in design.services:
+        if svc.name in near:
+            near.update(svc.calls)
+        elif near.intersection(svc.calls):
+            near.add(svc.name)
+    return list(dict.fromkeys([*held, *(s for s in design.service_names if s in near)]))
+
+
+def neighbourhood(design: LaneDesign, service: str, radius: int = 1) -> list[str]:
+    """``service`` and every service within ``radius`` calls of it, either direction."""
+    if design.service(service) is None:
+        return []
+    adjacent = _adjacency(design)
+    order, frontier = [service], [service]
+    seen = {service}
+    for _ in range(max(radius, 0)):
+        nxt = []
+        for name in frontier:
+            for other in adjacent.get(name, ()):
+                if other not in seen:
+                    seen.add(other)
+                    nxt.append(other)
+        order += nxt
+        frontier = nxt
+    return order
+
+
+def _adjacency(design: LaneDesign) -> dict[str, list[str]]:
+    known = set(design.service_names)
+    adjacent: dict[str, list[str]] = {name: [] for name in known}
+    for svc in design.services:
+        for callee in svc.calls:
+            if callee in known and callee != svc.name:
+                adjacent[svc.name].append(callee)
+                adjacent[callee].append(svc.name)
+    return adjacent
+
+
+def auto_focus(design: LaneDesign, lane: str | None) -> list[str]:
+    """A useful focus for a large design: the lane's own services, or the entry's area."""
+    if lane and lane != design.baseline and design.lane(lane):
+        return lane_focus(design, lane)
+    entry = design.ingress.entry if design.ingress else ""
+    start = entry if design.service(entry) else next(iter(design.service_names), "")
+    return neighbourhood(design, start, 2)
+
+
+def _select(design: LaneDesign, lane: str | None, focus: Iterable[str] | None,
+            max_nodes: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if focus is None:
+        many = len(design.services) > max_nodes
+        focus = auto_focus(design, lane) if many else design.service_names
+    wanted = [s for s in dict.fromkeys(focus) if design.service(s) is not None]
+    shown = tuple(wanted[:max(max_nodes, 1)])
+    kept = set(shown)
+    left_out = tuple(s for s in dict.fromkeys(design.service_names) if s not in kept)
+    return shown, left_out
+
+
+# -- what the simulator says about one lane ---------------------------------------------------
+@dataclass
+class _LaneView:
+    """Per service and per call: which lanes served it and how (lane, fallback, lost)."""
+
+    nodes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    edges: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    hop_numbers: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    cycles: set[tuple[str, str]] = field(default_factory=set)
+    reached: set[str] = field(default_factory=set)
+
+
+def _lane_view(design: LaneDesign, lane: str | None, hops: Sequence[Hop]) -> _LaneView:
+    view = _LaneView()
+    for number, hop in enumerate(hops, 1):
+        how = ("lost" if hop.context is None and lane is not None
+               else "fallback" if hop.fallback else "lane")
+        _add(view.nodes.setdefault(hop.service, []), (hop.lane, how))
+        view.reached.add(hop.service)
+        if hop.caller is not None:
+            _add(view.edges.setdefault((hop.caller, hop.service), []), (hop.lane, how))
+            view.hop_numbers.setdefault((hop.caller, hop.service), []).append(number)
+    if len(hops) < MAX_HOPS:  # a cut-short walk would make every unexplored call look cyclic
+        view.cycles = _unfollowed_calls(design, hops)
+    serve = lane_resolver(design)
+    real_lane = design.lane(lane) is not None
+    for name in design.service_names:
+        if name not in view.nodes:  # not reached from the entry: what the lane would do
+            served = serve(lane, name)
+            view.nodes[name] = [(served, "fallback" if real_lane and served != lane else "lane")]
+    for svc in design.services:
+        for callee in svc.calls:
+            if svc.name not in view.reached and callee in view.nodes:
+                view.edges.setdefault((svc.name, callee), view.nodes[callee])
+    return view
+
+
+def _unfollowed_calls(design: LaneDesign, hops: Sequence[Hop]) -> set[tuple[str, str]]:
+    """Calls the walk skipped on some visit: it skips only calls back onto the path."""
+    visits = Counter(h.service for h in hops)
+    follows = Counter((h.caller, h.service) for h in hops if h.caller is not None)
+    known = set(design.service_names)
+    skipped = set()
+    for svc in design.services:
+        for callee in set(svc.calls):
+            if callee in known and 0 < visits[svc.name] > follows[(svc.name, callee)]:
+                skipped.add((svc.name, callee))
+    return skipped
+
+
+def _add(items: list, item: object) -> None:
+    if item not in items:
+        items.append(item)
+
+
+# -- drawing ----------------------------------------------------------------------------------
+class _Painter:
+    """Draws lane views into a Digraph; node ids are synthetic so names never reach DOT raw."""
+
+    def __init__(self, design: LaneDesign, highlight: bool = False) -> None:
+        self.design = design
+        self.colours = lane_colours(design)
+        self.highlight = highlight
+        self.lanes_used: set[str] = set()
+        self.used: set[str] = set()  # legend keys of the marks drawn
+
+    def services(self, g: Digraph, view: _LaneView, shown: Sequence[str], prefix: str) -> None:
+        ids = {name: f"{prefix}n{i}" for i, name in enumerate(shown)}
+        for name in shown:
+            self._node(g, ids[name], self.design.service(name), view)  # type: ignore[arg-type]
+        for svc in _unique(self.design.services):
+            for callee in dict.fromkeys(svc.calls):
+                if svc.name in ids and callee in ids:
+                    self._edge(g, ids[svc.name], ids[callee], (svc.name, callee), view)
+        if len(shown) < len(set(self.design.service_names)):
+            self._stubs(g, ids)
+
+    def _node(self, g: Digraph, node_id: str, svc: Service, view: _LaneView) -> None:
+        served = view.nodes[svc.name]
+        self.lanes_used.update(lane for lane, _ in served)
+        reached = svc.name in view.reached
+        by_lane: dict[str, list[str]] = {}
+        for lane, how in served:
+            by_lane.setdefault(lane, []).append(how)
+        lines = [svc.name, " | ".join(_served_text(lane, hows) for lane, hows in by_lane.items())]
+        if not svc.propagates:
+            lines.append("drops the lane context")
+        fills = [self.colours.get(lane, UNKNOWN_FILL) for lane in by_lane]
+        attrs = {
+            "label": _label(*lines),
+            "fillcolor": ":".join(fills),
+            "style": "striped" if len(fills) > 1 else "rounded,filled",
+            "tooltip": _label(svc.name),
+        }
+        if not svc.propagates:
+            attrs.update(color=LOST_COLOUR, fontcolor=LOST_COLOUR, penwidth="2")
+            self.used.add("dropper")
+        if not reached and view.reached:  # drawn from the routing table, not from the walk
+            attrs["style"] += ",dashed"
+            self.used.add("unreached")
+            if self.highlight:
+                attrs.update(color=FADED_COLOUR, fontcolor="#888888")
+        elif self.highlight:
+            attrs["penwidth"] = "2.5"
+            attrs.setdefault("color", TRACE_COLOUR)
+            self.used.add("trace")
+        g.node(node_id, **attrs)
+
+    def _edge(self, g: Digraph, tail: str, head: str, call: tuple[str, str],
+              view: _LaneView) -> None:
+        caller = self.design.service(call[0])
+        served = view.edges.get(call, [])
+        hows = {how for _, how in served}
+        before = {lane for lane, _ in view.nodes.get(call[0], [])}
+        # label only where something changes, so long fallback stretches stay readable
+        labels = [f"fallback -> {lane}" for lane, how in served
+                  if how == "fallback" and lane not in before]
+        if caller is not None and not caller.propagates:
+            labels += [f"context dropped -> {lane}" for lane, how in served if how == "lost"]
+        attrs: dict[str, str] = {"color": EDGE_COLOUR}
+        if "lost" in hows:
+            attrs.update(style="dotted", color=LOST_COLOUR, penwidth="1.6")
+            self.used.add("lost")
+        elif "fallback" in hows:
+            attrs.update(style="dashed", color=FALLBACK_COLOUR, penwidth="1.4")
+            self.used.add("fallback")
+        if call in view.cycles:
+            self.used.add("cycle")
+            followed = call in view.hop_numbers
+            labels.append("cycle" if followed else "cycle: not followed")
+            attrs["color"] = LOST_COLOUR
+            if not followed:  # a back edge must not pull its tail below its head
+                attrs["constraint"] = "false"
+        numbers = view.hop_numbers.get(call, [])
+        if self.highlight and numbers:
+            shown = ",".join(map(str, numbers[:4])) + ("..." if len(numbers) > 4 else "")
+            labels.insert(0, f"#{shown}")
+            attrs["penwidth"] = "2.4"
+        elif self.highlight and call not in view.cycles:
+            attrs["color"] = FADED_COLOUR
+        if labels:
+            attrs["label"] = _label(*labels)
+            attrs["fontcolor"] = attrs["color"]
+        g.edge(tail, head, **attrs)
+
+    def _stubs(self, g: Digraph, ids: dict[str, str]) -> None:
+        """A '+N' mark beside services with calls to or from services left out."""
+        hidden_calls: Counter[str] = Counter()
+        hidden_callers: Counter[str] = Counter()
+        known = set(self.design.service_names)
+        for svc in _unique(self.design.services):
+            for callee in set(svc.calls) & known:
+                if svc.name in ids and callee not in ids:
+                    hidden_calls[svc.name] += 1
+                elif callee in ids and svc.name not in ids:
+                    hidden_callers[callee] += 1
+        for name, count in hidden_calls.items():
+            stub = f"{ids[name]}_out"
+            g.node(stub, label=f"+{count} more", shape="plaintext", fontcolor="#777777",
+                   fontsize="9")
+            g.edge(ids[name], stub, style="dashed", color=FADED_COLOUR, arrowhead="none")
+        for name, count in hidden_callers.items():
+            stub = f"{ids[name]}_in"
+            g.node(stub, label=f"+{count} callers", shape="plaintext", fontcolor="#777777",
+                   fontsize="9")
+            g.edge(stub, ids[name], style="dashed", color=FADED_COLOUR)
+
+    def gateway(self, g: Digraph, lane: str | None, entry_id: str, label: str) -> None:
+        ingress = self.design.ingress
+        g.node("gateway", label=_label("gateway", ingress.gateway_name if ingress else ""),
+               shape="invhouse", style="filled", fillcolor="#ffffff", color="#333333")
+        g.edge("gateway", entry_id, label=_label(label), color="#333333", fontcolor="#333333",
+               penwidth="2.4" if self.highlight and lane else "1")
+
+    def legend(self) -> dict[str, tuple]:
+        """Legend entries for what was drawn: lane swatches and the marks used."""
+        swatches = tuple(
+            (lane + (" (baseline)" if lane == self.design.baseline else ""), self.colours[lane])
+            for lane in dict.fromkeys(self.design.lane_names) if lane in self.lanes_used)
+        return {"swatches": swatches, "keys": tuple(k for k in LEGEND_KEYS if k in self.used)}
+
+
+def _served_text(lane: str, hows: Sequence[str]) -> str:
+    """``@s1``, ``@s1 (fallback)``, ``@s1 (fallback, no context)``: how the lane got the call."""
+    words = [_HOW_WORDS[how] for how in hows if how in _HOW_WORDS]
+    return f"@{lane}" + (f" ({', '.join(words)})" if words else "")
+
+
+_HOW_WORDS = {"fallback": "fallback", "lost": "no context"}
+
+
+def _label(*lines: str) -> str:
+    """A plain DOT label: user text can hold no escape sequence, and never reads as HTML."""
+    return nohtml("\\n".join(line.replace("\\", "\\\\") for line in lines))
+
+
+def _unique(services: Iterable[Service]) -> list[Service]:
+    """The first service of each name: a duplicated name (an error) is drawn once."""
+    return list({s.name: s for s in reversed(tuple(services))}.values())[::-1]
+
+
+def _graph(direction: str) -> Digraph:
+    g = Digraph("lanes")
+    g.attr(rankdir=direction, fontname=FONT, fontsize="11", nodesep="0.3", ranksep="0.5",
+           bgcolor="transparent")
+    # generous margins: browsers without Helvetica draw wider text than Graphviz measured
+    g.attr("node", shape="box", fontname=FONT, fontsize="11", margin="0.16,0.06")
+    g.attr("edge", fontname=FONT, fontsize="9", arrowsize="0.7")
+    return g
+
+
+def _lane_title(design: LaneDesign, lane: str | None) -> str:
+    if lane is None:
+        return "no lane: the baseline serves every call"
+    if design.lane(lane) is None:
+        return f"lane {lane} (unknown: the baseline serves every call)"
+    return f"lane {lane}" + (" (baseline)" if lane == design.baseline else "")
+
+
+def _entry(design: LaneDesign) -> str:
+    return design.ingress.entry if design.ingress else ""
+
+
+def _hops(design: LaneDesign, lane: str | None) -> tuple[Hop, ...]:
+    entry = _entry(design)
+    return walk(design, entry, lane)[0] if design.service(entry) else ()
+
+
+# -- public entry points ----------------------------------------------------------------------
+def chain_diagram(design: LaneDesign, lane: str | None, *, focus: Iterable[str] | None = None,
+                  max_nodes: int = DEFAULT_MAX_NODES, direction: str = "LR") -> Diagram:
+    """The call chain of a request in ``lane``, from the gateway through the call graph."""
+    label = f"{design.route_header}: {lane}" if lane else "no lane header"
+    return _single(design, lane, _hops(design, lane), _lane_title(design, lane), label, focus,
+                   max_nodes, direction, highlight=False)
+
+
+def trace_diagram(design: LaneDesign, trace: Trace, *, focus: Iterable[str] | None = None,
+                  max_nodes: int = DEFAULT_MAX_NODES, direction: str = "LR") -> Diagram:
+    """A simulated request (``simulate()``'s Trace) highlighted on the call graph."""
+    if trace.status != 200:
+        title, label = f"HTTP {trace.status}: the request enters no lane", "no route (404)"
+    else:
+        via = f", chosen by {trace.via}" if trace.via and trace.via != "lane" else ""
+        title = f"request in {_lane_title(design, trace.lane)}{via}"
+        label = f"{design.route_header}: {trace.lane}"
+    return _single(design, trace.lane, trace.hops, title, label, focus, max_nodes, direction,
+                   highlight=True)
+
+
+def _single(design: LaneDesign, lane: str | None, hops: Sequence[Hop], title: str,
+            gateway_label: str, focus: Iterable[str] | None, max_nodes: int, direction: str,
+            highlight: bool) -> Diagram:
+    shown, left_out = _select(design, lane, focus, max_nodes)
+    g = _graph(direction)
+    painter = _Painter(design, highlight)
+    if not shown:
+        g.node("empty", label="no services yet", shape="plaintext")
+    else:
+        painter.services(g, _lane_view(design, lane, hops), shown, "")
+        if _entry(design) in shown:
+            painter.gateway(g, lane, f"n{shown.index(_entry(design))}", gateway_label)
+    return Diagram(g.source, title, shown, left_out, **painter.legend())
+
+
+def lanes_diagram(design: LaneDesign, lanes: Sequence[str] | None = None, *,
+                  focus: Iterable[str] | None = None, max_nodes: int = DEFAULT_MAX_NODES,
+                  direction: str = "TB") -> Diagram:
+    """Every lane's call chain side by side, one box per lane.
+
+    The lanes share ``max_nodes`` (each shows the same services, at least 8).
+    """
+    chosen = list(dict.fromkeys(lanes if lanes is not None else design.lane_names))
+    budget = max(max_nodes // max(len(chosen), 1), 8)
+    shown, left_out = _select(design, None, focus, budget)
+    g = _graph(direction)
+    painter = _Painter(design)
+    for i, lane in enumerate(chosen):
+        with g.subgraph(name=f"cluster_{i}") as box:
+            box.attr(label=_label(_lane_title(design, lane)), style="rounded", color="#999999",
+                     labeljust="l")
+            painter.services(box, _lane_view(design, lane, _hops(design, lane)), shown,
+                             f"l{i}")
+    title = "all lanes side by side" if lanes is None else "lanes " + ", ".join(chosen)
+    return Diagram(g.source, title, shown, left_out, **painter.legend())

@@ -1,0 +1,184 @@
+"""Tables for notebooks and widgets: the routing matrix, findings and hops as pandas Stylers.
+
+Every Styler gets a ``uuid`` made from its content, so the HTML is the same on every run
+(notebook tests compare it) and two tables on one page never share CSS ids; colours come from
+the same lane palette as the diagrams.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from ..findings import Finding
+from ..model import LaneDesign
+from ..simulate import Distribution, Trace, routing_matrix
+from .svg import FALLBACK_COLOUR, lane_colours
+
+FALLBACK_MARK = "↩"
+_SEVERITY_COLOURS = {"error": "#f8d7da", "warning": "#fff3cd", "info": "#dbe9f6"}
+_TABLE_STYLES = [
+    {"selector": "th, td", "props": "padding: 2px 8px; font-size: 12px; text-align: left;"},
+    {"selector": "caption", "props": "caption-side: bottom; font-size: 11px; color: #555;"
+                                     " text-align: left; padding-top: 4px;"},
+]
+
+
+# -- the routing matrix -----------------------------------------------------------------------
+def routing_frame(design: LaneDesign, *, contains: str = "", lanes: Sequence[str] | None = None,
+                  fallbacks_only: bool = False) -> pd.DataFrame:
+    """The routing matrix (service x lane -> serving lane), filtered for large designs.
+
+    ``contains`` keeps services whose name contains the text; ``lanes`` keeps those columns;
+    ``fallbacks_only`` keeps services served by a fallback in at least one shown lane.
+    """
+    frame = routing_matrix(design)
+    if contains:
+        frame = frame[frame.index.str.contains(contains, case=False, regex=False)]
+    if lanes is not None:
+        frame = frame[[lane for lane in dict.fromkeys(lanes) if lane in frame.columns]]
+    if fallbacks_only:
+        frame = frame[_fallbacks(frame).any(axis=1)]
+    return frame
+
+
+def _fallbacks(frame: pd.DataFrame) -> pd.DataFrame:
+    """True where the serving lane is not the column's lane."""
+    return frame.apply(lambda column: column != column.name)
+
+
+def page_of(frame: pd.DataFrame, page: int, size: int = 40) -> tuple[pd.DataFrame, int]:
+    """Rows of page ``page`` (0-based, clamped) and the number of pages."""
+    pages = max((len(frame) + size - 1) // size, 1)
+    page = min(max(page, 0), pages - 1)
+    return frame.iloc[page * size:(page + 1) * size], pages
+
+
+def _uuid(kind: str, *content: object) -> str:
+    digest = hashlib.sha256(repr(content).encode()).hexdigest()[:10]
+    return f"{kind}_{digest}"
+
+
+def routing_styler(design: LaneDesign, frame: pd.DataFrame | None = None,
+                   uuid: str | None = None) -> Styler:
+    """The matrix coloured by serving lane; fallback cells marked ``↩`` and outlined."""
+    frame = routing_frame(design) if frame is None else frame
+    colours = lane_colours(design)
+
+    def column_css(column: pd.Series) -> list[str]:
+        return [_cell_css(colours.get(value, "#ffffff"), value != column.name)
+                for value in column]
+
+    def marked(lane: str) -> Callable[[str], str]:
+        return lambda value: value if value == lane else f"{FALLBACK_MARK} {value}"
+
+    uuid = uuid or _uuid("routing", frame.to_dict("split"), colours)
+    styler = frame.style.set_uuid(uuid).apply(column_css, axis=0)
+    styler = _escaped(styler).format({lane: marked(lane) for lane in frame.columns},
+                                     escape="html")
+    return (styler.set_table_styles(_TABLE_STYLES)
+            .set_caption(f"{FALLBACK_MARK} fallback: the column's lane lacks the service"))
+
+
+def _escaped(styler: Styler) -> Styler:
+    """Names come from the user: cells and headers are HTML-escaped (Styler does not by default)."""
+    return (styler.format(escape="html").format_index(escape="html", axis=0)
+            .format_index(escape="html", axis=1))
+
+
+def _cell_css(fill: str, fallback: bool) -> str:
+    css = f"background-color: {fill};"
+    if fallback:
+        # dashed, like a fallback edge in the diagrams
+        css += (f" font-style: italic; color: {FALLBACK_COLOUR};"
+                f" outline: 1px dashed {FALLBACK_COLOUR}; outline-offset: -3px;")
+    return css
+
+
+# -- findings ---------------------------------------------------------------------------------
+FINDING_COLUMNS = ["code", "severity", "path", "message", "hint"]
+
+
+def findings_frame(findings: Sequence[Finding]) -> pd.DataFrame:
+    """Findings as rows: code, severity, path, message, hint."""
+    return pd.DataFrame([[f.code, f.severity, f.path, f.message, f.hint] for f in findings],
+                        columns=FINDING_COLUMNS)
+
+
+def findings_styler(findings: Sequence[Finding], uuid: str | None = None) -> Styler:
+    """Findings coloured by severity, without the row index."""
+    frame = findings_frame(findings)
+    uuid = uuid or _uuid("findings", frame.to_dict("split"))
+    styler = _escaped(frame.style.set_uuid(uuid)).hide(axis="index")
+    styler = styler.map(lambda s: f"background-color: {_SEVERITY_COLOURS.get(s, '#ffffff')};",
+                        subset=["severity"])
+    return styler.set_table_styles(_TABLE_STYLES)
+
+
+# -- a simulated request ----------------------------------------------------------------------
+HOP_COLUMNS = ["hop", "call", "lane", "labels", "note"]
+
+
+def trace_frame(trace: Trace) -> pd.DataFrame:
+    """One row per hop: the call (indented by depth), serving lane, pod labels, a note."""
+    rows = []
+    for number, hop in enumerate(trace.hops, 1):
+        call = ("\u2003" * (hop.depth - 1) + "└ " if hop.depth else "") + hop.service
+        notes = []
+        if hop.fallback:
+            notes.append(f"fallback -> {hop.lane}")
+        if hop.context is None and trace.lane is not None:
+            notes.append("no lane context")
+        labels = ", ".join(f"{k}={v}" for k, v in hop.labels)
+        rows.append([number, call, hop.lane, labels, "; ".join(notes)])
+    return pd.DataFrame(rows, columns=HOP_COLUMNS)
+
+
+def trace_styler(design: LaneDesign, trace: Trace, uuid: str | None = None) -> Styler:
+    """The hop table with each serving lane in its colour; fallback hops outlined."""
+    frame = trace_frame(trace)
+    colours = lane_colours(design)
+    falls = [hop.fallback for hop in trace.hops]
+
+    def lane_css(column: pd.Series) -> list[str]:
+        return [_cell_css(colours.get(v, "#ffffff"), f) for v, f in zip(column, falls)]
+
+    uuid = uuid or _uuid("hops", frame.to_dict("split"), colours)
+    styler = _escaped(frame.style.set_uuid(uuid)).hide(axis="index")
+    if len(frame):
+        styler = styler.apply(lane_css, subset=["lane"])
+    return styler.set_table_styles([*_TABLE_STYLES, {"selector": "td",
+                                                     "props": "white-space: nowrap;"}])
+
+
+# -- weighted ingress -------------------------------------------------------------------------
+def distribution_svg(design: LaneDesign, dist: Distribution) -> str:
+    """Horizontal bars: the share of requests each lane got, beside its configured weight."""
+    colours = lane_colours(design)
+    weights = design.ingress.weight_map if design.ingress else {}
+    rows = [(lane, count, colours.get(lane, "#ffffff")) for lane, count in dist.counts.items()]
+    if dist.unmatched:
+        rows.append(("404 (no route)", dist.unmatched, "#f8d7da"))
+    label_width = max([len(r[0]) for r in rows] + [4]) * 7 + 10
+    bar, height = 260, 20
+    parts = []
+    for i, (lane, count, fill) in enumerate(rows):
+        share = count / dist.requests if dist.requests else 0.0
+        y = i * height
+        weight = f", weight {weights[lane]}" if lane in weights else ""
+        parts.append(
+            f'<text x="0" y="{y + 14}">{html.escape(lane)}</text>'
+            f'<rect x="{label_width}" y="{y + 3}" width="{bar}" height="14" fill="#f4f4f4"/>'
+            f'<rect x="{label_width}" y="{y + 3}" width="{share * bar:.1f}" height="14" '
+            f'fill="{fill}" stroke="#666666" stroke-width="0.5"/>'
+            f'<text x="{label_width + bar + 8}" y="{y + 14}">{share:.1%} ({count}{weight})'
+            "</text>")
+    width = label_width + bar + 190
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="lanedesign-distribution" '
+            f'width="{width}" height="{len(rows) * height + 4}" '
+            f'font-family="Helvetica,Arial,sans-serif" font-size="12" fill="#222222">'
+            + "".join(parts) + "</svg>\n")

@@ -1,0 +1,247 @@
+"""Ingress: gateway, hosts, entry service, ordered header rules or weights, default lane."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import ipywidgets as W
+
+from ..model import MATCH_KINDS, IngressRule, LaneDesign, RequestMatch, StringMatch
+from .common import Panel, button, heading, help_text, labelled, message
+from .state import DesignState
+
+NONE = ""  # dropdown value for "nothing chosen"
+
+
+class MatchEditor:
+    """Widgets for one request match (a URI condition and header conditions, all must hold)."""
+
+    def __init__(self, match: RequestMatch | None,
+                 on_change: Callable[[RequestMatch | None], None]) -> None:
+        self.on_change = on_change
+        uri = match.uri if match else None
+        self.uri_kind = W.Dropdown(options=[("any path", NONE), *((k, k) for k in MATCH_KINDS)],
+                                   value=uri.kind if uri and uri.kind in MATCH_KINDS else NONE,
+                                   description="path", layout=W.Layout(width="180px"),
+                                   style={"description_width": "40px"})
+        self.uri_value = W.Text(value=uri.value if uri else "", continuous_update=False,
+                                placeholder="/", layout=W.Layout(width="200px"))
+        self.uri_value.layout.display = "" if uri else "none"
+        self.headers: list[tuple[W.Text, W.Dropdown, W.Text]] = []
+        rows = []
+        for name, cond in (match.headers if match else ()):
+            row = (W.Text(value=name, continuous_update=False, placeholder="header name",
+                          layout=W.Layout(width="170px")),
+                   W.Dropdown(options=list(MATCH_KINDS),
+                              value=cond.kind if cond.kind in MATCH_KINDS else "exact",
+                              layout=W.Layout(width="90px")),
+                   W.Text(value=cond.value, continuous_update=False, placeholder="value",
+                          layout=W.Layout(width="170px")))
+            self.headers.append(row)
+            index = len(self.headers) - 1
+            drop = button("✕", lambda i=index: self._drop_header(i), tooltip="remove condition",
+                          width="34px")
+            rows.append(W.HBox([W.Label("header", layout=W.Layout(width="52px")), *row, drop]))
+        for w in (self.uri_kind, self.uri_value, *(x for row in self.headers for x in row)):
+            w.observe(lambda _: self.emit(), "value")
+        add = button("+ header condition", self._add_header)
+        self.widget = W.VBox([W.HBox([self.uri_kind, self.uri_value]), *rows, add],
+                             layout=W.Layout(align_items="flex-start"))
+
+    def current(self) -> RequestMatch | None:
+        uri = None
+        if self.uri_kind.value:
+            uri = StringMatch(self.uri_kind.value, self.uri_value.value)
+        headers = tuple((n.value.strip().lower(), StringMatch(k.value, v.value))
+                        for n, k, v in self.headers)
+        return RequestMatch(uri=uri, headers=headers) if uri or headers else None
+
+    def emit(self, match: RequestMatch | None = None) -> None:
+        self.on_change(match if match is not None else self.current())
+
+    def _add_header(self) -> None:
+        match = self.current() or RequestMatch()
+        self.emit(replace(match, headers=(*match.headers, ("x-user", StringMatch("exact", "")))))
+
+    def _drop_header(self, index: int) -> None:
+        match = self.current() or RequestMatch()
+        headers = tuple(h for i, h in enumerate(match.headers) if i != index)
+        self.on_change(replace(match, headers=headers) if match.uri or headers else None)
+
+
+class IngressPanel(Panel):
+    title = "Ingress"
+
+    def __init__(self, state: DesignState) -> None:
+        super().__init__(state)
+        style = {"description_width": "90px"}
+        self.gateway = W.Text(description="gateway", continuous_update=False,
+                              placeholder="namespace/name", style=style,
+                              layout=W.Layout(width="380px"))
+        self.gateway.observe(lambda c: self._set("set the gateway", gateway=c.new.strip()),
+                             "value")
+        self.hosts = W.Text(description="hosts", continuous_update=False, style=style,
+                            placeholder="*, shop.example.com", layout=W.Layout(width="380px"))
+        self.hosts.observe(lambda c: self._set("set the hosts", hosts=tuple(
+            h.strip() for h in c.new.split(",") if h.strip())), "value")
+        self.entry = W.Dropdown(description="entry service", style=style,
+                                layout=W.Layout(width="300px"))
+        self.entry.observe(lambda c: self._set(f"enter at {c.new}", entry=c.new), "value")
+        self.strategy = W.ToggleButtons(options=[("header rules", "rules"),
+                                                 ("weights", "weighted")])
+        self.strategy.observe(lambda c: self._set(f"use {c.new} ingress", strategy=c.new),
+                              "value")
+        self.default = W.Dropdown(description="default lane", style=style,
+                                  layout=W.Layout(width="300px"))
+        self.default.observe(lambda c: self._set("set the default lane",
+                                                 default=c.new or None), "value")
+        self.body = W.VBox()
+        self.widget = W.VBox([
+            help_text("The gateway sends requests to the entry service and sets the route "
+                      "header to the lane it chose."),
+            W.HBox([W.VBox([self.gateway, self.hosts]), W.VBox([self.entry, self.default])]),
+            labelled("strategy", self.strategy, "86px"),
+            self.body,
+        ])
+
+    def _set(self, what: str, **changes: object) -> None:
+        self.edit(what, lambda d: d.with_ingress(**changes))
+
+    def refresh(self) -> None:
+        super().refresh()
+        design = self.state.design
+        ingress = design.ingress
+        lanes = list(dict.fromkeys(design.lane_names))
+        with self.syncing():
+            for w in (self.gateway, self.hosts, self.entry, self.strategy, self.default):
+                w.disabled = ingress is None
+            if ingress is None:
+                self.body.children = [
+                    W.HTML(message("The design has no ingress: no request can enter a lane.",
+                                   "warning")),
+                    button("Add an ingress", self._add_ingress, "success")]
+                return
+            self.gateway.value = ingress.gateway
+            self.hosts.value = ", ".join(ingress.hosts)
+            services = list(dict.fromkeys(design.service_names))
+            known = ingress.entry in services
+            self.entry.options = ([] if known else [(ingress.entry or "(none)", NONE)]) + \
+                [(s, s) for s in services]
+            self.entry.value = ingress.entry if known else NONE
+            if ingress.strategy in ("rules", "weighted"):
+                self.strategy.value = ingress.strategy
+            self.default.options = [("none: unmatched requests get 404", NONE),
+                                    *((n, n) for n in lanes)]
+            self.default.value = ingress.default if ingress.default in lanes else NONE
+        if ingress.strategy == "weighted":
+            self.body.children = self._weighted_body(design)
+        else:
+            self.body.children = self._rules_body(design)
+
+    def _add_ingress(self) -> None:
+        entry = next(iter(self.state.design.service_names), "")
+        self.edit("add an ingress", lambda d: d.with_ingress(entry=entry))
+
+    # -- header rules -------------------------------------------------------------------------
+    def _rules_body(self, design: LaneDesign) -> list[W.Widget]:
+        ingress = design.ingress
+        assert ingress is not None
+        parts: list[W.Widget] = [heading("Rules: the first rule that matches chooses the lane")]
+        if ingress.rules is None:
+            rules = "; ".join(f"{design.route_header} = {r.lane}" for r in design.effective_rules)
+            parts += [W.HTML(message(f"No rules written: one rule per lane matching the route "
+                                     f"header ({rules or 'no lanes yet'}).", "info")),
+                      button("Write these rules out to edit them", lambda: self._set(
+                          "write out the default rules", rules=design.effective_rules))]
+            return parts
+        lanes = list(dict.fromkeys(design.lane_names))
+        for i, rule in enumerate(ingress.rules):
+            options = lanes if rule.lane in lanes else [*lanes, rule.lane]
+            lane = W.Dropdown(options=options, value=rule.lane, description=f"#{i + 1} lane",
+                              layout=W.Layout(width="200px"), style={"description_width": "60px"})
+            lane.observe(lambda c, i=i: self._rule(i, f"send rule #{i + 1} to {c.new}",
+                                                   lane=c.new), "value")
+            tools = [button("↑", lambda i=i: self._move(i, -1), width="34px",
+                            tooltip="evaluate earlier"),
+                     button("↓", lambda i=i: self._move(i, 1), width="34px",
+                            tooltip="evaluate later"),
+                     button("✕", lambda i=i: self._drop(i), width="34px", tooltip="remove rule")]
+            matcher = MatchEditor(rule.match, lambda m, i=i: self._rule(
+                i, f"change the match of rule #{i + 1}", match=m))
+            note = help_text("matches every request" if rule.match is None else "")
+            box = W.VBox([W.HBox([lane, *tools, note], layout=W.Layout(align_items="center")),
+                          W.Box([matcher.widget], layout=W.Layout(margin="0 0 0 64px"))],
+                         layout=W.Layout(border="1px solid #ddd", padding="4px",
+                                         margin="0 0 4px 0"))
+            parts.append(box)
+        add = button("+ rule", lambda: self._add_rule(design))
+        reset = button("Back to one rule per lane", lambda: self._set(
+            "go back to the default rules", rules=None))
+        parts.append(W.HBox([add, reset]))
+        return parts
+
+    def _rules(self) -> list[IngressRule]:
+        ingress = self.state.design.ingress
+        return list(ingress.rules or ()) if ingress else []
+
+    def _rule(self, index: int, what: str, **changes: object) -> None:
+        rules = self._rules()
+        if index < len(rules):
+            rules[index] = replace(rules[index], **changes)
+            self._set(what, rules=tuple(rules))
+
+    def _move(self, index: int, step: int) -> None:
+        rules = self._rules()
+        other = index + step
+        if 0 <= other < len(rules):
+            rules[index], rules[other] = rules[other], rules[index]
+            self._set(f"move rule #{index + 1} {'up' if step < 0 else 'down'}",
+                      rules=tuple(rules))
+
+    def _drop(self, index: int) -> None:
+        rules = self._rules()
+        if index < len(rules):
+            del rules[index]
+            self._set(f"remove rule #{index + 1}", rules=tuple(rules))
+
+    def _add_rule(self, design: LaneDesign) -> None:
+        lane = next((n for n in design.lane_names if n != design.baseline),
+                    design.baseline or "s1")
+        rule = IngressRule(lane, RequestMatch(headers=((design.route_header,
+                                                        StringMatch("exact", lane)),)))
+        self._set(f"add a rule for {lane}", rules=(*self._rules(), rule))
+
+    # -- weights ------------------------------------------------------------------------------
+    def _weighted_body(self, design: LaneDesign) -> list[W.Widget]:
+        ingress = design.ingress
+        assert ingress is not None
+        matcher = MatchEditor(ingress.match, lambda m: self._set("change the weighted match",
+                                                                 match=m))
+        weights = ingress.weight_map
+        boxes = []
+        for lane in dict.fromkeys(design.lane_names):
+            box = W.BoundedIntText(value=max(weights.get(lane, 0), 0), min=0, max=100,
+                                   description=lane, layout=W.Layout(width="200px"),
+                                   style={"description_width": "110px"})
+            box.observe(lambda c, lane=lane: self._weight(lane, c.new), "value")
+            boxes.append(box)
+        total = sum(weights.values())
+        kind = "ok" if total == 100 else "warning"
+        return [
+            heading("Which requests are split"),
+            help_text("Requests matching this (all conditions) are split by weight; others go "
+                      "to the default lane, or get 404."),
+            matcher.widget,
+            heading("Weights (percent)"),
+            W.HBox(boxes, layout=W.Layout(flex_flow="row wrap")),
+            W.HTML(message(f"sum: {total}" + ("" if total == 100 else " (must be 100)"), kind)),
+        ]
+
+    def _weight(self, lane: str, value: int) -> None:
+        design = self.state.design
+        current = design.ingress.weight_map if design.ingress else {}
+        weights = tuple((n, value if n == lane else current.get(n, 0))
+                        for n in dict.fromkeys(design.lane_names))
+        self._set(f"weight {lane} {value}", weights=weights)
+

@@ -1,0 +1,247 @@
+"""Lanes: add, remove, rename; pod labels; baseline and mode; the membership grid; fallbacks."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import replace
+
+import ipywidgets as W
+
+from ..model import Lane, LaneDesign
+from .common import (
+    Panel,
+    button,
+    css_name,
+    format_labels,
+    heading,
+    help_text,
+    labelled,
+    parse_labels,
+)
+from .state import DesignState
+
+PAGE_SIZE = 20
+NO_OVERRIDE = ""  # the fallback dropdown's value for "the baseline"
+MODE_HELP = {
+    "loose": "loose: a lane holds only the services it changes; calls to the others fall back "
+             "(to the baseline, or a service's fallback target) and return to the lane after.",
+    "strict": "strict: every lane holds every service; there is no fallback.",
+}
+
+
+class LanesPanel(Panel):
+    title = "Lanes"
+
+    def __init__(self, state: DesignState) -> None:
+        super().__init__(state)
+        self.baseline = W.Dropdown(description="baseline", layout=W.Layout(width="230px"))
+        self.baseline.observe(lambda c: self.edit(
+            f"make {c.new} the baseline", lambda d: d.with_(baseline=c.new or "")), "value")
+        self.mode = W.ToggleButtons(options=["loose", "strict"], style={"button_width": "70px"})
+        self.mode.observe(lambda c: self.edit(
+            f"switch to {c.new} mode", lambda d: d.with_(mode=c.new)), "value")
+        self.mode_help = W.HTML()
+
+        self.lane = W.Dropdown(description="lane", layout=W.Layout(width="230px"))
+        self.lane.observe(lambda _: self._show_lane(), "value")
+        self.name = W.Text(description="name", continuous_update=False,
+                           layout=W.Layout(width="220px"))
+        self.rename = button("Rename", self._rename)
+        self.labels = W.Text(description="pod labels", continuous_update=False,
+                             placeholder="version=v2", layout=W.Layout(width="300px"))
+        self.labels.observe(lambda c: self._set_labels(c.new), "value")
+        self.remove = button("Remove lane", self._remove, "danger")
+        self.new_name = W.Text(placeholder="new lane name", continuous_update=False,
+                               layout=W.Layout(width="150px"))
+        add = button("Add lane", self._add, "success", width="90px")
+
+        self.filter = W.Text(placeholder="filter services", layout=W.Layout(width="200px"))
+        self.filter.observe(lambda _: self._go(0), "value")
+        self.page = 0
+        self.prev = button("◀", lambda: self._go(self.page - 1), width="36px")
+        self.next = button("▶", lambda: self._go(self.page + 1), width="36px")
+        self.page_label = W.Label()
+        self.grid = W.GridBox()
+        self.grid.add_class("ld-grid")
+        self._grid_key: tuple = ()
+        self.checkboxes: dict[tuple[str, str], W.Checkbox] = {}  # (lane, service)
+        self.fallbacks: dict[str, W.Dropdown] = {}  # service -> fallback target
+
+        self.widget = W.VBox([
+            W.HBox([self.baseline, labelled("mode", self.mode, "40px")],
+                   layout=W.Layout(align_items="center")),
+            self.mode_help,
+            heading("Lane"),
+            W.HBox([self.lane, self.name, self.rename, self.labels, self.remove],
+                   layout=W.Layout(flex_flow="row wrap")),
+            W.HBox([self.new_name, add], layout=W.Layout(margin="0 0 0 90px")),
+            heading("Which services each lane holds"),
+            help_text("Tick a service to give the lane its own version of it. Unticked services "
+                      "are served by the fallback target (the baseline unless the row names "
+                      "another lane)."),
+            W.HBox([self.filter, self.prev, self.page_label, self.next],
+                   layout=W.Layout(align_items="center")),
+            self.grid,
+        ])
+
+    # -- drawing ------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        super().refresh()
+        design = self.state.design
+        lanes = list(dict.fromkeys(design.lane_names))
+        with self.syncing():
+            missing = [] if design.baseline in lanes else [("(none)", "")]
+            self.baseline.options = missing + [(n, n) for n in lanes]
+            self.baseline.value = design.baseline if design.baseline in lanes else ""
+            if design.mode in ("loose", "strict"):
+                self.mode.value = design.mode
+            self.lane.options = lanes
+            if self.lane.value not in lanes:
+                self.lane.value = lanes[0] if lanes else None
+        self.mode_help.value = f'<div class="ld-help">{MODE_HELP.get(design.mode, "")}</div>'
+        self._show_lane()
+        self._draw_grid()
+
+    def _show_lane(self) -> None:
+        lane = self.state.design.lane(self.lane.value)
+        with self.syncing():
+            for w in (self.name, self.rename, self.labels, self.remove):
+                w.disabled = lane is None
+            self.name.value = lane.name if lane else ""
+            self.labels.value = format_labels(lane.labels) if lane else ""
+
+    def page_services(self) -> tuple[list[str], int]:
+        """The services on the current grid page, and the number of pages."""
+        text = self.filter.value.strip().lower()
+        names = [n for n in dict.fromkeys(self.state.design.service_names) if text in n.lower()]
+        pages = max((len(names) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        self.page = min(max(self.page, 0), pages - 1)
+        return names[self.page * PAGE_SIZE:(self.page + 1) * PAGE_SIZE], pages
+
+    def _go(self, page: int) -> None:
+        self.page = page
+        self._draw_grid()
+
+    def _draw_grid(self) -> None:
+        design = self.state.design
+        services, pages = self.page_services()
+        lanes = list(dict.fromkeys(design.lane_names))
+        self.page_label.value = f"page {self.page + 1} of {pages}"
+        self.prev.disabled, self.next.disabled = self.page == 0, self.page >= pages - 1
+        for w in (self.prev, self.page_label, self.next):
+            w.layout.display = "none" if pages == 1 else ""
+        key = (tuple(services), tuple(lanes), design.baseline)
+        if key != self._grid_key:
+            self._build_grid(services, lanes)
+            self._grid_key = key
+        with self.syncing():
+            for (lane, service), box in self.checkboxes.items():
+                found = design.lane(lane)
+                box.value = bool(found and found.holds(service))
+            for service, menu in self.fallbacks.items():
+                menu.options = _fallback_options(design, service)
+                menu.value = design.fallback_map.get(service, NO_OVERRIDE)
+                menu.disabled = design.mode == "strict"
+
+    def _build_grid(self, services: list[str], lanes: list[str]) -> None:
+        design = self.state.design
+        cells: list[W.Widget] = [_cell("service", "ld-grid-head")]
+        for lane in lanes:
+            star = " ★" if lane == design.baseline else ""
+            cells.append(_cell(lane + star, "ld-grid-head ld-center",
+                               f"lane {lane}{star and ' (baseline)'}"))
+        cells.append(_cell("fallback target", "ld-grid-head"))
+        self.checkboxes, self.fallbacks = {}, {}
+        for service in services:
+            cells.append(_cell(service, "ld-grid-name", service))
+            for lane in lanes:
+                found = design.lane(lane)
+                box = W.Checkbox(value=bool(found and found.holds(service)), indent=False,
+                                 layout=W.Layout(width="28px"))
+                hook = css_name("member", lane, service)
+                if hook:
+                    box.add_class(hook)
+                box.observe(lambda c, lane=lane, service=service: self._member(lane, service,
+                                                                                c.new), "value")
+                self.checkboxes[(lane, service)] = box
+                cells.append(box)
+            menu = W.Dropdown(layout=W.Layout(width="150px"))
+            menu.observe(lambda c, service=service: self._fallback(service, c.new), "value")
+            self.fallbacks[service] = menu
+            cells.append(menu)
+        self.grid.children = cells
+        # a column as wide as its lane's name (within reason); long names end in an ellipsis
+        widths = [8 * (len(lane) + 2 * (lane == design.baseline)) + 20 for lane in lanes]
+        columns = " ".join(f"{min(max(w, 44), 120)}px" for w in widths)
+        self.grid.layout = W.Layout(
+            grid_template_columns=f"170px {columns} 160px", overflow="auto",
+            grid_gap="0px 4px", align_items="center")
+
+    # -- edits --------------------------------------------------------------------------------
+    def _member(self, lane: str, service: str, member: bool) -> None:
+        verb = "tick" if member else "untick"
+        self.edit(f"{verb} {service} in {lane}",
+                  lambda d: d.with_membership(lane, service, member))
+
+    def _fallback(self, service: str, lane: str | None) -> None:
+        target = lane or None
+        what = (f"fall back to {target} for {service}" if target
+                else f"fall back to the baseline for {service}")
+        self.edit(what, lambda d: d.with_fallback(service, target))
+
+    def _set_labels(self, text: str) -> None:
+        lane = self.state.design.lane(self.lane.value)
+        if lane is None or self._syncing:
+            return
+        try:
+            labels = parse_labels(text)
+        except ValueError as exc:
+            self.state.say(f"pod labels: {exc}; write key=value, key=value")
+            return
+        self.edit(f"set the pod labels of {lane.name}",
+                  lambda d: d.with_lane(replace(lane, labels=labels)))
+
+    def _rename(self) -> None:
+        old, new = self.lane.value, self.name.value.strip()
+        if old and new and new != old and self.state.edit(
+                f"rename lane {old} to {new}", lambda d: d.rename_lane(old, new)):
+            self.lane.value = new
+
+    def _add(self) -> None:
+        name = self.new_name.value.strip()
+        if not name:
+            self.state.say("type a name for the new lane first")
+        elif self.state.design.lane(name) is not None:
+            self.state.say(f"there is already a lane {name!r}")
+        elif self.state.edit(f"add lane {name}", lambda d: add_lane(d, name)):
+            self.new_name.value = ""
+            self.lane.value = name
+
+    def _remove(self) -> None:
+        lane = self.lane.value
+        if lane:
+            self.edit(f"remove lane {lane}", lambda d: d.without_lane(lane))
+
+
+def add_lane(design: LaneDesign, name: str) -> LaneDesign:
+    """A new lane labelled ``version: <name>``; strict mode gives it every service."""
+    services = design.service_names if design.mode == "strict" else ()
+    design = design.with_lane(Lane(name, labels={"version": name}, services=services))
+    return design if design.baseline else design.with_(baseline=name)
+
+
+def _fallback_options(design: LaneDesign, service: str) -> list[tuple[str, str]]:
+    baseline = design.baseline or "none set"
+    options = [(f"baseline ({baseline})", NO_OVERRIDE)]
+    options += [(lane.name, lane.name) for lane in design.lanes
+                if lane.name != design.baseline and lane.holds(service)]
+    current = design.fallback_map.get(service)
+    if current and current not in {v for _, v in options}:
+        options.append((f"{current} (lacks it)", current))
+    return options
+
+
+def _cell(text: str, css: str, tooltip: str = "") -> W.HTML:
+    title = f' title="{html.escape(tooltip)}"' if tooltip else ""
+    return W.HTML(f'<div class="{css}"{title}>{html.escape(text)}</div>')
+

@@ -1,0 +1,167 @@
+"""Services and calls: add, remove, rename services; who calls whom; who drops the context."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import ipywidgets as W
+
+from ..model import LaneDesign, Service
+from .common import Panel, button, heading, help_text, message
+from .state import DesignState
+
+
+class ServicesPanel(Panel):
+    title = "Services"
+
+    def __init__(self, state: DesignState) -> None:
+        super().__init__(state)
+        self.filter = W.Text(placeholder="filter services", continuous_update=True,
+                             layout=W.Layout(width="240px"))
+        self.filter.observe(lambda _: self.refresh(), "value")
+        self.select = W.Select(rows=16, layout=W.Layout(width="240px"))
+        self.select.observe(lambda _: self._show_selected(), "value")
+        self.new_name = W.Text(placeholder="new service name", continuous_update=False,
+                               layout=W.Layout(width="160px"))
+        add = button("Add", self._add, "success", "add the service (and to the baseline lane)",
+                     width="72px")
+
+        self.name = W.Text(description="name", continuous_update=False)
+        self.rename = button("Rename", self._rename, tooltip="rename everywhere it is used")
+        self.namespace = W.Text(description="namespace", continuous_update=False)
+        self.namespace.observe(lambda c: self._set_field("namespace", c.new or None), "value")
+        self.port = W.Text(description="port", continuous_update=False, placeholder="none")
+        self.port.observe(lambda c: self._set_port(c.new), "value")
+        self.calls = W.TagsInput(allow_duplicates=False, layout=W.Layout(width="520px"))
+        self.calls.observe(lambda c: self._set_calls(c.new), "value")
+        self.propagates = W.Checkbox(description="propagates the lane context", indent=False)
+        self.propagates.observe(lambda c: self._set_field("propagates", c.new), "value")
+        self.remove = button("Remove service", self._remove, "danger",
+                             "remove the service and every reference to it")
+        self.summary = W.HTML()
+
+        left = W.VBox([self.filter, self.select, W.HBox([self.new_name, add])],
+                      layout=W.Layout(width="260px"))
+        editor = W.VBox([
+            heading("Service"),
+            W.HBox([self.name, self.rename]),
+            self.namespace,
+            self.port,
+            heading("Calls (in call order)"),
+            help_text("Type a service name and press Enter; only services of the design are "
+                      "accepted."),
+            self.calls,
+            heading("Lane context"),
+            self.propagates,
+            help_text("Untick to model an app that drops the lane context (no trace header, "
+                      "route header or baggage on its outbound calls): everything it calls is "
+                      "served by the baseline. A common cause of 'my lane does not work'."),
+            W.HBox([self.remove], layout=W.Layout(margin="12px 0 0 0")),
+        ], layout=W.Layout(width="620px"))
+        self.widget = W.VBox([W.HBox([left, editor]),
+                              self.summary])
+
+    # -- reading the design -------------------------------------------------------------------
+    @property
+    def selected(self) -> Service | None:
+        return self.state.design.service(self.select.value or "")
+
+    def refresh(self) -> None:
+        super().refresh()
+        design = self.state.design
+        text = self.filter.value.strip().lower()
+        names = [s.name for s in design.services if text in s.name.lower()]
+        options = [(self._option_label(design, n), n) for n in dict.fromkeys(names)]
+        with self.syncing():
+            keep = self.select.value if self.select.value in names else None
+            self.select.options = options
+            self.select.value = keep if keep is not None else (names[0] if names else None)
+        self._show_selected()
+        shown = len(options)
+        total = len(design.services)
+        self.summary.value = ("" if shown == total else
+                              message(f"showing {shown} of {total} services", "info"))
+
+    @staticmethod
+    def _option_label(design: LaneDesign, name: str) -> str:
+        svc = design.service(name)
+        mark = "  (drops context)" if svc is not None and not svc.propagates else ""
+        return f"{name}{mark}"
+
+    def _show_selected(self) -> None:
+        svc = self.selected
+        design = self.state.design
+        with self.syncing():
+            for w in (self.name, self.namespace, self.port, self.calls, self.propagates,
+                      self.rename, self.remove):
+                w.disabled = svc is None
+            if svc is None:
+                self.name.value = ""
+                return
+            self.name.value = svc.name
+            self.namespace.value = svc.namespace or ""
+            self.namespace.placeholder = f"{design.namespace} (the design's)"
+            self.port.value = "" if svc.port is None else str(svc.port)
+            # unknown callees (a finding) stay visible: TagsInput rejects values not allowed
+            self.calls.value = []
+            self.calls.allowed_tags = list(dict.fromkeys(
+                [*(n for n in design.service_names if n and n != svc.name),
+                 *(c for c in svc.calls if c)]))
+            self.calls.value = list(dict.fromkeys(c for c in svc.calls if c))
+            self.propagates.value = svc.propagates
+
+    # -- edits --------------------------------------------------------------------------------
+    def _set_field(self, field: str, value: object) -> None:
+        svc = self.selected
+        if svc is not None:
+            self.edit(f"set {field} of {svc.name}",
+                      lambda d: d.with_service(replace(svc, **{field: value})))
+
+    def _set_port(self, text: str) -> None:
+        text = text.strip()
+        if text and not (text.isdigit() and 0 < int(text) < 65536):
+            self.state.say(f"port {text!r} is not a number from 1 to 65535")
+            return
+        self._set_field("port", int(text) if text else None)
+
+    def _set_calls(self, calls: list[str]) -> None:
+        svc = self.selected
+        if svc is not None:
+            self.edit(f"set the calls of {svc.name}",
+                      lambda d: d.with_calls(svc.name, tuple(calls)))
+
+    def _rename(self) -> None:
+        svc, new = self.selected, self.name.value.strip()
+        if svc is None or not new or new == svc.name:
+            return
+        if self.state.edit(f"rename service {svc.name} to {new}",
+                           lambda d: d.rename_service(svc.name, new)):
+            self.select.value = new
+
+    def _add(self) -> None:
+        name = self.new_name.value.strip()
+        if not name:
+            self.state.say("type a name for the new service first")
+            return
+        if self.state.design.service(name) is not None:
+            self.state.say(f"there is already a service {name!r}")
+            return
+        if self.state.edit(f"add service {name}", lambda d: add_service(d, name)):
+            self.new_name.value = ""
+            self.filter.value = ""
+            self.select.value = name
+
+    def _remove(self) -> None:
+        svc = self.selected
+        if svc is not None:
+            self.edit(f"remove service {svc.name}", lambda d: d.without_service(svc.name))
+
+
+def add_service(design: LaneDesign, name: str) -> LaneDesign:
+    """A new service, put where the rules say it must be: the baseline (every lane if strict)."""
+    design = design.with_service(Service(name))
+    lanes = design.lane_names if design.mode == "strict" else (design.baseline,)
+    for lane in lanes:
+        if design.lane(lane) is not None:
+            design = design.with_membership(lane, name, True)
+    return design
