@@ -30,30 +30,25 @@ def machine() -> dict[str, Any]:
 
 
 def targets(reports: list[SizeReport]) -> list[dict[str, Any]]:
-    """Each target with the measured value and whether it was met (None: not measured)."""
+    """Each target with the measured value and whether it was met."""
     by_size = {r.size: r for r in reports}
     out: list[dict[str, Any]] = []
     for r in reports:
-        export = r.metric("export")
+        ratio = r.metric("export").ratio
         out.append({"target": f"{r.size}: emit + serialise within {EXPORT_RATIO_TARGET}x of "
                               "the C-dumper floor",
-                    "value": export.ratio if export else None,
-                    "met": export.ratio <= EXPORT_RATIO_TARGET if export else None})
+                    "value": ratio, "met": ratio <= EXPORT_RATIO_TARGET})
     if "M" in by_size:
-        refresh = by_size["M"].metric("refresh")
-        complete = refresh is not None and "diagram" in refresh.detail.get("parts", [])
+        seconds = by_size["M"].metric("refresh").median
         out.append({"target": f"M: edit -> validate -> matrix -> diagram under "
                               f"{REFRESH_TARGET_S} s",
-                    "value": refresh.median if refresh else None,
-                    "met": refresh.median < REFRESH_TARGET_S if complete else None})
+                    "value": seconds, "met": seconds < REFRESH_TARGET_S})
     if "L" in by_size:
-        export = by_size["L"].metric("export")
+        seconds = by_size["L"].metric("export").median
         out.append({"target": f"L: exported in under {L_EXPORT_TARGET_S:g} s",
-                    "value": export.median if export else None,
-                    "met": export.median < L_EXPORT_TARGET_S if export else None})
+                    "value": seconds, "met": seconds < L_EXPORT_TARGET_S})
     per_cell = {r.size: r.metric("memory").detail["bytes_per_service_lane"]
-                for r in sorted(reports, key=lambda r: r.services * r.lanes)
-                if r.size != "S" and r.metric("memory")}
+                for r in sorted(reports, key=lambda r: r.services * r.lanes) if r.size != "S"}
     if len(per_cell) >= 2:
         # at most linear: the bytes per cell of a larger mesh may not grow beyond the smallest's
         first = next(iter(per_cell.values()))
@@ -70,8 +65,7 @@ def to_json(reports: list[SizeReport], quick: bool, before: dict[str, Any]) -> d
         "quick": quick,
         "sizes": {
             r.size: {"services": r.services, "lanes": r.lanes,
-                     "metrics": {m.name: m.to_dict() for m in r.metrics},
-                     "pending": r.pending}
+                     "metrics": {m.name: m.to_dict() for m in r.metrics}}
             for r in reports
         },
         "targets": targets(reports),
@@ -95,18 +89,15 @@ def to_markdown(doc: dict[str, Any]) -> str:
     sizes = doc["sizes"]
     names: list[str] = []
     for entry in sizes.values():
-        names += [n for n in (*entry["metrics"], *entry["pending"]) if n not in names]
+        names += [n for n in entry["metrics"] if n not in names]
     head = ["metric", *(f"{s} ({e['services']} svc x {e['lanes']} lanes)"
                         for s, e in sizes.items())]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name in names:
         cells = [name]
         for entry in sizes.values():
-            m = entry["metrics"].get(name)
-            if m is None:
-                cells.append("pending" if name in entry["pending"] else "-")
-            else:
-                cells.append(f"{_amount(m['median'], m['unit'])} ({m['ratio']:.2f}x)")
+            m = entry["metrics"][name]
+            cells.append(f"{_amount(m['median'], m['unit'])} ({m['ratio']:.2f}x)")
         lines.append("| " + " | ".join(cells) + " |")
     floors = {}
     for entry in sizes.values():
@@ -115,9 +106,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
     lines += ["", "Floors (same run): " + "; ".join(f"{n}: {f}" for n, f in floors.items()),
               "", "Targets:"]
     for t in doc["targets"]:
-        mark = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
-        value = "-" if t["value"] is None else f"{t['value']:.3g}"
-        lines.append(f"- {t['target']}: {value} ({mark})")
+        lines.append(f"- {t['target']}: {t['value']:.3g} ({'met' if t['met'] else 'MISSED'})")
     m = doc["machine"]
     lines += ["", f"Machine: {m['nproc']} CPUs ({m['cpu']}), Python {m['python']}, load "
                   f"average {m['load_average'][0]} before / {m['load_average_after'][0]} after."]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,46 +16,25 @@ from .timing import Budget, Metric, measure, measure_against
 
 @dataclass
 class SizeReport:
-    """Every metric of one size, and the metrics that could not be measured, with why."""
+    """Every metric of one size."""
 
     size: str
     services: int
     lanes: int
     metrics: list[Metric] = field(default_factory=list)
-    pending: dict[str, str] = field(default_factory=dict)
 
-    def metric(self, name: str) -> Metric | None:
-        return next((m for m in self.metrics if m.name == name), None)
-
-
-def has_module(name: str) -> bool:
-    """True when ``name`` can be imported (the emitters and renderer land separately)."""
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
+    def metric(self, name: str) -> Metric:
+        return next(m for m in self.metrics if m.name == name)
 
 
 def run_size(size: str, budget: Budget) -> SizeReport:
     """Measure every metric for the design of ``size``."""
     design = design_for(size)
     report = SizeReport(size, len(design.services), len(design.lanes))
-    add = report.metrics.append
-    add(_validate(design, budget))
-    add(_matrix(design, budget))
-    add(_simulate(design, budget))
-    if has_module("lanedesign.emit.istio"):
-        report.metrics.extend(_export(design, budget))
-    else:
-        for name in ("emit", "serialise", "export"):
-            report.pending[name] = "lanedesign/emit/istio.py is not on this branch yet"
-    drawing = has_module("lanedesign.render")
-    if drawing:
-        add(_diagram(design, budget))
-    else:
-        report.pending["diagram"] = "lanedesign.render is not on this branch yet"
-    add(_refresh(design, budget, drawing))
-    add(_memory(size, report))
+    report.metrics += [_validate(design, budget), _matrix(design, budget),
+                       _simulate(design, budget), *_export(design, budget),
+                       _diagram(design, budget), _refresh(design, budget)]
+    report.metrics.append(_memory(size, report))
     return report
 
 
@@ -137,52 +115,47 @@ def _diagram(design: LaneDesign, budget: Budget) -> Metric:
                    budget, detail)
 
 
-def _refresh(design: LaneDesign, budget: Budget, drawing: bool) -> Metric:
+def _refresh(design: LaneDesign, budget: Budget) -> Metric:
     """One membership edit, then what the designer recomputes: findings, matrix, diagram."""
     lane = _drawn_lane(design)
     service = next((s for s in design.service_names if not design.lane(lane).holds(s)),
                    design.service_names[0])
     build = _table_floor(design)
-    draw, layout, _ = _drawing(design, lane) if drawing else (None, None, None)
+    draw, layout, _ = _drawing(design, lane)
 
     def work() -> None:
         edited = design.with_membership(lane, service, True)
         validate(edited)
         routing_matrix(edited)
-        if draw:
-            draw(edited)
+        draw(edited)
 
     def floor() -> None:
         floors.scan_design(design)
         build()
-        if layout:
-            layout()
+        layout()
 
-    parts = ["edit", "validate", "matrix", *(["diagram"] if drawing else [])]
-    return measure("refresh", work, floor, f"the {', '.join(parts[1:])} floors together",
-                   budget, {"edit": f"add {service} to lane {lane}", "parts": parts})
+    return measure("refresh", work, floor, "the validate, matrix and diagram floors together",
+                   budget, {"edit": f"add {service} to lane {lane}",
+                            "parts": ["edit", "validate", "matrix", "diagram"]})
 
 
 def _memory(size: str, report: SizeReport) -> Metric:
     """Peak traced memory of one pass of the pipeline, keeping what the designer keeps."""
-    export = report.metric("export") is not None
+    from lanedesign.emit import dump_manifests, emit
+
     tracemalloc.start()
     try:
         design = design_for(size)
         kept: list[object] = [design, validate(design), routing_matrix(design)]
         for lane in design.lane_names:  # one trace at a time, as the designer shows them
             trace = simulate(design, lane=lane)
-        kept.append(trace)
-        if export:
-            from lanedesign.emit import dump_manifests, emit
-
-            kept.append(dump_manifests(emit(design, "istio")))
+        kept += [trace, dump_manifests(emit(design, "istio"))]
         retained, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    cells = report.services * report.lanes
-    parts = ["design", "validate", "matrix", "simulate", *(["export"] if export else [])]
     return Metric("memory", float(peak), float(retained), "B", 1,
                   "bytes still held at the end (design, findings, matrix, last trace, YAML)",
                   {"method": "tracemalloc (Python allocations; the wasm renderer's heap is not "
-                             "seen)", "parts": parts, "bytes_per_service_lane": peak / cells})
+                             "seen, and the diagram is not part of this pass)",
+                   "parts": ["design", "validate", "matrix", "simulate", "export"],
+                   "bytes_per_service_lane": peak / (report.services * report.lanes)})
