@@ -179,20 +179,14 @@ def _baseline(d: LaneDesign) -> Iterator[Finding]:
 def _fallbacks(d: LaneDesign) -> Iterator[Finding]:
     if d.fallback and d.mode == "strict":
         yield make("LD211", "spec.fallback", "fallback overrides have no effect in strict mode")
-    # indexed once: large meshes have hundreds of overrides, each looked up here
-    known = set(d.service_names)
-    targets = {target for _, target in d.fallback}
-    held: dict[str, frozenset[str]] = {}
-    for lane in d.lanes:
-        if lane.name in targets:  # the first lane of a name, as d.lane() finds it
-            held.setdefault(lane.name, frozenset(lane.services))
     for svc, target in d.fallback:
         path = f"spec.fallback.{svc}"
-        if svc not in known:
+        lane = d.lane(target)
+        if d.service(svc) is None:
             yield make("LD207", path, f"fallback override for unknown service {svc!r}")
-        elif target not in held:
+        elif lane is None:
             yield make("LD208", path, f"fallback target {target!r} is not a lane")
-        elif svc not in held[target]:
+        elif not lane.holds(svc):
             yield make("LD206", path, f"fallback target {target!r} does not hold {svc!r}",
                        f"Add {svc!r} to lane {target!r}, or pick a lane that holds it.")
 
