@@ -7,7 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lanedesign import routing_matrix, routing_table, simulate, validate
+from lanedesign.emit import dump_manifests, emit
 from lanedesign.model import LaneDesign
+from lanedesign.render import chain_diagram, to_svg
 
 from . import floors
 from .generate import design_for
@@ -68,8 +70,6 @@ def _simulate(design: LaneDesign, budget: Budget) -> Metric:
 
 
 def _export(design: LaneDesign, budget: Budget) -> list[Metric]:
-    from lanedesign.emit import dump_manifests, emit
-
     objects = emit(design, "istio")
     text = dump_manifests(objects)
     detail = {"objects": len(objects), "yaml_bytes": len(text.encode())}
@@ -91,8 +91,6 @@ def _drawn_lane(design: LaneDesign) -> str:
 def _drawing(design: LaneDesign, lane: str) -> tuple[Callable[[LaneDesign], str],
                                                      Callable[[], str], dict[str, object]]:
     """Drawing ``lane`` as the designer does, the bare layout of that drawing, and its size."""
-    from lanedesign.render import chain_diagram, to_svg
-
     diagram = chain_diagram(design, lane)
     nodes, edges = floors.dot_graph(diagram.source)
     bare = floors.bare_dot(nodes, edges)
@@ -141,8 +139,6 @@ def _refresh(design: LaneDesign, budget: Budget) -> Metric:
 
 def _memory(size: str, report: SizeReport) -> Metric:
     """Peak traced memory of one pass of the pipeline, keeping what the designer keeps."""
-    from lanedesign.emit import dump_manifests, emit
-
     tracemalloc.start()
     try:
         design = design_for(size)
