@@ -87,24 +87,22 @@ def _amount(value: float, unit: str) -> str:
 def to_markdown(doc: dict[str, Any]) -> str:
     """Rows = metrics, columns = sizes; each cell ``median (ratio to floor)``."""
     sizes = doc["sizes"]
-    names: list[str] = []
-    for entry in sizes.values():
-        names += [n for n in entry["metrics"] if n not in names]
+    first = next(iter(sizes.values()))
     head = ["metric", *(f"{s} ({e['services']} svc x {e['lanes']} lanes)"
                         for s, e in sizes.items())]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for name in names:
+    for name in first["metrics"]:
         cells = [name]
         for entry in sizes.values():
             m = entry["metrics"][name]
             cells.append(f"{_amount(m['median'], m['unit'])} ({m['ratio']:.2f}x)")
         lines.append("| " + " | ".join(cells) + " |")
-    floors = {}
-    for entry in sizes.values():
-        for name, m in entry["metrics"].items():
-            floors.setdefault(name, m["floor_is"])
-    lines += ["", "Floors (same run): " + "; ".join(f"{n}: {f}" for n, f in floors.items()),
-              "", "Targets:"]
+    per_cell = [_amount(e["metrics"]["memory"]["detail"]["bytes_per_service_lane"], "B")
+                for e in sizes.values()]
+    lines.append("| memory per service x lane | " + " | ".join(per_cell) + " |")
+    lines += ["", "Floors, measured in the same run:"]
+    lines += [f"- {name}: {m['floor_is']}" for name, m in first["metrics"].items()]
+    lines += ["", "Targets:"]
     for t in doc["targets"]:
         lines.append(f"- {t['target']}: {t['value']:.3g} ({'met' if t['met'] else 'MISSED'})")
     m = doc["machine"]

@@ -76,7 +76,7 @@ def _export(design: LaneDesign, budget: Budget) -> list[Metric]:
     floor_is = "yaml.dump_all of the same objects with yaml.CSafeDumper"
     return [
         measure("emit", lambda: emit(design, "istio"), floors.tree_builder(objects),
-                "unpickling the same object tree", budget, detail),
+                "unpickling the same object tree, collector paused as in emit", budget, detail),
         *measure_against({"serialise": lambda: dump_manifests(objects),
                           "export": lambda: dump_manifests(emit(design, "istio"))},
                          lambda: floors.c_dump(objects), floor_is, budget, detail),
