@@ -84,10 +84,12 @@ def _wait_until_served(url: str, server: subprocess.Popen, log: Path) -> None:
 @contextmanager
 def _served(cmd: list[str], url: str, home: Path) -> Iterator[str]:
     """Run a Jupyter server until the test is done (or fails); a scratch HOME keeps the
-    user's settings out of it, and stopping its process group stops its kernels too."""
+    user's settings (and clusters: an absent KUBECONFIG) out of it, and stopping its process
+    group stops its kernels too."""
     log = home / "server.log"
     env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "PYTHONUNBUFFERED": "1"}
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "PYTHONUNBUFFERED": "1",
+           "KUBECONFIG": str(home / "no-kubeconfig")}
     with log.open("w") as out:
         server = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
                                   cwd=home, start_new_session=True)
@@ -181,6 +183,16 @@ def test_untick_a_service_and_the_diagram_and_matrix_follow(voila: str, page) ->
     page.wait_for_selector(".ld-designer", timeout=START_TIMEOUT * 1000)
     _shot(page, "designer-services.png")
     _untick_and_follow(page)
+
+
+def test_the_cluster_tab_without_a_cluster_says_so(voila: str, page) -> None:
+    page.goto(voila)
+    page.wait_for_selector(".ld-designer", timeout=START_TIMEOUT * 1000)
+    _tab(page, "Cluster")
+    page.locator(".ld-cluster .ld-msg-warning", has_text="no kubeconfig found").wait_for(
+        timeout=30_000)
+    expect(page.locator(".ld-cluster button", has_text="Apply")).to_be_disabled()
+    _shot(page, "designer-cluster.png")
 
 
 def test_the_designer_notebook_runs_in_jupyterlab(lab: str, page) -> None:

@@ -82,7 +82,8 @@ def test_diff_shows_every_object_of_the_mock_example_as_a_create(kube, designer)
     panel.diff_button.click()
     assert "8 create" in panel.plan_status.value
     for obj in emit(designer.design, "istio"):
-        assert f"<td>{obj['metadata']['name']}</td>" in panel.plan_table.value
+        ref = f"{obj['kind']} {obj['metadata']['namespace']}/{obj['metadata']['name']}"
+        assert f"<td>{ref}</td>" in panel.plan_table.value
     assert panel.plan_table.value.count(">create</span>") == 8
     assert "<summary>the new object" in panel.plan_table.value
     assert kube.standin.writes() == []  # a dry run only

@@ -27,13 +27,13 @@ from .cluster_views import (
     result_html,
     steps_summary,
 )
-from .common import Panel, button, heading, help_text, message
+from .common import Panel, button, heading, help_text, labelled, message
 from .export import TARGETS, manifests
 from .state import DesignState
 
 T = TypeVar("T")
 LABEL_KEYS = ["version", "ASM_TRAFFIC_TAG"]
-_WIDE = {"description_width": "80px"}
+_WIDE = {"description_width": "85px"}
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,8 @@ class ClusterPanel(Panel):
         self.context = W.Dropdown(description="context", layout=W.Layout(width="260px"),
                                   style={"description_width": "55px"})
         self.context.observe(lambda _: self._connection_changed(), "value")
-        self.target = W.ToggleButtons(options=TARGETS, style={"button_width": "130px"})
+        self.target = W.ToggleButtons(options=TARGETS, style={"button_width": "150px"},
+                                      tooltips=["plain Istio", "Alibaba Cloud Service Mesh"])
         self.target.observe(lambda _: self._target_changed(), "value")
         self.connect_button = button("Connect", self.connect, "primary", width="100px")
         self.status = W.HTML()  # the connection or why there is none
@@ -94,7 +95,7 @@ class ClusterPanel(Panel):
         self.plan_status = W.HTML()
         self.plan_table = W.HTML(layout=W.Layout(max_height="300px", overflow="auto"))
         return [heading("Diff"),
-                W.HBox([self.target, self.diff_button, self.force],
+                W.HBox([labelled("target", self.target, "45px"), self.diff_button, self.force],
                        layout=W.Layout(align_items="center", flex_flow="row wrap")),
                 self.emit_status, self.plan_status, self.plan_table]
 

@@ -99,12 +99,11 @@ def plan_table(plan: Plan) -> str:
     """Every object with its action and, unfolding, its field diff."""
     if not plan.changes:
         return ""
-    rows = "".join(
-        f"<tr><td>{chip(c.action)}</td><td>{html.escape(c.ref.kind)}</td>"
-        f"<td>{html.escape(c.ref.namespace or '')}</td><td>{html.escape(c.ref.name)}</td>"
-        f"<td>{_detail(c)}</td></tr>" for c in plan.changes)
-    return ('<table class="ld-plan"><thead><tr><th>action</th><th>kind</th><th>namespace</th>'
-            f"<th>name</th><th>details</th></tr></thead><tbody>{rows}</tbody></table>")
+    rows = "".join(f"<tr><td>{chip(c.action)}</td><td>{html.escape(str(c.ref))}</td>"
+                   f"<td>{_detail(c)}</td></tr>" for c in plan.changes)
+    return ('<table class="ld-plan"><thead><tr><th style="width:90px">action</th>'
+            '<th style="width:38%">object</th><th>details</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
 
 
 def steps_summary(steps: list[Step]) -> str:
