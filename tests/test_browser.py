@@ -84,12 +84,10 @@ def _wait_until_served(url: str, server: subprocess.Popen, log: Path) -> None:
 @contextmanager
 def _served(cmd: list[str], url: str, home: Path) -> Iterator[str]:
     """Run a Jupyter server until the test is done (or fails); a scratch HOME keeps the
-    user's settings (and clusters: an absent KUBECONFIG) out of it, and stopping its process
-    group stops its kernels too."""
+    user's settings out of it, and stopping its process group stops its kernels too."""
     log = home / "server.log"
     env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "PYTHONUNBUFFERED": "1",
-           "KUBECONFIG": str(home / "no-kubeconfig")}
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "PYTHONUNBUFFERED": "1"}
     with log.open("w") as out:
         server = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
                                   cwd=home, start_new_session=True)
