@@ -220,16 +220,16 @@ def test_import_from_deployments_proposes_lanes_and_use_this_design_is_undoable(
         kube.standin.add(deployment(app, {"version": "v1"}))
     kube.standin.add(deployment("cart", {"version": "v2"}))
     panel = connected(designer, kube.kubeconfig)
-    assert panel.use_button.disabled
-    panel.namespaces.value = "default"
-    panel.design_name.value = "shop"
-    panel.propose_button.click()
+    assert panel.importer.use_button.disabled
+    panel.importer.namespaces.value = "default"
+    panel.importer.design_name.value = "shop"
+    panel.importer.propose_button.click()
     assert "design &#x27;shop&#x27;: 2 service(s), 2 lane(s), baseline v1" in \
-        panel.proposal_view.value
-    assert "Its findings say what Kubernetes could not tell" in panel.proposal_view.value
-    assert not panel.use_button.disabled
+        panel.importer.view.value
+    assert "Its findings say what Kubernetes could not tell" in panel.importer.view.value
+    assert not panel.importer.use_button.disabled
 
-    panel.use_button.click()
+    panel.importer.use_button.click()
     assert designer.design.name == "shop"
     assert [(ln.name, ln.services) for ln in designer.design.lanes] == [
         ("v1", ("cart", "pay")), ("v2", ("cart",))]
@@ -242,12 +242,12 @@ def test_import_without_a_namespace_or_with_another_label_key(kube, designer):
     kube.standin.add(service("cart"))
     kube.standin.add(deployment("cart", {"ASM_TRAFFIC_TAG": "base"}))
     panel = connected(designer, kube.kubeconfig)
-    panel.propose_button.click()
-    assert "Enter at least one namespace" in panel.import_note.value
-    panel.namespaces.value = "default"
-    panel.label_key.value = "ASM_TRAFFIC_TAG"
-    panel.propose_button.click()
-    panel.use_button.click()
+    panel.importer.propose_button.click()
+    assert "Enter at least one namespace" in panel.importer.note.value
+    panel.importer.namespaces.value = "default"
+    panel.importer.label_key.value = "ASM_TRAFFIC_TAG"
+    panel.importer.propose_button.click()
+    panel.importer.use_button.click()
     assert designer.design.lane_names == ("base",)
 
 
@@ -255,11 +255,12 @@ def test_a_lane_group_is_read_back_from_what_apply_wrote(kube, designer):
     panel = connected(designer, kube.kubeconfig)
     diffed_and_confirmed(panel)
     panel.apply_button.click()
-    panel.source.value = "group"
-    assert panel.workloads_box.layout.display == "none" and panel.group.layout.display == ""
-    assert panel.group.placeholder == "mock-baggage"
-    panel.propose_button.click()
-    panel.use_button.click()
+    importer = panel.importer
+    importer.source.value = "group"
+    assert importer.workloads_box.layout.display == "none"
+    assert importer.group.layout.display == "" and importer.group.placeholder == "mock-baggage"
+    importer.propose_button.click()
+    importer.use_button.click()
     mock = examples.load("mock-baggage")
     assert [(ln.name, ln.services) for ln in designer.design.lanes] == \
         [(ln.name, ln.services) for ln in mock.lanes]
@@ -292,8 +293,8 @@ def test_the_kubeconfig_token_never_appears_in_any_widget(kube, tmp_path, design
     diffed_and_confirmed(panel)
     panel.apply_button.click()
     assert kube.standin.writes()  # the token worked: the stand-in demands it
-    panel.namespaces.value = "default"
-    panel.propose_button.click()
+    panel.importer.namespaces.value = "default"
+    panel.importer.propose_button.click()
     texts = list(widget_texts(designer.widget))
     (tmp_path / "wrong").mkdir()
     wrong = write_kubeconfig(tmp_path / "wrong", kube.url, token=TOKEN[::-1])

@@ -9,21 +9,20 @@ back as typed errors with a hint, already redacted of credentials.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 import ipywidgets as W
 
 from .. import cluster
-from ..cluster import Cluster, ClusterError, Discovery, ImportResult, Plan, Progress, StalePlan
+from ..cluster import Cluster, ClusterError, Discovery, Plan, Progress, StalePlan
 from ..model import LaneDesign
+from .cluster_import import ImportPart
 from .cluster_views import (
+    attempt,
     discovery_html,
     failure,
     plan_status,
     plan_table,
-    proposal_html,
     result_html,
     steps_summary,
 )
@@ -31,17 +30,12 @@ from .common import Panel, button, heading, help_text, labelled, message
 from .export import TARGETS, manifests
 from .state import DesignState
 
-T = TypeVar("T")
-LABEL_KEYS = ["version", "ASM_TRAFFIC_TAG"]
-_WIDE = {"description_width": "85px"}
-
 
 @dataclass(frozen=True)
 class Reviewed:
-    """A diff on screen: it may be applied only for this design and target."""
+    """The diff on screen and the design it was made for (any edit makes it unusable)."""
 
     design: LaneDesign
-    target: str
     plan: Plan
 
 
@@ -53,20 +47,21 @@ class ClusterPanel(Panel):
         self.connection: Cluster | None = None
         self.discovery: Discovery | None = None
         self.reviewed: Reviewed | None = None
-        self.proposal: ImportResult | None = None
         self._contexts_read = False
         self._emittable = False  # the design has objects for the target (else Diff is off)
         self._log: list[str] = []
         state.on_change(self._design_changed)
+        self.importer = ImportPart(state, lambda: self.connection)
         self.widget = W.VBox([*self._connection_part(), *self._plan_part(), *self._apply_part(),
-                              *self._import_part()])
+                              *self.importer.children])
         self.widget.add_class("ld-cluster")
 
     # -- building -----------------------------------------------------------------------------
     def _connection_part(self) -> list[W.Widget]:
         self.kubeconfig = W.Text(description="kubeconfig", continuous_update=False,
                                  placeholder="$KUBECONFIG or ~/.kube/config",
-                                 layout=W.Layout(width="340px"), style=_WIDE)
+                                 layout=W.Layout(width="340px"),
+                                 style={"description_width": "85px"})
         self.kubeconfig.observe(lambda _: self.read_contexts(), "value")
         self.context = W.Dropdown(description="context", layout=W.Layout(width="260px"),
                                   style={"description_width": "55px"})
@@ -126,49 +121,11 @@ class ClusterPanel(Panel):
                        layout=W.Layout(align_items="center")),
                 self.progress_box, self.log, self.result]
 
-    def _import_part(self) -> list[W.Widget]:
-        self.source = W.ToggleButtons(options=[("from workloads", "workloads"),
-                                               ("from a lane group", "group")],
-                                      style={"button_width": "140px"})
-        self.source.observe(lambda _: self._show_source(), "value")
-        self.namespaces = W.Text(description="namespaces", placeholder="shop, payments",
-                                 layout=W.Layout(width="300px"), style=_WIDE)
-        self.label_key = W.Combobox(value=LABEL_KEYS[0], options=LABEL_KEYS,
-                                    description="label key", ensure_option=False,
-                                    layout=W.Layout(width="230px"),
-                                    style={"description_width": "65px"})
-        self.design_name = W.Text(description="name", placeholder="the first namespace",
-                                  layout=W.Layout(width="220px"),
-                                  style={"description_width": "40px"})
-        self.keep_calls = W.Checkbox(description="keep the current design's calls, headers "
-                                     "and ingress", indent=False, layout=W.Layout(width="auto"))
-        self.workloads_box = W.VBox([
-            W.HBox([self.namespaces, self.label_key, self.design_name],
-                   layout=W.Layout(flex_flow="row wrap")),
-            self.keep_calls])
-        self.group = W.Text(description="lane group", layout=W.Layout(width="300px"),
-                            style=_WIDE)
-        self.propose_button = button("Propose a design", self.propose, width="150px")
-        self.use_button = button("Use this design", self.use_proposal, "success",
-                                 width="150px")
-        self.import_note = W.HTML()
-        self.proposal_view = W.HTML(layout=W.Layout(max_height="320px", overflow="auto"))
-        self._show_source()
-        return [heading("Import a design"),
-                help_text("From workloads: each value of a pod label becomes a lane. From a "
-                          "lane group: the design behind the objects it owns. Calls between "
-                          "services cannot be read from Kubernetes."),
-                self.source, self.workloads_box, self.group,
-                W.HBox([self.propose_button, self.use_button, self.import_note],
-                       layout=W.Layout(align_items="center")),
-                self.proposal_view]
-
     # -- redrawing ----------------------------------------------------------------------------
     def refresh(self) -> None:
         super().refresh()
         if not self._contexts_read:  # the kubeconfig is read when the tab is first opened
             self.read_contexts()
-        self.group.placeholder = self.state.design.name
         self._check_design()
 
     def _check_design(self) -> None:
@@ -184,8 +141,7 @@ class ClusterPanel(Panel):
             with self.syncing():
                 self.confirm.value = False
         self.diff_button.disabled = self.connection is None or not self._emittable
-        self.propose_button.disabled = self.connection is None
-        self.use_button.disabled = self.proposal is None or self.proposal.design is None
+        self.importer.sync()
         ready = self._ready_steps()
         self.confirm.disabled = not ready
         if self.reviewed is not None and self.connection is not None:
@@ -242,17 +198,13 @@ class ClusterPanel(Panel):
     def connect(self) -> None:
         """Connect to the chosen context and show what the cluster serves."""
         self._disconnect()
-        try:
-            found = cluster.connect(self.kubeconfig.value.strip() or None,
-                                    self.context.value or None)
-        except Exception as exc:  # the edge of the UI: a message, never a traceback
-            self.status.value = failure(exc)
+        found = attempt(self.status, lambda: cluster.connect(
+            self.kubeconfig.value.strip() or None, self.context.value or None))
+        if found is None:
             return
-        try:
-            self.discovery = cluster.discover(found)
-        except Exception as exc:
+        self.discovery = attempt(self.status, lambda: cluster.discover(found))
+        if self.discovery is None:
             found.close()
-            self.status.value = failure(exc)
             return
         self.connection = found
         self.status.value = discovery_html(self.discovery, self.target.value)
@@ -280,17 +232,17 @@ class ClusterPanel(Panel):
     def run_diff(self) -> None:
         """Server dry run of the design's objects; the plan shown is the one Apply may use."""
         self._invalidate()
-        design, target = self.state.design, self.target.value
-        objects, why = manifests(design, target)
+        design = self.state.design
+        objects, why = manifests(design, self.target.value)
         if self.connection is None or objects is None:
             self.plan_status.value = why or message("Connect first.", "info")
             return
-        plan = self._attempt(self.plan_status, lambda: cluster.diff(
+        plan = attempt(self.plan_status, lambda: cluster.diff(
             self.connection, objects, design.name, self.force.value))
         if plan is None:
             self.plan_table.value = ""
             return
-        self.reviewed = Reviewed(design, target, plan)
+        self.reviewed = Reviewed(design, plan)
         self.plan_status.value = plan_status(plan)
         self.plan_table.value = plan_table(plan)
         self.plan_table.remove_class("ld-stale")
@@ -332,11 +284,11 @@ class ClusterPanel(Panel):
         self.progress_text.value = f"0/{total}"
         self.progress_box.layout.display = ""
 
-    def _progressed(self, step: Progress) -> None:
-        self.progress.value = step.done
-        self.progress_text.value = f"{step.done}/{step.total} {step.phase}"
-        line = html.escape(f"[{step.done}/{step.total}] {step.phase:<8} {step.message}")
-        self._log.append(line if step.ok else f'<span class="ld-del">{line}</span>')
+    def _progressed(self, report: Progress) -> None:
+        self.progress.value = report.done
+        self.progress_text.value = f"{report.done}/{report.total} {report.phase}"
+        line = html.escape(f"[{report.done}/{report.total}] {report.phase:<8} {report.message}")
+        self._log.append(line if report.ok else f'<span class="ld-del">{line}</span>')
         self.log.value = f'<pre class="ld-yaml">{chr(10).join(self._log)}</pre>'
 
     def _invalidate(self, why: str = "") -> None:
@@ -356,50 +308,3 @@ class ClusterPanel(Panel):
         # any edit, even one undone later, needs a new diff before Apply
         if self.reviewed is not None and self.reviewed.design != self.state.design:
             self._invalidate("the design changed")
-
-    # -- import -------------------------------------------------------------------------------
-    def _show_source(self) -> None:
-        workloads = self.source.value == "workloads"
-        self.workloads_box.layout.display = "" if workloads else "none"
-        self.group.layout.display = "none" if workloads else ""
-
-    def propose(self) -> None:
-        """Read the cluster and show a proposed design with its findings."""
-        if self.connection is None:
-            return
-        conn, design = self.connection, self.state.design
-        if self.source.value == "group":
-            group = self.group.value.strip() or design.name
-            result = self._attempt(self.import_note, lambda: cluster.import_owned(conn, group))
-        else:
-            namespaces = [n for n in (p.strip() for p in self.namespaces.value.split(",")) if n]
-            if not namespaces:
-                self.import_note.value = message("Enter at least one namespace.", "warning")
-                return
-            result = self._attempt(self.import_note, lambda: cluster.import_design(
-                conn, namespaces, self.label_key.value.strip() or LABEL_KEYS[0],
-                self.design_name.value.strip() or None,
-                existing=design if self.keep_calls.value else None))
-        self.proposal = result
-        self.proposal_view.value = proposal_html(result) if result else ""
-        if result is not None:
-            self.import_note.value = ""
-        self._sync()
-
-    def use_proposal(self) -> None:
-        """Load the proposed design as one undoable edit."""
-        if self.proposal is None or self.proposal.design is None:
-            return
-        name = self.proposal.design.name
-        if self.state.replace(self.proposal.design, f"use the imported design {name}"):
-            self.import_note.value = message(f"Now editing {name}; Undo goes back.", "ok")
-
-    # -- helpers ------------------------------------------------------------------------------
-    @staticmethod
-    def _attempt(out: W.HTML, call: Callable[[], T]) -> T | None:
-        """``call()``, or None with the failure shown in ``out``."""
-        try:
-            return call()
-        except Exception as exc:  # the edge of the UI: a message, never a traceback
-            out.value = failure(exc)
-            return None

@@ -1,16 +1,22 @@
 """HTML for what ``lanedesign.cluster`` returns: discovery, plans, apply results, imports, errors.
 
-Pure functions from the package's results to HTML; the Cluster panel only places them.
+Pure functions from the package's results to HTML (and ``attempt``, which puts a failure on
+screen); the Cluster panel only places them.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from typing import TypeVar
+
+import ipywidgets as W
 
 from ..cluster import ApplyResult, Change, ClusterError, Discovery, ImportResult, Plan, Step
 from .common import message
 from .export import findings_message
 
+T = TypeVar("T")
 ACTION_COLOURS = {"create": "#e6f4ea", "update": "#e8f1fa", "unchanged": "#eeeeee",
                   "prune": "#fff3cd", "conflict": "#f8d7da", "rejected": "#f8d7da"}
 
@@ -25,6 +31,15 @@ def failure(exc: Exception, kind: str = "error") -> str:
         return message(f"Unexpected {type(exc).__name__}: {exc}", kind)
     hint = f"<br><i>{html.escape(exc.hint)}</i>" if exc.hint else ""
     return message(f"{html.escape(str(exc))}{hint}", kind, raw=True)
+
+
+def attempt(out: W.HTML, call: Callable[[], T]) -> T | None:
+    """``call()``, or None with its failure shown in ``out``: the UI never shows a traceback."""
+    try:
+        return call()
+    except Exception as exc:  # the edge of the UI: any failure becomes a message
+        out.value = failure(exc)
+        return None
 
 
 def where(cluster: dict[str, str | None]) -> str:
