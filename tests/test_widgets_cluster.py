@@ -154,6 +154,26 @@ def test_a_confirmed_apply_creates_the_objects_with_progress_then_diff_is_unchan
     assert panel.confirm.disabled and len(kube.standin.writes()) == before
 
 
+def test_a_failure_mid_way_says_what_was_and_was_not_applied(kube, designer):
+    kube.standin.fail("PATCH", "mock-baggage-mockb")  # its DestinationRule, the second write
+    panel = connected(designer, kube.kubeconfig)
+    diffed_and_confirmed(panel)
+    panel.apply_button.click()
+    result = panel.result.value
+    assert "Stopped at apply DestinationRule default/mock-baggage-mockb (create)" in result
+    assert "500 InternalError" in result and "injected failure" in result
+    applied, not_applied = result.split("Not applied:")
+    assert "DestinationRule default/mock-baggage-mocka" in applied.split("Applied:")[1]
+    assert not_applied.count("<li>") == 7
+    assert "Diff and Apply again to converge" in result
+    assert panel.progress.bar_style == "danger" and panel.progress.value == 1
+    assert "ld-del" in panel.log.value  # the failed step's line is marked
+    diffed_and_confirmed(panel)
+    assert "7 create" in panel.plan_status.value and "1 unchanged" in panel.plan_status.value
+    panel.apply_button.click()
+    assert "Applied 7 step(s)" in panel.result.value
+
+
 def test_an_edit_to_the_design_turns_apply_off(kube, designer):
     panel = connected(designer, kube.kubeconfig)
     diffed_and_confirmed(panel)

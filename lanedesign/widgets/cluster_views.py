@@ -155,15 +155,12 @@ def result_html(result: ApplyResult) -> str:
 
 def proposal_html(result: ImportResult) -> str:
     """A proposed design: its shape, the importer's notes, its findings, its YAML."""
-    if result.design is None:
-        notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
-        return message(f"Nothing to import.<ul style='margin:2px 0'>{notes}</ul>", "warning",
-                       raw=True)
-    head, *_ = result.summary().splitlines()
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
-    parts = [message(f"Proposed {html.escape(head)}"
-                     + (f"<ul style='margin:2px 0'>{notes}</ul>" if notes else ""), "info",
-                     raw=True)]
+    notes = f"<ul style='margin:2px 0'>{notes}</ul>" if notes else ""
+    if result.design is None:
+        return message(f"Nothing to import.{notes}", "warning", raw=True)
+    head = result.summary().splitlines()[0]
+    parts = [message(f"Proposed {html.escape(head)}{notes}", "info", raw=True)]
     if result.findings:
         parts.append(findings_message("Its findings say what Kubernetes could not tell:",
                                       result.findings))
