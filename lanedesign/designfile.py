@@ -99,13 +99,16 @@ def _parse_yaml(text: str | bytes, load: Callable[[str], Any]) -> tuple[Any, Fin
 
 def design_from_dict(data: Any) -> Loaded:
     """Build a design from already-parsed YAML/JSON data."""
-    reader = _Reader()
+    reader = FieldReader()
     design = reader.design(data)
     return Loaded(design, tuple(reader.findings))
 
 
-class _Reader:
-    """Reads plain data into model values, recording a finding for each problem."""
+class FieldReader:
+    """Reads plain data into model values, recording a finding for each problem.
+
+    Public so that other readers of user YAML (ASM import) report problems the same way.
+    """
 
     def __init__(self) -> None:
         self.findings: list[Finding] = []
@@ -120,7 +123,7 @@ class _Reader:
                 self._add("LD003", path, f"`{path}` is missing")
             return None
         if not isinstance(value, Mapping):
-            self._add("LD004", path, f"`{path}` must be a mapping, not {_typename(value)}")
+            self._add("LD004", path, f"`{path}` must be a mapping, not {typename(value)}")
             return None
         return dict(value)
 
@@ -138,7 +141,7 @@ class _Reader:
             return default
         if not isinstance(value, str):
             self._add("LD004", _join(path, key), f"`{key}` must be a string, not "
-                      f"{_typename(value)}", "Quote the value in YAML.")
+                      f"{typename(value)}", "Quote the value in YAML.")
             return default
         return value
 
@@ -158,7 +161,7 @@ class _Reader:
         where = _join(path, key)
         if not isinstance(value, list):
             self._add("LD004", where, f"`{key}` must be a list of strings, not "
-                      f"{_typename(value)}", f"Write `{key}: [a, b]`.")
+                      f"{typename(value)}", f"Write `{key}: [a, b]`.")
             return None
         out = []
         for i, item in enumerate(value):
@@ -166,7 +169,7 @@ class _Reader:
                 out.append(item)
             else:
                 self._add("LD004", f"{where}[{i}]", f"`{key}` entries must be strings, not "
-                          f"{_typename(item)}", "Quote the value in YAML.")
+                          f"{typename(item)}", "Quote the value in YAML.")
         return tuple(out)
 
     def _str_map(self, raw: dict, key: str, path: str, value_type: type = str,
@@ -182,7 +185,7 @@ class _Reader:
                           "Quote the key in YAML.")
             elif not _is_type(v, value_type):
                 self._add("LD004", _join(where, k), f"`{key}.{k}` must be a "
-                          f"{value_type.__name__}, not {_typename(v)}",
+                          f"{value_type.__name__}, not {typename(v)}",
                           "Quote the value in YAML." if value_type is str else None)
             else:
                 out.append((k, v))
@@ -197,7 +200,7 @@ class _Reader:
                 self._add("LD003", where, f"`{where}` is missing")
             return ()
         if not isinstance(value, list):
-            self._add("LD004", where, f"`{key}` must be a list, not {_typename(value)}")
+            self._add("LD004", where, f"`{key}` must be a list, not {typename(value)}")
             return ()
         out = []
         for i, item in enumerate(value):
@@ -206,13 +209,13 @@ class _Reader:
                 out.append(read(dict(item), item_path))
             else:
                 self._add("LD004", item_path, f"each entry of `{key}` must be a mapping, not "
-                          f"{_typename(item)}", "Write entries as `- name: ...`.")
+                          f"{typename(item)}", "Write entries as `- name: ...`.")
         return tuple(out)
 
     # -- the design -------------------------------------------------------------------
     def design(self, data: Any) -> LaneDesign | None:
         if not isinstance(data, Mapping):
-            what = "an empty file" if data is None else _typename(data)
+            what = "an empty file" if data is None else typename(data)
             self._add("LD002", "", f"expected a LaneDesign mapping, got {what}")
             return None
         data = dict(data)
@@ -339,7 +342,7 @@ class _Reader:
         value = raw[kind]
         if not isinstance(value, str):
             self._add("LD004", _join(path, kind), f"`{kind}` must be a string, not "
-                      f"{_typename(value)}", "Quote the value in YAML.")
+                      f"{typename(value)}", "Quote the value in YAML.")
             return None
         return StringMatch(kind, value)
 
@@ -349,7 +352,7 @@ def _is_type(value: Any, wanted: type) -> bool:
     return isinstance(value, wanted) and not (wanted is int and isinstance(value, bool))
 
 
-def _typename(value: Any) -> str:
+def typename(value: Any) -> str:
     return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
             list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
 

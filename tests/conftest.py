@@ -12,6 +12,13 @@ from lanedesign import examples
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """No test, and no notebook nbval runs, reaches the developer's clusters: the session has
+    no kubeconfig and is in no pod (cluster tests start the stand-in API server instead)."""
+    os.environ["KUBECONFIG"] = os.devnull
+    os.environ.pop("KUBERNETES_SERVICE_HOST", None)
+
+
 def _shared_dir() -> Path:
     return Path(os.environ.get("LANEDESIGN_SHARED", ROOT.parent / "shared")).resolve()
 

@@ -183,6 +183,16 @@ def test_untick_a_service_and_the_diagram_and_matrix_follow(voila: str, page) ->
     _untick_and_follow(page)
 
 
+def test_the_cluster_tab_without_a_cluster_says_so(voila: str, page) -> None:
+    page.goto(voila)
+    page.wait_for_selector(".ld-designer", timeout=START_TIMEOUT * 1000)
+    _tab(page, "Cluster")
+    page.locator(".ld-cluster .ld-msg-warning", has_text="no kubeconfig found").wait_for(
+        timeout=30_000)
+    expect(page.locator(".ld-cluster button", has_text="Apply")).to_be_disabled()
+    _shot(page, "designer-cluster.png")
+
+
 def test_the_designer_notebook_runs_in_jupyterlab(lab: str, page) -> None:
     page.goto(lab)
     page.wait_for_function("!!window.jupyterapp", timeout=START_TIMEOUT * 1000)

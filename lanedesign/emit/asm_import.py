@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..designfile import Loaded, _Reader, _typename, parse_yaml_documents
+from ..designfile import FieldReader, Loaded, parse_yaml_documents, typename
 from ..model import (
     DEFAULT_NAMESPACE,
     DEFAULT_ROUTE_HEADER,
@@ -73,7 +73,7 @@ class _Route:
     destination: Destination | None
 
 
-class _AsmReader(_Reader):
+class _AsmReader(FieldReader):
     def __init__(self) -> None:
         super().__init__()
         self.services: dict[str, str | None] = {}  # the group's services: name -> namespace
@@ -93,7 +93,7 @@ class _AsmReader(_Reader):
         lanes: list[_Object] = []
         for path, doc in _flatten(documents):
             if not isinstance(doc, Mapping):
-                self._add("LD704", path, f"{path} is {_typename(doc)}, not a Kubernetes object")
+                self._add("LD704", path, f"{path} is {typename(doc)}, not a Kubernetes object")
                 continue
             kind, api = doc.get("kind"), doc.get("apiVersion")
             if kind not in (GROUP_KIND, LANE_KIND) or api != API_VERSION:
@@ -353,7 +353,7 @@ class _AsmReader(_Reader):
         weight = raw.get("weight", 0)  # Go leaves a zero weight out (omitempty)
         if not _is_int(weight):
             self._add("LD004", f"{path}.weight", f"`weight` must be an integer, not "
-                      f"{_typename(weight)}")
+                      f"{typename(weight)}")
             return None
         destination = self._destination(raw.get("destination"), f"{path}.destination")
         return weight, _Route(path, None, destination)
@@ -409,7 +409,7 @@ class _AsmReader(_Reader):
         value = raw.get(key, False)  # Go leaves false out (omitempty)
         if not isinstance(value, bool):
             self._add("LD004", f"{path}.{key}", f"`{key}` must be true or false, not "
-                      f"{_typename(value)}")
+                      f"{typename(value)}")
             return False
         return value
 

@@ -40,6 +40,16 @@ CSS = """
 .ld-designer .ld-diagram svg { max-width: 100%; height: auto; }
 .ld-designer .ld-fit svg { max-height: 400px; width: auto; }
 .ld-designer .ld-title { font-size: 15px; font-weight: 600; }
+.ld-designer table.ld-plan { border-collapse: collapse; font-size: 12px; width: 100%; }
+.ld-designer table.ld-plan th { text-align: left; border-bottom: 1px solid #ccc; padding: 2px 8px; }
+.ld-designer table.ld-plan td { vertical-align: top; border-bottom: 1px solid #eee;
+  padding: 2px 8px; }
+.ld-designer .ld-action { margin-left: 0; margin-right: 4px; }
+.ld-designer details summary { cursor: pointer; color: #1c3d5e; }
+.ld-designer .ld-add { color: #1d6b32; }
+.ld-designer .ld-del { color: #a3202e; }
+.ld-designer .ld-hunk { color: #777; }
+.ld-designer .ld-stale { opacity: 0.45; }
 .ld-designer .jupyter-widgets.widget-tab > .widget-tab-contents,
 .ld-designer .jupyter-widgets.widget-tab > .p-TabPanel-tabContents { padding: 10px 12px; }
 </style>

@@ -16,6 +16,7 @@ from .. import examples
 from ..designfile import load_design
 from ..model import LaneDesign
 from ..render import DEFAULT_MAX_NODES
+from .cluster import ClusterPanel
 from .common import CSS, Panel, button, message
 from .export import ExportPanel
 from .headers import HeadersPanel
@@ -61,9 +62,10 @@ class Designer:
         self.matrix = MatrixPanel(state)
         self.request = RequestPanel(state)
         self.export = ExportPanel(state)
+        self.cluster = ClusterPanel(state)
         self.panels: list[Panel] = [self.services, self.lanes, self.headers, self.ingress,
                                     self.findings, self.diagram, self.matrix, self.request,
-                                    self.export]
+                                    self.export, self.cluster]
         self.tabs = W.Tab(children=[p.widget for p in self.panels])
         self.tabs.observe(lambda _: self._refresh_visible(), "selected_index")
         self.title = W.HTML()
