@@ -11,7 +11,7 @@ from collections import deque
 import pytest
 from conftest import ROOT
 
-from benchmarks import floors
+from benchmarks import floors, timing
 from benchmarks.__main__ import parse_args
 from benchmarks.generate import MAX_FAN_OUT, SIZES, design_for, synthetic_design
 from lanedesign import examples, validate
@@ -102,6 +102,23 @@ def test_dot_graph_reads_back_what_graphviz_writes():
     assert nodes == ["n0", "n 1", "n2"]
     assert edges == [("n0", "n 1"), ("n 1", "n2")]
     assert floors.dot_graph(floors.bare_dot(nodes, edges)) == (nodes, edges)
+
+
+def test_sample_counts_follow_the_budget(monkeypatch):
+    budget = timing.Budget(seconds=1.0, min_repeats=2, max_repeats=9)
+    assert [budget.repeats(x) for x in (10.0, 0.25, 1e-6)] == [2, 4, 9]
+    calls = {"a": 0, "b": 0, "floor": 0}
+
+    def count(name):
+        return lambda: calls.__setitem__(name, calls[name] + 1)
+
+    metrics = timing.measure_against({"a": count("a"), "b": count("b")}, count("floor"),
+                                     "nothing", timing.Budget(1.0, 3, 3))
+    assert [m.name for m in metrics] == ["a", "b"] and calls == {"a": 4, "b": 4, "floor": 4}
+    assert metrics[0].floor == metrics[1].floor and metrics[0].repeats == 3  # warm-up excluded
+    monkeypatch.setattr(timing, "SLOW_WORK", -1.0)  # everything counts as slow work now
+    slow = timing.measure("a", count("a"), count("floor"), "nothing", timing.FULL)
+    assert slow.repeats == 2 and calls["a"] == 6  # the warm-up is one of the two samples
 
 
 def test_usage_errors():
