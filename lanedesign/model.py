@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Literal
 
 Mode = Literal["loose", "strict"]
@@ -146,7 +147,13 @@ class Lane:
         return dict(self.labels)
 
     def holds(self, service: str) -> bool:
-        return service in self.services
+        return service in self._members
+
+    # Indexed on first use and kept: a lane is immutable, so the index never goes stale, and
+    # emitters and diagrams ask every lane about every service of meshes of thousands.
+    @cached_property
+    def _members(self) -> frozenset[str]:
+        return frozenset(self.services)
 
 
 @dataclass(frozen=True)
@@ -192,10 +199,22 @@ class LaneDesign:
         return dict(self.fallback)
 
     def service(self, name: str) -> Service | None:
-        return next((s for s in self.services if s.name == name), None)
+        """The service called ``name`` (the first, if the name is duplicated), or None."""
+        return self._service_index.get(name)
 
     def lane(self, name: str | None) -> Lane | None:
-        return next((lane for lane in self.lanes if lane.name == name), None)
+        """The lane called ``name`` (the first, if the name is duplicated), or None."""
+        return self._lane_index.get(name)  # type: ignore[arg-type]
+
+    # Indexed on first use and kept, as Lane._members: lookups by name in a loop over the
+    # services (emitters, diagrams, the validator) would otherwise be quadratic.
+    @cached_property
+    def _service_index(self) -> dict[str, Service]:
+        return _first_by_name(self.services)
+
+    @cached_property
+    def _lane_index(self) -> dict[str, Lane]:
+        return _first_by_name(self.lanes)
 
     def baseline_lane(self) -> Lane | None:
         return self.lane(self.baseline)
@@ -212,7 +231,8 @@ class LaneDesign:
         """``serving_lane`` with the lookups indexed once (for tables, walks and emitters)."""
         members: dict[str, frozenset[str]] = {}
         for lane in self.lanes:
-            members.setdefault(lane.name, frozenset(lane.services))
+            # each lane's set is built once and kept: edits copy the lanes they do not touch
+            members.setdefault(lane.name, lane._members)
         fallback = self.fallback_map
         baseline = self.baseline
 
@@ -368,6 +388,13 @@ class LaneDesign:
 
     def with_pass_through(self, **changes: object) -> LaneDesign:
         return replace(self, pass_through=replace(self.pass_through, **changes))
+
+
+def _first_by_name(items: tuple) -> dict:
+    index: dict = {}
+    for item in items:
+        index.setdefault(item.name, item)
+    return index
 
 
 def _upsert(items: tuple, item: object) -> tuple:

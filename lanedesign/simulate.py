@@ -274,17 +274,43 @@ def distribution(design: LaneDesign, requests: int, seed: int | None = None,
 
 def routing_table(design: LaneDesign) -> dict[str, dict[str, str]]:
     """``{service: {lane: serving lane}}`` for every service and lane of the design."""
-    serve = lane_resolver(design)
-    lanes = design.lane_names
-    return {svc: {lane: serve(lane, svc) for lane in lanes} for svc in design.service_names}
+    services, columns = _serving_columns(design)
+    lanes = list(columns)
+    return {svc: dict(zip(lanes, row)) for svc, row in zip(services, zip(*columns.values()))}
 
 
 def routing_matrix(design: LaneDesign) -> pd.DataFrame:
     """The routing table as a DataFrame: rows = services, columns = lanes."""
     import pandas as pd  # imported here: the CLI's validate path needs no pandas
 
-    frame = pd.DataFrame.from_dict(routing_table(design), orient="index",
-                                   columns=list(design.lane_names))
+    services, columns = _serving_columns(design)
+    frame = pd.DataFrame(columns, index=services)
     frame.index.name = "service"
     frame.columns.name = "lane"
     return frame
+
+
+def _serving_columns(design: LaneDesign) -> tuple[list[str], dict[str, list[str]]]:
+    """The services (once each) and, per lane, the lane serving each of them: the routing table.
+
+    The rule of ``lane_resolver`` computed a column at a time: the designer recomputes this on
+    every edit and it has services x lanes cells, so a column starts as a copy of every
+    service's fallback target and only the lane's own services are then set one by one.
+    """
+    services = list(dict.fromkeys(design.service_names))
+    row_of = {svc: i for i, svc in enumerate(services)}
+    fallback = design.fallback_map
+    away = [fallback.get(svc, design.baseline) for svc in services]
+    columns: dict[str, list[str]] = {}
+    for lane in design.lanes:
+        if lane.name in columns:  # the first lane of a duplicated name wins, as in routing
+            continue
+        if not lane.name:  # a lane with an empty name is "no lane": the baseline serves it
+            columns[lane.name] = [design.baseline] * len(services)
+            continue
+        column = away.copy()
+        for svc in lane.services:
+            if svc in row_of:
+                column[row_of[svc]] = lane.name
+        columns[lane.name] = column
+    return services, columns

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from .findings import Finding, make
 from .matching import covers, regex_problem
-from .model import Ingress, LaneDesign, RequestMatch
+from .model import Ingress, Lane, LaneDesign, RequestMatch
 from .names import (
     is_dns1035_label,
     is_dns1123_label,
@@ -132,14 +132,10 @@ def _lanes(d: LaneDesign) -> Iterator[Finding]:
             yield make("LD204", f"{path}.labels", f"lane {lane.name!r} has the same labels as "
                        f"lane {seen_labels[labels]!r}")
         seen_labels.setdefault(labels, lane.name)
-        counts = Counter(lane.services)
-        for j, svc in enumerate(lane.services):
-            if svc not in known:
-                yield make("LD205", f"{path}.services[{j}]", f"lane {lane.name!r} lists "
-                           f"unknown service {svc!r}")
-            elif counts[svc] > 1 and lane.services.index(svc) != j:
-                yield make("LD210", f"{path}.services[{j}]", f"lane {lane.name!r} lists "
-                           f"{svc!r} twice")
+        members = set(lane.services)
+        # the common case, no unknown or repeated member, is settled at set speed
+        if not members <= known or len(members) < len(lane.services):
+            yield from _members(lane, path, known)
         if not lane.services and lane.name != d.baseline and d.mode == "loose":
             yield make("LD212", f"{path}.services", f"lane {lane.name!r} holds no service")
     yield from _baseline(d)
@@ -152,6 +148,17 @@ def _lanes(d: LaneDesign) -> Iterator[Finding]:
                 if svc and svc not in held:
                     yield make("LD203", f"spec.lanes[{i}].services", f"strict mode: lane "
                                f"{lane.name!r} lacks service {svc!r}")
+
+
+def _members(lane: Lane, path: str, known: set[str]) -> Iterator[Finding]:
+    counts = Counter(lane.services)
+    for j, svc in enumerate(lane.services):
+        if svc not in known:
+            yield make("LD205", f"{path}.services[{j}]", f"lane {lane.name!r} lists "
+                       f"unknown service {svc!r}")
+        elif counts[svc] > 1 and lane.services.index(svc) != j:
+            yield make("LD210", f"{path}.services[{j}]", f"lane {lane.name!r} lists "
+                       f"{svc!r} twice")
 
 
 def _baseline(d: LaneDesign) -> Iterator[Finding]:

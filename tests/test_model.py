@@ -77,3 +77,27 @@ def test_effective_rules_default_to_one_header_rule_per_lane():
 def test_with_ingress_creates_one_when_missing(mock):
     design = mock.with_(ingress=None).with_ingress(entry="mocka")
     assert design.ingress.entry == "mocka" and design.ingress.strategy == "rules"
+
+
+def test_lookups_by_name_follow_edits_and_take_the_first_of_a_name(mock):
+    dup = mock.with_(services=(*mock.services, Service("mocka", port=9)),
+                     lanes=(*mock.lanes, Lane("s2", {"version": "v9"}, ["mockb"])))
+    assert dup.service("mocka").port == 8000 and dup.service("nope") is None
+    assert dup.lane("s2").services == ("mocka", "mockc") and dup.lane(None) is None
+    assert not dup.lane("s2").holds("mockb") and dup.lanes[-1].holds("mockb")
+    # an edit makes a new design: the lookups see the edit, the old design keeps its own
+    edited = mock.with_membership("s2", "mockb", True).rename_service("mockc", "mockd")
+    assert edited.lane("s2").holds("mockb") and not mock.lane("s2").holds("mockb")
+    assert edited.service("mockd") is not None and edited.service("mockc") is None
+    assert mock.service("mockc") is not None
+
+
+def test_looking_up_leaves_equality_hash_and_pickling_alone(mock):
+    import pickle
+
+    fresh = examples.load("mock-baggage")
+    mock.service("mockb"), mock.lane("s3"), mock.lanes[0].holds("mocka")
+    assert mock == fresh and hash(mock) == hash(fresh) and repr(mock) == repr(fresh)
+    again = pickle.loads(pickle.dumps(mock))
+    assert again == mock and again.lane("s3").holds("mockb")
+    assert dataclasses.replace(mock.lanes[2], services=("mocka",)).holds("mocka")

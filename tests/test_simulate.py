@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from strategies import designs
 
 from lanedesign import examples, routing_matrix, routing_table, serving_lane, simulate
+from lanedesign.model import Lane, Service
 from lanedesign.simulate import baggage_member, distribution, enter, lane_from_baggage
 
 MOCKS = ["mock-baggage", "mock-header", "mock-traceid"]
@@ -188,6 +191,40 @@ def test_routing_table_and_matrix(mock):
     assert list(frame.index) == ["mocka", "mockb", "mockc"]
     assert list(frame.columns) == ["s1", "s2", "s3"]
     assert frame.loc["mockb", "s2"] == "s1"
+
+
+def assert_table_follows_serving_lane(design) -> None:
+    table = routing_table(design)
+    frame = routing_matrix(design)
+    services = list(dict.fromkeys(design.service_names))
+    lanes = list(dict.fromkeys(design.lane_names))
+    assert list(table) == services and list(frame.index) == services
+    assert list(frame.columns) == lanes
+    for svc in services:
+        assert list(table[svc]) == lanes
+        for lane in lanes:
+            expected = serving_lane(design, lane, svc)
+            assert table[svc][lane] == expected
+            assert frame.loc[svc, lane] == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(designs())
+def test_routing_table_and_matrix_follow_serving_lane(design):
+    assert_table_follows_serving_lane(design)
+
+
+def test_routing_table_of_a_half_typed_design(mock):
+    # what a designer may hold mid-edit: a duplicated lane and service, a lane with no name
+    design = (mock.with_(lanes=(*mock.lanes, Lane("s2", {"version": "v9"}, ["mockb"]),
+                                Lane("", {"version": "v8"}, ["mockb"])),
+                         services=(*mock.services, Service("mockb")))
+              .with_fallback("mockc", "s3"))
+    assert_table_follows_serving_lane(design)
+    table = routing_table(design)
+    assert table["mockb"] == {"s1": "s1", "s2": "s1", "s3": "s3", "": "s1"}
+    assert table["mockc"]["s3"] == "s3"  # the override, even though s3 lacks mockc
+    assert routing_matrix(mock.with_(services=())).shape == (0, 3)
 
 
 def test_walk_stops_at_the_hop_limit(mock):

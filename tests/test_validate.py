@@ -199,3 +199,18 @@ def test_saved_design_keeps_its_findings():
     design = TRIGGERS["LD206"][0]
     again = parse_design(dump_design(design)).design
     assert codes(validate(again)) == codes(validate(design))
+
+
+def test_fallback_checks_the_first_lane_of_a_duplicated_name():
+    # s2 lacks mockb; a second lane also named s2 holds it, but routing uses the first
+    design = MOCK.with_(lanes=(*MOCK.lanes, Lane("s2", {"version": "v9"}, ["mockb"])))
+    findings = validate(design.with_fallback("mockb", "s2"))
+    assert [f.path for f in findings if f.code == "LD206"] == ["spec.fallback.mockb"]
+    assert "LD206" not in codes(validate(design.with_fallback("mockb", "s3")))
+
+
+def test_lane_members_unknown_and_repeated_together():
+    design = lane_edit(MOCK, "s2", services=["mocka", "mockz", "mocka", "mockz"])
+    found = [(f.code, f.path) for f in validate(design) if f.code in ("LD205", "LD210")]
+    assert found == [("LD205", "spec.lanes[1].services[1]"), ("LD210", "spec.lanes[1].services[2]"),
+                     ("LD205", "spec.lanes[1].services[3]")]
