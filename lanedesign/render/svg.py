@@ -98,9 +98,12 @@ def _native_dot(dot_source: str) -> str:
                            "Graphviz's dot on PATH; neither is installed here.")
     try:
         done = subprocess.run([dot, "-Tsvg"], input=dot_source.encode(), capture_output=True,
-                              timeout=60, check=True)
+                              timeout=60)
     except (OSError, subprocess.SubprocessError) as exc:
         return message_svg(f"Graphviz's dot failed: {_first_line(exc)}")
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}"
+        return message_svg(f"Graphviz could not draw this diagram: {_first_line(reason)}")
     return _bare_svg(done.stdout.decode("utf-8", "replace"))
 
 
@@ -160,7 +163,7 @@ def _legend_rows(items: Sequence[tuple[str, str]], width: float) -> tuple[str, i
     return "".join(parts), (row + 1 if items else 0)
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: object) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0][:300]
 
