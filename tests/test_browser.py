@@ -25,9 +25,11 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ROOT
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
-pytestmark = pytest.mark.browser
+# a browser test that hangs fails after 10 minutes instead of holding CI up
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -193,13 +195,27 @@ def test_the_cluster_tab_without_a_cluster_says_so(voila: str, page) -> None:
     _shot(page, "designer-cluster.png")
 
 
+def _run_all_cells(page, attempts: int = 3) -> None:
+    """Run every cell; ask again when a run-all is lost (seen once: the kernel looked ready,
+    the command's promise never settled and no cell ran). The command is not awaited, so a
+    lost one cannot hang the test; each attempt waits a bounded time for the prompts."""
+    for attempt in range(1, attempts + 1):
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        try:
+            page.wait_for_function(ALL_CELLS_RUN, timeout=START_TIMEOUT * 1000)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts:
+                raise
+            page.wait_for_function(KERNEL_READY, timeout=START_TIMEOUT * 1000)
+
+
 def test_the_designer_notebook_runs_in_jupyterlab(lab: str, page) -> None:
     page.goto(lab)
     page.wait_for_function("!!window.jupyterapp", timeout=START_TIMEOUT * 1000)
     # the kernel indicator says idle before commands reach the kernel; ask the session itself
     page.wait_for_function(KERNEL_READY, timeout=START_TIMEOUT * 1000)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_function(ALL_CELLS_RUN, timeout=START_TIMEOUT * 1000)
+    _run_all_cells(page)
     page.wait_for_selector(".ld-designer", timeout=30_000)
     page.locator(".ld-designer").scroll_into_view_if_needed()
     _shot(page, "lab-designer.png")
