@@ -13,11 +13,12 @@ from contextlib import contextmanager
 
 from ..model import LaneDesign
 from .common import TargetError
-from .yamlout import dump_manifests, object_filename
+from .yamlout import dump_manifests, manifest_header, object_filename, write_manifests
 
 TARGETS: tuple[str, ...] = ("istio", "asm")
 
-__all__ = ["TARGETS", "TargetError", "dump_manifests", "emit", "object_filename"]
+__all__ = ["TARGETS", "TargetError", "dump_manifests", "emit", "manifest_header",
+           "object_filename", "write_manifests"]
 
 
 def emit(design: LaneDesign, target: str) -> list[dict]:
