@@ -13,7 +13,7 @@ APP_PORT ?= 8866
 # Jupyter refuses to run as root (e.g. in a container) unless told it may
 AS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab app test lint system clean bench
+.PHONY: lab app test lint system go-tools clean bench
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { \
@@ -44,10 +44,16 @@ lab: $(STAMP)
 app: $(STAMP)
 	$(BIN)/voila --port $(APP_PORT) notebooks/app.ipynb
 
+# The Go-built test tools (istioctl, Istio's xDS generator, etcd, kube-apiserver), once per
+# version into ~/.cache/lanedesign. Without Go their tiers skip (CI requires them).
+go-tools: $(STAMP)
+	@if command -v go >/dev/null 2>&1; then $(BIN)/python tests/gotools.py; \
+	else echo "Go is not installed: the istio and kube test tiers will be skipped"; fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) system lint
+test: $(STAMP) system lint go-tools
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
