@@ -19,6 +19,7 @@ from .emit import registry
 from .findings import Finding, has_errors
 from .model import LaneDesign
 from .pipeline import check_and_export
+from .request import parse_header
 from .simulate import distribution, routing_table, simulate
 from .validate import validate
 
@@ -81,11 +82,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _parse_headers(values: Sequence[str]) -> list[tuple[str, str]]:
     headers = []
     for raw in values:
-        sep = "=" if "=" in raw and (":" not in raw or raw.index("=") < raw.index(":")) else ":"
-        name, found, value = raw.partition(sep)
-        if not found or not name.strip():
-            raise UsageError(f"--header expects NAME=VALUE (or 'NAME: VALUE'), got {raw!r}")
-        headers.append((name.strip().lower(), value.strip()))
+        try:
+            headers.append(parse_header(raw))
+        except ValueError:
+            raise UsageError(f"--header expects NAME=VALUE (or 'NAME: VALUE'), got {raw!r}"
+                             ) from None
     return headers
 
 
@@ -404,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("simulate", cmd_simulate, "Send one request through the ingress and the call "
                 "graph; show the lane serving each hop.")
     p.add_argument("--header", "-H", action="append", default=[], metavar="NAME=VALUE",
-                   help="a request header (repeatable)")
+                   help="a request header (repeatable); the first = or : ends the name, "
+                   "so x-user=a:b sends x-user with value a:b")
     p.add_argument("--path", default="/", help="request path (default /)")
     p.add_argument("--host", help="request host (default: any)")
     p.add_argument("--lane", help="skip the ingress; start the chain in this lane")
