@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lanedesign import routing_matrix, routing_table, simulate, validate
-from lanedesign.emit import dump_manifests, emit
+from lanedesign.codec import dump_manifests
+from lanedesign.emit import emit
 from lanedesign.model import LaneDesign
 from lanedesign.render import chain_diagram, to_svg
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from .designfile import Loaded, dump_design, load_design, parse_design, save_design
 from .findings import CATALOGUE, Finding
 from .model import (
@@ -26,6 +24,7 @@ from .simulate import (
     simulate,
 )
 from .validate import validate
+from .version import __version__
 
 __all__ = [
     "CATALOGUE",

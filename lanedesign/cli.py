@@ -14,14 +14,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import __version__
+from .codec import dump_manifests, manifest_header
 from .emit import registry
+from .files import write_manifests
 from .findings import Finding, has_errors
 from .model import LaneDesign
 from .pipeline import check_and_export
 from .request import parse_header
 from .simulate import distribution, routing_table, simulate
 from .validate import validate
+from .version import __version__
 
 EXIT_OK, EXIT_DESIGN, EXIT_USAGE = 0, 1, 2
 
@@ -179,8 +181,6 @@ def cmd_matrix(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .emit import dump_manifests, manifest_header, write_manifests
-
     design, objects, findings = _emitted(args)
     if design is None:
         # stdout carries the manifests (`export ... > out.yaml`): never error text

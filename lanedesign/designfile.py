@@ -9,16 +9,14 @@ flow style, so a saved design diffs well in git.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .findings import Finding, make
+from .codec import dump_design_data, flow, parse_yaml
+from .fields import FieldReader, Loaded, is_type, join_path, typename
+from .findings import make
 from .model import (
-    MATCH_KINDS,
     METHODS,
     MODES,
     STRATEGIES,
@@ -29,21 +27,10 @@ from .model import (
     PassThrough,
     RequestMatch,
     Service,
-    StringMatch,
 )
 
 API_VERSION = "lanedesign/v1alpha1"
 KIND = "LaneDesign"
-
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """The result of reading a design: the design (``None`` if unreadable) and findings."""
-
-    design: LaneDesign | None
-    findings: tuple[Finding, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------
@@ -67,152 +54,16 @@ def parse_design(text: str | bytes) -> Loaded:
     return design_from_dict(data)
 
 
-def parse_yaml(text: str | bytes) -> tuple[Any, Finding | None]:
-    """One YAML document from text, or an LD001 finding saying why not."""
-    return _parse_yaml(text, lambda t: yaml.load(t, Loader=_SafeLoader))
-
-
-def parse_yaml_documents(text: str | bytes) -> tuple[list[Any], Finding | None]:
-    """Every document of a multi-document YAML text (empty ones left out), or an LD001 finding."""
-    data, finding = _parse_yaml(
-        text, lambda t: [d for d in yaml.load_all(t, Loader=_SafeLoader) if d is not None])
-    return data or [], finding
-
-
-def _parse_yaml(text: str | bytes, load: Callable[[str], Any]) -> tuple[Any, Finding | None]:
-    if isinstance(text, bytes):
-        if b"\x00" in text:
-            return None, make("LD001", "", "the file holds binary data (NUL bytes), not YAML")
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            return None, make("LD001", "", f"the file is not UTF-8 text (byte {exc.start})")
-    try:
-        return load(text), None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        return None, make("LD001", "", f"not valid YAML{where}: {exc.problem or exc}")
-    except (yaml.YAMLError, RecursionError, ValueError, OverflowError) as exc:
-        return None, make("LD001", "", f"not valid YAML: {type(exc).__name__}: {exc}")
-
-
 def design_from_dict(data: Any) -> Loaded:
     """Build a design from already-parsed YAML/JSON data."""
-    reader = FieldReader()
+    reader = _DesignReader()
     design = reader.design(data)
     return Loaded(design, tuple(reader.findings))
 
 
-class FieldReader:
-    """Reads plain data into model values, recording a finding for each problem.
+class _DesignReader(FieldReader):
+    """Reads a design file's data (``design-file.md``)."""
 
-    Public so that other readers of user YAML (ASM import) report problems the same way.
-    """
-
-    def __init__(self) -> None:
-        self.findings: list[Finding] = []
-
-    # -- generic helpers --------------------------------------------------------------
-    def _add(self, code: str, path: str, message: str, hint: str | None = None) -> None:
-        self.findings.append(make(code, path, message, hint))
-
-    def _mapping(self, value: Any, path: str, required: bool = False) -> dict | None:
-        if value is None:
-            if required:
-                self._add("LD003", path, f"`{path}` is missing")
-            return None
-        if not isinstance(value, Mapping):
-            self._add("LD004", path, f"`{path}` must be a mapping, not {typename(value)}")
-            return None
-        return dict(value)
-
-    def _fields(self, raw: dict, path: str, known: tuple[str, ...]) -> None:
-        for key in raw:
-            if key not in known:
-                self._add(
-                    "LD005", _join(path, key), f"unknown field `{key}` in `{path}`",
-                    f"Known fields here: {', '.join(known)}.",
-                )
-
-    def _str(self, raw: dict, key: str, path: str, default: Any = "") -> Any:
-        value = raw.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            self._add("LD004", _join(path, key), f"`{key}` must be a string, not "
-                      f"{typename(value)}", "Quote the value in YAML.")
-            return default
-        return value
-
-    def _choice(self, raw: dict, key: str, path: str, allowed: tuple[str, ...],
-                default: str) -> str:
-        value = self._str(raw, key, path, default)
-        if value not in allowed:
-            self._add("LD006", _join(path, key), f"`{key}` is {value!r}; allowed: "
-                      f"{', '.join(allowed)}", f"Use one of: {', '.join(allowed)}.")
-            return default
-        return value
-
-    def _str_list(self, raw: dict, key: str, path: str) -> tuple[str, ...] | None:
-        value = raw.get(key)
-        if value is None:
-            return None
-        where = _join(path, key)
-        if not isinstance(value, list):
-            self._add("LD004", where, f"`{key}` must be a list of strings, not "
-                      f"{typename(value)}", f"Write `{key}: [a, b]`.")
-            return None
-        out = []
-        for i, item in enumerate(value):
-            if isinstance(item, str):
-                out.append(item)
-            else:
-                self._add("LD004", f"{where}[{i}]", f"`{key}` entries must be strings, not "
-                          f"{typename(item)}", "Quote the value in YAML.")
-        return tuple(out)
-
-    def _str_map(self, raw: dict, key: str, path: str, value_type: type = str,
-                 ) -> tuple[tuple[str, Any], ...] | None:
-        where = _join(path, key)
-        value = self._mapping(raw.get(key), where)
-        if value is None:
-            return None
-        out = []
-        for k, v in value.items():
-            if not isinstance(k, str):
-                self._add("LD004", where, f"key {k!r} in `{key}` must be a string",
-                          "Quote the key in YAML.")
-            elif not _is_type(v, value_type):
-                self._add("LD004", _join(where, k), f"`{key}.{k}` must be a "
-                          f"{value_type.__name__}, not {typename(v)}",
-                          "Quote the value in YAML." if value_type is str else None)
-            else:
-                out.append((k, v))
-        return tuple(out)
-
-    def _list_of_mappings(self, raw: dict, key: str, path: str,
-                          read: Callable[[dict, str], Any], required: bool = False) -> tuple:
-        value = raw.get(key)
-        where = _join(path, key)
-        if value is None:
-            if required:
-                self._add("LD003", where, f"`{where}` is missing")
-            return ()
-        if not isinstance(value, list):
-            self._add("LD004", where, f"`{key}` must be a list, not {typename(value)}")
-            return ()
-        out = []
-        for i, item in enumerate(value):
-            item_path = f"{where}[{i}]"
-            if isinstance(item, Mapping):
-                out.append(read(dict(item), item_path))
-            else:
-                self._add("LD004", item_path, f"each entry of `{key}` must be a mapping, not "
-                          f"{typename(item)}", "Write entries as `- name: ...`.")
-        return tuple(out)
-
-    # -- the design -------------------------------------------------------------------
     def design(self, data: Any) -> LaneDesign | None:
         if not isinstance(data, Mapping):
             what = "an empty file" if data is None else typename(data)
@@ -259,13 +110,13 @@ class FieldReader:
     def _service(self, raw: dict, path: str) -> Service:
         self._fields(raw, path, ("name", "calls", "namespace", "port", "propagates"))
         port = raw.get("port")
-        if port is not None and not (_is_type(port, int) and 1 <= port <= 65535):
-            self._add("LD006" if _is_type(port, int) else "LD004", _join(path, "port"),
+        if port is not None and not (is_type(port, int) and 1 <= port <= 65535):
+            self._add("LD006" if is_type(port, int) else "LD004", join_path(path, "port"),
                       f"`port` must be an integer 1-65535, not {port!r}")
             port = None
         propagates = raw.get("propagates", True)
         if not isinstance(propagates, bool):
-            self._add("LD004", _join(path, "propagates"), "`propagates` must be true or false")
+            self._add("LD004", join_path(path, "propagates"), "`propagates` must be true or false")
             propagates = True
         return Service(
             name=self._str(raw, "name", path),
@@ -296,7 +147,7 @@ class FieldReader:
             entry=self._str(raw, "entry", path),
             strategy=self._choice(raw, "strategy", path, STRATEGIES, "rules"),
             rules=rules,
-            match=self._request_match(raw.get("match"), _join(path, "match")),
+            match=self._request_match(raw.get("match"), join_path(path, "match")),
             weights=self._str_map(raw, "weights", path, int) or (),
             default=self._str(raw, "default", path, None),
         )
@@ -305,60 +156,8 @@ class FieldReader:
         self._fields(raw, path, ("lane", "match"))
         return IngressRule(
             lane=self._str(raw, "lane", path),
-            match=self._request_match(raw.get("match"), _join(path, "match")),
+            match=self._request_match(raw.get("match"), join_path(path, "match")),
         )
-
-    def _request_match(self, value: Any, path: str) -> RequestMatch | None:
-        raw = self._mapping(value, path)
-        if raw is None:
-            return None
-        self._fields(raw, path, ("uri", "headers"))
-        headers = []
-        for name, match in (self._mapping(raw.get("headers"), _join(path, "headers")) or {}
-                            ).items():
-            where = _join(_join(path, "headers"), str(name))
-            if not isinstance(name, str):
-                self._add("LD004", where, f"header name {name!r} must be a string")
-                continue
-            string_match = self._string_match(match, where)
-            if string_match is not None:
-                headers.append((name, string_match))
-        uri = None
-        if raw.get("uri") is not None:
-            uri = self._string_match(raw.get("uri"), _join(path, "uri"))
-        return RequestMatch(uri=uri, headers=tuple(headers))
-
-    def _string_match(self, value: Any, path: str) -> StringMatch | None:
-        raw = self._mapping(value, path, required=True)
-        if raw is None:
-            return None
-        kinds = [k for k in MATCH_KINDS if k in raw]
-        self._fields(raw, path, MATCH_KINDS)
-        if len(kinds) != 1:
-            self._add("LD006", path, f"a match needs exactly one of exact, prefix, regex; "
-                      f"found {len(kinds)}", "Write e.g. `{exact: s2}`.")
-            return None
-        kind = kinds[0]
-        value = raw[kind]
-        if not isinstance(value, str):
-            self._add("LD004", _join(path, kind), f"`{kind}` must be a string, not "
-                      f"{typename(value)}", "Quote the value in YAML.")
-            return None
-        return StringMatch(kind, value)
-
-
-def _is_type(value: Any, wanted: type) -> bool:
-    # bool is an int in Python but never a weight, port or name in a design
-    return isinstance(value, wanted) and not (wanted is int and isinstance(value, bool))
-
-
-def typename(value: Any) -> str:
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
 
 
 # ---------------------------------------------------------------------------------------
@@ -378,10 +177,10 @@ def design_to_dict(design: LaneDesign) -> dict[str, Any]:
         "baseline": design.baseline,
     }
     if design.fallback:
-        spec["fallback"] = _flow(dict(design.fallback))
+        spec["fallback"] = flow(dict(design.fallback))
     spec["services"] = [_service_to_dict(s) for s in design.services]
     spec["lanes"] = [
-        {"name": lane.name, "labels": _flow(dict(lane.labels)), "services": _flow(lane.services)}
+        {"name": lane.name, "labels": flow(dict(lane.labels)), "services": flow(lane.services)}
         for lane in design.lanes
     ]
     if design.ingress is not None:
@@ -397,7 +196,7 @@ def design_to_dict(design: LaneDesign) -> dict[str, Any]:
 def _service_to_dict(service: Service) -> dict[str, Any]:
     out: dict[str, Any] = {"name": service.name}
     if service.calls:
-        out["calls"] = _flow(service.calls)
+        out["calls"] = flow(service.calls)
     if service.namespace is not None:
         out["namespace"] = service.namespace
     if service.port is not None:
@@ -410,7 +209,7 @@ def _service_to_dict(service: Service) -> dict[str, Any]:
 def _ingress_to_dict(ingress: Ingress) -> dict[str, Any]:
     out: dict[str, Any] = {
         "gateway": ingress.gateway,
-        "hosts": _flow(ingress.hosts),
+        "hosts": flow(ingress.hosts),
         "entry": ingress.entry,
         "strategy": ingress.strategy,
     }
@@ -420,7 +219,7 @@ def _ingress_to_dict(ingress: Ingress) -> dict[str, Any]:
     if ingress.match is not None:
         out["match"] = _match_to_dict(ingress.match)
     if ingress.weights:
-        out["weights"] = _flow(dict(ingress.weights))
+        out["weights"] = flow(dict(ingress.weights))
     if ingress.default is not None:
         out["default"] = ingress.default
     return out
@@ -431,9 +230,9 @@ def _match_to_dict(match: RequestMatch | None) -> dict[str, Any] | None:
         return None
     out: dict[str, Any] = {}
     if match.uri is not None:
-        out["uri"] = _flow({match.uri.kind: match.uri.value})
+        out["uri"] = flow({match.uri.kind: match.uri.value})
     if match.headers:
-        out["headers"] = {name: _flow({m.kind: m.value}) for name, m in match.headers}
+        out["headers"] = {name: flow({m.kind: m.value}) for name, m in match.headers}
     return out
 
 
@@ -441,40 +240,9 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
 
 
-class _FlowList(list):
-    pass
-
-
-class _FlowDict(dict):
-    pass
-
-
-_FLOW_LIMIT = 10  # longer lists go one item per line, which diffs better
-
-
-def _flow(value: Any) -> Any:
-    if isinstance(value, dict):
-        return _FlowDict(value) if len(value) <= _FLOW_LIMIT else dict(value)
-    return _FlowList(value) if len(value) <= _FLOW_LIMIT else list(value)
-
-
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    pass
-
-
-_Dumper.add_representer(
-    _FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
-_Dumper.add_representer(
-    _FlowDict, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v.items(),
-                                                flow_style=True))
-_Dumper.add_representer(
-    dict, lambda d, v: d.represent_mapping("tag:yaml.org,2002:map", v.items()))
-
-
 def dump_design(design: LaneDesign) -> str:
     """The design as YAML text in a stable form."""
-    return yaml.dump(design_to_dict(design), Dumper=_Dumper, sort_keys=False,
-                     default_flow_style=False, allow_unicode=True, width=100)
+    return dump_design_data(design_to_dict(design))
 
 
 def save_design(design: LaneDesign, path: str | Path) -> None:

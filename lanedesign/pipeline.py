@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .designfile import Loaded, load_design
-from .emit import TargetError, emit, registry
+from .codec import document_kinds
+from .designfile import Loaded, load_design, parse_design
+from .emit import TargetError, asm, emit, registry
 from .findings import Finding, has_errors
 from .model import LaneDesign
 from .validate import validate
@@ -71,3 +72,16 @@ def merge(parsed: Sequence[Finding], checked: Sequence[Finding]) -> list[Finding
     # one finding per path is enough
     seen = {f.path for f in parsed}
     return [*parsed, *(f for f in checked if f.path not in seen)]
+
+
+def design_from_text(content: str | bytes) -> Loaded:
+    """A design from an uploaded file: a design file, or ASMSwimLaneGroup/ASMSwimLane YAML.
+
+    ASM's is the reader that takes hand-written objects (every field checked, each problem a
+    finding), as ``lanedesign import-asm`` does; text that is not YAML goes to the design
+    reader, which says where it breaks.
+    """
+    asm_kinds = {kind for _, kind in asm.TARGET.kinds}
+    if any(kind in asm_kinds for _, kind in document_kinds(content)):
+        return asm.import_asm(content)
+    return parse_design(content)

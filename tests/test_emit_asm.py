@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from strategies import designs, string_matches
 
 from lanedesign import examples
-from lanedesign.emit import TargetError, dump_manifests, emit
+from lanedesign.codec import dump_manifests
+from lanedesign.emit import TargetError, emit
 from lanedesign.emit.asm import asm_problems, emit_asm, import_asm
 from lanedesign.findings import CATALOGUE, has_errors
 from lanedesign.model import (

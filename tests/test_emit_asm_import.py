@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lanedesign.emit import dump_manifests
+from lanedesign.codec import dump_manifests
 from lanedesign.emit.asm import emit_asm, import_asm
 from lanedesign.findings import CATALOGUE, has_errors
 from lanedesign.model import PassThrough, RequestMatch, StringMatch

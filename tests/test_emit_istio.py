@@ -23,7 +23,8 @@ from strategies import designs
 
 from lanedesign import examples
 from lanedesign.cli import main
-from lanedesign.emit import TargetError, dump_manifests, emit
+from lanedesign.codec import dump_manifests
+from lanedesign.emit import TargetError, emit
 from lanedesign.emit.istio import emit_istio
 from lanedesign.model import IngressRule, LaneDesign, RequestMatch, Service, StringMatch
 from lanedesign.simulate import routing_table, simulate

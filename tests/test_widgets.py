@@ -364,7 +364,8 @@ def test_loading_junk_keeps_the_design(designer):
 
 
 def test_loading_asm_yaml_imports_the_lanes(designer):
-    from lanedesign.emit import dump_manifests, emit
+    from lanedesign.codec import dump_manifests
+    from lanedesign.emit import emit
 
     weighted = examples.load("mock-weighted")
     text = dump_manifests(emit(weighted, "asm")).encode()

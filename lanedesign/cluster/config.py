@@ -12,10 +12,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
+from ..codec import load_plain
 from .client import DEFAULT_TIMEOUT, Cluster
 from .errors import ConfigError, redact
 
@@ -112,8 +112,8 @@ def _kubeconfig_secrets(files: Iterable[Path]) -> set[str]:
 
     for file in files:
         try:
-            doc = yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            doc = load_plain(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
             continue
         if isinstance(doc, dict):
             found.update(walk(doc.get("users")))

@@ -15,8 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
+from ..codec import dump_sorted
 from ..emit import registry
 from ..emit.common import GROUP_LABEL, MANAGED_BY, MANAGER
 from .client import Cluster, ObjectRef, Resource
@@ -211,6 +210,6 @@ def _unified(before: dict, after: dict) -> tuple[str, ...]:
     def text(obj: dict) -> list[str]:
         if not obj:
             return []
-        return yaml.safe_dump(comparable(obj), sort_keys=True, width=100).splitlines(True)
+        return dump_sorted(comparable(obj)).splitlines(True)
 
     return tuple(difflib.unified_diff(text(before), text(after), "live", "applied", n=2))

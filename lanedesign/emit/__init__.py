@@ -15,10 +15,8 @@ from ..model import LaneDesign
 from . import registry
 from .common import TargetError
 from .target import ReadResult, Target
-from .yamlout import dump_manifests, manifest_header, object_filename, write_manifests
 
-__all__ = ["ReadResult", "Target", "TargetError", "dump_manifests", "emit", "manifest_header",
-           "object_filename", "write_manifests"]
+__all__ = ["ReadResult", "Target", "TargetError", "emit"]
 
 
 def emit(design: LaneDesign, target: str) -> list[dict]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..designfile import Loaded
+from ..fields import Loaded
 from ..findings import Finding, make
 from ..matching import string_matches
 from ..model import IngressRule, Lane, LaneDesign, RequestMatch, StringMatch

@@ -13,7 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..designfile import FieldReader, Loaded, parse_yaml_documents, typename
+from ..codec import parse_yaml_documents
+from ..fields import FieldReader, Loaded, typename
 from ..model import (
     DEFAULT_NAMESPACE,
     DEFAULT_ROUTE_HEADER,

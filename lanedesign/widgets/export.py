@@ -8,16 +8,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import ipywidgets as W
-import yaml
 
 from .. import examples
-from ..designfile import Loaded, dump_design, parse_design, save_design
-from ..emit import dump_manifests, manifest_header, registry
-from ..emit import write_manifests as write_object_files
-from ..emit.asm import import_asm
+from ..codec import dump_manifests, manifest_header
+from ..designfile import Loaded, dump_design, save_design
+from ..emit import registry
+from ..files import write_manifests as write_object_files
 from ..findings import Finding
 from ..model import LaneDesign
-from ..pipeline import check_and_export
+from ..pipeline import check_and_export, design_from_text
 from .common import Panel, button, heading, help_text, message
 from .state import DesignState
 
@@ -56,18 +55,7 @@ def write_manifests(design: LaneDesign, target: str, objects: list[dict],
 
 def load_text(content: bytes) -> Loaded:
     """A design from a design file, or from ASMSwimLaneGroup/ASMSwimLane YAML."""
-    if _is_asm(content):
-        return import_asm(content)
-    return parse_design(content)
-
-
-def _is_asm(content: bytes) -> bool:
-    try:
-        docs = list(yaml.safe_load_all(content))
-    except yaml.YAMLError:
-        return False  # parse_design reports the syntax error with its line
-    return any(isinstance(d, dict) and str(d.get("kind", "")).startswith("ASMSwimLane")
-               for d in docs)
+    return design_from_text(content)
 
 
 def findings_message(title: str, findings: Sequence[Finding]) -> str:
