@@ -165,6 +165,10 @@ class PassThrough:
     baggage_key: str | None = None  # baggage: None means the route header's name
 
 
+def _same(name: str) -> str | None:
+    return name
+
+
 @dataclass(frozen=True)
 class LaneDesign:
     """A lane group: the whole design a user edits, validates, simulates and exports."""
@@ -278,38 +282,23 @@ class LaneDesign:
         """Add ``service``, or replace the service of the same name in place."""
         return replace(self, services=_upsert(self.services, service))
 
+    def add_service(self, name: str) -> LaneDesign:
+        """A new service where the rules say it must be: in the baseline (every lane if
+        strict), so that no chain meets a service no lane serves."""
+        design = self.with_service(Service(name))
+        lanes = design.lane_names if design.mode == "strict" else (design.baseline,)
+        for lane in lanes:
+            if design.lane(lane) is not None:
+                design = design.with_membership(lane, name, True)
+        return design
+
     def without_service(self, name: str) -> LaneDesign:
         """Remove a service and every reference to it (calls, lanes, fallbacks, entry)."""
-        services = tuple(
-            replace(s, calls=tuple(c for c in s.calls if c != name))
-            for s in self.services
-            if s.name != name
-        )
-        lanes = tuple(
-            replace(lane, services=tuple(x for x in lane.services if x != name))
-            for lane in self.lanes
-        )
-        fallback = tuple((s, t) for s, t in self.fallback if s != name)
-        ingress = self.ingress
-        if ingress is not None and ingress.entry == name:
-            ingress = replace(ingress, entry="")
-        return replace(self, services=services, lanes=lanes, fallback=fallback, ingress=ingress)
+        return self._references_mapped(service=lambda n: None if n == name else n)
 
     def rename_service(self, old: str, new: str) -> LaneDesign:
-        def swap(n: str) -> str:
-            return new if n == old else n
-
-        services = tuple(
-            replace(s, name=swap(s.name), calls=tuple(map(swap, s.calls))) for s in self.services
-        )
-        lanes = tuple(
-            replace(lane, services=tuple(map(swap, lane.services))) for lane in self.lanes
-        )
-        fallback = tuple((swap(s), t) for s, t in self.fallback)
-        ingress = self.ingress
-        if ingress is not None:
-            ingress = replace(ingress, entry=swap(ingress.entry))
-        return replace(self, services=services, lanes=lanes, fallback=fallback, ingress=ingress)
+        """Rename a service everywhere it is named (calls, lanes, fallbacks, entry)."""
+        return self._references_mapped(service=lambda n: new if n == old else n)
 
     def with_calls(self, service: str, calls: Iterable[str]) -> LaneDesign:
         svc = self.service(service)
@@ -321,44 +310,51 @@ class LaneDesign:
         """Add ``lane``, or replace the lane of the same name in place."""
         return replace(self, lanes=_upsert(self.lanes, lane))
 
+    def add_lane(self, name: str) -> LaneDesign:
+        """A new lane labelled ``version: <name>``; strict mode gives it every service, and
+        the first lane of a design becomes its baseline."""
+        services = self.service_names if self.mode == "strict" else ()
+        design = self.with_lane(Lane(name, labels={"version": name}, services=services))
+        return design if design.baseline else design.with_(baseline=name)
+
     def without_lane(self, name: str) -> LaneDesign:
         """Remove a lane and the fallbacks, rules and weights that name it."""
-        lanes = tuple(lane for lane in self.lanes if lane.name != name)
-        fallback = tuple((s, t) for s, t in self.fallback if t != name)
-        ingress = self.ingress
-        if ingress is not None:
-            rules = ingress.rules
-            if rules is not None:
-                rules = tuple(r for r in rules if r.lane != name)
-            ingress = replace(
-                ingress,
-                rules=rules,
-                weights=tuple((k, w) for k, w in ingress.weights if k != name),
-                default=None if ingress.default == name else ingress.default,
-            )
-        baseline = "" if self.baseline == name else self.baseline
-        return replace(self, lanes=lanes, fallback=fallback, ingress=ingress, baseline=baseline)
+        return self._references_mapped(lane=lambda n: None if n == name else n)
 
     def rename_lane(self, old: str, new: str) -> LaneDesign:
-        def swap(n: str | None) -> str | None:
-            return new if n == old else n
+        """Rename a lane everywhere it is named (baseline, fallbacks, rules, weights, default)."""
+        return self._references_mapped(lane=lambda n: new if n == old else n)
 
-        lanes = tuple(replace(lane, name=swap(lane.name)) for lane in self.lanes)
-        fallback = tuple((s, swap(t)) for s, t in self.fallback)
+    def _references_mapped(self, service: Callable[[str], str | None] = _same,
+                           lane: Callable[[str], str | None] = _same) -> LaneDesign:
+        """Every reference to a service or lane passed through ``service``/``lane``: a name
+        maps to a new name, or to ``None`` to drop it and what only it held.
+
+        The one place that knows where a design names services and lanes, for the removes and
+        renames above. Untouched services and lanes stay the same objects (their indexes too).
+        """
+        services = tuple(_mapped_service(s, new, service) for s in self.services
+                         if (new := service(s.name)) is not None)
+        lanes = tuple(_mapped_lane(ln, new, service) for ln in self.lanes
+                      if (new := lane(ln.name)) is not None)
+        fallback = tuple((s2, t2) for s, t in self.fallback
+                         if (s2 := service(s)) is not None and (t2 := lane(t)) is not None)
         ingress = self.ingress
         if ingress is not None:
             rules = ingress.rules
             if rules is not None:
-                rules = tuple(replace(r, lane=swap(r.lane)) for r in rules)
+                rules = tuple(r if to == r.lane else replace(r, lane=to) for r in rules
+                              if (to := lane(r.lane)) is not None)
             ingress = replace(
                 ingress,
+                entry=service(ingress.entry) or "",
                 rules=rules,
-                weights=tuple((swap(k), w) for k, w in ingress.weights),
-                default=swap(ingress.default),
+                weights=tuple((to, w) for k, w in ingress.weights
+                              if (to := lane(k)) is not None),
+                default=None if ingress.default is None else lane(ingress.default),
             )
-        return replace(
-            self, lanes=lanes, fallback=fallback, ingress=ingress, baseline=swap(self.baseline)
-        )
+        return replace(self, services=services, lanes=lanes, fallback=fallback,
+                       ingress=ingress, baseline=lane(self.baseline) or "")
 
     def with_membership(self, lane: str, service: str, member: bool) -> LaneDesign:
         """Put ``service`` into ``lane`` or take it out (the membership grid's checkbox)."""
@@ -388,6 +384,71 @@ class LaneDesign:
 
     def with_pass_through(self, **changes: object) -> LaneDesign:
         return replace(self, pass_through=replace(self.pass_through, **changes))
+
+    def with_method(self, method: str, trace_header: str | None = None,
+                    baggage_key: str | None = None) -> LaneDesign:
+        """Switch the pass-through method in one edit; the fields it ignores are cleared
+        (``traceHeader`` belongs to traceId only, ``baggageKey`` to baggage only)."""
+        return self.with_pass_through(
+            method=method,
+            trace_header=trace_header if method == "traceId" else None,
+            baggage_key=baggage_key if method == "baggage" else None,
+        )
+
+    # -- ingress rule and weight edits: an index out of range changes nothing ----------------
+    @property
+    def _written_rules(self) -> list[IngressRule]:
+        return list(self.ingress.rules or ()) if self.ingress else []
+
+    def with_rule(self, index: int, **changes: object) -> LaneDesign:
+        """Rule ``index`` with some fields replaced (``lane=``, ``match=``)."""
+        rules = self._written_rules
+        if not 0 <= index < len(rules):
+            return self
+        rules[index] = replace(rules[index], **changes)
+        return self.with_ingress(rules=tuple(rules))
+
+    def with_rule_moved(self, index: int, step: int) -> LaneDesign:
+        """Rule ``index`` swapped with its neighbour ``step`` away (-1: evaluated earlier)."""
+        rules = self._written_rules
+        other = index + step
+        if not (0 <= index < len(rules) and 0 <= other < len(rules)):
+            return self
+        rules[index], rules[other] = rules[other], rules[index]
+        return self.with_ingress(rules=tuple(rules))
+
+    def without_rule(self, index: int) -> LaneDesign:
+        rules = self._written_rules
+        if not 0 <= index < len(rules):
+            return self
+        del rules[index]
+        return self.with_ingress(rules=tuple(rules))
+
+    def with_new_rule(self) -> LaneDesign:
+        """One more rule, last: the first lane other than the baseline, by its route header."""
+        lane = next((n for n in self.lane_names if n != self.baseline), self.baseline or "s1")
+        rule = IngressRule(lane, RequestMatch(headers=((self.route_header,
+                                                        StringMatch("exact", lane)),)))
+        return self.with_ingress(rules=(*self._written_rules, rule))
+
+    def with_weight(self, lane: str, weight: int) -> LaneDesign:
+        """``lane``'s ingress weight set; every lane gets an entry, in lane order (0 if new)."""
+        current = self.ingress.weight_map if self.ingress else {}
+        weights = tuple((n, weight if n == lane else current.get(n, 0))
+                        for n in dict.fromkeys(self.lane_names))
+        return self.with_ingress(weights=weights)
+
+
+def _mapped_service(svc: Service, name: str, service: Callable[[str], str | None]) -> Service:
+    calls = tuple(c2 for c in svc.calls if (c2 := service(c)) is not None)
+    return svc if (name, calls) == (svc.name, svc.calls) else replace(svc, name=name,
+                                                                       calls=calls)
+
+
+def _mapped_lane(lane: Lane, name: str, service: Callable[[str], str | None]) -> Lane:
+    services = tuple(s2 for s in lane.services if (s2 := service(s)) is not None)
+    return lane if (name, services) == (lane.name, lane.services) else replace(
+        lane, name=name, services=services)
 
 
 def _first_by_name(items: tuple) -> dict:

@@ -101,3 +101,68 @@ def test_looking_up_leaves_equality_hash_and_pickling_alone(mock):
     again = pickle.loads(pickle.dumps(mock))
     assert again == mock and again.lane("s3").holds("mockb")
     assert dataclasses.replace(mock.lanes[2], services=("mocka",)).holds("mocka")
+
+
+# -- lane edits the designer calls ------------------------------------------------------------
+def test_add_lane_is_labelled_by_its_name_and_strict_mode_gives_it_every_service(mock):
+    loose = mock.add_lane("s9")
+    assert loose.lane("s9") == Lane("s9", {"version": "s9"}, ())
+    strict = mock.with_(mode="strict").add_lane("s9")
+    assert strict.lane("s9").services == mock.service_names
+    first = LaneDesign(name="empty").add_lane("main")
+    assert first.baseline == "main"  # the first lane of a design is its baseline
+
+
+def test_add_service_joins_the_baseline_or_every_lane_in_strict_mode(mock):
+    loose = mock.add_service("mockd")
+    assert [ln.name for ln in loose.lanes if ln.holds("mockd")] == [mock.baseline]
+    strict = mock.with_(mode="strict").add_service("mockd")
+    assert all(ln.holds("mockd") for ln in strict.lanes)
+    assert LaneDesign(name="x").add_service("a").service_names == ("a",)  # no lanes yet
+
+
+@pytest.mark.parametrize(("method", "kept"), [
+    ("traceId", ("x-b3-traceid", None)),
+    ("header", (None, None)),
+    ("baggage", (None, "lane")),
+])
+def test_switching_the_method_clears_the_fields_it_ignores(mock, method, kept):
+    design = mock.with_method(method, trace_header="x-b3-traceid", baggage_key="lane")
+    pt = design.pass_through
+    assert (pt.method, pt.trace_header, pt.baggage_key) == (method, *kept)
+
+
+def test_rule_edits_by_index(mock):
+    design = mock.with_ingress(rules=mock.effective_rules)
+    lanes = [r.lane for r in design.ingress.rules]
+    moved = design.with_rule_moved(0, 1)
+    assert [r.lane for r in moved.ingress.rules] == [lanes[1], lanes[0], *lanes[2:]]
+    assert design.with_rule_moved(0, -1) is design  # nothing before the first
+    assert [r.lane for r in design.without_rule(1).ingress.rules] == [lanes[0], *lanes[2:]]
+    assert design.with_rule(0, lane="s3").ingress.rules[0].lane == "s3"
+    assert design.with_rule(99, lane="s3") is design and design.without_rule(99) is design
+    added = design.with_new_rule().ingress.rules[-1]
+    first_test_lane = next(n for n in mock.lane_names if n != mock.baseline)
+    assert added.lane == first_test_lane
+    assert added.match.header_map[mock.route_header].value == first_test_lane
+
+
+def test_weight_edit_gives_every_lane_an_entry_in_lane_order(mock):
+    design = mock.with_ingress(strategy="weighted", weights=(("s2", 30),))
+    weighted = design.with_weight("s1", 70)
+    assert weighted.ingress.weights == tuple(
+        (n, {"s1": 70, "s2": 30}.get(n, 0)) for n in mock.lane_names)
+
+
+def test_reference_edits_keep_untouched_services_and_lanes_as_they_are(shop):
+    renamed = shop.rename_lane(shop.lanes[-1].name, "renamed")
+    assert all(a is b for a, b in zip(renamed.services, shop.services))
+    assert all(a is b for a, b in zip(renamed.lanes[:-1], shop.lanes[:-1]))
+    dropped = shop.without_service("no-such-service")
+    assert dropped == shop
+
+
+def test_removing_the_baseline_and_the_entry_leaves_them_empty(mock):
+    assert mock.without_lane(mock.baseline).baseline == ""
+    assert mock.without_service(mock.ingress.entry).ingress.entry == ""
+    assert mock.rename_service(mock.ingress.entry, "front").ingress.entry == "front"

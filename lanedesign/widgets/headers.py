@@ -82,13 +82,8 @@ class HeadersPanel(Panel):
         method = self.method.value
         trace = self.trace_header.value.strip() or None
         key = self.baggage_key.value.strip() or None
-        fields = {
-            "traceId": {"trace_header": trace, "baggage_key": None},
-            "header": {"trace_header": None, "baggage_key": None},
-            "baggage": {"trace_header": None, "baggage_key": key},
-        }[method]
         self.edit(f"set the pass-through ({method})",
-                  lambda d: d.with_pass_through(method=method, **fields))
+                  lambda d: d.with_method(method, trace, key))
 
 
 def carried_headers(design: LaneDesign, lane: str) -> str:

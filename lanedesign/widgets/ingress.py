@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import ipywidgets as W
 
-from ..model import MATCH_KINDS, IngressRule, LaneDesign, RequestMatch, StringMatch
+from ..model import MATCH_KINDS, LaneDesign, RequestMatch, StringMatch
 from .common import Panel, button, heading, help_text, labelled, message
 from .state import DesignState
 
@@ -181,36 +181,20 @@ class IngressPanel(Panel):
         parts.append(W.HBox([add, reset]))
         return parts
 
-    def _rules(self) -> list[IngressRule]:
-        ingress = self.state.design.ingress
-        return list(ingress.rules or ()) if ingress else []
-
     def _rule(self, index: int, what: str, **changes: object) -> None:
-        rules = self._rules()
-        if index < len(rules):
-            rules[index] = replace(rules[index], **changes)
-            self._set(what, rules=tuple(rules))
+        self.edit(what, lambda d: d.with_rule(index, **changes))
 
     def _move(self, index: int, step: int) -> None:
-        rules = self._rules()
-        other = index + step
-        if 0 <= other < len(rules):
-            rules[index], rules[other] = rules[other], rules[index]
-            self._set(f"move rule #{index + 1} {'up' if step < 0 else 'down'}",
-                      rules=tuple(rules))
+        self.edit(f"move rule #{index + 1} {'up' if step < 0 else 'down'}",
+                  lambda d: d.with_rule_moved(index, step))
 
     def _drop(self, index: int) -> None:
-        rules = self._rules()
-        if index < len(rules):
-            del rules[index]
-            self._set(f"remove rule #{index + 1}", rules=tuple(rules))
+        self.edit(f"remove rule #{index + 1}", lambda d: d.without_rule(index))
 
     def _add_rule(self, design: LaneDesign) -> None:
-        lane = next((n for n in design.lane_names if n != design.baseline),
-                    design.baseline or "s1")
-        rule = IngressRule(lane, RequestMatch(headers=((design.route_header,
-                                                        StringMatch("exact", lane)),)))
-        self._set(f"add a rule for {lane}", rules=(*self._rules(), rule))
+        added = design.with_new_rule()
+        lane = added.ingress.rules[-1].lane if added.ingress and added.ingress.rules else ""
+        self.edit(f"add a rule for {lane}", lambda d: d.with_new_rule())
 
     # -- weights ------------------------------------------------------------------------------
     def _weighted_body(self, design: LaneDesign) -> list[W.Widget]:
@@ -239,9 +223,5 @@ class IngressPanel(Panel):
         ]
 
     def _weight(self, lane: str, value: int) -> None:
-        design = self.state.design
-        current = design.ingress.weight_map if design.ingress else {}
-        weights = tuple((n, value if n == lane else current.get(n, 0))
-                        for n in dict.fromkeys(design.lane_names))
-        self._set(f"weight {lane} {value}", weights=weights)
+        self.edit(f"weight {lane} {value}", lambda d: d.with_weight(lane, value))
 

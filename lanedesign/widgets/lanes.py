@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import ipywidgets as W
 
-from ..model import Lane, LaneDesign
+from ..model import LaneDesign
 from .common import (
     Panel,
     button,
@@ -224,10 +224,8 @@ class LanesPanel(Panel):
 
 
 def add_lane(design: LaneDesign, name: str) -> LaneDesign:
-    """A new lane labelled ``version: <name>``; strict mode gives it every service."""
-    services = design.service_names if design.mode == "strict" else ()
-    design = design.with_lane(Lane(name, labels={"version": name}, services=services))
-    return design if design.baseline else design.with_(baseline=name)
+    """``LaneDesign.add_lane`` (kept here for callers of the widget module)."""
+    return design.add_lane(name)
 
 
 def _fallback_options(design: LaneDesign, service: str) -> list[tuple[str, str]]:

@@ -158,10 +158,5 @@ class ServicesPanel(Panel):
 
 
 def add_service(design: LaneDesign, name: str) -> LaneDesign:
-    """A new service, put where the rules say it must be: the baseline (every lane if strict)."""
-    design = design.with_service(Service(name))
-    lanes = design.lane_names if design.mode == "strict" else (design.baseline,)
-    for lane in lanes:
-        if design.lane(lane) is not None:
-            design = design.with_membership(lane, name, True)
-    return design
+    """``LaneDesign.add_service`` (kept here for callers of the widget module)."""
+    return design.add_service(name)
