@@ -18,7 +18,6 @@ from .pipeline import Exported, check_and_export
 from .simulate import (
     Trace,
     distribution,
-    routing_matrix,
     routing_table,
     serving_lane,
     simulate,
@@ -53,3 +52,13 @@ __all__ = [
     "simulate",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``routing_matrix`` on first use: it needs pandas (the render layer), which the command
+    line and the emitters do without, so ``import lanedesign`` stays quick."""
+    if name == "routing_matrix":
+        from .render.tables import routing_matrix
+
+        return routing_matrix
+    raise AttributeError(f"module 'lanedesign' has no attribute {name!r}")

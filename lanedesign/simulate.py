@@ -1,8 +1,9 @@
 """The request simulator: which lane serves each hop of a request (``lanes.md`` §2-3).
 
 ``serving_lane`` is the one rule everything else uses; ``enter`` is the gateway;
-``simulate`` walks the call graph; ``distribution`` repeats weighted entry; ``routing_matrix``
-tabulates ``serving_lane`` for every service and lane.
+``simulate`` walks the call graph; ``distribution`` repeats weighted entry; ``routing_table``
+tabulates ``serving_lane`` for every service and lane (``render.tables.routing_matrix`` makes
+a DataFrame of it).
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from .matching import request_matches
 from .model import LaneDesign
 from .names import is_dns1123_label
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 MAX_HOPS = 10_000  # a guard for huge fan-out graphs; the walk stops with a warning
 
@@ -274,23 +272,12 @@ def distribution(design: LaneDesign, requests: int, seed: int | None = None,
 
 def routing_table(design: LaneDesign) -> dict[str, dict[str, str]]:
     """``{service: {lane: serving lane}}`` for every service and lane of the design."""
-    services, columns = _serving_columns(design)
+    services, columns = serving_columns(design)
     lanes = list(columns)
     return {svc: dict(zip(lanes, row)) for svc, row in zip(services, zip(*columns.values()))}
 
 
-def routing_matrix(design: LaneDesign) -> pd.DataFrame:
-    """The routing table as a DataFrame: rows = services, columns = lanes."""
-    import pandas as pd  # imported here: the CLI's validate path needs no pandas
-
-    services, columns = _serving_columns(design)
-    frame = pd.DataFrame(columns, index=services)
-    frame.index.name = "service"
-    frame.columns.name = "lane"
-    return frame
-
-
-def _serving_columns(design: LaneDesign) -> tuple[list[str], dict[str, list[str]]]:
+def serving_columns(design: LaneDesign) -> tuple[list[str], dict[str, list[str]]]:
     """The services (once each) and, per lane, the lane serving each of them: the routing table.
 
     The rule of ``lane_resolver`` computed a column at a time: the designer recomputes this on

@@ -16,7 +16,7 @@ from pandas.io.formats.style import Styler
 
 from ..findings import Finding
 from ..model import LaneDesign
-from ..simulate import Distribution, Trace, routing_matrix
+from ..simulate import Distribution, Trace, serving_columns
 from .svg import FALLBACK_COLOUR, lane_colours
 
 FALLBACK_MARK = "↩"
@@ -45,6 +45,15 @@ def routing_frame(design: LaneDesign, *, contains: str = "", lanes: Sequence[str
         frame = frame[_fallbacks(frame).any(axis=1)]
     return frame
 
+
+
+def routing_matrix(design: LaneDesign) -> pd.DataFrame:
+    """The routing table as a DataFrame: rows = services, columns = lanes."""
+    services, columns = serving_columns(design)
+    frame = pd.DataFrame(columns, index=services)
+    frame.index.name = "service"
+    frame.columns.name = "lane"
+    return frame
 
 def _fallbacks(frame: pd.DataFrame) -> pd.DataFrame:
     """True where the serving lane is not the column's lane."""
