@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TextIO
 
+from . import examples
 from .codec import dump_manifests, manifest_header
+from .designfile import design_to_dict, dump_design, save_design
 from .emit import registry
+from .emit.asm import import_asm
 from .files import write_manifests
-from .findings import Finding, has_errors
+from .findings import CATALOGUE, Finding, has_errors
 from .model import LaneDesign
 from .pipeline import check_and_export
 from .request import parse_header
@@ -204,9 +209,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import_asm(args: argparse.Namespace) -> int:
-    from .designfile import design_to_dict, dump_design, save_design
-    from .emit.asm import import_asm
-
     try:
         text = Path(args.file).read_bytes()
     except OSError as exc:
@@ -236,8 +238,6 @@ def cmd_import_asm(args: argparse.Namespace) -> int:
 
 
 def cmd_example(args: argparse.Namespace) -> int:
-    from . import examples
-
     if args.name is None:
         names = examples.names()
         if args.format == "json":
@@ -264,21 +264,27 @@ def _on_cluster(args: argparse.Namespace, func: Any) -> int:
 
     Config mistakes (no kubeconfig, unknown context) exit 2, everything else 1.
     """
-    import logging
-
-    from .cluster import ClusterError, ConfigError, connect
-
+    api = _cluster_api()
     # urllib3 logs every connection retry as a warning; the error below says it once
     logging.getLogger("urllib3").setLevel(logging.ERROR)
     try:
-        with connect(args.kubeconfig, args.context, args.in_cluster) as cluster:
+        with api.connect(args.kubeconfig, args.context, args.in_cluster) as cluster:
             return int(func(cluster))
-    except ClusterError as exc:
+    except api.ClusterError as exc:
         if args.format == "json":
             _print_json({"error": exc.to_dict()})
         else:
             print(f"error: {exc}" + (f". {exc.hint}" if exc.hint else ""), file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_DESIGN
+        return EXIT_USAGE if isinstance(exc, api.ConfigError) else EXIT_DESIGN
+
+
+def _cluster_api() -> ModuleType:
+    """``lanedesign.cluster``, imported when a cluster command runs: it brings the kubernetes
+    client (about half a second), which validate, simulate and export do without. The one
+    function-local import of the command line (``tests/test_layers.py`` lists it)."""
+    from . import cluster
+
+    return cluster
 
 
 def _emitted(args: argparse.Namespace) -> tuple[LaneDesign | None, list, list[Finding]]:
@@ -293,14 +299,12 @@ def _progress_line(progress: Any) -> None:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .cluster import diff
-
     design, objects, findings = _emitted(args)
     if design is None:
         return _unusable(findings, args)
 
     def run(cluster: Any) -> int:
-        plan = diff(cluster, objects, design.name, args.force_conflicts)
+        plan = _cluster_api().diff(cluster, objects, design.name, args.force_conflicts)
         if args.format == "json":
             _print_json({**plan.to_dict(), "findings": [f.to_dict() for f in findings]})
         else:
@@ -311,8 +315,6 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from .cluster import apply
-
     if args.wait < 0:
         raise UsageError("--wait must be 0 or more seconds")
     design, objects, findings = _emitted(args)
@@ -320,9 +322,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
         return _unusable(findings, args)
 
     def run(cluster: Any) -> int:
-        result = apply(cluster, objects, design.name, dry_run=not args.yes, prune=args.prune,
-                       force_conflicts=args.force_conflicts, settle_seconds=args.wait,
-                       on_progress=_progress_line)
+        result = _cluster_api().apply(
+            cluster, objects, design.name, dry_run=not args.yes, prune=args.prune,
+            force_conflicts=args.force_conflicts, settle_seconds=args.wait,
+            on_progress=_progress_line)
         if args.format == "json":
             _print_json({**result.to_dict(), "findings": [f.to_dict() for f in findings]})
         else:
@@ -335,8 +338,6 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_import_cluster(args: argparse.Namespace) -> int:
-    from .cluster import import_design, import_owned
-
     if not (args.group or args.namespace):
         raise UsageError("import-cluster needs --namespace NS (workloads) or --group NAME "
                          "(the objects a lane group owns)")
@@ -348,10 +349,11 @@ def cmd_import_cluster(args: argparse.Namespace) -> int:
                              f"({'; '.join(f.message for f in findings[:2])})")
 
     def run(cluster: Any) -> int:
+        api = _cluster_api()
         if args.group:
-            result = import_owned(cluster, args.group)
+            result = api.import_owned(cluster, args.group)
         else:
-            result = import_design(cluster, args.namespace, args.label_key, args.name,
+            result = api.import_design(cluster, args.namespace, args.label_key, args.name,
                                    args.baseline, existing)
         if args.format == "json":
             _print_json(result.to_dict())
@@ -367,8 +369,6 @@ def cmd_import_cluster(args: argparse.Namespace) -> int:
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
-    from .findings import CATALOGUE
-
     if args.format == "json":
         _print_json({"codes": [vars(info) for info in CATALOGUE.values()]})
     else:
@@ -388,22 +388,34 @@ def build_parser() -> argparse.ArgumentParser:
                      "traffic lanes.")
     parser.add_argument("--version", action="version", version=f"lanedesign {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in (_validate_parser, _simulate_parser, _matrix_parser, _export_parser,
+                _import_asm_parser, _findings_parser, _example_parser, _diff_parser,
+                _apply_parser, _import_cluster_parser):
+        add(sub)
+    return parser
 
-    def command(name: str, func: Any, help_text: str, design: bool = True,
-                ) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        if design:
-            p.add_argument("design", metavar="DESIGN", help="the design file (YAML)")
-        p.add_argument("--format", choices=("text", "json"), default="text")
-        p.set_defaults(func=func)
-        return p
 
-    p = command("validate", cmd_validate, "Check a design; list findings with codes and hints.")
+def _command(sub: Any, name: str, func: Any, help_text: str, design: bool = True,
+             ) -> argparse.ArgumentParser:
+    """A sub-command with ``--format``, and the design file argument unless ``design=False``."""
+    p = sub.add_parser(name, help=help_text, description=help_text)
+    if design:
+        p.add_argument("design", metavar="DESIGN", help="the design file (YAML)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=func)
+    return p
+
+
+def _validate_parser(sub: Any) -> None:
+    p = _command(sub, "validate", cmd_validate, "Check a design; list findings with codes and "
+                 "hints.")
     p.add_argument("--target", choices=registry.names(),
                    help="also check what this target can express")
 
-    p = command("simulate", cmd_simulate, "Send one request through the ingress and the call "
-                "graph; show the lane serving each hop.")
+
+def _simulate_parser(sub: Any) -> None:
+    p = _command(sub, "simulate", cmd_simulate, "Send one request through the ingress and the "
+                 "call graph; show the lane serving each hop.")
     p.add_argument("--header", "-H", action="append", default=[], metavar="NAME=VALUE",
                    help="a request header (repeatable); the first = or : ends the name, "
                    "so x-user=a:b sends x-user with value a:b")
@@ -414,31 +426,49 @@ def build_parser() -> argparse.ArgumentParser:
                    "how they spread over the lanes")
     p.add_argument("--seed", type=int, help="random seed for weighted ingress")
 
-    command("matrix", cmd_matrix, "Show the serving lane of every service in every lane.")
 
-    p = command("export", cmd_export, "Emit the manifests for a target as multi-document "
-                "YAML (or one file per object with --out).")
+def _matrix_parser(sub: Any) -> None:
+    _command(sub, "matrix", cmd_matrix, "Show the serving lane of every service in every lane.")
+
+
+def _export_parser(sub: Any) -> None:
+    p = _command(sub, "export", cmd_export, "Emit the manifests for a target as multi-document "
+                 "YAML (or one file per object with --out).")
     p.add_argument("--target", choices=registry.names(), required=True)
     p.add_argument("--out", metavar="DIR", help="write one YAML file per object into DIR")
 
-    p = command("import-asm", cmd_import_asm, "Read ASMSwimLaneGroup/ASMSwimLane YAML and "
-                "print the lane design it describes.", design=False)
+
+def _import_asm_parser(sub: Any) -> None:
+    p = _command(sub, "import-asm", cmd_import_asm, "Read ASMSwimLaneGroup/ASMSwimLane YAML "
+                 "and print the lane design it describes.", design=False)
     p.add_argument("file", metavar="FILE", help="YAML with ASMSwimLaneGroup and ASMSwimLane")
     p.add_argument("--group", metavar="NAME", help="the group to import when FILE holds several")
     p.add_argument("--out", metavar="FILE", help="save the design to FILE instead of printing it")
-    command("findings", cmd_findings, "List every finding code.", design=False)
-    p = command("example", cmd_example, "List the built-in example designs, or print one "
-                "(e.g. `lanedesign example shop > shop.yaml`).", design=False)
+
+
+def _findings_parser(sub: Any) -> None:
+    _command(sub, "findings", cmd_findings, "List every finding code.", design=False)
+
+
+def _example_parser(sub: Any) -> None:
+    p = _command(sub, "example", cmd_example, "List the built-in example designs, or print one "
+                 "(e.g. `lanedesign example shop > shop.yaml`).", design=False)
     p.add_argument("name", nargs="?", help="the example to print")
 
-    p = command("diff", cmd_diff, "Compare the design's manifests with the cluster (server "
-                "dry run): create, update with field diff, unchanged, prune, conflict.")
+
+def _diff_parser(sub: Any) -> None:
+    p = _command(sub, "diff", cmd_diff, "Compare the design's manifests with the cluster "
+                 "(server dry run): create, update with field diff, unchanged, prune, "
+                 "conflict.")
     p.add_argument("--target", choices=registry.names(), default="istio")
     p.add_argument("--force-conflicts", action="store_true",
                    help="judge as if taking over fields other managers own")
     _cluster_options(p)
-    p = command("apply", cmd_apply, "Server-side apply the manifests make-before-break; "
-                "without --yes only the server dry run runs.")
+
+
+def _apply_parser(sub: Any) -> None:
+    p = _command(sub, "apply", cmd_apply, "Server-side apply the manifests make-before-break; "
+                 "without --yes only the server dry run runs.")
     p.add_argument("--target", choices=registry.names(), default="istio")
     p.add_argument("--yes", action="store_true", help="really apply (default: dry run)")
     p.add_argument("--prune", action="store_true",
@@ -448,9 +478,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", type=float, default=3.0, metavar="SECONDS",
                    help="pause between phases so proxies get new subsets first (default 3)")
     _cluster_options(p)
-    p = command("import-cluster", cmd_import_cluster, "Propose a design from the Services and "
-                "Deployments in namespaces (or read back a lane group's objects); its findings "
-                "say what to complete by hand.", design=False)
+
+
+def _import_cluster_parser(sub: Any) -> None:
+    p = _command(sub, "import-cluster", cmd_import_cluster, "Propose a design from the "
+                 "Services and Deployments in namespaces (or read back a lane group's objects); "
+                 "its findings say what to complete by hand.", design=False)
     p.add_argument("--namespace", "-n", action="append", metavar="NS",
                    help="namespace to read (repeatable)")
     p.add_argument("--label-key", default="version",
@@ -462,7 +495,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", metavar="NAME",
                    help="instead: rebuild lane group NAME from the objects it owns")
     _cluster_options(p)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,12 @@ LAYERS: list[tuple[str, ...]] = [
     ("lanedesign", "lanedesign.__main__"),  # the package front
 ]
 # third-party libraries that belong to one place each
+# the only imports inside functions, each because a heavy library would slow every start-up
+LOCAL_IMPORTS = {
+    ("lanedesign", "__getattr__"),  # routing_matrix needs pandas
+    ("lanedesign.cli", "_cluster_api"),  # the kubernetes client, for cluster commands only
+    ("lanedesign.render.svg", "to_svg"),  # Graphviz as WebAssembly, for drawings only
+}
 OWNERS = {"yaml": ("lanedesign.codec",), "pandas": ("lanedesign.render",),
           "kubernetes": ("lanedesign.cluster",), "ipywidgets": ("lanedesign.widgets",)}
 
@@ -101,6 +107,18 @@ def test_libraries_are_imported_only_where_they_belong(module):
         if owners:
             assert any(module == o or module.startswith(o + ".") for o in owners), \
                 f"{module} line {line} imports {library}; only {', '.join(owners)} may"
+
+
+def local_imports(module: str) -> set[tuple[str, str]]:
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    return {(module, fn.name) for fn in ast.walk(tree)
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(fn))}
+
+
+def test_imports_sit_at_the_top_of_modules_but_for_the_listed_heavy_ones():
+    found = set().union(*(local_imports(m) for m in MODULES))
+    assert found == LOCAL_IMPORTS
 
 
 def test_no_module_below_the_front_imports_the_package_front():
