@@ -49,3 +49,11 @@ def mock():
 @pytest.fixture
 def shop():
     return examples.load("shop")
+
+
+@pytest.fixture
+def designer():
+    """The designer on the mock scenario (widgets imported only by the tests that use it)."""
+    from lanedesign.widgets import Designer
+
+    return Designer("mock-baggage")
