@@ -73,6 +73,16 @@ class RequestMatch:
         uri = self.uri
         return uri is None or (uri.kind == "prefix" and uri.value in ("", "/"))
 
+    def with_header(self, name: str, match: StringMatch) -> RequestMatch:
+        """One more header condition, last."""
+        return replace(self, headers=(*self.headers, (name, match)))
+
+    def without_header(self, index: int) -> RequestMatch | None:
+        """Header condition ``index`` removed; ``None`` when no condition is left (a rule
+        without a match matches every request)."""
+        headers = tuple(h for i, h in enumerate(self.headers) if i != index)
+        return replace(self, headers=headers) if self.uri or headers else None
+
 
 @dataclass(frozen=True)
 class IngressRule:

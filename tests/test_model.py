@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from lanedesign import examples
-from lanedesign.model import Lane, LaneDesign, Service
+from lanedesign.model import Lane, LaneDesign, RequestMatch, Service, StringMatch
 
 
 def test_values_are_immutable(mock):
@@ -166,3 +166,14 @@ def test_removing_the_baseline_and_the_entry_leaves_them_empty(mock):
     assert mock.without_lane(mock.baseline).baseline == ""
     assert mock.without_service(mock.ingress.entry).ingress.entry == ""
     assert mock.rename_service(mock.ingress.entry, "front").ingress.entry == "front"
+
+
+def test_header_conditions_are_added_last_and_the_last_removal_leaves_no_match():
+    lane = StringMatch("exact", "s2")
+    user = StringMatch("exact", "a")
+    match = RequestMatch(headers=(("x-lane", lane),)).with_header("x-user", user)
+    assert [name for name, _ in match.headers] == ["x-lane", "x-user"]
+    assert match.without_header(0).headers == (("x-user", user),)
+    assert RequestMatch(headers=(("x-lane", lane),)).without_header(0) is None
+    with_uri = RequestMatch(uri=StringMatch("prefix", "/a"), headers=(("x-lane", lane),))
+    assert with_uri.without_header(0) == RequestMatch(uri=StringMatch("prefix", "/a"))

@@ -34,6 +34,19 @@ def test_weighted_ingress_and_the_distribution(designer):
     assert set(shares) == {80, 20, 0} and abs(shares[80] - 80) < 5 and shares[0] == 0
 
 
+def test_a_header_condition_is_added_and_removed_in_the_rule(designer):
+    ingress = designer.show(designer.ingress)
+    before = designer.design.ingress.rules[0].match.headers
+    [add, *_] = [b for b in _find(ingress.body, "Button") if b.description == "+ header condition"]
+    add.click()
+    after = designer.design.ingress.rules[0].match.headers
+    assert after[:-1] == before and after[-1][0] == "x-user"
+    ingress = designer.show(designer.ingress)
+    drops = [b for b in _find(ingress.body, "Button") if b.tooltip == "remove condition"]
+    drops[len(after) - 1].click()
+    assert designer.design.ingress.rules[0].match.headers == before
+
+
 def _find(widget, kind: str) -> list:
     found = [widget] if type(widget).__name__ == kind else []
     for child in getattr(widget, "children", ()):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import ipywidgets as W
 
@@ -62,12 +61,10 @@ class MatchEditor:
 
     def _add_header(self) -> None:
         match = self.current() or RequestMatch()
-        self.emit(replace(match, headers=(*match.headers, ("x-user", StringMatch("exact", "")))))
+        self.emit(match.with_header("x-user", StringMatch("exact", "")))
 
     def _drop_header(self, index: int) -> None:
-        match = self.current() or RequestMatch()
-        headers = tuple(h for i, h in enumerate(match.headers) if i != index)
-        self.on_change(replace(match, headers=headers) if match.uri or headers else None)
+        self.on_change((self.current() or RequestMatch()).without_header(index))
 
 
 class IngressPanel(Panel):
