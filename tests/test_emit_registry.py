@@ -11,7 +11,7 @@ from kube_standin import CORE, running
 from lanedesign import examples
 from lanedesign.cli import main
 from lanedesign.cluster import TargetNotServed, connect, diff, discover, plan_steps, target_kinds
-from lanedesign.emit import emit, registry
+from lanedesign.emit import TargetError, emit, registry
 from lanedesign.emit.common import managed_labels
 from lanedesign.emit.target import Target
 from lanedesign.findings import make
@@ -111,3 +111,21 @@ def test_the_planner_discovers_routes_and_hints_a_registered_target(toy, tmp_pat
         plan = diff(cluster, toy_emit(design), design.name)
     [step] = plan_steps(plan)
     assert (step.phase, step.ref.kind) == ("route", "ToyRoute")
+
+
+@pytest.mark.parametrize("name", ["istio", "asm"])
+def test_a_target_reads_back_what_it_emits(name):
+    target = registry.target(name)
+    design = examples.load("mock-weighted" if name == "asm" else "mock-baggage")
+    read = target.read(target.emit(design))
+    assert read.design is not None and read.design.name == design.name
+    assert [(ln.name, ln.labels, ln.services) for ln in read.design.lanes] == \
+        [(ln.name, ln.labels, ln.services) for ln in design.lanes]
+
+
+def test_ld601_is_written_once_the_validator_and_the_emitter_agree():
+    traceid = examples.load("mock-traceid")
+    [from_validate] = [f for f in validate(traceid, "istio") if f.code == "LD601"]
+    with pytest.raises(TargetError) as refused:
+        emit(traceid, "istio")
+    assert refused.value.finding == from_validate
