@@ -11,12 +11,16 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+# the YAML text of manifests lives in the codec; these names stay importable from here for
+# code written before it moved (the emitters themselves never use them)
+from ..codec import dump_manifests, manifest_header, object_filename
 from ..model import LaneDesign
 from . import registry
 from .common import TargetError
 from .target import ReadResult, Target
 
-__all__ = ["ReadResult", "Target", "TargetError", "emit"]
+__all__ = ["ReadResult", "Target", "TargetError", "dump_manifests", "emit", "manifest_header",
+           "object_filename"]
 
 
 def emit(design: LaneDesign, target: str) -> list[dict]:
