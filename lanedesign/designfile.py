@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .codec import dump_design_data, flow, parse_yaml
+from .codec import parse_yaml_documents as parse_yaml_documents  # the old import path
 from .fields import FieldReader, Loaded, is_type, join_path, typename
 from .findings import make
 from .model import (
