@@ -212,6 +212,17 @@ def test_an_asm_lane_group_is_read_back_through_the_asm_importer(tmp_path):
     assert "LD705" in {f.code for f in result.findings}  # ASM holds no calls
 
 
+
+def test_the_target_with_most_of_the_groups_objects_reads_them_and_the_rest_is_noted(tmp_path):
+    design = examples.load("mock-weighted")
+    with running(tmp_path, *ISTIO, *ASM) as served, connect(served.kubeconfig) as cluster:
+        apply(cluster, emit(design, "asm"), design.name, settle_seconds=0)
+        served.standin.add(dr("mocka", "s1", group=design.name))  # a stray Istio object
+        result = import_owned(cluster, design.name)
+    assert result.design.lane_names == design.lane_names  # read by ASM, 4 objects against 1
+    assert "objects of the group that Alibaba Cloud ASM does not make were ignored" in \
+        result.notes
+
 # -- round trip through the real Istio emitter ---------------------------------------------------
 def probe_requests(design) -> list[tuple[dict[str, str], str]]:
     """Requests that exercise the ingress rules: every lane's header, a user, a few paths."""
