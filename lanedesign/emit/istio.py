@@ -12,7 +12,7 @@ from collections.abc import Callable
 from ..findings import make
 from ..model import Ingress, LaneDesign, RequestMatch, Service
 from .common import TargetError, managed_labels, object_name, request_match_dict, service_host
-from .lua import baggage_lua
+from .lua import baggage_inbound_lua, baggage_lua
 
 API_VERSION = "networking.istio.io/v1"
 ENVOY_FILTER_API_VERSION = "networking.istio.io/v1alpha3"  # EnvoyFilter has no v1
@@ -171,7 +171,7 @@ def _header_value(value: str) -> str:
 
 
 def baggage_envoy_filter(design: LaneDesign) -> dict:
-    """A Lua filter before the router, on sidecar outbound calls and at gateways."""
+    """Lua filters before the router: sidecar outbound calls and gateways, sidecar inbound."""
     source = baggage_lua(design.route_header, design.baggage_key)
     filter_name = f"lanedesign.{design.name}.baggage"
     return {
@@ -179,9 +179,21 @@ def baggage_envoy_filter(design: LaneDesign) -> dict:
         "kind": "EnvoyFilter",
         # root namespace and no workloadSelector: every sidecar and gateway of the mesh
         "metadata": _metadata(design, object_name(design.name, "baggage"), ROOT_NAMESPACE),
-        "spec": {"configPatches": [_lua_patch(context, filter_name, source)
-                                   for context in ("SIDECAR_OUTBOUND", "GATEWAY")]},
+        "spec": {"configPatches": [*(_lua_patch(context, filter_name, source)
+                                     for context in ("SIDECAR_OUTBOUND", "GATEWAY")),
+                                   baggage_inbound_patch(design)]},
     }
+
+
+def baggage_inbound_patch(design: LaneDesign) -> dict:
+    """A Lua filter before every sidecar's inbound router: the app gets one ``baggage`` line.
+
+    The gateway *adds* its lane member after any the client sent, and OpenTelemetry's
+    propagator reads only the first ``baggage`` line, so without this an app would carry the
+    client's lane on instead of the one its request was routed in (docs/istio.md).
+    """
+    source = baggage_inbound_lua(design.route_header, design.baggage_key)
+    return _lua_patch("SIDECAR_INBOUND", f"lanedesign.{design.name}.baggage-inbound", source)
 
 
 def _lua_patch(context: str, filter_name: str, source: str) -> dict:
