@@ -157,6 +157,12 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     ("LD601", "traceid-needs-asm", "error", "The `traceId` method needs ASM's trace-id -> "
      "lane memory (TrafficLabel); plain Istio cannot express it.",
      "Export with `--target asm`, or switch the design to the `baggage` method."),
+    ("LD602", "istio-envoyfilter-warning", "info", "The `baggage` method on plain Istio needs "
+     "an EnvoyFilter (Lua); Istio's validation warns on every EnvoyFilter that it exposes "
+     "internal details that may change between releases (`istioctl validate`, and "
+     "`kubectl apply` through Istio's webhook).", "Expected: re-run the `istio` tests (or "
+     "check the filter in a staging mesh) before upgrading Istio; the `header` method needs "
+     "no EnvoyFilter when the apps copy the route header."),
     # -- the ASM target (docs/asm.md says why each is refused) --------------------------------
     ("LD610", "asm-default-lane", "error", "ASM's lane ingress rules have no route for "
      "unmatched requests (they get 404), and a catch-all rule in the default lane would race "

@@ -367,6 +367,10 @@ def _istio_target(d: LaneDesign) -> Iterator[Finding]:
     if d.pass_through.method == "traceId":
         yield make("LD601", "spec.passThrough.method", "plain Istio cannot remember trace id "
                    "-> lane; the traceId method needs ASM")
+    if d.pass_through.method == "baggage":
+        # found by real Istio (istioctl validate): predicted so that it surprises nobody
+        yield make("LD602", "spec.passThrough.method", "the baggage method exports an "
+                   "EnvoyFilter; Istio warns on every EnvoyFilter that it may break on upgrade")
 
 
 _CHECKS = (_names, _headers, _lanes, _fallbacks, _calls, _ingress)
