@@ -418,3 +418,31 @@ def test_without_the_inbound_filter_the_clients_baggage_wins(xdsdump):
         check_request(without, [("x-asm-prefer-tag", "s2"),
                                 ("baggage", "userId=alice,x-asm-prefer-tag=s3")],
                       "/", "lanes.example.com")
+
+
+# -- the reader refuses what it does not know ------------------------------------------------
+def test_the_reader_refuses_unknown_filters_and_fields():
+    router = {"name": ROUTER}
+    with pytest.raises(XdsError, match="does not know"):
+        lua_chain([{"name": "envoy.filters.http.ext_proc"}, router])  # could change headers
+    with pytest.raises(XdsError, match="router is not the last"):
+        lua_chain([router, {"name": "istio.stats"}])
+    proxy = Proxy("p", {"routes": [{"name": "80", "virtual_hosts": [{
+        "name": "vh", "domains": ["*"],
+        "routes": [{"match": {"prefix": "/", "query_parameters": []}, "route": {"cluster": "c"}}],
+    }]}]})
+    with pytest.raises(XdsError, match="query_parameters"):
+        proxy.route("80", "a.example.com", "/", {})
+
+
+def test_the_reader_picks_virtual_hosts_as_envoy_does():
+    def vh(name: str, *domains: str) -> dict:
+        return {"name": name, "domains": list(domains),
+                "routes": [{"match": {"prefix": "/"}, "route": {"cluster": name}}]}
+    proxy = Proxy("p", {"routes": [{"name": "80", "virtual_hosts": [
+        vh("any", "*"), vh("prefix", "a.example.*"), vh("suffix", "*.example.com"),
+        vh("exact", "a.example.com")]}]})
+    assert proxy.route("80", "a.example.com", "/", {}).clusters[0].name == "exact"
+    assert proxy.route("80", "b.example.com", "/", {}).clusters[0].name == "suffix"
+    assert proxy.route("80", "a.example.org", "/", {}).clusters[0].name == "prefix"
+    assert proxy.route("80", "other", "/", {}).clusters[0].name == "any"
