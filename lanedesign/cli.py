@@ -484,6 +484,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", metavar="NAME",
                    help="instead: rebuild lane group NAME from the objects it owns")
     _cluster_options(p)
+    from .cli_observe import register  # observe, import-traffic: their own module
+
+    register(command)
     return parser
 
 
