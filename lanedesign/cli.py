@@ -306,7 +306,12 @@ def _emitted(args: argparse.Namespace) -> tuple[LaneDesign | None, list, list[Fi
     if design is None:
         return None, [], findings
     try:
-        return design, emit(design, args.target), findings
+        objects = emit(design, args.target)
+        if getattr(args, "telemetry", False):  # export --telemetry: the metrics' lane tag
+            from .emit.telemetry import emit_telemetry
+
+            objects += emit_telemetry(design)
+        return design, objects, findings
     except TargetError as exc:
         return None, [], [exc.finding]
 
@@ -442,6 +447,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "YAML (or one file per object with --out).")
     p.add_argument("--target", choices=TARGETS, required=True)
     p.add_argument("--out", metavar="DIR", help="write one YAML file per object into DIR")
+    p.add_argument("--telemetry", action="store_true", help="also emit an Istio Telemetry "
+                   "that tags request metrics with the lane (for `lanedesign observe`)")
 
     p = command("import-asm", cmd_import_asm, "Read ASMSwimLaneGroup/ASMSwimLane YAML and "
                 "print the lane design it describes.", design=False)

@@ -448,20 +448,22 @@ def _judge(ctx: _Context, cell: Cell, tagged: bool) -> None:
     absent = [v for v in cell.expected if v not in ctx.seen_versions[cell.callee]]
     baseline_v = ctx.versions.get(ctx.design.baseline)
     caller = cell.caller or "the ingress gateway"
-    if absent and cell.lanes:
-        ctx.findings.append(make(
-            "LD803", path, what,
-            f"no {cell.callee} pod with version {', '.join(absent)} served a call in the "
-            "window: the lane's version may not be deployed (or not ready), so calls fell "
-            "back; deploy it or take the service out of the lane"))
-    elif cell.lanes and (cell.lost >= cell.unexpected / 2 if tagged else
-                         wrong == [baseline_v] and cell.caller is not None):
+    lost_context = bool(cell.lanes) and (
+        cell.lost >= cell.unexpected / 2 if tagged else
+        wrong == [baseline_v] and cell.caller is not None and not absent)
+    if lost_context:
         cause = (f"{_num(cell.lost)} of them carried no lane context" if tagged else
                  "without a lane tag the cause cannot be confirmed")
         ctx.findings.append(make(
             "LD802", path, what,
             f"{caller} may drop the lane context ({cause}): propagate it (e.g. "
             "OpenTelemetry baggage), or mark the service `propagates: false`"))
+    elif absent and cell.lanes:
+        ctx.findings.append(make(
+            "LD803", path, what,
+            f"no {cell.callee} pod with version {', '.join(absent)} served a call in the "
+            "window: the lane's version may not be deployed (or not ready), so calls fell "
+            "back; deploy it or take the service out of the lane"))
     else:
         ctx.findings.append(make(
             "LD801", path, what,
