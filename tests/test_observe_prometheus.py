@@ -165,3 +165,38 @@ def test_a_url_that_is_not_http_is_a_usage_error(tmp_path, capsys):
     assert main(["observe", str(path), "--prometheus", "prometheus:9090"]) == 2
     assert main(["observe", str(tmp_path / "missing.yaml"), "--prometheus",
                  "http://127.0.0.1:9"]) == 2
+
+
+def test_import_traffic_adds_the_calls_the_design_lacks(prom, capsys, tmp_path):
+    url, ats = prom
+    path = tmp_path / "mock.yaml"
+    save_design(SCENARIOS["untagged"].design, path)
+    out = tmp_path / "completed.yaml"
+    code = main(["import-traffic", str(path), "--prometheus", url, "--at",
+                 str(ats["untagged"]), "--out", str(out), "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["file"] == str(out)
+    calls = {s["name"]: s.get("calls", []) for s in data["design"]["spec"]["services"]}
+    assert calls == {"mocka": ["mockb", "mockc"], "mockb": ["mockc"], "mockc": []}
+    assert "added call mocka -> mockc (1800 calls in the window)" in data["notes"]
+    # the completed design now observes clean where only the extra call was wrong
+    code = main(["observe", str(out), "--prometheus", url, "--at", str(ats["untagged"]),
+                 "--format", "json"])
+    again = json.loads(capsys.readouterr().out)
+    assert "LD804" not in [f["code"] for f in again["findings"]]
+
+
+def test_import_traffic_proposes_a_new_design(prom, capsys):
+    url, ats = prom
+    code = main(["import-traffic", "--prometheus", url, "--at", str(ats["mock-tagged"]),
+                 "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0, data["findings"]
+    spec = data["design"]["spec"]
+    assert [(s["name"], s.get("calls", [])) for s in spec["services"]] == [
+        ("mocka", ["mockb"]), ("mockb", ["mockc"]), ("mockc", [])]
+    assert {ln["name"]: ln["services"] for ln in spec["lanes"]} == {
+        "v1": ["mocka", "mockb", "mockc"], "v2": ["mocka", "mockc"], "v3": ["mockb"]}
+    assert spec["baseline"] == "v1" and spec["ingress"]["entry"] == "mocka"
+    assert any(n.startswith("a new design: lanes from the version label values")
+               for n in data["notes"])

@@ -59,7 +59,8 @@ def design_with_traffic(design: LaneDesign | None, samples: Iterable[Sample],
     calls, _ = read_calls(design, samples)
     counts: Counter = Counter()
     for call in calls:
-        counts[(call.caller, call.source, call.callee)] += call.count
+        # a service's versions are one caller; outsiders are told apart by workload
+        counts[(call.caller, "" if call.caller else call.source, call.callee)] += call.count
     entry_votes: Counter = Counter()
     rare = []
     for (caller, source, callee), n in sorted(counts.items(), key=lambda x: str(x[0])):
