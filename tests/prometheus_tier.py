@@ -1,10 +1,4 @@
-"""A real Prometheus for the observe tests and benchmarks: Debian's ``prometheus`` package.
-
-Series (from ``lanedesign.observe.synthetic``) become TSDB blocks with ``promtool tsdb
-create-blocks-from openmetrics``; then ``prometheus`` serves them on 127.0.0.1 (a free port,
-a temporary data directory, retention long enough for old blocks, nothing scraped). Each
-scenario gets its own four-hour slot of time, so one server holds many and a query at a
-scenario's ``at`` sees only it.
+"""The real-Prometheus test tier: ``lanedesign.observe.local`` over Debian's package.
 
 Without the binaries the tier skips with the command that installs them; under CI
 (``LANEDESIGN_REQUIRE_PROMETHEUS=1``, set by ``.ci/run``) it fails instead.
@@ -13,108 +7,14 @@ Without the binaries the tier skips with the command that installs them; under C
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import time
-import urllib.request
-from collections.abc import Iterable
-from pathlib import Path
 
-from lanedesign.observe import Sample, openmetrics
+from lanedesign.observe.local import LocalPrometheus, tools
 
 INSTALL_HINT = "install Debian's prometheus package: `apt-get install -y prometheus` " \
                "(`make test` does it where it can)"
-SLOT = 4 * 3600.0  # seconds of time per scenario (two 2-hour blocks, never shared)
-BASE = 1_767_225_600.0  # 2026-01-01T00:00:00Z: fixed, so every run writes the same blocks
-WINDOW = 900.0  # the 15m window the scenarios fill
-CONFIG = "global:\n  scrape_interval: 1h\nscrape_configs: []\n"
+
+__all__ = ["INSTALL_HINT", "LocalPrometheus", "required", "tools"]
 
 
 def required() -> bool:
     return os.environ.get("LANEDESIGN_REQUIRE_PROMETHEUS") == "1"
-
-
-def tools() -> tuple[str, str] | None:
-    """Paths of ``prometheus`` and ``promtool``, or None when either is missing."""
-    found = shutil.which("prometheus"), shutil.which("promtool")
-    return found if all(found) else None  # type: ignore[return-value]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrometheusTier:
-    """Scenarios written as blocks, then one server over them (``with`` stops it)."""
-
-    def __init__(self, workdir: Path) -> None:
-        found = tools()
-        if found is None:
-            raise RuntimeError(f"prometheus/promtool not found: {INSTALL_HINT}")
-        self.prometheus, self.promtool = found
-        self.workdir = workdir
-        self.data = workdir / "data"
-        self.data.mkdir(parents=True, exist_ok=True)
-        self.slots = 0
-        self.process: subprocess.Popen | None = None
-        self.url = ""
-
-    def add(self, samples: Iterable[Sample], window: float = WINDOW) -> float:
-        """Write ``samples`` as counters over the window ending at the returned time."""
-        at = BASE + self.slots * SLOT + SLOT / 2
-        self.slots += 1
-        source = self.workdir / f"scenario-{self.slots}.om"
-        source.write_text(openmetrics(samples, at, window), encoding="utf-8")
-        done = subprocess.run([self.promtool, "tsdb", "create-blocks-from", "openmetrics",
-                               str(source), str(self.data)], capture_output=True, text=True,
-                              timeout=600, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"promtool failed: {done.stderr.strip()[-500:]}")
-        source.unlink()
-        return at
-
-    def start(self, timeout: float = 60.0) -> str:
-        config = self.workdir / "prometheus.yml"
-        config.write_text(CONFIG, encoding="utf-8")
-        port = free_port()
-        self.log = (self.workdir / "prometheus.log").open("w")
-        self.process = subprocess.Popen(
-            [self.prometheus, f"--config.file={config}", f"--storage.tsdb.path={self.data}",
-             "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{port}",
-             "--log.level=warn"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("prometheus exited: "
-                                   + (self.workdir / "prometheus.log").read_text()[-800:])
-            try:
-                with urllib.request.urlopen(self.url + "/-/ready", timeout=2) as r:
-                    if r.status == 200:
-                        return self.url
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"prometheus was not ready after {timeout:.0f}s")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process is not None:
-            self.log.close()
-        self.process = None
-
-    def __enter__(self) -> PrometheusTier:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

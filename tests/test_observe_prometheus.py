@@ -12,7 +12,7 @@ import sys
 import pytest
 from conftest import ROOT
 from observe_scenarios import scenarios
-from prometheus_tier import INSTALL_HINT, PrometheusTier, required, tools
+from prometheus_tier import INSTALL_HINT, LocalPrometheus, required, tools
 
 from lanedesign.cli import main
 from lanedesign.designfile import save_design
@@ -28,7 +28,7 @@ def prom(tmp_path_factory):
         if required():
             pytest.fail(f"prometheus is required under CI: {INSTALL_HINT}")
         pytest.skip(f"prometheus/promtool not installed: {INSTALL_HINT}")
-    tier = PrometheusTier(tmp_path_factory.mktemp("prometheus"))
+    tier = LocalPrometheus(tmp_path_factory.mktemp("prometheus"))
     ats = {name: tier.add(synthetic_samples(s.design, faults=s.faults, tagged=s.tagged))
            for name, s in SCENARIOS.items()}
     with tier:
@@ -75,7 +75,7 @@ def test_the_counts_are_the_generators(prom, capsys, tmp_path):
 def test_prometheus_answers_what_the_generator_made(prom):
     """The comparison of Prometheus's answer equals that of the samples themselves."""
     url, ats = prom
-    for name in ("seeded-1", "untagged"):
+    for name in ("seeded-1", "mock-tagged", "untagged"):
         s = SCENARIOS[name]
         direct = compare(s.design, synthetic_samples(s.design, faults=s.faults, tagged=s.tagged))
         seen = observe(s.design, Prometheus(url), at=ats[name]).comparison
