@@ -200,3 +200,15 @@ def test_import_traffic_proposes_a_new_design(prom, capsys):
     assert spec["baseline"] == "v1" and spec["ingress"]["entry"] == "mocka"
     assert any(n.startswith("a new design: lanes from the version label values")
                for n in data["notes"])
+
+
+def test_the_designers_traffic_part_asks_prometheus(prom):
+    from lanedesign.widgets.state import DesignState
+    from lanedesign.widgets.traffic import TrafficPart
+
+    url, ats = prom
+    part = TrafficPart(DesignState(SCENARIOS["mock-tagged"].design))
+    part.url.value = url
+    part.run(at=ats["mock-tagged"])
+    assert "lane tag present" in part.status.value
+    assert "LD802" in part.findings.value and "<svg" in part.view.value
