@@ -165,6 +165,7 @@ def read_calls(design: LaneDesign, samples: Iterable[Sample], lane_tag: str = LA
     """Map workloads to the design's services; ``tagged`` if any series has the lane tag."""
     names = set(design.service_names)
     by_prefix = sorted(names, key=len, reverse=True)
+    namespace_of = {n: design.namespace_of(n) for n in names}
     calls: list[Call] = []
     tagged = False
     for sample in samples:
@@ -175,12 +176,12 @@ def read_calls(design: LaneDesign, samples: Iterable[Sample], lane_tag: str = LA
         tagged = tagged or tag is not None
         callee = lab.get("destination_service_name", "")
         callee_ns = lab.get("destination_service_namespace", "")
-        if callee not in names or (callee_ns and callee_ns != design.namespace_of(callee)):
+        if callee not in names or (callee_ns and callee_ns != namespace_of[callee]):
             callee = f"{callee}.{callee_ns}" if callee_ns else callee
         workload = lab.get("source_workload", "")
         source_ns = lab.get("source_workload_namespace", "")
         caller = _service_of(lab, workload, names, by_prefix)
-        if caller is not None and source_ns and source_ns != design.namespace_of(caller):
+        if caller is not None and source_ns and source_ns != namespace_of[caller]:
             caller = None
         calls.append(Call(
             caller=caller, source=f"{source_ns}/{workload}" if source_ns else workload,
@@ -224,8 +225,10 @@ def compare(design: LaneDesign, samples: Iterable[Sample], tolerance: float = DE
     """Compare observed request counts with the design (see the module docstring)."""
     samples = list(samples)
     calls, tagged = read_calls(design, samples, lane_tag)
-    ctx = _Context(design, tolerance, lane_expectations(design), call_paths(design),
-                   {ln.name: lane_version(ln) for ln in design.lanes}, defaultdict(set))
+    # per-lane expectations are needed to attribute untagged calls; tagged calls carry it
+    ctx = _Context(design, tolerance, {} if tagged else lane_expectations(design),
+                   call_paths(design), {ln.name: lane_version(ln) for ln in design.lanes},
+                   defaultdict(set))
     for call in calls:
         ctx.seen_versions[call.callee].add(call.callee_version)
     _unobservable_lanes(ctx)
@@ -475,7 +478,7 @@ def _unseen(ctx: _Context, calls: list[Call]) -> list[Edge]:
     """Designed calls reachable from the ingress that no series shows."""
     seen = {c.edge for c in calls}
     called = {c.callee for c in calls}
-    reachable = {edge for edges in ctx.expectations.values() for edge in edges}
+    reachable = _reachable_calls(ctx.design)
     # a caller that received no call explains its own silence: report the first hop only
     unseen = [edge for edge in ctx.paths if edge in reachable and edge not in seen
               and (edge[0] is None or edge[0] in called)]
@@ -486,3 +489,22 @@ def _unseen(ctx: _Context, calls: list[Call]) -> list[Edge]:
             "remove the call from the design if the app no longer makes it, or check that "
             "traffic reaches the caller"))
     return unseen
+
+
+def _reachable_calls(design: LaneDesign) -> set[Edge]:
+    """The designed calls a request from the ingress can make (the same in every lane)."""
+    entry = design.ingress.entry if design.ingress else ""
+    services = {s.name: s for s in reversed(design.services)}
+    if entry not in services:
+        return set()
+    calls: set[Edge] = {(None, entry)}
+    seen, stack = {entry}, [entry]
+    while stack:
+        name = stack.pop()
+        for callee in services[name].calls:
+            if callee in services:
+                calls.add((name, callee))
+                if callee not in seen:
+                    seen.add(callee)
+                    stack.append(callee)
+    return calls

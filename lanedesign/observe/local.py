@@ -56,12 +56,14 @@ class LocalPrometheus:
         self.process: subprocess.Popen | None = None
         self.url = ""
 
-    def add(self, samples: Iterable[Sample], window: float = WINDOW) -> float:
-        """Write ``samples`` as counters over the window ending at the returned time."""
+    def add(self, samples: Iterable[Sample], window: float = WINDOW,
+            step: float = 15.0) -> float:
+        """Write ``samples`` as counters over the window ending at the returned time, one
+        point per ``step`` seconds (fewer points: smaller blocks, same ``increase``)."""
         at = BASE + self.slots * SLOT + SLOT / 2
         self.slots += 1
         source = self.workdir / f"set-{self.slots}.om"
-        source.write_text(openmetrics(samples, at, window), encoding="utf-8")
+        source.write_text(openmetrics(samples, at, window, step), encoding="utf-8")
         done = subprocess.run([self.promtool, "tsdb", "create-blocks-from", "openmetrics",
                                str(source), str(self.data)], capture_output=True, text=True,
                               timeout=1800, check=False)
