@@ -212,3 +212,15 @@ def test_the_designers_traffic_part_asks_prometheus(prom):
     part.run(at=ats["mock-tagged"])
     assert "lane tag present" in part.status.value
     assert "LD802" in part.findings.value and "<svg" in part.view.value
+
+
+def test_the_observe_benchmark_reports_one_query_per_observation(prom, capsys):
+    """Shapes, never times: ``python -m benchmarks.observe --quick`` (its own Prometheus)."""
+    from benchmarks.observe import main as bench
+
+    assert bench(["--quick", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["observe"]
+    assert [(r["size"], r["tagged"]) for r in rows] == [("M", True), ("M", False)]
+    for r in rows:
+        assert r["queries"] == 1 and r["series"] > 0 and r["median_s"] > 0 < r["floor_s"]
+        assert r["findings"] in ([], ["LD806"])
