@@ -20,7 +20,7 @@ from lanedesign.observe import (
     window_seconds,
 )
 from lanedesign.observe.compare import read_calls
-from lanedesign.observe.expect import lane_expectations, lane_version
+from lanedesign.observe.expect import call_paths, lane_expectations, lane_version
 
 MOCK = examples.load("mock-baggage")
 
@@ -146,3 +146,23 @@ def test_window_and_answer_parsing():
 
 def test_redact_hides_credentials_and_query():
     assert redact("https://u:p@prom.example:9090/api?x=1") == "https://***@prom.example:9090/api"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 8, 9, 10, 12])
+def test_without_the_tag_a_fault_is_found_or_its_hop_is_listed(seed):
+    """Untagged: every reported divergence is an injected one, and every injected one not
+    reported sits on a hop the comparison lists as indistinguishable."""
+    from observe_scenarios import pick_faults
+
+    from benchmarks.generate import synthetic_design
+
+    design = synthetic_design(16, 4, seed=seed)
+    faults, expected = pick_faults(design, seed)
+    result = compare(design, synthetic_samples(design, faults=faults, tagged=False))
+    found = {(f.code, f.path) for f in result.findings if f.severity != "info"}
+    assert {p for _, p in found} <= {p for _, p in expected}
+    assert ("LD804", next(p for c, p in expected if c == "LD804")) in found
+    listed = {(r["caller"], r["callee"]) for r in result.indistinguishable}
+    paths = {p: e for e, p in call_paths(design).items()}
+    for _code, path in expected - found:
+        assert paths[path] in listed, path
