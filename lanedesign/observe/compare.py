@@ -395,14 +395,24 @@ def _untagged_cells(ctx: _Context, calls: list[Call]) -> list[Cell]:
 def _candidates(ctx: _Context, edge: Edge, caller_version: str) -> dict[str, set[str]]:
     """Lanes whose call on ``edge`` comes from ``caller_version``: the versions each expects."""
     found: dict[str, set[str]] = {}
+    caller = edge[0]
     for lane, edges in ctx.expectations.items():
         for exp in edges.get(edge, ()):
-            if edge[0] is not None and ctx.versions.get(exp.caller_lane) != caller_version:
+            if caller is not None and caller_version not in _caller_versions(ctx, caller, exp):
                 continue
             version = ctx.versions.get(exp.callee_lane)
             if version:
                 found.setdefault(lane, set()).add(version)
     return found
+
+
+def _caller_versions(ctx: _Context, caller: str, exp: Expectation) -> set[str | None]:
+    """The versions the caller may answer in: its lane's, or, where that version served no
+    call at all (not deployed), the version its calls fall back to."""
+    own = ctx.versions.get(exp.caller_lane)
+    if own in ctx.seen_versions[caller]:
+        return {own}
+    return {own, ctx.versions.get(ctx.design.fallback_for(caller))}
 
 
 def _indistinguishable(ctx: _Context) -> list[dict[str, Any]]:
