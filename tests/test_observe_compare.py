@@ -11,7 +11,9 @@ from lanedesign.model import Lane
 from lanedesign.observe import (
     DropsContext,
     ExtraCall,
+    MissingVersion,
     Sample,
+    UnusedCall,
     compare,
     redact,
     requests_query,
@@ -166,3 +168,18 @@ def test_without_the_tag_a_fault_is_found_or_its_hop_is_listed(seed):
     paths = {p: e for e, p in call_paths(design).items()}
     for _code, path in expected - found:
         assert paths[path] in listed, path
+
+
+def test_a_missing_lane_version_is_named_as_such():
+    samples = synthetic_samples(MOCK, faults=(MissingVersion("mockc", "s2"),))
+    result = compare(MOCK, samples)
+    assert [(f.code, f.path) for f in result.findings] == [("LD803",
+                                                           "spec.services[1].calls[0]")]
+    assert "no mockc pod with version v2 served a call" in result.findings[0].hint
+
+
+def test_a_designed_call_never_made_is_reported_at_its_first_hop_only():
+    result = compare(MOCK, synthetic_samples(MOCK, faults=(UnusedCall("mocka", "mockb"),)))
+    assert [(f.code, f.path) for f in result.findings] == [("LD805",
+                                                           "spec.services[0].calls[0]")]
+    assert result.unseen_calls == (("mocka", "mockb"),)
