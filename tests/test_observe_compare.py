@@ -183,3 +183,30 @@ def test_a_designed_call_never_made_is_reported_at_its_first_hop_only():
     assert [(f.code, f.path) for f in result.findings] == [("LD805",
                                                            "spec.services[0].calls[0]")]
     assert result.unseen_calls == (("mocka", "mockb"),)
+
+
+def test_the_token_goes_in_the_authorization_header_only(monkeypatch, tmp_path):
+    """What the client sends (urlopen captured; the real server is tested elsewhere)."""
+    import io
+    import json as json_
+
+    from lanedesign.observe import Prometheus, read_token
+    from lanedesign.observe import prometheus as module
+
+    sent = []
+
+    def fake_urlopen(request, timeout):
+        sent.append(request)
+        return io.BytesIO(json_.dumps({"status": "success", "data": {
+            "resultType": "vector", "result": []}}).encode())
+
+    monkeypatch.setattr(module.urllib.request, "urlopen", fake_urlopen)
+    token_file = tmp_path / "token"
+    token_file.write_text("  abc.def  \n")
+    client = Prometheus("http://prom:9090/", read_token(token_file))
+    assert client.query("up", at=12.5) == {"resultType": "vector", "result": []}
+    (request,) = sent
+    assert request.get_header("Authorization") == "Bearer abc.def"
+    assert request.full_url == "http://prom:9090/api/v1/query"
+    assert b"abc" not in request.data and b"time=12.500" in request.data
+    assert "abc" not in repr(client)
