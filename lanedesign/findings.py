@@ -240,6 +240,10 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     ("LD810", "no-traffic", "warning", "Prometheus holds no request metrics for the design's "
      "services in the window.", "Widen `--window`, check `--at`, or check that Istio's "
      "telemetry reaches this Prometheus."),
+    ("LD811", "lane-tag-partial", "warning", "Some request metrics carry the lane tag and "
+     "others, in some namespaces, do not: the Telemetry does not cover every namespace. Those "
+     "calls are not judged.", "Apply the Telemetry of `lanedesign export --telemetry` in every "
+     "namespace of the design."),
 )
 
 

@@ -210,3 +210,15 @@ def test_the_token_goes_in_the_authorization_header_only(monkeypatch, tmp_path):
     assert request.full_url == "http://prom:9090/api/v1/query"
     assert b"abc" not in request.data and b"time=12.500" in request.data
     assert "abc" not in repr(client)
+
+
+def test_a_namespace_without_the_lane_tag_is_reported_not_judged():
+    """A partial Telemetry roll-out: shop's payments namespace reports no lane label."""
+    shop = examples.load("shop")
+    samples = [Sample.of({k: v for k, v in s.label_map.items() if k != "lane"}
+                         if s.label_map["destination_service_namespace"] == "payments"
+                         else s.label_map, s.value) for s in synthetic_samples(shop)]
+    result = compare(shop, samples)
+    assert codes(result) == ["LD811"]
+    assert "namespace payments have no lane tag" in result.findings[0].message
+    assert not [c for c in result.cells if shop.namespace_of(c.callee) == "payments"]

@@ -60,6 +60,8 @@ class Call:
     lane: str | None  # the lane tag; None: no lane context (or the metric has no tag)
     count: float
     response_code: str = ""
+    callee_namespace: str = ""
+    has_tag: bool = False  # the series has the lane label at all (even "none")
 
     @property
     def edge(self) -> Edge:
@@ -193,7 +195,8 @@ def read_calls(design: LaneDesign, samples: Iterable[Sample], lane_tag: str = LA
             caller_version=_version(lab.get("source_version")),
             callee=callee, callee_version=_version(lab.get("destination_version")),
             lane=None if tag in (None, NO_LANE, UNKNOWN) else tag, count=sample.value,
-            response_code=lab.get("response_code", "")))
+            response_code=lab.get("response_code", ""), callee_namespace=callee_ns,
+            has_tag=tag is not None))
     return calls, tagged
 
 
@@ -243,10 +246,11 @@ def compare(design: LaneDesign, samples: Iterable[Sample], tolerance: float = DE
         return Comparison(tagged, len(samples), (), (), (), (), tuple(ctx.findings))
     designed, extra = _split_designed(ctx, calls)
     if tagged:
-        cells, unknown_tags = _tagged_cells(ctx, designed)
+        judged = _without_tag_label(ctx, designed)
+        cells, unknown_tags = _tagged_cells(ctx, judged)
         _unknown_tag_findings(ctx, unknown_tags)
         indistinguishable: list[dict[str, Any]] = []
-        _lanes_without_traffic(ctx, designed)
+        _lanes_without_traffic(ctx, judged)
     else:
         cells = _untagged_cells(ctx, designed)
         indistinguishable = _indistinguishable(ctx)
@@ -360,6 +364,24 @@ def _attribute_lost(ctx: _Context, edge: Edge, out: Counter, inbound: dict[str, 
         cells[key].lost += charged
         for version, n in versions.items():
             cells[key].reached[version] += charged * n / reached
+
+
+def _without_tag_label(ctx: _Context, calls: list[Call]) -> list[Call]:
+    """Calls whose series lack the lane label although others have it: their namespace is
+    not covered by the Telemetry (a partial roll-out). Reported, not judged: read as "no
+    lane context" they would all look like lost contexts."""
+    missing: Counter = Counter()
+    for call in calls:
+        if not call.has_tag:
+            missing[call.callee_namespace or "?"] += call.count
+    for namespace, count in sorted(missing.items()):
+        ctx.findings.append(make(
+            "LD811", "spec.namespace",
+            f"{_num(count)} calls into namespace {namespace} have no lane tag while others "
+            "have one; they are not judged",
+            f"apply the Telemetry of `lanedesign export --telemetry` in namespace "
+            f"{namespace} too"))
+    return [c for c in calls if c.has_tag] if missing else calls
 
 
 def _unknown_tag_findings(ctx: _Context, unknown: Counter) -> None:
