@@ -135,7 +135,9 @@ def observation_text(seen: Any, source: str) -> str:
         total = cell.total or 1.0
         reached = ", ".join(f"{v or '?'} {n / total:.0%} ({round(n)})"
                             for v, n in sorted(cell.reached.items(), key=lambda x: -x[1]))
-        mark = "  <- differs" if cell.share > 0 and cell.unexpected / total > 0 else ""
+        mark = "  <- differs" if cell.unexpected > 0 else ""
+        if cell.errors:
+            reached += f"; {round(cell.errors)} answered 5xx"
         lines.append(f"  {cell.caller or 'ingress'} -> {cell.callee}: expects "
                      f"{', '.join(cell.expected) or '?'}; reached {reached}{mark}")
     lines.append(_findings_text(list(c.findings), "findings"))

@@ -222,3 +222,16 @@ def test_a_namespace_without_the_lane_tag_is_reported_not_judged():
     assert codes(result) == ["LD811"]
     assert "namespace payments have no lane tag" in result.findings[0].message
     assert not [c for c in result.cells if shop.namespace_of(c.callee) == "payments"]
+
+
+def test_5xx_answers_are_counted_per_cell():
+    """Plain Istio answers 503 UH where a lane's subset has no ready pods (source reports)."""
+    samples = [Sample.of({**s.label_map, "response_code": "503", "destination_version":
+                          "unknown"}, s.value)
+               if s.label_map["lane"] == "s2" and s.label_map["destination_service_name"]
+               == "mockc" else s for s in synthetic_samples(MOCK)]
+    result = compare(MOCK, samples)
+    cell = result.cell("s2", "mockb", "mockc")
+    assert cell.errors == 600 and cell.to_dict()["errors_5xx"] == 600
+    (finding,) = result.findings
+    assert finding.code == "LD803" and "600 answered 5xx" in finding.hint

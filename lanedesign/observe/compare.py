@@ -79,6 +79,7 @@ class Cell:
     # version -> calls (a defaultdict: tens of thousands of cells, and Counter() is slow)
     reached: defaultdict = field(default_factory=lambda: defaultdict(float))
     lost: float = 0.0  # calls of the lane attributed here after they lost the lane context
+    errors: float = 0.0  # calls answered 5xx (e.g. 503 UH: a subset without ready pods)
     inferred: bool = False  # attributed from versions alone (no lane tag)
 
     @property
@@ -104,7 +105,8 @@ class Cell:
             "reached": {v: {"count": _round(n), "share": round(n / total, 4)}
                         for v, n in sorted(self.reached.items())},
             "calls": _round(self.total), "unexpected_share": round(self.share, 4),
-            "lost_context": _round(self.lost), "inferred": self.inferred,
+            "lost_context": _round(self.lost), "errors_5xx": _round(self.errors),
+            "inferred": self.inferred,
         }
 
 
@@ -322,6 +324,8 @@ def _tagged_cells(ctx: _Context, calls: list[Call]) -> tuple[list[Cell], Counter
             version = ctx.versions.get(serve(call.lane, call.callee))
             cells[key] = Cell(key[0], call.caller, call.callee, (version,) if version else ())
         cells[key].reached[call.callee_version] += call.count
+        if call.response_code.startswith("5"):
+            cells[key].errors += call.count
     for edge, by_lane in outbound.items():
         _attribute_lost(ctx, edge, by_lane, inbound, untagged_versions[edge], cells)
     return list(cells.values()), unknown
@@ -416,6 +420,8 @@ def _untagged_cells(ctx: _Context, calls: list[Call]) -> list[Cell]:
             cells[key] = Cell(lanes, call.caller, call.callee, tuple(expected),
                               inferred=True)
         cells[key].reached[call.callee_version] += call.count
+        if call.response_code.startswith("5"):
+            cells[key].errors += call.count
     return list(cells.values())
 
 
@@ -505,7 +511,8 @@ def _judge(ctx: _Context, cell: Cell, tagged: bool) -> None:
             "LD803", path, what,
             f"no {cell.callee} pod with version {', '.join(absent)} served a call in the "
             "window: the lane's version may not be deployed (or not ready), so calls fell "
-            "back; deploy it or take the service out of the lane"))
+            "back" + (f" or failed ({_num(cell.errors)} answered 5xx)" if cell.errors else "")
+            + "; deploy it or take the service out of the lane"))
     else:
         ctx.findings.append(make(
             "LD801", path, what,
