@@ -40,7 +40,8 @@ def run(sizes: list[str], budget: Budget) -> list[dict[str, Any]]:
             for tagged in (True, False):
                 print(f"benchmarks.observe: loading {size} ({'tagged' if tagged else 'untagged'})"
                       " ...", file=sys.stderr, flush=True)
-                samples = synthetic_samples(design, tagged=tagged)
+                # traffic in every lane (the most series), whatever a weighted ingress says
+                samples = synthetic_samples(design, tagged=tagged, lanes=design.lane_names)
                 loaded.append((size, design, tagged, len(samples),
                                local.add(samples, step=STEP)))
         local.start(timeout=300)

@@ -244,6 +244,9 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "others, in some namespaces, do not: the Telemetry does not cover every namespace. Those "
      "calls are not judged.", "Apply the Telemetry of `lanedesign export --telemetry` in every "
      "namespace of the design."),
+    ("LD812", "ingress-split-diverges", "warning", "A weighted ingress sent a lane a share of "
+     "the requests that its weight does not give (beyond random noise).", "Compare the "
+     "gateway VirtualService's weights with the design (`lanedesign diff`), then apply."),
 )
 
 

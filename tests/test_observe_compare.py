@@ -235,3 +235,14 @@ def test_5xx_answers_are_counted_per_cell():
     assert cell.errors == 600 and cell.to_dict()["errors_5xx"] == 600
     (finding,) = result.findings
     assert finding.code == "LD803" and "600 answered 5xx" in finding.hint
+
+
+def test_a_weighted_ingress_split_is_checked():
+    weighted = examples.load("mock-weighted")
+    assert not compare(weighted, synthetic_samples(weighted)).divergent
+    skewed = synthetic_samples(weighted, weights={"s1": 40, "s2": 40, "s3": 20})
+    result = compare(weighted, skewed)
+    assert sorted((f.code, f.path) for f in result.findings) == [
+        ("LD812", "spec.ingress.weights.s1"), ("LD812", "spec.ingress.weights.s2")]
+    assert "lane s2 received 40% of the requests" in next(
+        f.message for f in result.findings if f.path.endswith("s2"))

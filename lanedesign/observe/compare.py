@@ -16,6 +16,7 @@ Two kinds of data:
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -253,6 +254,7 @@ def compare(design: LaneDesign, samples: Iterable[Sample], tolerance: float = DE
         _unknown_tag_findings(ctx, unknown_tags)
         indistinguishable: list[dict[str, Any]] = []
         _lanes_without_traffic(ctx, judged)
+        _ingress_split(ctx, judged)
     else:
         cells = _untagged_cells(ctx, designed)
         indistinguishable = _indistinguishable(ctx)
@@ -386,6 +388,39 @@ def _without_tag_label(ctx: _Context, calls: list[Call]) -> list[Call]:
             f"apply the Telemetry of `lanedesign export --telemetry` in namespace "
             f"{namespace} too"))
     return [c for c in calls if c.has_tag] if missing else calls
+
+
+def _ingress_split(ctx: _Context, calls: list[Call]) -> None:
+    """A weighted ingress: do the lanes get their weights' shares of the entry's calls?
+
+    The default lane also takes the requests the weighted match misses, so it is left out,
+    and the shares are compared among the other lanes of positive weight.
+    """
+    ingress = ctx.design.ingress
+    if ingress is None or ingress.strategy != "weighted":
+        return
+    weights = {lane: w for lane, w in ingress.weights if w > 0 and lane != ingress.default}
+    if len(weights) < 2:
+        return
+    entered: Counter = Counter()
+    for call in calls:
+        if call.caller is None and call.callee == ingress.entry and call.lane in weights:
+            entered[call.lane] += call.count
+    total, weight_sum = sum(entered.values()), sum(weights.values())
+    if not total:
+        return
+    for lane, weight in weights.items():
+        expected, seen = weight / weight_sum, entered[lane] / total
+        # binomial noise of a real gateway's random split, three standard deviations
+        noise = 3 * math.sqrt(expected * (1 - expected) / total) + ctx.tolerance
+        if abs(seen - expected) > noise:
+            ctx.findings.append(make(
+                "LD812", f"spec.ingress.weights.{lane}",
+                f"lane {lane} received {_pct(seen)} of the requests the weighted ingress "
+                f"split ({_num(entered[lane])} of {_num(total)}); its weight gives "
+                f"{_pct(expected)}",
+                "check the gateway VirtualService's weights against the design "
+                "(`lanedesign diff`), then apply the design"))
 
 
 def _unknown_tag_findings(ctx: _Context, unknown: Counter) -> None:

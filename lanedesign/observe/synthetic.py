@@ -64,11 +64,28 @@ State = tuple[str, str | None]  # (service, lane context)
 
 def synthetic_samples(design: LaneDesign, requests: float = 600.0,
                       faults: Sequence[Fault] = (), tagged: bool = True,
-                      lanes: Iterable[str] | None = None) -> list[Sample]:
-    """Request counts per label set for ``requests`` requests into each of ``lanes``."""
+                      lanes: Iterable[str] | None = None,
+                      weights: dict[str, float] | None = None) -> list[Sample]:
+    """Request counts per label set for ``requests`` requests into each of ``lanes``.
+
+    A weighted ingress splits the same total by its weights (lanes of weight 0 get none);
+    ``weights`` overrides the split (e.g. to play a gateway that ignores the design's).
+    """
     counts: dict[tuple, float] = defaultdict(float)
-    for lane in dict.fromkeys(design.lane_names if lanes is None else lanes):
-        _lane_traffic(design, lane, requests, faults, counts)
+    chosen = list(dict.fromkeys(design.lane_names if lanes is None else lanes))
+    split = weights
+    if split is None and design.ingress is not None and design.ingress.strategy == "weighted" \
+            and lanes is None:
+        split = {lane: float(w) for lane, w in design.ingress.weights}
+    if split:
+        total = sum(split.values()) or 1.0
+        per_lane = {lane: requests * len(chosen) * split.get(lane, 0.0) / total
+                    for lane in chosen}
+    else:
+        per_lane = {lane: requests for lane in chosen}
+    for lane, n in per_lane.items():
+        if n > 0:
+            _lane_traffic(design, lane, n, faults, counts)
     samples = []
     for key, value in sorted(counts.items()):
         labels = dict(key)
