@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 
-from .compare import Sample
+from .calls import Sample
 from .synthetic import openmetrics
 
 SLOT = 4 * 3600.0  # seconds of time per data set (two 2-hour blocks, never shared)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..model import LaneDesign
-from .compare import LANE_TAG, Sample
+from .calls import LANE_TAG, Sample
 
 METRIC = "istio_requests_total"
 # who called whom, in which version, with which lane tag: Istio's standard request labels

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..model import LaneDesign
-from .compare import LANE_TAG, NO_LANE, UNKNOWN, Sample
+from .calls import LANE_TAG, NO_LANE, UNKNOWN, Sample
 from .expect import lane_version
 from .query import METRIC
 

@@ -12,7 +12,7 @@ import math
 from collections import Counter, defaultdict
 
 from ..model import LaneDesign
-from ..observe.compare import Cell, Comparison
+from ..observe.calls import Cell, Comparison
 from .diagram import DEFAULT_MAX_NODES, Diagram, _graph, _label, _select
 from .svg import EDGE_COLOUR, FADED_COLOUR, LOST_COLOUR, lane_colours
 
