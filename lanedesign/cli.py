@@ -8,19 +8,31 @@ failure becomes a message (text) or findings (JSON).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TextIO
+from typing import Any
 
 from . import examples
+from .cli_common import (
+    EXIT_DESIGN,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    load_checked,
+    print_json,
+    report_findings,
+    unusable,
+)
+from .cli_observe import register as register_observe
 from .codec import dump_manifests, manifest_header
 from .designfile import design_to_dict, dump_design, save_design
-from .emit import registry
+from .emit import TargetError, registry
 from .emit.asm import import_asm
+from .emit.telemetry import emit_telemetry
 from .files import write_manifests
 from .findings import CATALOGUE, Finding, has_errors
 from .model import LaneDesign
@@ -30,57 +42,11 @@ from .simulate import distribution, routing_table, simulate
 from .validate import validate
 from .version import __version__
 
-EXIT_OK, EXIT_DESIGN, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """A mistake in how the command was called (exit 2)."""
-
-
-# -- output helpers ------------------------------------------------------------------------
-def _print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def _findings_text(findings: Sequence[Finding], source: str) -> str:
-    counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
-    lines = [f"{source}: {counts['error']} error(s), {counts['warning']} warning(s), "
-             f"{counts['info']} info"]
-    for f in findings:
-        lines.append(f"  {f}")
-        lines.append(f"          fix: {f.hint}")
-    return "\n".join(lines)
-
-
-def _report_findings(findings: Sequence[Finding], args: argparse.Namespace,
-                     stream: TextIO | None = None) -> None:
-    """Findings as one JSON document on stdout, or as text on ``stream`` (stdout)."""
-    if args.format == "json":
-        _print_json({"findings": [f.to_dict() for f in findings]})
-    else:
-        print(_findings_text(findings, args.design), file=stream or sys.stdout)
-
-
-def _load(args: argparse.Namespace, target: str | None = None,
-          ) -> tuple[LaneDesign | None, list[Finding]]:
-    """Load and check; the design is ``None`` when it cannot be used (errors)."""
-    checked = check_and_export(args.design, target)
-    return checked.design, list(checked.findings)
-
-
-def _unusable(findings: list[Finding], args: argparse.Namespace,
-              stream: TextIO | None = None) -> int:
-    if any(f.code == "LD007" for f in findings):
-        _report_findings(findings, args, stream)
-        return EXIT_USAGE
-    _report_findings([f for f in findings if f.severity == "error"], args, stream)
-    return EXIT_DESIGN
-
 
 # -- commands --------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
     findings = list(check_and_export(args.design, args.target).findings)
-    _report_findings(findings, args)
+    report_findings(findings, args)
     if any(f.code == "LD007" for f in findings):
         return EXIT_USAGE
     return EXIT_DESIGN if has_errors(findings) else EXIT_OK
@@ -101,9 +67,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     headers = _parse_headers(args.header)
     if args.requests is not None and args.requests < 1:
         raise UsageError("--requests must be at least 1")
-    design, findings = _load(args)
+    design, findings = load_checked(args)
     if design is None:
-        return _unusable(findings, args)
+        return unusable(findings, args)
     trace = simulate(design, headers, path=args.path, host=args.host, seed=args.seed,
                      lane=args.lane)
     result = trace.to_dict()
@@ -112,7 +78,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         result["distribution"] = dist.fractions
         result["unmatched"] = dist.unmatched / dist.requests
     if args.format == "json":
-        _print_json(result)
+        print_json(result)
     else:
         print(trace_text(design, trace))
         if args.requests is not None:
@@ -164,12 +130,12 @@ def _hop_label(hop: Any) -> str:
 
 
 def cmd_matrix(args: argparse.Namespace) -> int:
-    design, findings = _load(args)
+    design, findings = load_checked(args)
     if design is None:
-        return _unusable(findings, args)
+        return unusable(findings, args)
     table = routing_table(design)
     if args.format == "json":
-        _print_json({"matrix": table})
+        print_json({"matrix": table})
         return EXIT_OK
     lanes = design.lane_names
     width = max([len("service"), *map(len, design.service_names)])
@@ -189,11 +155,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     design, objects, findings = _emitted(args)
     if design is None:
         # stdout carries the manifests (`export ... > out.yaml`): never error text
-        return _unusable(findings, args, sys.stderr)
+        return unusable(findings, args, sys.stderr)
     header = manifest_header(design.name, args.target, len(objects), args.design)
     if args.out is None:
         if args.format == "json":
-            _print_json({"objects": objects})
+            print_json({"objects": objects})
         else:
             sys.stdout.write(dump_manifests(objects, header))
         return EXIT_OK
@@ -202,7 +168,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot write to {args.out}: {exc.strerror or exc}") from exc
     if args.format == "json":
-        _print_json({"files": written})
+        print_json({"files": written})
     else:
         print("\n".join(written))
     return EXIT_OK
@@ -228,7 +194,7 @@ def cmd_import_asm(args: argparse.Namespace) -> int:
             result["design"] = design_to_dict(design)
             if args.out is not None:
                 result["file"] = args.out
-        _print_json(result)
+        print_json(result)
     else:
         for f in findings:
             print(f"# {f}", file=sys.stderr)
@@ -241,7 +207,7 @@ def cmd_example(args: argparse.Namespace) -> int:
     if args.name is None:
         names = examples.names()
         if args.format == "json":
-            _print_json({"examples": names})
+            print_json({"examples": names})
         else:
             print("\n".join(names))
         return EXIT_OK
@@ -272,7 +238,7 @@ def _on_cluster(args: argparse.Namespace, func: Any) -> int:
             return int(func(cluster))
     except api.ClusterError as exc:
         if args.format == "json":
-            _print_json({"error": exc.to_dict()})
+            print_json({"error": exc.to_dict()})
         else:
             print(f"error: {exc}" + (f". {exc.hint}" if exc.hint else ""), file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, api.ConfigError) else EXIT_DESIGN
@@ -290,7 +256,14 @@ def _cluster_api() -> ModuleType:
 def _emitted(args: argparse.Namespace) -> tuple[LaneDesign | None, list, list[Finding]]:
     """The design, its objects for ``--target``, and findings (design ``None`` if unusable)."""
     checked = check_and_export(args.design, args.target)
-    return checked.design, list(checked.objects), list(checked.findings)
+    objects = list(checked.objects)
+    if checked.design is not None and getattr(args, "telemetry", False):
+        # export --telemetry: a Telemetry that tags request metrics with the lane (observe)
+        try:
+            objects += emit_telemetry(checked.design)
+        except TargetError as exc:
+            return None, [], [*checked.findings, exc.finding]
+    return checked.design, objects, list(checked.findings)
 
 
 def _progress_line(progress: Any) -> None:
@@ -301,12 +274,12 @@ def _progress_line(progress: Any) -> None:
 def cmd_diff(args: argparse.Namespace) -> int:
     design, objects, findings = _emitted(args)
     if design is None:
-        return _unusable(findings, args)
+        return unusable(findings, args)
 
     def run(cluster: Any) -> int:
         plan = _cluster_api().diff(cluster, objects, design.name, args.force_conflicts)
         if args.format == "json":
-            _print_json({**plan.to_dict(), "findings": [f.to_dict() for f in findings]})
+            print_json({**plan.to_dict(), "findings": [f.to_dict() for f in findings]})
         else:
             print(plan.summary())
         return EXIT_DESIGN if plan.blocked else EXIT_OK
@@ -319,7 +292,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         raise UsageError("--wait must be 0 or more seconds")
     design, objects, findings = _emitted(args)
     if design is None:
-        return _unusable(findings, args)
+        return unusable(findings, args)
 
     def run(cluster: Any) -> int:
         result = _cluster_api().apply(
@@ -327,7 +300,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             force_conflicts=args.force_conflicts, settle_seconds=args.wait,
             on_progress=_progress_line)
         if args.format == "json":
-            _print_json({**result.to_dict(), "findings": [f.to_dict() for f in findings]})
+            print_json({**result.to_dict(), "findings": [f.to_dict() for f in findings]})
         else:
             print(result.summary())
             if not args.yes and result.ok and result.steps:
@@ -343,7 +316,7 @@ def cmd_import_cluster(args: argparse.Namespace) -> int:
                          "(the objects a lane group owns)")
     existing = None
     if args.calls_from:
-        existing, findings = _load(argparse.Namespace(design=args.calls_from))
+        existing, findings = load_checked(argparse.Namespace(design=args.calls_from))
         if existing is None:
             raise UsageError(f"--calls-from {args.calls_from}: not a usable design "
                              f"({'; '.join(f.message for f in findings[:2])})")
@@ -356,7 +329,7 @@ def cmd_import_cluster(args: argparse.Namespace) -> int:
             result = api.import_design(cluster, args.namespace, args.label_key, args.name,
                                    args.baseline, existing)
         if args.format == "json":
-            _print_json(result.to_dict())
+            print_json(result.to_dict())
         else:
             for line in [*result.notes, *map(str, result.findings)]:
                 print(f"# {line}", file=sys.stderr)
@@ -370,7 +343,7 @@ def cmd_import_cluster(args: argparse.Namespace) -> int:
 
 def cmd_findings(args: argparse.Namespace) -> int:
     if args.format == "json":
-        _print_json({"codes": [vars(info) for info in CATALOGUE.values()]})
+        print_json({"codes": [vars(info) for info in CATALOGUE.values()]})
     else:
         for info in CATALOGUE.values():
             print(f"{info.code} {info.severity:<7} {info.name}: {info.meaning}")
@@ -392,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
                 _import_asm_parser, _findings_parser, _example_parser, _diff_parser,
                 _apply_parser, _import_cluster_parser):
         add(sub)
+    register_observe(partial(_command, sub))  # observe, import-traffic: cli_observe.py
     return parser
 
 
@@ -436,6 +410,8 @@ def _export_parser(sub: Any) -> None:
                  "YAML (or one file per object with --out).")
     p.add_argument("--target", choices=registry.names(), required=True)
     p.add_argument("--out", metavar="DIR", help="write one YAML file per object into DIR")
+    p.add_argument("--telemetry", action="store_true", help="also emit an Istio Telemetry "
+                   "that tags request metrics with the lane (for `lanedesign observe`)")
 
 
 def _import_asm_parser(sub: Any) -> None:

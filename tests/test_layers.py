@@ -24,6 +24,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("lanedesign.render",),
     ("lanedesign.pipeline", "lanedesign.files", "lanedesign.examples"),
     ("lanedesign.cluster",),
+    ("lanedesign.cli_common",),  # what every sub-command shares
+    ("lanedesign.cli_observe",),  # observe, import-traffic
     ("lanedesign.cli", "lanedesign.widgets"),
     ("lanedesign", "lanedesign.__main__"),  # the package front
 ]
