@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ import yaml
 
 from ..emit import asm, istio
 from ..emit.common import GROUP_LABEL, MANAGED_BY, MANAGER
-from .client import Cluster, ObjectRef, Resource
+from .client import DEFAULT_CONCURRENCY, Cluster, ObjectRef, Resource
 from .errors import ApiError
 
 # the kinds each target emits, by API group: where prune candidates are looked for
@@ -132,15 +133,19 @@ def selector(group: str) -> str:
 
 
 def diff(cluster: Cluster, objects: Sequence[dict], group: str,
-         force_conflicts: bool = False) -> Plan:
-    """The plan for applying ``objects`` (emitted, in apply order) as lane group ``group``."""
+         force_conflicts: bool = False, concurrency: int = DEFAULT_CONCURRENCY) -> Plan:
+    """The plan for applying ``objects`` (emitted, in apply order) as lane group ``group``.
+
+    Up to ``concurrency`` objects are read and dry-run at once; the plan keeps their order.
+    """
     objects = tuple(copy.deepcopy(o) for o in objects)
     for obj in objects:
         if owner_group(obj) != group:
             raise ValueError(f"{ObjectRef.of(obj)} lacks the labels {MANAGED_BY}={MANAGER} and "
                              f"{GROUP_LABEL}={group}; lanedesign applies only what it owns")
     cluster.require((o["apiVersion"], o["kind"]) for o in objects)
-    changes = [_change(cluster, obj, group, force_conflicts) for obj in objects]
+    changes = _each(lambda obj: _change(cluster, obj, group, force_conflicts), objects,
+                    concurrency)
     wanted = {c.ref for c in changes}
     changes += [Change(ObjectRef.of(live), "prune", live=live)
                 for live in owned_objects(cluster, group, _groups_of(objects),
@@ -162,7 +167,8 @@ def _change(cluster: Cluster, obj: dict, group: str, force: bool) -> Change:
     except ApiError as exc:
         if exc.status == 409:
             return Change(ref, "conflict", reason=exc.message, desired=obj, live=live)
-        if exc.status in (400, 403, 422):
+        if exc.status in (400, 403, 404, 422) or _untyped(exc):
+            # 404 here: the object's namespace does not exist (lanedesign never creates one)
             return Change(ref, "rejected", reason=f"{exc.status} {exc.reason}: {exc.message}",
                           desired=obj, live=live)
         raise
@@ -171,6 +177,22 @@ def _change(cluster: Cluster, obj: dict, group: str, force: bool) -> Change:
     if comparable(live) == comparable(after):
         return Change(ref, "unchanged", desired=obj, live=live)
     return Change(ref, "update", _unified(live, after), desired=obj, live=live)
+
+
+def _each(judge: Callable[[dict], Change], objects: Sequence[dict],
+          concurrency: int) -> list[Change]:
+    """``judge`` of every object, in order; several at once (each is a GET and a dry run)."""
+    if concurrency <= 1 or len(objects) <= 1:
+        return [judge(obj) for obj in objects]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(objects)),
+                            thread_name_prefix="lanedesign-diff") as pool:
+        return list(pool.map(judge, objects))
+
+
+def _untyped(exc: ApiError) -> bool:
+    """A value of the wrong type for the CRD schema: kube-apiserver answers a server-side
+    apply of it with a 500 (not a 422) that names the field and the type it expected."""
+    return exc.status == 500 and exc.message.startswith("failed to create typed patch object")
 
 
 def owned_objects(cluster: Cluster, group: str, api_groups: Iterable[str],
