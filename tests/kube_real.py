@@ -68,6 +68,8 @@ KINDS = (
     ("apps", "v1", "deployments", "Deployment"),
 )
 CLUSTER_SCOPED = {"ASMSwimLaneGroup", "ASMSwimLane"}
+# the apiserver's own `default/kubernetes` Service stays (it carries this label)
+KEEP = "provider!=kubernetes"
 # the limited user, in namespaces only: what lanedesign needs, but EnvoyFilters read-only
 LIMITED_RULES = [
     {"apiGroups": ["networking.istio.io"], "resources": ["destinationrules", "virtualservices"],
@@ -471,7 +473,8 @@ class ControlPlane:
                 continue
             # deletecollection is per namespace; ask only where something is
             for ns in sorted({o["metadata"]["namespace"] for o in held} & set(namespaces)):
-                self.request("DELETE", f"{base}/namespaces/{ns}/{plural}")
+                self.request("DELETE", f"{base}/namespaces/{ns}/{plural}",
+                             query=[("labelSelector", KEEP)] if kind == "Service" else ())
 
     # -- what the clients under test did (the audit log) ------------------------------------
     def audit_mark(self) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kube_real import KINDS, ControlPlane, object_path
+from kube_real import KEEP, KINDS, ControlPlane, object_path
 from kube_standin import Call, Running, write_kubeconfig
 
 STANDIN_TOKEN = "sha256~c3RhbmQtaW4tdG9rZW4tdGhhdC1tdXN0LXN0YXktc2VjcmV0"
@@ -160,7 +160,8 @@ class RealServed(Served):
         names = set()
         for group, version, plural, kind in KINDS:
             base = f"/apis/{group}/{version}" if group else f"/api/{version}"
-            for item in self.plane.request("GET", f"{base}/{plural}")["items"]:
+            query = [("labelSelector", KEEP)] if kind == "Service" else []
+            for item in self.plane.request("GET", f"{base}/{plural}", query=query)["items"]:
                 names.add((kind, item["metadata"]["name"]))
         return names
 
