@@ -72,12 +72,14 @@ def test_first_apply_writes_destination_rules_before_virtual_services(kube):
 def test_a_second_apply_of_the_same_design_writes_nothing(kube):
     served, cluster = kube
     apply(cluster, shop("v1", "v2"), GROUP, settle_seconds=0)
-    before = len(served.writes())
+    before, asked = len(served.writes()), len(served.calls())
     versions = [served.live(o)["metadata"]["resourceVersion"] for o in shop("v1", "v2")]
     again = apply(cluster, shop("v1", "v2"), GROUP, settle_seconds=0)
     assert again.status == "unchanged" and again.steps == ()
     assert again.plan.in_sync
     assert writes(served, before) == []
+    # live objects equal to what would be applied need no dry run to say so
+    assert [c.name for c in served.calls()[asked:] if c.dry_run] == []
     assert [served.live(o)["metadata"]["resourceVersion"] for o in shop("v1", "v2")] == versions
     assert "in sync: nothing to apply" in again.summary()
 
@@ -307,6 +309,20 @@ def test_asm_applies_the_group_before_its_lanes_and_prunes_lanes_first(kube):
     apply(cluster, [asm_lane("v1", services=("a", "b"))], GROUP, prune=True, settle_seconds=0)
     assert writes(served, before) == [("DELETE", "ASMSwimLane", "shop-v2"),
                                       ("DELETE", "ASMSwimLaneGroup", "shop")]
+
+
+def test_many_objects_of_a_kind_are_read_with_one_list(kube):
+    served, cluster = kube
+    services = tuple(f"s{i}" for i in range(10))
+    apply(cluster, shop("v1", services=services), GROUP, settle_seconds=0)
+    asked = len(served.calls())
+    plan = diff(cluster, shop("v1", "v2", services=services), GROUP)
+    assert [c.action for c in plan.changes] == ["update"] * 20
+    reads = [(c.kind, c.name) for c in served.calls()[asked:] if c.method == "GET"
+             and c.kind in ("DestinationRule", "VirtualService")]
+    assert reads.count(("DestinationRule", None)) >= 1 and \
+        ("DestinationRule", "s0") not in reads  # listed, not fetched one by one
+    assert len([c for c in served.calls()[asked:] if c.dry_run]) == 20
 
 
 def test_steps_keep_the_emitted_order_inside_each_phase(kube):
