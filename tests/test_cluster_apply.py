@@ -7,6 +7,9 @@ phases in order (``phased``).
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from cluster_objects import GROUP, NS, asm_group, asm_lane, dr, ef, shop, vs
 from hypothesis import HealthCheck, given, settings
@@ -400,3 +403,43 @@ def test_no_route_ever_points_at_a_missing_subset(shared_kube, before, after):
               for o in emit(after, "istio")}
     assert set(state) == wanted
     assert diff(cluster, emit(after, "istio"), group).in_sync
+
+
+def test_writes_of_a_phase_overlap_and_never_those_of_two_phases(standin_kube):
+    """Bounded concurrency: within a phase several writes are in flight at once (at most
+    ``concurrency``); the next phase starts only after every write of the last one ended."""
+    _, cluster = standin_kube
+    apply(cluster, shop("v1", "v2", services=tuple(f"s{i}" for i in range(6))), GROUP,
+          settle_seconds=0)
+    lock, flying, spans = threading.Lock(), [0], []
+    real_apply = cluster.apply
+
+    def slow_apply(obj: dict, dry_run: bool = False, force: bool = False) -> dict:
+        if dry_run:
+            return real_apply(obj, dry_run=dry_run, force=force)
+        with lock:
+            flying[0] += 1
+            most = flying[0]
+        start = time.monotonic()
+        time.sleep(0.05)  # long enough for the others of the phase to start meanwhile
+        try:
+            return real_apply(obj, force=force)
+        finally:
+            with lock:
+                flying[0] -= 1
+            spans.append((obj["kind"], start, time.monotonic(), most))
+
+    cluster.apply = slow_apply  # the instance's writes go through the counter
+    result = apply(cluster, shop("v1", "v3", services=tuple(f"s{i}" for i in range(6))),
+                   GROUP, settle_seconds=0, concurrency=3)
+    assert result.status == "applied" and len(result.done) == 18
+    by_phase = {}
+    for step in result.done:
+        by_phase.setdefault(step.phase, []).append(step)
+    assert {p: len(s) for p, s in by_phase.items()} == {"prepare": 6, "route": 6, "cleanup": 6}
+    assert 1 < max(most for *_, most in spans) <= 3
+    routes = [(start, end) for kind, start, end, _ in spans if kind == "VirtualService"]
+    rules = sorted((start, end) for kind, start, end, _ in spans if kind == "DestinationRule")
+    prepare, cleanup = rules[:6], rules[6:]
+    assert max(end for _, end in prepare) <= min(start for start, _ in routes)
+    assert max(end for _, end in routes) <= min(start for start, _ in cleanup)

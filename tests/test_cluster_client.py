@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import kmock
 import pytest
 from cluster_objects import GROUP, shop
 from kube_standin import ASM, CORE, ISTIO, running, write_kubeconfig
@@ -107,3 +108,33 @@ def test_a_namespaced_object_without_a_namespace_is_refused(served):
         with pytest.raises(ValueError, match="names no namespace"):
             cluster.apply(orphan, dry_run=True)
     assert served.calls() and all(c.kind is None for c in served.calls())  # discovery only
+
+
+def test_a_429_with_retry_after_is_retried_and_without_it_is_an_error(tmp_path):
+    """urllib3 already retries a GET's 429 by itself; a write (PATCH) is retried here."""
+    with running(tmp_path, *ISTIO) as served, connect(served.kubeconfig) as cluster:
+        waits = []
+        cluster._sleep = waits.append
+        busy = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 429,
+                "reason": "TooManyRequests", "message": "storage is (re)initializing"}
+        hit: set[int] = set()  # kmock asks a filter about past requests too: keep the verdicts
+
+        def twice(req) -> bool:
+            if req.id in hit:
+                return True
+            if req.method.value == "PATCH" and req.name == "cart" and len(hit) < 2:
+                hit.add(req.id)
+                return True
+            return False
+
+        served.standin[twice] << kmock.Response(status=429, payload=busy,
+                                                headers={"Retry-After": "2"})
+        cart = shop("v1")[0]
+        assert cluster.apply(cart)["metadata"]["name"] == "cart"  # the third PATCH got in
+        assert waits == [2.0, 2.0]
+        assert [c.name for c in served.standin.calls() if c.method == "PATCH"] == ["cart"] * 3
+        served.standin[lambda req: req.name == "pay"] << kmock.Response(status=429,
+                                                                        payload=busy)
+        with pytest.raises(ApiError) as error:  # no Retry-After: not retried
+            cluster.apply(shop("v1")[1])
+        assert error.value.status == 429 and waits == [2.0, 2.0]

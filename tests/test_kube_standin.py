@@ -258,3 +258,16 @@ def test_reapplying_the_same_object_is_a_fixed_point(first, second):
         for key in path:
             node_once, node_mine = node_once[key], node_mine[key]
         assert node_once == node_mine
+
+
+def test_a_write_into_a_namespace_that_does_not_exist_is_a_404(kube):
+    standin, api = kube
+    missing = {**vs(), "metadata": {**vs()["metadata"], "namespace": "nowhere"}}
+    with pytest.raises(ApiException) as refused:
+        api.patch_namespaced_custom_object(
+            GROUP, VERSION, "nowhere", PLURAL, "reviews", missing, field_manager="lanedesign",
+            _content_type="application/apply-patch+yaml")
+    assert refused.value.status == 404
+    assert json.loads(refused.value.body)["message"] == 'namespaces "nowhere" not found'
+    standin.add(missing)  # a test's own setup makes the namespace, as `kubectl create ns`
+    assert api.get_namespaced_custom_object(GROUP, VERSION, "nowhere", PLURAL, "reviews")
