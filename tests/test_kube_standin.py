@@ -139,7 +139,8 @@ def test_fields_a_manager_stops_applying_are_removed_unless_someone_else_owns_th
 
 
 def test_label_selectors_filter_lists_across_namespaces(kube):
-    _, api = kube
+    standin, api = kube
+    standin.namespaces.add("shop")
     other_namespace = vs("one", {"app.kubernetes.io/managed-by": "lanedesign", "g": "x"})
     other_namespace["metadata"]["namespace"] = "shop"
     apply(api, other_namespace)

@@ -172,14 +172,18 @@ def test_a_failure_mid_way_says_what_was_and_was_not_applied(standin_kube, desig
     assert "500 InternalError" in result and "injected failure" in result
     applied, not_applied = result.split("Not applied:")
     assert "DestinationRule default/mock-baggage-mocka" in applied.split("Applied:")[1]
-    assert not_applied.count("<li>") == 7
+    # the phase's writes run concurrently: mockc's may have been in flight and finished
+    done = applied.split("Applied:")[1].count("<li>")
+    assert done in (1, 2) and not_applied.count("<li>") == 8 - done
+    assert "route: " not in applied  # the route phase never started
     assert "Diff and Apply again to converge" in result
-    assert panel.progress.bar_style == "danger" and panel.progress.value == 1
+    assert panel.progress.bar_style == "danger" and panel.progress.value == done
     assert "ld-del" in panel.log.value  # the failed step's line is marked
     diffed_and_confirmed(panel)
-    assert "7 create" in panel.plan_status.value and "1 unchanged" in panel.plan_status.value
+    assert f"{8 - done} create" in panel.plan_status.value
+    assert f"{done} unchanged" in panel.plan_status.value
     panel.apply_button.click()
-    assert "Applied 7 step(s)" in panel.result.value
+    assert f"Applied {8 - done} step(s)" in panel.result.value
 
 
 def test_an_edit_to_the_design_turns_apply_off(kube, designer):
