@@ -443,3 +443,22 @@ def test_writes_of_a_phase_overlap_and_never_those_of_two_phases(standin_kube):
     prepare, cleanup = rules[:6], rules[6:]
     assert max(end for _, end in prepare) <= min(start for start, _ in routes)
     assert max(end for _, end in routes) <= min(start for start, _ in cleanup)
+
+
+def test_an_unexpected_error_starts_no_further_write(standin_kube):
+    served, cluster = standin_kube
+    real_apply = cluster.apply
+
+    def broken(obj: dict, dry_run: bool = False, force: bool = False) -> dict:
+        if not dry_run and obj["metadata"]["name"] == "s0":
+            raise RuntimeError("a bug, not a ClusterError")
+        time.sleep(0.02)
+        return real_apply(obj, dry_run=dry_run, force=force)
+
+    cluster.apply = broken
+    objects = shop("v1", services=tuple(f"s{i}" for i in range(12)))
+    with pytest.raises(RuntimeError, match="a bug"):
+        apply(cluster, objects, GROUP, settle_seconds=0, concurrency=2)
+    # s0 went first; at most the other write in flight finished: no rule after it, no route
+    assert len(served.writes()) <= 2
+    assert {c.kind for c in served.writes()} <= {"DestinationRule"}

@@ -239,16 +239,20 @@ def _run_phase(pool: ThreadPoolExecutor, cluster: Cluster, steps: tuple[Step, ..
 
     futures = {pool.submit(write, i): i for i in todo}
     failures: list[tuple[int, ClusterError]] = []
-    for future in as_completed(futures):  # on the caller's thread, as writes finish
-        index, outcome = futures[future], future.result()
-        step = steps[index]
-        if outcome is True:
-            done.append(index)
-            report(Progress(len(done), len(steps), step.phase, step.text(), step))
-        elif isinstance(outcome, ClusterError):
-            failures.append((index, outcome))
-            report(Progress(len(done), len(steps), step.phase,
-                            f"failed: {step.text()}: {outcome}", step, ok=False))
+    try:
+        for future in as_completed(futures):  # on the caller's thread, as writes finish
+            index, outcome = futures[future], future.result()
+            step = steps[index]
+            if outcome is True:
+                done.append(index)
+                report(Progress(len(done), len(steps), step.phase, step.text(), step))
+            elif isinstance(outcome, ClusterError):
+                failures.append((index, outcome))
+                report(Progress(len(done), len(steps), step.phase,
+                                f"failed: {step.text()}: {outcome}", step, ok=False))
+    except BaseException:
+        stop.set()  # a bug or Ctrl-C: start no more writes (those in flight end) and stop
+        raise
     if not failures:
         return None
     index, error = min(failures, key=lambda f: f[0])  # the earliest in plan order
