@@ -49,11 +49,13 @@ def measure(size: str, wait: float, concurrency: int, shared: Path) -> dict[str,
             for run in ("from_nothing", "unchanged"):
                 mark = plane.audit_mark()
                 cpu = resource.getrusage(resource.RUSAGE_SELF)
+                server_cpu = _server_cpu(plane)
                 start = time.perf_counter()
                 result = apply(cluster, objects, design.name, settle_seconds=wait,
                                concurrency=concurrency)
                 seconds = time.perf_counter() - start
                 after = resource.getrusage(resource.RUSAGE_SELF)
+                server_after = _server_cpu(plane)
                 calls = plane.calls(mark)
                 doc[run] = {"status": result.status, "seconds": round(seconds, 2),
                             "steps": len(result.done),
@@ -61,7 +63,9 @@ def measure(size: str, wait: float, concurrency: int, shared: Path) -> dict[str,
                             "requests": len(calls),
                             "dry_runs": sum(1 for c in calls if c.dry_run),
                             "client_cpu_s": round(after.ru_utime + after.ru_stime
-                                                  - cpu.ru_utime - cpu.ru_stime, 2)}
+                                                  - cpu.ru_utime - cpu.ru_stime, 2),
+                            "server_cpu_s": {name: round(server_after[name] - used, 2)
+                                             for name, used in server_cpu.items()}}
     first, again = doc["from_nothing"], doc["unchanged"]
     doc["targets"] = [
         {"target": f"{size} applied from nothing in {FROM_NOTHING_TARGET_S:g} s or less",
@@ -74,17 +78,31 @@ def measure(size: str, wait: float, concurrency: int, shared: Path) -> dict[str,
     return doc
 
 
+def _server_cpu(plane: Any) -> dict[str, float]:
+    """CPU seconds etcd and kube-apiserver used so far (Linux /proc; empty elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for proc in plane.processes:
+        stat = Path(f"/proc/{proc.popen.pid}/stat")
+        if stat.exists():
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            used[proc.name] = (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
 def to_text(doc: dict[str, Any]) -> str:
     lines = [f"apply against kube-apiserver: {doc['size']} ({doc['services']} services x "
              f"{doc['lanes']} lanes, {doc['objects']} objects), wait {doc['wait_s']:g} s, "
              f"concurrency {doc['concurrency']}",
-             "| run | status | seconds | writes | requests | dry runs | client CPU s |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+             "| run | status | seconds | writes | requests | dry runs | client CPU s | "
+             "server CPU s |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
     for run in ("from_nothing", "unchanged"):
         r = doc[run]
         lines.append(f"| {run.replace('_', ' ')} | {r['status']} | {r['seconds']:.1f} | "
                      f"{r['writes']} | {r['requests']} | {r['dry_runs']} | "
-                     f"{r['client_cpu_s']:.1f} |")
+                     f"{r['client_cpu_s']:.1f} | "
+                     + ", ".join(f"{k} {v:.1f}" for k, v in r["server_cpu_s"].items()) + " |")
     lines += [f"- {'met' if t['met'] else 'MISSED'}: {t['target']} ({t['value']:.1f} s)"
               for t in doc["targets"]]
     lines.append(f"machine: {json.dumps(doc['machine'])}")

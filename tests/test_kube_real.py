@@ -92,3 +92,19 @@ def test_make_kube_prints_the_kubeconfig_and_stops_on_ctrl_c(control_plane, shar
     for pid in pids:  # etcd and kube-apiserver are gone too
         assert not Path(f"/proc/{pid}").exists() or \
             Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+
+
+def test_the_apply_benchmark_counts_writes_and_requests_never_times(control_plane, shared_dir):
+    """``benchmarks.apply_real`` at size S (its own control plane): every object written
+    once from nothing, nothing written again; the figures are there, their values unasserted."""
+    from benchmarks.apply_real import measure, to_text
+
+    doc = measure("S", wait=0, concurrency=4, shared=shared_dir)
+    first, again = doc["from_nothing"], doc["unchanged"]
+    assert first["status"] == "applied" and first["writes"] == doc["objects"] == 8
+    assert first["dry_runs"] == 8 and first["requests"] > first["writes"]
+    assert again["status"] == "unchanged" and again["writes"] == 0 and again["dry_runs"] == 0
+    assert {"etcd", "kube-apiserver"} <= set(first["server_cpu_s"])
+    assert [t["target"].split(" ")[0] for t in doc["targets"]] == ["S", "S"]
+    doc["machine"] = {}
+    assert "| from nothing | applied |" in to_text(doc)
