@@ -82,9 +82,13 @@ def test_make_kube_prints_the_kubeconfig_and_stops_on_ctrl_c(control_plane, shar
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        if proc.poll() is None:  # a failed check above: stop it the way a user would
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
     assert proc.returncode == 0, "".join(lines) + rest
     assert rest.strip().splitlines()[-1] == "stopped"
     assert not config.parent.exists()  # the temporary folder went with it
@@ -108,3 +112,29 @@ def test_the_apply_benchmark_counts_writes_and_requests_never_times(control_plan
     assert [t["target"].split(" ")[0] for t in doc["targets"]] == ["S", "S"]
     doc["machine"] = {}
     assert "| from nothing | applied |" in to_text(doc)
+
+
+def test_a_killed_parent_takes_etcd_and_the_apiserver_with_it(control_plane, tmp_path):
+    """Even SIGKILL (no chance to clean up) leaves no server behind: they die with it."""
+    script = tmp_path / "start.py"
+    script.write_text(
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+        "from kube_real import ControlPlane\n"
+        f"plane = ControlPlane({str(tmp_path / 'plane')!r}, "
+        f"{str(control_plane.etcd_bin)!r}, {str(control_plane.apiserver_bin)!r})\n"
+        "plane.start()\n"
+        "print(*[p.popen.pid for p in plane.processes], flush=True)\n"
+        "time.sleep(600)\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        assert len(pids) == 2 and all(Path(f"/proc/{pid}").exists() for pid in pids)
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and
+              Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z" for pid in pids):
+        assert time.monotonic() < deadline, "etcd or kube-apiserver outlived its parent"
+        time.sleep(0.1)
