@@ -150,7 +150,8 @@ def manifest_header(design_name: str, target: str, count: int, source: str | Non
 # -- other YAML ----------------------------------------------------------------------------
 def dump_sorted(data: Any) -> str:
     """Plain data as block YAML with sorted keys: two objects compare line by line."""
-    return yaml.safe_dump(data, sort_keys=True, width=100)
+    # libyaml's dumper when there: about 10x faster for a large plan's diffs
+    return yaml.dump(data, Dumper=_BaseDumper, sort_keys=True, width=100)
 
 
 def load_plain(text: str) -> Any:
