@@ -61,12 +61,16 @@ def _load(args: argparse.Namespace, target: str | None = None,
 
 
 def _check(design: LaneDesign, target: str | None) -> list[Finding]:
-    """The validator's findings plus, for ``asm``, what ASM cannot express."""
+    """The validator's findings plus, for ``asm`` and ``gateway-api``, what they cannot express."""
     findings = validate(design, target)
     if target == "asm" and not has_errors(findings):
         from .emit.asm import asm_problems
 
         findings += asm_problems(design)
+    if target == "gateway-api" and not has_errors(findings):
+        from .emit.gateway_api import gateway_api_problems
+
+        findings += gateway_api_problems(design)
     return findings
 
 

@@ -29,7 +29,7 @@ TRACE_HEADERS = frozenset({
     "x-b3-sampled", "x-b3-flags", "x-request-id", "x-datadog-trace-id", "x-datadog-parent-id",
     "x-cloud-trace-context", "grpc-trace-bin", "x-ot-span-context", "uber-trace-id", "sw8",
 })
-TARGETS = ("istio", "asm")
+TARGETS = ("istio", "asm", "gateway-api")
 
 
 def validate(design: LaneDesign, target: str | None = None) -> list[Finding]:
@@ -74,6 +74,33 @@ def _duplicates(names: tuple[str, ...], path: str, what: str) -> Iterator[Findin
         if name and name in seen:
             yield make("LD104", f"{path}[{i}].name", f"{what} {name!r} is defined twice")
         seen.add(name)
+
+
+# -- service selectors ------------------------------------------------------------------
+def _selectors(d: LaneDesign) -> Iterator[Finding]:
+    for i, svc in enumerate(d.services):
+        if svc.selector is None:
+            continue
+        path = f"spec.services[{i}].selector"
+        if not svc.selector:
+            yield make("LD108", path, f"{svc.name!r} has an empty selector, which would "
+                       "select no pods")
+        for key, value in svc.selector:
+            if not is_label_key(key):
+                yield make("LD107", path, f"selector key {key!r} is not a valid label key")
+            if not is_label_value(value):
+                yield make("LD107", f"{path}.{key}", f"selector value {value!r} is not a "
+                           "valid label value")
+        # a default selector (app: <name>) is checked by the targets that use it
+        selector = svc.selector_map
+        for lane in d.lanes:
+            if not lane.holds(svc.name):
+                continue
+            for key, value in lane.labels:
+                if key in selector and selector[key] != value:
+                    yield make("LD109", f"{path}.{key}", f"lane {lane.name!r} labels its "
+                               f"pods {key}={value}, but every pod of {svc.name!r} has "
+                               f"{key}={selector[key]}")
 
 
 # -- headers and pass-through ------------------------------------------------------------
@@ -369,4 +396,4 @@ def _istio_target(d: LaneDesign) -> Iterator[Finding]:
                    "-> lane; the traceId method needs ASM")
 
 
-_CHECKS = (_names, _headers, _lanes, _fallbacks, _calls, _ingress)
+_CHECKS = (_names, _selectors, _headers, _lanes, _fallbacks, _calls, _ingress)

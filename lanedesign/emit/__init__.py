@@ -15,14 +15,14 @@ from ..model import LaneDesign
 from .common import TargetError
 from .yamlout import dump_manifests, manifest_header, object_filename, write_manifests
 
-TARGETS: tuple[str, ...] = ("istio", "asm")
+TARGETS: tuple[str, ...] = ("istio", "asm", "gateway-api")
 
 __all__ = ["TARGETS", "TargetError", "dump_manifests", "emit", "manifest_header",
            "object_filename", "write_manifests"]
 
 
 def emit(design: LaneDesign, target: str) -> list[dict]:
-    """The manifests for ``target`` (``istio`` or ``asm``), in apply order."""
+    """The manifests for ``target`` (``istio``, ``asm``, ``gateway-api``), in apply order."""
     if target == "istio":
         from .istio import emit_istio
 
@@ -33,6 +33,11 @@ def emit(design: LaneDesign, target: str) -> list[dict]:
 
         with collector_paused():
             return emit_asm(design)
+    if target == "gateway-api":
+        from .gateway_api import emit_gateway_api
+
+        with collector_paused():
+            return emit_gateway_api(design)
     raise ValueError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
 
 

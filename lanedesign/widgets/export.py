@@ -21,7 +21,7 @@ from ..validate import validate
 from .common import Panel, button, heading, help_text, message
 from .state import DesignState
 
-TARGETS = [("Istio", "istio"), ("Alibaba Cloud ASM", "asm")]
+TARGETS = [("Istio", "istio"), ("Alibaba Cloud ASM", "asm"), ("Gateway API", "gateway-api")]
 
 
 def manifests(design: LaneDesign, target: str) -> tuple[list[dict] | None, str]:

@@ -1,0 +1,492 @@
+"""The Kubernetes Gateway API target (GAMMA): version Services and HTTPRoutes.
+
+The Gateway API has no subsets: a backend is a Service. So each version a lane needs gets a
+Service of its own (the service's selector plus the lane's pod labels), and each service gets
+an HTTPRoute attached to its own Service (``parentRefs`` kind Service), which the caller's
+proxy applies: an Istio sidecar or waypoint, Linkerd, Cilium. The ingress is an HTTPRoute
+attached to the design's Gateway. ``docs/gateway-api.md`` says what each lane feature becomes.
+
+Matching differs from Istio's first match: across all rules of all routes of one parent, the
+most specific match wins (exact path, longest prefix, most headers), and list order only breaks
+ties. Everything this or the API's limits would make route differently from the simulator is
+refused by ``gateway_api_problems`` with a coded finding, never emitted wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..findings import Finding, make
+from ..matching import covers, disjoint
+from ..model import IngressRule, LaneDesign, RequestMatch, Service, StringMatch
+from .common import TargetError, managed_labels, object_name
+
+API_GROUP = "gateway.networking.k8s.io"
+API_VERSION = f"{API_GROUP}/v1"
+SERVICE_API_VERSION = "v1"
+# CRD limits per HTTPRoute (v1.6.1): a route beyond them is rejected by the API server
+MAX_RULES, MAX_RULE_MATCHES, MAX_ROUTE_MATCHES = 16, 64, 128
+MAX_HOSTNAMES, MAX_BACKENDS = 16, 16
+OWS = "[ \\t]"  # optional whitespace around baggage members, as the W3C grammar allows
+HOSTNAME = re.compile(r"(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+PATH_CHARS = re.compile(r"(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+")
+
+Serve = Callable[[str | None, str], str]
+
+
+def emit_gateway_api(design: LaneDesign) -> list[dict]:
+    """Version Services, then the mesh HTTPRoutes, then the ingress route (apply order).
+
+    Raises ``TargetError`` with the first of ``gateway_api_problems`` if there are any.
+    """
+    problems = gateway_api_problems(design)
+    if problems:
+        raise TargetError(problems[0])
+    serve = design.serving_lane_resolver()
+    services: list[dict] = []
+    routes: list[dict] = []
+    taken = {(design.namespace_of(s.name), object_name(design.name, s.name))
+             for s in design.services}
+    for svc in design.services:
+        services += [version_service(design, svc, lane) for lane in _versions(design, svc, serve)]
+        routes += mesh_routes(design, svc, serve, taken)
+    ingress = ingress_route(design, serve, taken)
+    return [*services, *routes, *([ingress] if ingress is not None else [])]
+
+
+# -- what the Gateway API cannot express ---------------------------------------------------------
+def gateway_api_problems(design: LaneDesign) -> list[Finding]:
+    """Every reason this target cannot express ``design`` exactly (empty: it can)."""
+    return [*_method_problems(design), *_service_problems(design),
+            *_ingress_problems(design)]
+
+
+def _method_problems(d: LaneDesign) -> Iterator[Finding]:
+    if d.pass_through.method == "traceId":
+        yield make("LD620", "spec.passThrough.method", "the Gateway API cannot remember which "
+                   "lane a trace id belongs to (the traceId method)")
+    if d.pass_through.method == "baggage" and "%" in d.baggage_key:
+        yield make("LD629", "spec.passThrough.baggageKey", f"baggage key {d.baggage_key!r} "
+                   "holds '%', which Envoy-based implementations read as a formatter in "
+                   "header values")
+
+
+def _service_problems(d: LaneDesign) -> Iterator[Finding]:
+    serve = d.serving_lane_resolver()
+    owners: dict[tuple[str, str], str] = {(d.namespace_of(s.name), s.name): f"service {s.name!r}"
+                                          for s in d.services}
+    for i, svc in enumerate(d.services):
+        path = f"spec.services[{i}]"
+        if svc.port is None:
+            yield make("LD621", f"{path}.port", f"{svc.name!r} has no port; a Gateway API "
+                       "backend that is a Service must name its port")
+        if svc.selector is None:  # the validator checks selectors given in the design
+            for lane in d.lanes:
+                clash = [k for k, v in lane.labels if k == "app" and v != svc.name]
+                if clash and lane.holds(svc.name):
+                    yield make("LD109", f"{path}.selector", f"lane {lane.name!r} labels its "
+                               f"pods app={lane.label_map['app']}, but {svc.name!r} selects "
+                               f"its pods by the default app={svc.name}")
+        for lane in _versions(d, svc, serve):
+            key = (d.namespace_of(svc.name), version_name(svc.name, lane))
+            mine = f"the version Service of {svc.name!r} in lane {lane!r}"
+            if key in owners:
+                yield make("LD622", f"{path}.name", f"{mine} would be called {key[1]!r}, "
+                           f"like {owners[key]}")
+            owners.setdefault(key, mine)
+
+
+def _ingress_problems(d: LaneDesign) -> Iterator[Finding]:
+    ing = d.ingress
+    if ing is None:
+        return
+    p = "spec.ingress"
+    for i, host in enumerate(ing.hosts):
+        if host != "*" and not HOSTNAME.fullmatch(host):
+            yield make("LD627", f"{p}.hosts[{i}]", f"{host!r} is not a Gateway API hostname "
+                       "(lowercase DNS name, optionally `*.`-prefixed; no IP address)")
+    if "*" not in ing.hosts and len(ing.hosts) > MAX_HOSTNAMES:
+        yield make("LD626", f"{p}.hosts", f"{len(ing.hosts)} hosts; an HTTPRoute holds at "
+                   f"most {MAX_HOSTNAMES}")
+    rules = _live_rules(d)
+    route_header_tested = False
+    for path, match in _matches(d):
+        for finding in _match_problems(d, path, match):
+            if finding.code == "LD623" and ing.rules is None:
+                # the default rules: one per lane, each on the route header; say it once
+                if not route_header_tested:
+                    yield make("LD623", f"{p}.rules", "the default ingress rules match the "
+                               "route header; with the baggage method the gateway takes the "
+                               "lane from baggage when that header is absent, and a Gateway "
+                               "API match cannot test that a header is absent")
+                route_header_tested = True
+            else:
+                yield finding
+    if ing.strategy == "weighted":
+        backends = [lane for lane, w in ing.weights if w > 0]
+        if len(backends) > MAX_BACKENDS:
+            yield make("LD626", f"{p}.weights", f"{len(backends)} lanes with a weight; a rule "
+                       f"holds at most {MAX_BACKENDS} backends")
+        return
+    if len(rules) > MAX_RULES:
+        yield make("LD626", f"{p}.rules", f"{len(rules)} ingress rules (with the default); "
+                   f"an HTTPRoute holds at most {MAX_RULES}, and rules split over several "
+                   "routes would be ordered by the routes' age")
+    yield from _precedence_problems(rules)
+
+
+def _matches(d: LaneDesign) -> list[tuple[str, RequestMatch | None]]:
+    ing = d.ingress
+    assert ing is not None
+    if ing.strategy == "weighted":
+        return [("spec.ingress.match", ing.match)]
+    return [(f"spec.ingress.rules[{i}].match", r.match) for i, r in enumerate(d.effective_rules)]
+
+
+def _match_problems(d: LaneDesign, path: str, match: RequestMatch | None) -> Iterator[Finding]:
+    if match is None:
+        return
+    uri = match.uri
+    if uri is not None and not _catch_all_uri(uri):
+        if uri.kind != "exact":
+            yield make("LD624", f"{path}.uri", f"a uri {uri.kind} match: Gateway API prefixes "
+                       "match whole path segments (/api matches /api/x, not /apix), and the "
+                       "precedence of a regular-expression path is left to each implementation")
+        elif not _exact_path_ok(uri.value):
+            yield make("LD624", f"{path}.uri", f"the exact path {uri.value!r} is not one the "
+                       "Gateway API accepts (absolute, no '//', '/./', '%2f', '#' ...)")
+    for name, m in match.headers:
+        if not m.value:
+            yield make("LD628", f"{path}.headers.{name}", f"the {name} match has an empty "
+                       "value; Gateway API header matches need one")
+        if d.pass_through.method == "baggage" and name == d.route_header:
+            yield make("LD623", f"{path}.headers.{name}", "with the baggage method the "
+                       "gateway takes the lane from baggage when the route header is absent; "
+                       "a Gateway API match cannot test that a header is absent")
+
+
+def _catch_all_uri(uri: StringMatch) -> bool:
+    return uri.kind == "prefix" and uri.value in ("", "/")
+
+
+def _exact_path_ok(path: str) -> bool:
+    """The CEL rules of the HTTPRoute CRD for an Exact path."""
+    return (path.startswith("/") and PATH_CHARS.fullmatch(path) is not None
+            and not any(bad in path for bad in ("//", "/./", "/../", "%2f", "%2F", "#"))
+            and not path.endswith(("/.", "/..")))
+
+
+def _live_rules(d: LaneDesign) -> list[IngressRule]:
+    """The rules a request can reach in the simulator (first match), the default last.
+
+    A rule that an earlier rule covers never matches first; left out, it cannot outrank the
+    rule that shadows it by being more specific.
+    """
+    ing = d.ingress
+    assert ing is not None
+    rules = list(d.effective_rules)
+    if ing.default is not None:
+        rules.append(IngressRule(ing.default, None))
+    live: list[IngressRule] = []
+    for rule in rules:
+        if not any(covers(earlier.match, rule.match) for earlier in live):
+            live.append(rule)
+    return live
+
+
+def _precedence_problems(rules: list[IngressRule]) -> Iterator[Finding]:
+    for j, later in enumerate(rules):
+        for earlier in rules[:j]:
+            if (earlier.lane != later.lane and _rank(later.match) > _rank(earlier.match)
+                    and not disjoint(earlier.match, later.match)):
+                yield make("LD625", "spec.ingress.rules", f"a rule of lane {later.lane!r} is "
+                           f"more specific than an earlier rule of lane {earlier.lane!r} that "
+                           "can match the same request; the Gateway API would choose it first")
+                break
+
+
+def _rank(match: RequestMatch | None) -> tuple[int, int, int]:
+    """Gateway API precedence: an exact path, then the longest prefix, then most headers."""
+    if match is None:
+        return (0, 1, 0)
+    exact = match.uri is not None and match.uri.kind == "exact"
+    return (1, 0, len(match.headers)) if exact else (0, 1, len(match.headers))
+
+
+# -- version Services --------------------------------------------------------------------------
+def version_name(service: str, lane: str) -> str:
+    """``<service>-<lane>``: the name bookinfo and the GAMMA guides give a version Service."""
+    return object_name(service, lane)
+
+
+def _versions(design: LaneDesign, service: Service, serve: Serve) -> list[str]:
+    """The lanes whose version of ``service`` some lane is served by, baseline first."""
+    needed = {design.baseline} | {serve(lane, service.name) for lane in design.lane_names}
+    return [lane for lane in design.lane_names if lane in needed]
+
+
+def version_service(design: LaneDesign, service: Service, lane: str) -> dict:
+    """A Service that selects the pods of ``service`` in ``lane``: its selector + lane labels."""
+    found = design.lane(lane)
+    labels = found.label_map if found is not None else {}
+    return {
+        "apiVersion": SERVICE_API_VERSION,
+        "kind": "Service",
+        "metadata": _metadata(design, version_name(service.name, lane),
+                              design.namespace_of(service.name)),
+        "spec": {
+            "selector": {**service.selector_map, **labels},
+            # no targetPort: it defaults to the port, as on most Services that name `port`
+            "ports": [{"name": "http", "port": service.port, "appProtocol": "http"}],
+        },
+    }
+
+
+# -- the mesh routes ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Rule:
+    version: str
+    lanes: tuple[str, ...]  # empty: the catch-all rule to the baseline
+    part: int = 0  # a version with more lanes than a rule holds matches spreads over rules
+
+
+def mesh_routes(design: LaneDesign, service: Service, serve: Serve,
+                taken: set[tuple[str, str]]) -> list[dict]:
+    """HTTPRoutes on ``service``'s Service: each lane's value to its serving version, the rest
+    to the baseline.
+
+    Only lanes served by another version than the baseline get a match (the catch-all rule
+    serves the others); lanes sharing a version share a rule. Beyond the CRD limits the rules
+    go on to further routes: all lane matches rank alike and exclude each other, so how the
+    API orders them across routes cannot change where a request goes.
+    """
+    by_version: dict[str, list[str]] = {}
+    for lane in design.lane_names:
+        version = serve(lane, service.name)
+        if version != design.baseline:
+            by_version.setdefault(version, []).append(lane)
+    rules = [_Rule(version, tuple(lanes[k:k + MAX_RULE_MATCHES]), k // MAX_RULE_MATCHES)
+             for version, lanes in by_version.items()
+             for k in range(0, len(lanes), MAX_RULE_MATCHES)]
+    namespace = design.namespace_of(service.name)
+    # the first route keeps room for the catch-all rule, which counts as one match (the API
+    # server gives it the default match)
+    parts: list[list[_Rule]] = [[]]
+    rules_left, matches_left = MAX_RULES - 1, MAX_ROUTE_MATCHES - 1
+    for rule in rules:
+        if rules_left == 0 or len(rule.lanes) > matches_left:
+            parts.append([])
+            rules_left, matches_left = MAX_RULES, MAX_ROUTE_MATCHES
+        parts[-1].append(rule)
+        rules_left, matches_left = rules_left - 1, matches_left - len(rule.lanes)
+    parts[0].append(_Rule(design.baseline, ()))
+    names = [object_name(design.name, service.name)]
+    for k in range(2, len(parts) + 1):
+        names.append(_free_name(design, service.name, k, namespace, taken))
+    return [_mesh_route(design, service, name, part) for name, part in zip(names, parts)]
+
+
+def _free_name(design: LaneDesign, service: str, k: int, namespace: str,
+               taken: set[tuple[str, str]]) -> str:
+    """``<group>-<service>-part-<k>``, made unique if another route already has the name."""
+    name = object_name(design.name, service, f"part-{k}")
+    attempt = 1
+    while (namespace, name) in taken:
+        attempt += 1
+        name = object_name(design.name, service, f"part-{k}", str(attempt))
+    taken.add((namespace, name))
+    return name
+
+
+def _mesh_route(design: LaneDesign, service: Service, name: str, rules: list[_Rule]) -> dict:
+    parent: dict[str, Any] = {"group": "", "kind": "Service", "name": service.name}
+    if service.port is not None:
+        parent["port"] = service.port
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "HTTPRoute",
+        "metadata": _metadata(design, name, design.namespace_of(service.name)),
+        "spec": {"parentRefs": [parent],
+                 "rules": [_mesh_rule(design, service, rule) for rule in rules]},
+    }
+
+
+def _mesh_rule(design: LaneDesign, service: Service, rule: _Rule) -> dict:
+    name = f"to-{rule.version}" + (f"-{rule.part + 1}" if rule.part else "")
+    out: dict[str, Any] = {"name": name if rule.lanes else "default"}
+    if rule.lanes:
+        out["matches"] = [{"headers": [_lane_header(design, lane)]} for lane in rule.lanes]
+    out["backendRefs"] = [_backend(design, service.name, rule.version)]
+    return out
+
+
+def _lane_header(design: LaneDesign, lane: str) -> dict[str, str]:
+    """The header match that finds a chain in ``lane`` on a hop inside the mesh."""
+    if design.pass_through.method == "baggage":
+        return {"type": "RegularExpression", "name": "baggage",
+                "value": baggage_regex(design.baggage_key, lane)}
+    return {"type": "Exact", "name": design.route_header, "value": lane}
+
+
+def _backend(design: LaneDesign, service: str, lane: str) -> dict[str, Any]:
+    svc = design.service(service)
+    out: dict[str, Any] = {"group": "", "kind": "Service", "name": version_name(service, lane)}
+    if svc is not None and svc.port is not None:
+        out["port"] = svc.port
+    return out
+
+
+# -- the baggage regular expression ------------------------------------------------------------------
+def baggage_regex(key: str, lane: str) -> str:
+    """RE2 for a ``baggage`` value whose *last* member ``key`` decodes to ``lane``.
+
+    The simulator's reading (``simulate.baggage_member``): members split at ',', properties
+    after ';' dropped, whitespace around key and value ignored, the value percent-decoded, the
+    last member with the key wins. RE2 has no look-ahead, so "no later member has the key" is
+    spelt out as a member that is not ``key`` followed by optional whitespace and '='.
+    """
+    value = "".join(_decoded_char(c) for c in lane)
+    member = f"{OWS}*{_quote(key)}{OWS}*={OWS}*{value}{OWS}*(?:;[^,]*)?"
+    return f"(?:[^,]*,)*{member}(?:,{OWS}*{_not_key(key)})*"
+
+
+def _decoded_char(char: str) -> str:
+    """``char`` as itself or as its %XX escape (either case of hex digits)."""
+    hexa = f"{ord(char):02x}"
+    digits = "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in hexa)
+    return f"(?:{_quote(char)}|%{digits})"
+
+
+def _not_key(key: str) -> str:
+    """RE2 for the rest of a member after its leading whitespace, unless it is ``key=...``.
+
+    Nested by how much of the key has been read: at each step either the next key character
+    follows, or some other character (then anything), or the member ends there.
+    """
+    tail = f"{OWS}*(?:[^,= \\t][^,]*)?"  # the whole key read: anything but optional ws + '='
+    for i in range(len(key) - 1, -1, -1):
+        excluded = _class_char(key[i]) + ("" if i else " \\t")
+        tail = f"(?:{_quote(key[i])}{tail}|[^,{excluded}][^,]*)?"
+    return tail
+
+
+def _quote(text: str) -> str:
+    return "".join(f"\\{c}" if c in "\\.+*?()|[]{}^$" else c for c in text)
+
+
+def _class_char(char: str) -> str:
+    return f"\\{char}" if char in "\\]^-[" else char
+
+
+# -- the ingress ------------------------------------------------------------------------------------
+def ingress_route(design: LaneDesign, serve: Serve,
+                  taken: set[tuple[str, str]] | None = None) -> dict | None:
+    """The HTTPRoute on the design's Gateway; ``None`` when no request can enter (all 404).
+
+    It lives in the entry service's namespace, beside the version Services it sends to (a
+    route in another namespace would need a ReferenceGrant); the Gateway's listener must allow
+    routes from that namespace.
+    """
+    ing = design.ingress
+    if ing is None or design.service(ing.entry) is None:
+        return None
+    if ing.strategy == "weighted":
+        rules = _weighted_rules(design, serve)
+    else:
+        live = _live_rules(design)
+        rules = [_ingress_rule(design, serve, f"rule-{k}-{rule.lane}", rule.match, rule.lane)
+                 for k, rule in enumerate(live)]
+        if ing.default is not None and live and live[-1].match is None and (
+                len(live) > len(design.effective_rules)):  # the default made it: name it so
+            rules[-1]["name"] = "default"
+    if not rules:
+        return None
+    namespace = design.namespace_of(ing.entry)
+    name = object_name(design.name, "ingress")
+    suffix = 1
+    while taken is not None and (namespace, name) in taken:  # a service called `ingress`
+        suffix += 1
+        name = object_name(design.name, "ingress", str(suffix))
+    parent: dict[str, Any] = {"group": API_GROUP, "kind": "Gateway",
+                              "namespace": ing.gateway_namespace or design.namespace,
+                              "name": ing.gateway_name}
+    spec: dict[str, Any] = {"parentRefs": [parent]}
+    if "*" not in ing.hosts:  # no hostnames: every host the Gateway's listener accepts
+        spec["hostnames"] = list(ing.hosts)
+    spec["rules"] = rules
+    return {"apiVersion": API_VERSION, "kind": "HTTPRoute",
+            "metadata": _metadata(design, name, namespace), "spec": spec}
+
+
+def _weighted_rules(design: LaneDesign, serve: Serve) -> list[dict]:
+    ing = design.ingress
+    assert ing is not None
+    shares = [(lane, weight) for lane, weight in ing.weights if weight > 0]
+    rules: list[dict] = []
+    if shares:
+        rule: dict[str, Any] = {"name": "weights"}
+        match = _match(ing.match)
+        if match:
+            rule["matches"] = [match]
+        backends = []
+        for lane, weight in shares:
+            backend = _backend(design, ing.entry, serve(lane, ing.entry))
+            if len(shares) > 1:
+                backend["weight"] = weight
+            backend["filters"] = [_set_lane(design, lane)]
+            backends.append(backend)
+        rule["backendRefs"] = backends
+        rules.append(rule)
+        if not match:  # the default below would never be chosen
+            return rules
+    if ing.default is not None:
+        rules.append(_ingress_rule(design, serve, "default", None, ing.default))
+    return rules
+
+
+def _ingress_rule(design: LaneDesign, serve: Serve, name: str, match: RequestMatch | None,
+                  lane: str) -> dict:
+    assert design.ingress is not None
+    entry = design.ingress.entry
+    rule: dict[str, Any] = {"name": name}
+    block = _match(match)
+    if block:
+        rule["matches"] = [block]
+    rule["filters"] = [_set_lane(design, lane)]
+    rule["backendRefs"] = [_backend(design, entry, serve(lane, entry))]
+    return rule
+
+
+def _match(match: RequestMatch | None) -> dict[str, Any]:
+    """A design match as one HTTPRouteMatch (its conditions ANDed); ``{}`` for a catch-all."""
+    if match is None:
+        return {}
+    out: dict[str, Any] = {}
+    if match.uri is not None and not _catch_all_uri(match.uri):
+        out["path"] = {"type": "Exact", "value": match.uri.value}  # the only kind allowed
+    if match.headers:
+        out["headers"] = [_header(name, m) for name, m in match.headers]
+    return out
+
+
+def _header(name: str, match: StringMatch) -> dict[str, str]:
+    if match.kind == "exact":
+        return {"type": "Exact", "name": name, "value": match.value}
+    regex = match.value if match.kind == "regex" else f"{_quote(match.value)}.*"
+    return {"type": "RegularExpression", "name": name, "value": regex}
+
+
+def _set_lane(design: LaneDesign, lane: str) -> dict[str, Any]:
+    """Set the route header to ``lane``; in the baggage method also append the member."""
+    modifier: dict[str, Any] = {"set": [{"name": design.route_header, "value": lane}]}
+    if design.pass_through.method == "baggage":
+        # appended after the client's baggage: the last member with the key wins
+        modifier["add"] = [{"name": "baggage", "value": f"{design.baggage_key}={lane}"}]
+    return {"type": "RequestHeaderModifier", "requestHeaderModifier": modifier}
+
+
+def _metadata(design: LaneDesign, name: str, namespace: str) -> dict:
+    return {"name": name, "namespace": namespace, "labels": managed_labels(design)}
