@@ -43,7 +43,7 @@ def joined(headers: Headers, name: str) -> str | None:
     return ",".join(values) if values else None
 
 
-# -- matching ------------------------------------------------------------------------------------
+# -- matching ----------------------------------------------------------------------------------
 DEFAULT_PATH = {"type": "PathPrefix", "value": "/"}
 
 
@@ -85,7 +85,7 @@ def specificity(match: Mapping) -> tuple[int, int, int, int, int]:
             len(match.get("headers", [])), len(match.get("queryParams", [])))
 
 
-# -- the objects -------------------------------------------------------------------------------------
+# -- the objects -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Backend:
     namespace: str

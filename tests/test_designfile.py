@@ -221,7 +221,8 @@ def test_examples_folder_is_the_packaged_examples():
 
 def test_a_service_selector_loads_saves_and_reports_wrong_types():
     text = dump_design(examples.load("mock-header")).replace(
-        "  - name: mockb\n", "  - name: mockb\n    selector: {app.kubernetes.io/name: mockb, tier: web}\n")
+        "  - name: mockb\n",
+        "  - name: mockb\n    selector: {app.kubernetes.io/name: mockb, tier: web}\n")
     loaded = parse_design(text)
     assert loaded.findings == ()
     service = loaded.design.service("mockb")

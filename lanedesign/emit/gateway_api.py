@@ -32,6 +32,7 @@ MAX_RULES, MAX_RULE_MATCHES, MAX_ROUTE_MATCHES = 16, 64, 128
 MAX_HOSTNAMES, MAX_BACKENDS = 16, 16
 OWS = "[ \\t]"  # optional whitespace around baggage members, as the W3C grammar allows
 HOSTNAME = re.compile(r"(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+IPV4 = re.compile(r"[0-9]+(\.[0-9]+){3}")  # the CRD's pattern lets it pass; the spec does not
 PATH_CHARS = re.compile(r"(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+")
 
 Serve = Callable[[str | None, str], str]
@@ -57,7 +58,7 @@ def emit_gateway_api(design: LaneDesign) -> list[dict]:
     return [*services, *routes, *([ingress] if ingress is not None else [])]
 
 
-# -- what the Gateway API cannot express ---------------------------------------------------------
+# -- what the Gateway API cannot express -------------------------------------------------------
 def gateway_api_problems(design: LaneDesign) -> list[Finding]:
     """Every reason this target cannot express ``design`` exactly (empty: it can)."""
     return [*_method_problems(design), *_service_problems(design),
@@ -105,7 +106,7 @@ def _ingress_problems(d: LaneDesign) -> Iterator[Finding]:
         return
     p = "spec.ingress"
     for i, host in enumerate(ing.hosts):
-        if host != "*" and not HOSTNAME.fullmatch(host):
+        if host != "*" and (not HOSTNAME.fullmatch(host) or IPV4.fullmatch(host)):
             yield make("LD627", f"{p}.hosts[{i}]", f"{host!r} is not a Gateway API hostname "
                        "(lowercase DNS name, optionally `*.`-prefixed; no IP address)")
     if "*" not in ing.hosts and len(ing.hosts) > MAX_HOSTNAMES:
@@ -245,7 +246,7 @@ def version_service(design: LaneDesign, service: Service, lane: str) -> dict:
     }
 
 
-# -- the mesh routes ------------------------------------------------------------------------------
+# -- the mesh routes ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Rule:
     version: str
@@ -339,7 +340,7 @@ def _backend(design: LaneDesign, service: str, lane: str) -> dict[str, Any]:
     return out
 
 
-# -- the baggage regular expression ------------------------------------------------------------------
+# -- the baggage regular expression ------------------------------------------------------------
 def baggage_regex(key: str, lane: str) -> str:
     """RE2 for a ``baggage`` value whose *last* member ``key`` decodes to ``lane``.
 
@@ -381,7 +382,7 @@ def _class_char(char: str) -> str:
     return f"\\{char}" if char in "\\]^-[" else char
 
 
-# -- the ingress ------------------------------------------------------------------------------------
+# -- the ingress -------------------------------------------------------------------------------
 def ingress_route(design: LaneDesign, serve: Serve,
                   taken: set[tuple[str, str]] | None = None) -> dict | None:
     """The HTTPRoute on the design's Gateway; ``None`` when no request can enter (all 404).
