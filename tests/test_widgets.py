@@ -312,6 +312,18 @@ def test_a_target_that_cannot_express_the_design_says_why(designer):
     assert "LD610" in export.status.value and export.preview.layout.display == "none"
 
 
+def test_gateway_api_export_is_offered_and_says_what_it_refuses(designer):
+    export = designer.show(designer.export)
+    export.target.value = "gateway-api"
+    # mock-baggage's gateway rules match the route header, which baggage may stand in for
+    assert "LD623" in export.status.value and export.write.disabled
+    designer.show(designer.headers).method.value = "header"
+    export = designer.show(designer.export)
+    export.target.value = "gateway-api"
+    assert "kind: HTTPRoute" in export.preview.value and "10 gateway-api objects" in (
+        export.preview.value)
+
+
 def test_save_and_load_a_design_file(tmp_path, designer):
     export = designer.show(designer.export)
     export.design_path.value = str(tmp_path / "mine.yaml")
