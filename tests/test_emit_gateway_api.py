@@ -220,6 +220,38 @@ def test_the_default_lane_is_a_match_less_last_rule_and_dead_rules_are_left_out(
     assert names == ["rule-0-s2", "default"]
 
 
+def lanes_by_header(count: int) -> LaneDesign:
+    """``count`` more lanes holding ``mockb``, entered by the default rule per lane."""
+    lanes = [*HEADER.lanes, *(Lane(f"l{i}", {"version": f"x{i}"}, ["mockb"])
+                              for i in range(count))]
+    return HEADER.with_(lanes=tuple(lanes)).with_ingress(default="s1")
+
+
+def test_many_ingress_rules_continue_in_further_routes_where_no_two_can_tie():
+    design = expressible(lanes_by_header(40))  # 43 rules and the default
+    objects = emit_gateway_api(design)
+    ingress = [o for o in by_kind(objects, "HTTPRoute")
+               if o["spec"]["parentRefs"][0]["kind"] == "Gateway"]
+    assert [r["metadata"]["name"] for r in ingress] == [
+        "mock-header-ingress", "mock-header-ingress-part-2", "mock-header-ingress-part-3"]
+    assert [len(r["spec"]["rules"]) for r in ingress] == [16, 16, 12]
+    assert ingress[-1]["spec"]["rules"][-1]["name"] == "default"
+    for pairs in ([], [("x-asm-prefer-tag", "l39")], [("x-asm-prefer-tag", "s2")]):
+        check_request(design, pairs, "/", "a.example.com")
+    check_mesh_routes(design, objects)
+
+
+def test_rules_that_could_tie_across_routes_are_refused():
+    fillers = [header_rule("s2", **{"x-user": StringMatch("exact", f"u{i}")})
+               for i in range(16)]
+    overlapping = header_rule("s3", **{"x-env": StringMatch("exact", "b")})  # and x-user: u0
+    design = HEADER.with_ingress(rules=(*fillers, overlapping))
+    assert codes(design) == ["LD626"]
+    assert codes(HEADER.with_ingress(rules=(*fillers[:15], overlapping))) == []  # one route
+    exclusive = header_rule("s3", **{"x-user": StringMatch("exact", "other")})
+    assert codes(HEADER.with_ingress(rules=(*fillers, exclusive))) == []
+
+
 def test_no_ingress_route_when_nothing_can_enter():
     design = HEADER.with_ingress(rules=(), default=None)
     assert not [o for o in emit_gateway_api(design)
@@ -588,7 +620,7 @@ def test_the_ingress_rule_order_the_target_refuses_would_route_differently():
     objects = [target.version_service(design, s, lane) for s in design.services
                for lane in design.lane_names if design.lane(lane).holds(s.name)]
     serve = design.serving_lane_resolver()
-    objects.append(target.ingress_route(design, serve))
+    objects += target.ingress_routes(design, serve)
     mesh = Mesh(objects)
     request = {"x-user": "a", "x-env": "b", "x-zone": "c"}
     chosen = mesh.at_gateway("istio-system", "ingressgateway", "a.example.com", "/",

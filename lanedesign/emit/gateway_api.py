@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ..findings import Finding, make
@@ -54,8 +55,7 @@ def emit_gateway_api(design: LaneDesign) -> list[dict]:
     for svc in design.services:
         services += [version_service(design, svc, lane) for lane in _versions(design, svc, serve)]
         routes += mesh_routes(design, svc, serve, taken)
-    ingress = ingress_route(design, serve, taken)
-    return [*services, *routes, *([ingress] if ingress is not None else [])]
+    return [*services, *routes, *ingress_routes(design, serve, taken)]
 
 
 # -- what the Gateway API cannot express -------------------------------------------------------
@@ -132,10 +132,6 @@ def _ingress_problems(d: LaneDesign) -> Iterator[Finding]:
             yield make("LD626", f"{p}.weights", f"{len(backends)} lanes with a weight; a rule "
                        f"holds at most {MAX_BACKENDS} backends")
         return
-    if len(rules) > MAX_RULES:
-        yield make("LD626", f"{p}.rules", f"{len(rules)} ingress rules (with the default); "
-                   f"an HTTPRoute holds at most {MAX_RULES}, and rules split over several "
-                   "routes would be ordered by the routes' age")
     yield from _precedence_problems(rules)
 
 
@@ -180,33 +176,54 @@ def _exact_path_ok(path: str) -> bool:
             and not path.endswith(("/.", "/..")))
 
 
-def _live_rules(d: LaneDesign) -> list[IngressRule]:
-    """The rules a request can reach in the simulator (first match), the default last.
+def _live_rules(d: LaneDesign) -> list[tuple[str, IngressRule]]:
+    """The rules a request can reach in the simulator (first match), the default last, each
+    with its name (``rule-<index in the design>-<lane>``, ``default``).
 
     A rule that an earlier rule covers never matches first; left out, it cannot outrank the
     rule that shadows it by being more specific.
     """
     ing = d.ingress
     assert ing is not None
-    rules = list(d.effective_rules)
+    rules = [(f"rule-{i}-{rule.lane}", rule) for i, rule in enumerate(d.effective_rules)]
     if ing.default is not None:
-        rules.append(IngressRule(ing.default, None))
-    live: list[IngressRule] = []
-    for rule in rules:
-        if not any(covers(earlier.match, rule.match) for earlier in live):
-            live.append(rule)
+        rules.append(("default", IngressRule(ing.default, None)))
+    live: list[tuple[str, IngressRule]] = []
+    for name, rule in rules:
+        if not any(covers(earlier.match, rule.match) for _, earlier in live):
+            live.append((name, rule))
     return live
 
 
-def _precedence_problems(rules: list[IngressRule]) -> Iterator[Finding]:
-    for j, later in enumerate(rules):
-        for earlier in rules[:j]:
-            if (earlier.lane != later.lane and _rank(later.match) > _rank(earlier.match)
-                    and not disjoint(earlier.match, later.match)):
+def _ingress_parts(rules: list) -> list[list]:
+    """The ingress rules in routes of at most ``MAX_RULES`` (one match each), in order."""
+    return [rules[k:k + MAX_RULES] for k in range(0, len(rules), MAX_RULES)] or [[]]
+
+
+def _precedence_problems(named: list[tuple[str, IngressRule]]) -> Iterator[Finding]:
+    """Where the Gateway API's choice among the live rules would differ from first match.
+
+    Across routes equally specific matches are ordered by the routes' age, which nothing in
+    the objects fixes; within a route, by list order, which is the design's.
+    """
+    part_of = {name: k for k, part in enumerate(_ingress_parts(named)) for name, _ in part}
+    for j, (later_name, later) in enumerate(named):
+        for earlier_name, earlier in named[:j]:
+            if earlier.lane == later.lane or disjoint(earlier.match, later.match):
+                continue
+            if _rank(later.match) > _rank(earlier.match):
                 yield make("LD625", "spec.ingress.rules", f"a rule of lane {later.lane!r} is "
                            f"more specific than an earlier rule of lane {earlier.lane!r} that "
                            "can match the same request; the Gateway API would choose it first")
                 break
+            if _rank(later.match) == _rank(earlier.match) and (
+                    part_of[later_name] != part_of[earlier_name]):
+                yield make("LD626", "spec.ingress.rules", f"{len(named)} ingress rules need "
+                           f"more than one HTTPRoute ({MAX_RULES} rules each), and rules of "
+                           f"lanes {earlier.lane!r} and {later.lane!r} in different routes "
+                           "can match the same request equally specifically: the routes' age "
+                           "would decide")
+                return
 
 
 def _rank(match: RequestMatch | None) -> tuple[int, int, int]:
@@ -341,6 +358,7 @@ def _backend(design: LaneDesign, service: str, lane: str) -> dict[str, Any]:
 
 
 # -- the baggage regular expression ------------------------------------------------------------
+@lru_cache(maxsize=4096)  # one per lane, asked again for every service the lane reaches
 def baggage_regex(key: str, lane: str) -> str:
     """RE2 for a ``baggage`` value whose *last* member ``key`` decodes to ``lane``.
 
@@ -383,34 +401,41 @@ def _class_char(char: str) -> str:
 
 
 # -- the ingress -------------------------------------------------------------------------------
-def ingress_route(design: LaneDesign, serve: Serve,
-                  taken: set[tuple[str, str]] | None = None) -> dict | None:
-    """The HTTPRoute on the design's Gateway; ``None`` when no request can enter (all 404).
+def ingress_routes(design: LaneDesign, serve: Serve,
+                   taken: set[tuple[str, str]] | None = None) -> list[dict]:
+    """The HTTPRoutes on the design's Gateway (none when no request can enter: all 404).
 
-    It lives in the entry service's namespace, beside the version Services it sends to (a
+    They live in the entry service's namespace, beside the version Services they send to (a
     route in another namespace would need a ReferenceGrant); the Gateway's listener must allow
-    routes from that namespace.
+    routes from that namespace. Beyond 16 rules the rules continue in further routes, which
+    ``gateway_api_problems`` allows only where no two rules of different routes can tie.
     """
     ing = design.ingress
     if ing is None or design.service(ing.entry) is None:
-        return None
+        return []
     if ing.strategy == "weighted":
-        rules = _weighted_rules(design, serve)
+        parts = [_weighted_rules(design, serve)]
     else:
-        live = _live_rules(design)
-        rules = [_ingress_rule(design, serve, f"rule-{k}-{rule.lane}", rule.match, rule.lane)
-                 for k, rule in enumerate(live)]
-        if ing.default is not None and live and live[-1].match is None and (
-                len(live) > len(design.effective_rules)):  # the default made it: name it so
-            rules[-1]["name"] = "default"
-    if not rules:
-        return None
+        parts = [[_ingress_rule(design, serve, name, rule.match, rule.lane)
+                  for name, rule in part] for part in _ingress_parts(_live_rules(design))]
+    if not parts[0]:
+        return []
+    taken = set() if taken is None else taken
     namespace = design.namespace_of(ing.entry)
     name = object_name(design.name, "ingress")
     suffix = 1
-    while taken is not None and (namespace, name) in taken:  # a service called `ingress`
+    while (namespace, name) in taken:  # a service called `ingress`
         suffix += 1
         name = object_name(design.name, "ingress", str(suffix))
+    taken.add((namespace, name))
+    names = [name, *(_free_name(design, "ingress", k, namespace, taken)
+                     for k in range(2, len(parts) + 1))]
+    return [_ingress_route(design, name, namespace, rules) for name, rules in zip(names, parts)]
+
+
+def _ingress_route(design: LaneDesign, name: str, namespace: str, rules: list[dict]) -> dict:
+    ing = design.ingress
+    assert ing is not None
     parent: dict[str, Any] = {"group": API_GROUP, "kind": "Gateway",
                               "namespace": ing.gateway_namespace or design.namespace,
                               "name": ing.gateway_name}
