@@ -213,10 +213,11 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "request; the Gateway API picks the most specific match, not the first.",
      "Order the rules from most to least specific, or make them exclusive (e.g. each on the "
      "route header `exact` its lane)."),
-    ("LD626", "gateway-api-limits", "error", "More ingress rules, hosts or weighted lanes than "
-     "one HTTPRoute holds (16 each); ingress rules split over routes would be ordered by the "
-     "routes' age.", "Use fewer ingress rules (the default rule per lane needs one per lane), "
-     "hosts or weighted lanes."),
+    ("LD626", "gateway-api-limits", "error", "More hosts or weighted lanes than one HTTPRoute "
+     "holds (16 each), or more than 16 ingress rules where two rules of different lanes that "
+     "land in different routes can match one request equally specifically (the routes' age "
+     "would decide).", "Use fewer hosts, weighted lanes or ingress rules, or make rules of "
+     "different lanes exclusive (e.g. each on the route header `exact` its lane)."),
     ("LD627", "gateway-api-hostname", "error", "An ingress host the Gateway API does not accept "
      "as a hostname (uppercase, an IP address).", "Write hosts as lowercase DNS names, "
      "optionally `*.`-prefixed, or `*` for any host."),
