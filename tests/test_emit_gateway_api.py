@@ -97,7 +97,7 @@ def test_a_version_service_selects_the_service_selector_and_the_lane_labels():
     assert service["metadata"]["namespace"] == "default"
     assert service["spec"] == {
         "selector": {"app.kubernetes.io/name": "mockb", "version": "v3"},
-        "ports": [{"name": "http", "port": 8000, "appProtocol": "http"}],
+        "ports": [{"name": "http", "port": 8000}],
     }
     default = named(emit_gateway_api(HEADER), "mocka-s2", "Service")
     assert default["spec"]["selector"] == {"app": "mocka", "version": "v2"}

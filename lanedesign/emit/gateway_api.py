@@ -257,8 +257,9 @@ def version_service(design: LaneDesign, service: Service, lane: str) -> dict:
                               design.namespace_of(service.name)),
         "spec": {
             "selector": {**service.selector_map, **labels},
-            # no targetPort: it defaults to the port, as on most Services that name `port`
-            "ports": [{"name": "http", "port": service.port, "appProtocol": "http"}],
+            # as Istio's bookinfo names its version Services' ports: `http` tells the mesh the
+            # protocol; no targetPort, so it is the port, as on most Services
+            "ports": [{"name": "http", "port": service.port}],
         },
     }
 
