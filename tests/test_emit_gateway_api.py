@@ -711,3 +711,37 @@ def test_cli_refusals_are_coded_findings(capsys, name, code, command):
 def test_cli_validate_accepts_what_the_target_can_express(capsys, name):
     assert main(["validate", str(examples.path(name)), "--target", "gateway-api"]) == 0
     assert "LD62" not in capsys.readouterr().out
+
+
+# -- the cluster: discovery, make-before-break and prune through the registry --------------
+GATEWAY_SERVED = ("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute")
+
+
+def test_apply_creates_services_before_routes_and_prunes_after_them(tmp_path):
+    from kube_standin import CORE, running
+
+    from lanedesign.cluster import TargetNotServed, apply, connect, diff, discover
+
+    design = HEADER
+    with running(tmp_path, *CORE) as served, connect(served.kubeconfig) as cluster:
+        assert "gateway-api" not in discover(cluster).targets
+        with pytest.raises(TargetNotServed) as refused:
+            diff(cluster, emit_gateway_api(design), design.name)
+        assert "Gateway API CRDs" in refused.value.hint
+    with running(tmp_path, GATEWAY_SERVED, *CORE) as served, \
+            connect(served.kubeconfig) as cluster:
+        found = discover(cluster)
+        assert "gateway-api" in found.targets and found.groups[""] == ["v1"]
+        first = apply(cluster, emit_gateway_api(design), design.name, settle_seconds=0)
+        assert first.failed is None
+        phases = [(s.phase, s.ref.kind) for s in first.done]
+        assert phases == [("prepare", "Service")] * 6 + [("route", "HTTPRoute")] * 4
+        # lane s3 goes: its version Service of mockb goes after the route stops naming it
+        smaller = design.without_lane("s3")
+        again = apply(cluster, emit_gateway_api(smaller), design.name, prune=True,
+                      settle_seconds=0)
+        assert again.failed is None
+        done = [(s.phase, s.verb, s.ref.kind, s.ref.name) for s in again.done]
+        assert ("cleanup", "delete", "Service", "mockb-s3") in done
+        assert done.index(("cleanup", "delete", "Service", "mockb-s3")) > max(
+            i for i, d in enumerate(done) if d[2] == "HTTPRoute")

@@ -24,6 +24,7 @@ from ..findings import Finding, make
 from ..matching import covers, disjoint
 from ..model import IngressRule, LaneDesign, RequestMatch, Service, StringMatch
 from .common import TargetError, managed_labels, object_name
+from .target import Target
 
 API_GROUP = "gateway.networking.k8s.io"
 API_VERSION = f"{API_GROUP}/v1"
@@ -58,13 +59,27 @@ def emit_gateway_api(design: LaneDesign) -> list[dict]:
     return [*services, *routes, *ingress_routes(design, serve, taken)]
 
 
-# -- what the Gateway API cannot express -------------------------------------------------------
 def gateway_api_problems(design: LaneDesign) -> list[Finding]:
     """Every reason this target cannot express ``design`` exactly (empty: it can)."""
     return [*_method_problems(design), *_service_problems(design),
             *_ingress_problems(design)]
 
 
+TARGET = Target(
+    name="gateway-api",
+    label="Gateway API",
+    # version Services first: a route whose backend Service is missing answers 500
+    kinds=((SERVICE_API_VERSION, "Service"), (API_VERSION, "HTTPRoute")),
+    routing_kinds=frozenset({"HTTPRoute"}),
+    install_hint={API_GROUP: "Install the Gateway API CRDs (standard channel; lanedesign "
+                  "checks its objects against v1.6.1): meshes that speak it (Istio, Linkerd, "
+                  "Cilium) document which release they need."},
+    problems=gateway_api_problems,
+    emit=emit_gateway_api,
+)
+
+
+# -- what the Gateway API cannot express -------------------------------------------------------
 def _method_problems(d: LaneDesign) -> Iterator[Finding]:
     if d.pass_through.method == "traceId":
         yield make("LD620", "spec.passThrough.method", "the Gateway API cannot remember which "
