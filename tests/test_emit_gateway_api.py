@@ -732,6 +732,7 @@ def test_apply_creates_services_before_routes_and_prunes_after_them(tmp_path):
             connect(served.kubeconfig) as cluster:
         found = discover(cluster)
         assert "gateway-api" in found.targets and found.groups[""] == ["v1"]
+        assert "  core: v1" in found.summary().splitlines()
         first = apply(cluster, emit_gateway_api(design), design.name, settle_seconds=0)
         assert first.failed is None
         phases = [(s.phase, s.ref.kind) for s in first.done]
