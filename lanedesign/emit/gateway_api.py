@@ -17,12 +17,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from ..findings import Finding, make
 from ..matching import covers, disjoint
 from ..model import IngressRule, LaneDesign, RequestMatch, Service, StringMatch
+from .baggage_match import baggage_regex, quote_regex
 from .common import TargetError, managed_labels, object_name
 from .target import Target
 
@@ -32,7 +32,6 @@ SERVICE_API_VERSION = "v1"
 # CRD limits per HTTPRoute (v1.6.1): a route beyond them is rejected by the API server
 MAX_RULES, MAX_RULE_MATCHES, MAX_ROUTE_MATCHES = 16, 64, 128
 MAX_HOSTNAMES, MAX_BACKENDS = 16, 16
-OWS = "[ \\t]"  # optional whitespace around baggage members, as the W3C grammar allows
 HOSTNAME = re.compile(r"(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 IPV4 = re.compile(r"[0-9]+(\.[0-9]+){3}")  # the CRD's pattern lets it pass; the spec does not
 PATH_CHARS = re.compile(r"(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+")
@@ -373,49 +372,6 @@ def _backend(design: LaneDesign, service: str, lane: str) -> dict[str, Any]:
     return out
 
 
-# -- the baggage regular expression ------------------------------------------------------------
-@lru_cache(maxsize=4096)  # one per lane, asked again for every service the lane reaches
-def baggage_regex(key: str, lane: str) -> str:
-    """RE2 for a ``baggage`` value whose *last* member ``key`` decodes to ``lane``.
-
-    The simulator's reading (``simulate.baggage_member``): members split at ',', properties
-    after ';' dropped, whitespace around key and value ignored, the value percent-decoded, the
-    last member with the key wins. RE2 has no look-ahead, so "no later member has the key" is
-    spelt out as a member that is not ``key`` followed by optional whitespace and '='.
-    """
-    value = "".join(_decoded_char(c) for c in lane)
-    member = f"{OWS}*{_quote(key)}{OWS}*={OWS}*{value}{OWS}*(?:;[^,]*)?"
-    return f"(?:[^,]*,)*{member}(?:,{OWS}*{_not_key(key)})*"
-
-
-def _decoded_char(char: str) -> str:
-    """``char`` as itself or as its %XX escape (either case of hex digits)."""
-    hexa = f"{ord(char):02x}"
-    digits = "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in hexa)
-    return f"(?:{_quote(char)}|%{digits})"
-
-
-def _not_key(key: str) -> str:
-    """RE2 for the rest of a member after its leading whitespace, unless it is ``key=...``.
-
-    Nested by how much of the key has been read: at each step either the next key character
-    follows, or some other character (then anything), or the member ends there.
-    """
-    tail = f"{OWS}*(?:[^,= \\t][^,]*)?"  # the whole key read: anything but optional ws + '='
-    for i in range(len(key) - 1, -1, -1):
-        excluded = _class_char(key[i]) + ("" if i else " \\t")
-        tail = f"(?:{_quote(key[i])}{tail}|[^,{excluded}][^,]*)?"
-    return tail
-
-
-def _quote(text: str) -> str:
-    return "".join(f"\\{c}" if c in "\\.+*?()|[]{}^$" else c for c in text)
-
-
-def _class_char(char: str) -> str:
-    return f"\\{char}" if char in "\\]^-[" else char
-
-
 # -- the ingress -------------------------------------------------------------------------------
 def ingress_routes(design: LaneDesign, serve: Serve,
                    taken: set[tuple[str, str]] | None = None) -> list[dict]:
@@ -517,7 +473,7 @@ def _match(match: RequestMatch | None) -> dict[str, Any]:
 def _header(name: str, match: StringMatch) -> dict[str, str]:
     if match.kind == "exact":
         return {"type": "Exact", "name": name, "value": match.value}
-    regex = match.value if match.kind == "regex" else f"{_quote(match.value)}.*"
+    regex = match.value if match.kind == "regex" else f"{quote_regex(match.value)}.*"
     return {"type": "RegularExpression", "name": name, "value": regex}
 
 
