@@ -717,3 +717,14 @@ def test_apply_creates_services_before_routes_and_prunes_after_them(tmp_path):
         assert ("cleanup", "delete", "Service", "mockb-s3") in done
         assert done.index(("cleanup", "delete", "Service", "mockb-s3")) > max(
             i for i, d in enumerate(done) if d[2] == "HTTPRoute")
+
+
+def test_the_interpreter_and_schema_checks_import_nothing_of_lanedesign():
+    import ast
+
+    for name in ("gateway_interpreter.py", "gateway_schema.py"):
+        tree = ast.parse((Path(__file__).parent / name).read_text(encoding="utf-8"))
+        imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+                     for a in n.names]
+        assert not [m for m in imported if m.startswith("lanedesign")], name
