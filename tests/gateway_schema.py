@@ -11,6 +11,7 @@ The core ``v1`` Service has no CRD; ``SERVICE`` is the part of its schema the ta
 from __future__ import annotations
 
 import functools
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,24 @@ def _filter_problems(i: int, f: dict[str, Any]) -> list[str]:
         if len(set(names)) != len(names):
             out.append(f"rules[{i}]: a header named twice in {op}")
     return out
+
+
+def with_defaults(shared: Path, obj: dict) -> dict:
+    """``obj`` with the CRD schema's defaults filled in, as the API server stores it (a rule
+    without matches gets one PathPrefix "/" match, a match without path gets that path...)."""
+    import copy
+
+    schema = _httproute_schema(shared / "schemas" / HTTPROUTE_CRD)
+    return _default(schema, copy.deepcopy(obj)) if obj.get("kind") == "HTTPRoute" else obj
+
+
+def _default(schema: dict, value: Any) -> Any:
+    if isinstance(value, dict):
+        for name, sub in schema.get("properties", {}).items():
+            if name not in value and "default" in sub:
+                value[name] = json.loads(json.dumps(sub["default"]))
+            if name in value:
+                value[name] = _default(sub, value[name])
+    elif isinstance(value, list) and "items" in schema:
+        return [_default(schema["items"], v) for v in value]
+    return value
