@@ -182,14 +182,14 @@ def test_the_ingress_sets_the_route_header_and_sends_to_the_serving_version():
     }
 
 
-def test_weighted_ingress_sets_the_lane_per_backend_and_appends_baggage():
+def test_weighted_ingress_sets_the_lane_and_the_baggage_per_backend():
     route = named(emit_gateway_api(examples.load("mock-weighted")), "mock-weighted-ingress")
     (rule,) = route["spec"]["rules"]  # no default lane: unmatched requests get 404
     assert rule["matches"] == [{"path": {"type": "Exact", "value": "/mock"}}]
     assert [(b["name"], b["weight"], b["filters"][0]["requestHeaderModifier"])
             for b in rule["backendRefs"]] == [
-        (f"mocka-{version}", weight, {"set": [{"name": "x-asm-prefer-tag", "value": lane}],
-                                      "add": [{"name": "baggage",
+        (f"mocka-{version}", weight, {"set": [{"name": "x-asm-prefer-tag", "value": lane},
+                                              {"name": "baggage",
                                                "value": f"x-asm-prefer-tag={lane}"}]})
         for version, weight, lane in (("s1", 60, "s1"), ("s2", 20, "s2"), ("s1", 20, "s3"))]
 
@@ -470,7 +470,8 @@ def drive(mesh: Mesh, design: LaneDesign, headers: Headers, entry: Backend) -> l
             target = design.service(callee)
             if callee in here or target is None:
                 continue  # the simulator follows neither cycles nor unknown services
-            outbound = ({h: received[h] for h in propagated(design) if h in received}
+            # an OpenTelemetry app carries on only the first baggage line it received
+            outbound = ({h: received[h][:1] for h in propagated(design) if h in received}
                         if service.propagates else {})
             routed = mesh.to_service(design.namespace_of(callee), callee, target.port, "/",
                                      outbound)
@@ -519,7 +520,8 @@ def check_request(design: LaneDesign, pairs: list[tuple[str, str]], path: str, h
         forwarded = backend.forward(headers)
         (lane,) = forwarded[design.route_header]  # the gateway names the lane it chose
         if design.pass_through.method == "baggage":
-            assert forwarded.get("baggage", [""])[-1] == f"{design.baggage_key}={lane}"
+            # one line: an OpenTelemetry app reads only the first
+            assert forwarded.get("baggage") == [f"{design.baggage_key}={lane}"]
         shares[lane] = share
         rng = PickLane(lane)
         trace = simulate(design, pairs, path=path, host=host, rng=rng)
@@ -573,9 +575,18 @@ def test_the_comparison_catches_wrong_objects():
     weighted = examples.load("mock-weighted")
     objects = emit_gateway_api(weighted)
     for backend in named(objects, "mock-weighted-ingress")["spec"]["rules"][0]["backendRefs"]:
-        backend["filters"][0]["requestHeaderModifier"].pop("add")  # no baggage member
+        backend["filters"][0]["requestHeaderModifier"]["set"].pop()  # no baggage member
     with pytest.raises(AssertionError):  # the lane is lost after the first hop
         check_request(weighted, [], "/mock", "a.example.com", objects)
+    # appending the member instead: an app reading the first line carries the client's lane
+    objects = emit_gateway_api(weighted)
+    for backend in named(objects, "mock-weighted-ingress")["spec"]["rules"][0]["backendRefs"]:
+        modifier = backend["filters"][0]["requestHeaderModifier"]
+        modifier["add"] = [modifier["set"].pop()]
+    client = [("baggage", "x-asm-prefer-tag=s3")]
+    check_request(weighted, [], "/mock", "a.example.com", objects)  # fine without client baggage
+    with pytest.raises(AssertionError):
+        check_request(weighted, client, "/mock", "a.example.com", objects)
     # a route that only creation time would order against ours is an error, not a guess
     rival = json.loads(json.dumps(named(objects, "mock-weighted-mockb")))
     rival["metadata"]["name"] = "rival"

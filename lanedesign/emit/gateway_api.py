@@ -478,12 +478,18 @@ def _header(name: str, match: StringMatch) -> dict[str, str]:
 
 
 def _set_lane(design: LaneDesign, lane: str) -> dict[str, Any]:
-    """Set the route header to ``lane``; in the baggage method also append the member."""
-    modifier: dict[str, Any] = {"set": [{"name": design.route_header, "value": lane}]}
+    """Set the route header to ``lane``; in the baggage method also ``baggage`` to the member.
+
+    ``baggage`` is *set*, replacing what the client sent: an ``add`` would give the app a
+    second ``baggage`` line, and OpenTelemetry's propagator reads only the first, so the app
+    would carry on the client's members instead of the lane. (Istio's target merges them in a
+    Lua filter; the Gateway API has none, so the client's other members do not reach the
+    entry service.)
+    """
+    headers = [{"name": design.route_header, "value": lane}]
     if design.pass_through.method == "baggage":
-        # appended after the client's baggage: the last member with the key wins
-        modifier["add"] = [{"name": "baggage", "value": f"{design.baggage_key}={lane}"}]
-    return {"type": "RequestHeaderModifier", "requestHeaderModifier": modifier}
+        headers.append({"name": "baggage", "value": f"{design.baggage_key}={lane}"})
+    return {"type": "RequestHeaderModifier", "requestHeaderModifier": {"set": headers}}
 
 
 def _metadata(design: LaneDesign, name: str, namespace: str) -> dict:
