@@ -86,7 +86,8 @@ def schema_errors(shared: Path, obj: dict) -> list[str]:
 
 
 def cel_problems(obj: dict) -> list[str]:
-    """The HTTPRoute CRD's CEL rules and list-map keys that lane objects could break."""
+    """The HTTPRoute CRD's CEL rules and list-map keys that lane objects could break, and the
+    spec's unique rule names (which no CEL rule enforces)."""
     if obj["kind"] != "HTTPRoute":
         return []
     spec = obj["spec"]
