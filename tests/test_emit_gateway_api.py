@@ -739,3 +739,67 @@ def test_the_interpreter_and_schema_checks_import_nothing_of_lanedesign():
         imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
                      for a in n.names]
         assert not [m for m in imported if m.startswith("lanedesign")], name
+
+
+# -- a real API server (kube tier): the CRD's CEL rules and strict field validation ------------
+def dry_run(plane, obj: dict) -> None:
+    """A server-side apply of ``obj`` with ``dryRun=All`` and strict field validation."""
+    from kube_real import object_path
+
+    plane.request("PATCH", object_path(obj), obj,
+                  [("fieldManager", "lanedesign"), ("force", "true"), ("dryRun", "All"),
+                   ("fieldValidation", "Strict")], "application/apply-patch+yaml")
+
+
+@pytest.mark.kube
+def test_a_real_api_server_takes_every_object(control_plane):
+    designs = [*(examples.load(n) for n in EXPRESSIBLE), many_lanes(300),
+               many_lanes(300, holding=False), lanes_by_header(40), many_lanes(40, "baggage")]
+    exported = [emit_gateway_api(design) for design in designs]
+    for objects in exported:
+        for namespace in sorted({o["metadata"]["namespace"] for o in objects}):
+            control_plane.ensure_namespace(namespace)
+        for obj in objects:
+            dry_run(control_plane, obj)  # raises ControlPlaneError on any refusal
+
+
+@pytest.mark.kube
+def test_a_real_api_server_refuses_what_our_cel_checks_refuse(control_plane):
+    from kube_real import ControlPlaneError
+
+    route = named(emit_gateway_api(HEADER), "mock-header-mocka")
+    no_port = json.loads(json.dumps(route))
+    del no_port["spec"]["rules"][0]["backendRefs"][0]["port"]
+    crowded = json.loads(json.dumps(route))
+    crowded["spec"]["rules"] = [
+        {"name": f"r{i}", "backendRefs": route["spec"]["rules"][0]["backendRefs"],
+         "matches": [{"headers": [{"type": "Exact", "name": "x-lane", "value": f"l{i}-{j}"}]}
+                     for j in range(9)]} for i in range(15)]  # 135 matches
+    for wrong in (no_port, crowded):
+        assert cel_problems(wrong)
+        with pytest.raises(ControlPlaneError) as refused:
+            dry_run(control_plane, wrong)
+        assert refused.value.status == 422  # type: ignore[attr-defined]
+    dry_run(control_plane, route)
+
+
+@pytest.mark.kube
+def test_apply_and_prune_through_a_real_api_server(control_plane, tmp_path):
+    from lanedesign.cluster import apply, connect
+
+    control_plane.reset()
+    try:
+        with connect(control_plane.kubeconfig(tmp_path)) as cluster:
+            first = apply(cluster, emit_gateway_api(HEADER), HEADER.name, settle_seconds=0)
+            assert first.failed is None and len(first.done) == 10
+            smaller = HEADER.without_lane("s3")
+            second = apply(cluster, emit_gateway_api(smaller), HEADER.name, prune=True,
+                           settle_seconds=0)
+            assert second.failed is None
+            deleted = [s.ref.name for s in second.done if s.verb == "delete"]
+            assert deleted == ["mockb-s3"]
+            again = apply(cluster, emit_gateway_api(smaller), HEADER.name, prune=True,
+                          settle_seconds=0)
+            assert again.failed is None and again.done == ()  # nothing left to change
+    finally:
+        control_plane.reset()
