@@ -33,8 +33,8 @@ TRACE_HEADERS = frozenset({
 
 
 def validate(design: LaneDesign, target: str | None = None) -> list[Finding]:
-    """All findings for ``design``; ``target`` (a registered name: istio, asm) adds every
-    reason that target cannot express it, once the design itself has no errors."""
+    """All findings for ``design``; ``target`` (a registered name: istio, asm, gateway-api)
+    adds every reason that target cannot express it, once the design itself has no errors."""
     findings: list[Finding] = []
     for check in _CHECKS:
         findings.extend(check(design))
