@@ -109,7 +109,7 @@ class _DesignReader(FieldReader):
         )
 
     def _service(self, raw: dict, path: str) -> Service:
-        self._fields(raw, path, ("name", "calls", "namespace", "port", "propagates"))
+        self._fields(raw, path, ("name", "calls", "namespace", "port", "propagates", "selector"))
         port = raw.get("port")
         if port is not None and not (is_type(port, int) and 1 <= port <= 65535):
             self._add("LD006" if is_type(port, int) else "LD004", join_path(path, "port"),
@@ -125,6 +125,7 @@ class _DesignReader(FieldReader):
             namespace=self._str(raw, "namespace", path, None),
             port=port,
             propagates=propagates,
+            selector=self._str_map(raw, "selector", path),
         )
 
     def _lane(self, raw: dict, path: str) -> Lane:
@@ -204,6 +205,8 @@ def _service_to_dict(service: Service) -> dict[str, Any]:
         out["port"] = service.port
     if not service.propagates:
         out["propagates"] = False
+    if service.selector is not None:
+        out["selector"] = flow(dict(service.selector))
     return out
 
 
