@@ -135,23 +135,30 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def trace_text(design: LaneDesign, trace: Any) -> str:
-    """A simulated request as a tree a person reads at a glance."""
+TREE_LINES = 200  # the text tree is for reading: longer ones end in "+N more paths"
+
+
+def trace_text(design: LaneDesign, trace: Any, limit: int = TREE_LINES) -> str:
+    """A simulated request as a tree a person reads at a glance (at most ``limit`` hops)."""
     if trace.status != 200:
         lines = [f"HTTP {trace.status}: the request enters no lane"]
     else:
         via = f" (chosen by {trace.via})" if trace.via else ""
         lines = [f"HTTP 200, lane {trace.lane}{via}"]
-        if all(h.depth == i for i, h in enumerate(trace.hops)):
-            lines.append("chain: " + " -> ".join(_hop_label(h) for h in trace.hops))
-        lines += _tree_lines(trace)
+        tree = trace.tree(limit)
+        if not tree.more_paths and all(h.depth == i for i, h in enumerate(tree.hops)):
+            lines.append("chain: " + " -> ".join(_hop_label(h) for h in tree.hops))
+        lines += _tree_lines(trace.lane, tree.hops)
+        if tree.more_paths:
+            graph = trace.graph
+            lines.append(f"{tree.note} (the request reaches {len(set(graph.services))} "
+                         f"services in {len(graph)} states; --format json lists them)")
     lines += [f"warning: {w}" for w in trace.warnings]
     return "\n".join(lines)
 
 
-def _tree_lines(trace: Any) -> list[str]:
+def _tree_lines(lane: str | None, hops: Sequence[Any]) -> list[str]:
     """Hops (depth-first, with depths) drawn as a tree with box-drawing branches."""
-    hops = trace.hops
     last = []
     for i, hop in enumerate(hops):
         nxt = next((h.depth for h in hops[i + 1:] if h.depth <= hop.depth), -1)
@@ -163,7 +170,7 @@ def _tree_lines(trace: Any) -> list[str]:
         indent = "".join("│  " if more else "   " for more in open_levels[1:])
         labels = ",".join(f"{k}={v}" for k, v in hop.labels)
         note = f"  fallback -> {hop.lane}" if hop.fallback else ""
-        if hop.context is None and trace.lane is not None:
+        if hop.context is None and lane is not None:
             note += "  (no lane context)"
         lines.append(f"{indent}{branch}{hop.service} @{hop.lane} [{labels}]{note}")
         open_levels.append(not is_last)
