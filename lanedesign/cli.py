@@ -313,7 +313,7 @@ def _emitted(args: argparse.Namespace) -> tuple[LaneDesign | None, list, list[Fi
     if design is None:
         return None, [], findings
     try:
-        return design, emit(design, args.target), findings
+        return design, emit(design, args.target, getattr(args, "full_routes", False)), findings
     except TargetError as exc:
         return None, [], [exc.finding]
 
@@ -449,6 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "YAML (or one file per object with --out).")
     p.add_argument("--target", choices=TARGETS, required=True)
     p.add_argument("--out", metavar="DIR", help="write one YAML file per object into DIR")
+    _full_routes_option(p)
 
     p = command("import-asm", cmd_import_asm, "Read ASMSwimLaneGroup/ASMSwimLane YAML and "
                 "print the lane design it describes.", design=False)
@@ -463,12 +464,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("diff", cmd_diff, "Compare the design's manifests with the cluster (server "
                 "dry run): create, update with field diff, unchanged, prune, conflict.")
     p.add_argument("--target", choices=TARGETS, default="istio")
+    _full_routes_option(p)
     p.add_argument("--force-conflicts", action="store_true",
                    help="judge as if taking over fields other managers own")
     _cluster_options(p)
     p = command("apply", cmd_apply, "Server-side apply the manifests make-before-break; "
                 "without --yes only the server dry run runs.")
     p.add_argument("--target", choices=TARGETS, default="istio")
+    _full_routes_option(p)
     p.add_argument("--yes", action="store_true", help="really apply (default: dry run)")
     p.add_argument("--prune", action="store_true",
                    help="delete objects this lane group owns that the design no longer emits")
@@ -492,6 +495,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead: rebuild lane group NAME from the objects it owns")
     _cluster_options(p)
     return parser
+
+
+def _full_routes_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--full-routes", action="store_true",
+                   help="istio: a route for every lane in each VirtualService, also where the "
+                        "default route serves the lane already (default: only routes that "
+                        "change where a request goes)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,6 +9,7 @@ import pytest
 from synthetic import layered_design
 
 from lanedesign import dump_design, examples
+from lanedesign.emit import emit
 from lanedesign.widgets import Designer, DesignState
 from lanedesign.widgets.common import parse_labels
 from lanedesign.widgets.export import load_text
@@ -303,6 +304,16 @@ def test_istio_export_preview_and_files_by_namespace(tmp_path, designer):
     designer.show(designer.headers).method.value = "traceId"  # Istio cannot do this
     export = designer.show(designer.export)
     assert "LD601" in export.status.value and export.write.disabled
+
+
+def test_the_export_tab_offers_the_full_routes(designer):
+    export = designer.show(designer.export)
+    assert "name: lane-s1" not in export.preview.value  # minimal: the default serves s1
+    export.full_routes.value = True
+    assert "name: lane-s1" in export.preview.value
+    assert export.objects == emit(designer.design, "istio", full_routes=True)
+    export.target.value = "asm"
+    assert export.full_routes.layout.display == "none"
 
 
 def test_a_target_that_cannot_express_the_design_says_why(designer):

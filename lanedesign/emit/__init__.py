@@ -21,13 +21,17 @@ __all__ = ["TARGETS", "TargetError", "dump_manifests", "emit", "manifest_header"
            "object_filename", "write_manifests"]
 
 
-def emit(design: LaneDesign, target: str) -> list[dict]:
-    """The manifests for ``target`` (``istio`` or ``asm``), in apply order."""
+def emit(design: LaneDesign, target: str, full_routes: bool = False) -> list[dict]:
+    """The manifests for ``target`` (``istio`` or ``asm``), in apply order.
+
+    ``full_routes`` (Istio): a route for every lane in every VirtualService, even where the
+    default route already serves the lane (see ``emit_istio``); ASM has no such choice.
+    """
     if target == "istio":
         from .istio import emit_istio
 
         with collector_paused():
-            return emit_istio(design)
+            return emit_istio(design, full_routes)
     if target == "asm":
         from .asm import emit_asm
 

@@ -24,14 +24,15 @@ from .state import DesignState
 TARGETS = [("Istio", "istio"), ("Alibaba Cloud ASM", "asm")]
 
 
-def manifests(design: LaneDesign, target: str) -> tuple[list[dict] | None, str]:
+def manifests(design: LaneDesign, target: str,
+              full_routes: bool = False) -> tuple[list[dict] | None, str]:
     """The target's objects, or None and an HTML message saying why there are none."""
     errors = [f for f in validate(design, target) if f.severity == "error"]
     if errors:
         return None, findings_message(f"Fix the design's errors before exporting to {target}:",
                                       errors)
     try:
-        return emit(design, target), ""
+        return emit(design, target, full_routes), ""
     except TargetError as exc:
         return None, findings_message(f"{target} cannot express this design:", [exc.finding])
 
@@ -89,6 +90,10 @@ class ExportPanel(Panel):
         super().__init__(state)
         self.target = W.ToggleButtons(options=TARGETS, style={"button_width": "150px"})
         self.target.observe(lambda _: self.refresh(), "value")
+        self.full_routes = W.Checkbox(description="a route for every lane", indent=False,
+                                      tooltip="Istio: every VirtualService lists every lane, "
+                                              "also those its default route serves already")
+        self.full_routes.observe(lambda _: self.refresh(), "value")
         self.status = W.HTML()
         self.preview = W.HTML(layout=W.Layout(max_height="330px", overflow="auto",
                                               border="1px solid #ddd", padding="4px"))
@@ -110,7 +115,8 @@ class ExportPanel(Panel):
         self.result = W.HTML()
         self.objects: list[dict] | None = None
         self.widget = W.VBox([
-            W.HBox([self.target, self.status]),
+            W.HBox([self.target, self.full_routes, self.status],
+                   layout=W.Layout(align_items="center")),
             self.preview,
             W.HBox([self.folder, self.write, self.downloads],
                    layout=W.Layout(align_items="center")),
@@ -128,7 +134,8 @@ class ExportPanel(Panel):
         design, target = self.state.design, self.target.value
         self.folder.value = self.folder.value or f"manifests/{design.name}"
         self.design_path.value = self.design_path.value or f"{design.name}.yaml"
-        self.objects, why = manifests(design, target)
+        self.full_routes.layout.display = "" if target == "istio" else "none"
+        self.objects, why = manifests(design, target, self.full_routes.value)
         links = [download_link(dump_design(design), f"{design.name}.yaml", "design file")]
         self.preview.layout.display = "none" if self.objects is None else ""
         if self.objects is None:
