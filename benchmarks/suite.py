@@ -13,8 +13,11 @@ from lanedesign.render import chain_diagram, to_svg
 from lanedesign.simulate import forget_shapes
 
 from . import floors
+from .designer import designer_metrics
 from .generate import design_for
 from .timing import Budget, Metric, measure, measure_against
+
+DESIGNER_SIZES = ("S", "M", "L")  # the designer is for editing by hand; XL is for the CLI
 
 
 @dataclass
@@ -37,6 +40,8 @@ def run_size(size: str, budget: Budget) -> SizeReport:
     report.metrics += [_validate(design, budget), _matrix(design, budget),
                        _simulate(design, budget), *_export(design, budget),
                        _diagram(design, budget), _refresh(design, budget)]
+    if size in DESIGNER_SIZES:
+        report.metrics += designer_metrics(design, budget)
     report.metrics.append(_memory(size, report))
     return report
 
