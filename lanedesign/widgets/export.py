@@ -12,20 +12,24 @@ import yaml
 
 from .. import examples
 from ..designfile import Loaded, dump_design, parse_design, save_design
-from ..emit import TargetError, dump_manifests, emit, manifest_header
+from ..emit import dump_manifests, manifest_header, registry
 from ..emit import write_manifests as write_object_files
 from ..emit.asm import import_asm
 from ..findings import Finding
 from ..model import LaneDesign
-from ..validate import validate
+from ..pipeline import check_and_export
 from .common import Panel, button, heading, help_text, message
 from .state import DesignState
 
-TARGETS = [("Istio", "istio"), ("Alibaba Cloud ASM", "asm")]
 # The preview shows this many objects. A large mesh's manifests are megabytes of YAML (seconds
 # to write, and all of it sent to the browser on every redraw), so beyond this the full text
 # is made only when asked for: the download is prepared on a click, files written on one.
 PREVIEW_OBJECTS = 60
+
+
+def target_options() -> list[tuple[str, str]]:
+    """(label, name) of every registered target, for the target buttons."""
+    return [(t.label, t.name) for t in registry.targets()]
 
 
 _last: list[tuple[LaneDesign, str, bool, tuple[list[dict] | None, str]]] = []
@@ -33,7 +37,7 @@ _last: list[tuple[LaneDesign, str, bool, tuple[list[dict] | None, str]]] = []
 
 def manifests(design: LaneDesign, target: str,
               full_routes: bool = False) -> tuple[list[dict] | None, str]:
-    """The target's objects, or None and an HTML message saying why there are none.
+    """The target's objects, or None and an HTML message listing every reason there are none.
 
     The last answer is kept (for this very design object, which is immutable): the Export and
     Cluster tabs both ask after every edit, and a large mesh takes a while to emit. The
@@ -48,14 +52,14 @@ def manifests(design: LaneDesign, target: str,
 
 def _manifests(design: LaneDesign, target: str,
                full_routes: bool) -> tuple[list[dict] | None, str]:
-    errors = [f for f in validate(design, target) if f.severity == "error"]
-    if errors:
-        return None, findings_message(f"Fix the design's errors before exporting to {target}:",
-                                      errors)
-    try:
-        return emit(design, target, full_routes), ""
-    except TargetError as exc:
-        return None, findings_message(f"{target} cannot express this design:", [exc.finding])
+    checked = check_and_export(design, target, full_routes=full_routes)
+    if checked.ok:
+        return list(checked.objects), ""
+    if checked.refusals:
+        return None, findings_message(f"{registry.target(target).label} cannot express this "
+                                      "design:", checked.refusals)
+    return None, findings_message(f"Fix the design's errors before exporting to {target}:",
+                                  checked.errors)
 
 
 def manifest_text(design: LaneDesign, target: str, objects: list[dict]) -> str:
@@ -109,7 +113,7 @@ class ExportPanel(Panel):
 
     def __init__(self, state: DesignState) -> None:
         super().__init__(state)
-        self.target = W.ToggleButtons(options=TARGETS, style={"button_width": "150px"})
+        self.target = W.ToggleButtons(options=target_options(), style={"button_width": "150px"})
         self.target.observe(lambda _: self.refresh(), "value")
         self.full_routes = W.Checkbox(description="a route for every lane", indent=False,
                                       tooltip="Istio: every VirtualService lists every lane, "
