@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -111,6 +111,62 @@ class Shape:
     kept_index: Mapping[str, int]  # service -> its state with the context kept
     away: tuple[str, ...]  # who serves each state for a lane lacking the service
 
+    @cached_property
+    def uncut_paths(self) -> tuple[int, ...]:
+        """Per state, the call paths below it that the cycle rule can never cut.
+
+        A call leaving its service's strongly connected component cannot lead back to any
+        service on the path above (they all reach it, so they sit in earlier components),
+        so paths made of such calls are in the tree whatever led there. Without cycles every
+        call is one of them and the count is exact: the size of the state's subtree.
+        """
+        component = _components(self.services, self.calls)
+        counts = [0] * len(self.services)
+        for i in self.finish:  # callees first: a call between components is never a back edge
+            here = component[self.services[i]]
+            counts[i] = 1 + sum(counts[j] for j in self.calls[i]
+                                if component[self.services[j]] != here)
+        return tuple(counts)
+
+
+def _components(services: Sequence[str], calls: Sequence[Sequence[int]]) -> dict[str, int]:
+    """The strongly connected component of each service of the states' call graph (Kosaraju)."""
+    out: dict[str, list[str]] = {}
+    back: dict[str, list[str]] = {}
+    for i, callees in enumerate(calls):
+        out.setdefault(services[i], [])
+        for j in callees:
+            out[services[i]].append(services[j])
+            back.setdefault(services[j], []).append(services[i])
+    order: list[str] = []
+    seen: set[str] = set()
+    for root in out:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(out[root]))]
+        while stack:
+            node, todo = stack[-1]
+            nxt = next((n for n in todo if n not in seen), None)
+            if nxt is None:
+                stack.pop()
+                order.append(node)
+            else:
+                seen.add(nxt)
+                stack.append((nxt, iter(out.get(nxt, ()))))
+    component: dict[str, int] = {}
+    for root in reversed(order):
+        if root in component:
+            continue
+        component[root] = root_id = len(component)
+        todo = [root]
+        while todo:
+            for caller in back.get(todo.pop(), ()):
+                if caller not in component:
+                    component[caller] = root_id
+                    todo.append(caller)
+    return component
+
 
 @dataclass(frozen=True, eq=False)
 class StateGraph:
@@ -175,12 +231,7 @@ class StateGraph:
     @cached_property
     def path_counts(self) -> tuple[int, ...] | None:
         """Per state, the call paths (tree hops) from it down; None for a cyclic graph."""
-        if self.cyclic:
-            return None
-        counts = [0] * len(self.services)
-        for i in self.finish:  # children first, so every callee's count is ready
-            counts[i] = 1 + sum(counts[j] for j in self.calls[i])
-        return tuple(counts)
+        return None if self.cyclic else self.shape.uncut_paths
 
     @property
     def paths(self) -> int | None:
@@ -215,7 +266,9 @@ class StateGraph:
         total = self.paths
         if total is not None:
             return Tree(tuple(hops), total - len(hops))
-        return Tree(tuple(hops), len(stack), exact=False)
+        # each call still on the stack roots a subtree of at least its uncut paths
+        uncut = self.shape.uncut_paths
+        return Tree(tuple(hops), sum(uncut[j] for _, j, _ in stack), exact=False)
 
     def state_dicts(self) -> list[dict[str, Any]]:
         """The states as JSON-ready dicts (``id`` is the index that ``callers`` refer to)."""
