@@ -469,3 +469,13 @@ def test_a_large_export_previews_the_first_objects_and_prepares_the_download_on_
     assert export.prepare.layout.display == "none"
     # the Cluster tab asks for the same objects: one emission serves both
     assert manifests(designer.design, "istio")[0] is export.objects
+
+
+def test_a_wide_matrix_shows_fewer_rows_a_page():
+    from benchmarks.generate import synthetic_design
+    from lanedesign.widgets.views import MATRIX_CELLS
+
+    designer = Designer(synthetic_design(60, 50, seed=3))
+    matrix = designer.show(designer.matrix)
+    assert len(matrix.frame) == MATRIX_CELLS // 50
+    assert matrix.page_label.value.startswith("page 1 of 4 ")
