@@ -18,6 +18,7 @@ from .model import (
 )
 from .pipeline import Exported, check_and_export
 from .simulate import (
+    StateGraph,
     Trace,
     distribution,
     routing_matrix,
@@ -39,6 +40,7 @@ __all__ = [
     "PassThrough",
     "RequestMatch",
     "Service",
+    "StateGraph",
     "StringMatch",
     "Trace",
     "__version__",

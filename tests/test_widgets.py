@@ -11,6 +11,7 @@ from synthetic import layered_design
 
 from lanedesign import dump_design, examples
 from lanedesign.cli import main
+from lanedesign.emit import emit
 from lanedesign.widgets import Designer, DesignState
 from lanedesign.widgets.common import parse_labels
 from lanedesign.widgets.export import load_text
@@ -310,6 +311,16 @@ def test_istio_export_preview_and_files_by_namespace(tmp_path, designer):
     assert "LD601" in export.status.value and export.write.disabled
 
 
+def test_the_export_tab_offers_the_full_routes(designer):
+    export = designer.show(designer.export)
+    assert "name: lane-s1" not in export.preview.value  # minimal: the default serves s1
+    export.full_routes.value = True
+    assert "name: lane-s1" in export.preview.value
+    assert export.objects == emit(designer.design, "istio", full_routes=True)
+    export.target.value = "asm"
+    assert export.full_routes.layout.display == "none"
+
+
 def test_a_target_that_cannot_express_the_design_says_why(designer):
     export = designer.show(designer.export)
     export.target.value = "asm"
@@ -431,3 +442,52 @@ def test_a_large_design_stays_drawable():
     assert len(matrix.frame) == 40 and matrix.page_label.value == "page 1 of 25 (1000 services)"
     matrix.next.click()
     assert matrix.frame.index[0] == "svc-0040"
+
+
+# -- large designs: what the tabs leave for later ----------------------------------------------
+def test_the_lane_grid_pages_its_columns():
+    from benchmarks.generate import synthetic_design
+    from lanedesign.widgets.lanes import LANE_PAGE_SIZE
+
+    design = synthetic_design(30, LANE_PAGE_SIZE + 5, seed=3)
+    designer = Designer(design)
+    lanes = designer.show(designer.lanes)
+    shown = {lane for lane, _ in lanes.checkboxes}
+    assert shown == set(design.lane_names[:LANE_PAGE_SIZE])
+    assert lanes.lane_page_label.value == f"lanes 1-{LANE_PAGE_SIZE} of {LANE_PAGE_SIZE + 5}"
+    lanes.lane_next.click()
+    assert {lane for lane, _ in lanes.checkboxes} == set(design.lane_names[LANE_PAGE_SIZE:])
+    assert lanes.lane_next.disabled and not lanes.lane_prev.disabled
+    lane, service = next(key for key, box in lanes.checkboxes.items() if not box.value)
+    lanes.checkboxes[(lane, service)].value = True  # a tick on the second page edits
+    assert designer.design.lane(lane).holds(service)
+    assert lanes.lane_page == 1  # and the grid stays on that page
+
+
+def test_a_large_export_previews_the_first_objects_and_prepares_the_download_on_request():
+    from benchmarks.generate import synthetic_design
+    from lanedesign.widgets.export import PREVIEW_OBJECTS, manifests
+
+    design = synthetic_design(60, 4, seed=3)
+    designer = Designer(design)
+    export = designer.show(designer.export)
+    objects = emit(design, "istio")
+    assert len(objects) > PREVIEW_OBJECTS and export.objects == objects
+    assert f"and {len(objects) - PREVIEW_OBJECTS} more objects" in export.preview.value
+    assert export.downloads.value == "" and export.prepare.layout.display == ""
+    export.prepare.click()
+    assert 'download="synthetic-istio.yaml"' in export.downloads.value
+    assert 'download="synthetic.yaml"' in export.downloads.value
+    assert export.prepare.layout.display == "none"
+    # the Cluster tab asks for the same objects: one emission serves both
+    assert manifests(designer.design, "istio")[0] is export.objects
+
+
+def test_a_wide_matrix_shows_fewer_rows_a_page():
+    from benchmarks.generate import synthetic_design
+    from lanedesign.widgets.views import MATRIX_CELLS
+
+    designer = Designer(synthetic_design(60, 50, seed=3))
+    matrix = designer.show(designer.matrix)
+    assert len(matrix.frame) == MATRIX_CELLS // 50
+    assert matrix.page_label.value.startswith("page 1 of 4 ")
