@@ -11,10 +11,14 @@ from lanedesign.codec import dump_manifests
 from lanedesign.emit import emit
 from lanedesign.model import LaneDesign
 from lanedesign.render import chain_diagram, to_svg
+from lanedesign.simulate import forget_shapes
 
 from . import floors
+from .designer import designer_metrics
 from .generate import design_for
 from .timing import Budget, Metric, measure, measure_against
+
+DESIGNER_SIZES = ("S", "M", "L")  # the designer is for editing by hand; XL is for the CLI
 
 
 @dataclass
@@ -37,6 +41,8 @@ def run_size(size: str, budget: Budget) -> SizeReport:
     report.metrics += [_validate(design, budget), _matrix(design, budget),
                        _simulate(design, budget), *_export(design, budget),
                        _diagram(design, budget), _refresh(design, budget)]
+    if size in DESIGNER_SIZES:
+        report.metrics += designer_metrics(design, budget)
     report.metrics.append(_memory(size, report))
     return report
 
@@ -58,15 +64,26 @@ def _table_floor(design: LaneDesign) -> Callable[[], object]:
 
 
 def _simulate(design: LaneDesign, budget: Budget) -> Metric:
+    """One request per lane, each sample on a design that has explored nothing yet.
+
+    The simulator explores a design's call graph once (its lane-independent ``Shape``) and
+    keeps it on the design; dropping it before each sample bills that exploration too.
+    """
     lanes = design.lane_names
     entry = design.ingress.entry if design.ingress else ""
     graph = floors.call_graph(design)
     traces = [simulate(design, lane=lane) for lane in lanes]
+    paths = [t.graph.paths for t in traces if t.graph is not None]
     detail = {"requests": len(lanes),
-              "hops_per_request": max(len(t.hops) for t in traces),
+              "states_per_request": max(len(t.graph) for t in traces if t.graph is not None),
+              "paths_per_request": None if None in paths else max(paths),
               "services_reached": floors.bfs(graph, entry)}
-    return measure("simulate", lambda: [simulate(design, lane=lane) for lane in lanes],
-                   lambda: [floors.bfs(graph, entry) for _ in lanes],
+
+    def work() -> object:
+        forget_shapes(design)
+        return [simulate(design, lane=lane) for lane in lanes]
+
+    return measure("simulate", work, lambda: [floors.bfs(graph, entry) for _ in lanes],
                    "a plain BFS from the entry service per request", budget, detail)
 
 

@@ -16,6 +16,7 @@ from .model import (
 )
 from .pipeline import Exported, check_and_export
 from .simulate import (
+    StateGraph,
     Trace,
     distribution,
     routing_table,
@@ -37,6 +38,7 @@ __all__ = [
     "PassThrough",
     "RequestMatch",
     "Service",
+    "StateGraph",
     "StringMatch",
     "Trace",
     "__version__",

@@ -90,23 +90,30 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def trace_text(design: LaneDesign, trace: Any) -> str:
-    """A simulated request as a tree a person reads at a glance."""
+TREE_LINES = 200  # the text tree is for reading: longer ones end in "+N more paths"
+
+
+def trace_text(design: LaneDesign, trace: Any, limit: int = TREE_LINES) -> str:
+    """A simulated request as a tree a person reads at a glance (at most ``limit`` hops)."""
     if trace.status != 200:
         lines = [f"HTTP {trace.status}: the request enters no lane"]
     else:
         via = f" (chosen by {trace.via})" if trace.via else ""
         lines = [f"HTTP 200, lane {trace.lane}{via}"]
-        if all(h.depth == i for i, h in enumerate(trace.hops)):
-            lines.append("chain: " + " -> ".join(_hop_label(h) for h in trace.hops))
-        lines += _tree_lines(trace)
+        tree = trace.tree(limit)
+        if not tree.more_paths and all(h.depth == i for i, h in enumerate(tree.hops)):
+            lines.append("chain: " + " -> ".join(_hop_label(h) for h in tree.hops))
+        lines += _tree_lines(trace.lane, tree.hops)
+        if tree.more_paths:
+            graph = trace.graph
+            lines.append(f"{tree.note} (the request reaches {len(set(graph.services))} "
+                         f"services in {len(graph)} states; --format json lists them)")
     lines += [f"warning: {w}" for w in trace.warnings]
     return "\n".join(lines)
 
 
-def _tree_lines(trace: Any) -> list[str]:
+def _tree_lines(lane: str | None, hops: Sequence[Any]) -> list[str]:
     """Hops (depth-first, with depths) drawn as a tree with box-drawing branches."""
-    hops = trace.hops
     last = []
     for i, hop in enumerate(hops):
         nxt = next((h.depth for h in hops[i + 1:] if h.depth <= hop.depth), -1)
@@ -118,7 +125,7 @@ def _tree_lines(trace: Any) -> list[str]:
         indent = "".join("│  " if more else "   " for more in open_levels[1:])
         labels = ",".join(f"{k}={v}" for k, v in hop.labels)
         note = f"  fallback -> {hop.lane}" if hop.fallback else ""
-        if hop.context is None and trace.lane is not None:
+        if hop.context is None and lane is not None:
             note += "  (no lane context)"
         lines.append(f"{indent}{branch}{hop.service} @{hop.lane} [{labels}]{note}")
         open_levels.append(not is_last)
@@ -255,7 +262,8 @@ def _cluster_api() -> ModuleType:
 
 def _emitted(args: argparse.Namespace) -> tuple[LaneDesign | None, list, list[Finding]]:
     """The design, its objects for ``--target``, and findings (design ``None`` if unusable)."""
-    checked = check_and_export(args.design, args.target)
+    checked = check_and_export(args.design, args.target,
+                               full_routes=getattr(args, "full_routes", False))
     objects = list(checked.objects)
     if checked.design is not None and getattr(args, "telemetry", False):
         # export --telemetry: a Telemetry that tags request metrics with the lane (observe)
@@ -410,6 +418,7 @@ def _export_parser(sub: Any) -> None:
                  "YAML (or one file per object with --out).")
     p.add_argument("--target", choices=registry.names(), required=True)
     p.add_argument("--out", metavar="DIR", help="write one YAML file per object into DIR")
+    _full_routes_option(p)
     p.add_argument("--telemetry", action="store_true", help="also emit an Istio Telemetry "
                    "that tags request metrics with the lane (for `lanedesign observe`)")
 
@@ -437,6 +446,7 @@ def _diff_parser(sub: Any) -> None:
                  "(server dry run): create, update with field diff, unchanged, prune, "
                  "conflict.")
     p.add_argument("--target", choices=registry.names(), default="istio")
+    _full_routes_option(p)
     p.add_argument("--force-conflicts", action="store_true",
                    help="judge as if taking over fields other managers own")
     _cluster_options(p)
@@ -446,6 +456,7 @@ def _apply_parser(sub: Any) -> None:
     p = _command(sub, "apply", cmd_apply, "Server-side apply the manifests make-before-break; "
                  "without --yes only the server dry run runs.")
     p.add_argument("--target", choices=registry.names(), default="istio")
+    _full_routes_option(p)
     p.add_argument("--yes", action="store_true", help="really apply (default: dry run)")
     p.add_argument("--prune", action="store_true",
                    help="delete objects this lane group owns that the design no longer emits")
@@ -471,6 +482,13 @@ def _import_cluster_parser(sub: Any) -> None:
     p.add_argument("--group", metavar="NAME",
                    help="instead: rebuild lane group NAME from the objects it owns")
     _cluster_options(p)
+
+
+def _full_routes_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--full-routes", action="store_true",
+                   help="istio: a route for every lane in each VirtualService, also where the "
+                        "default route serves the lane already (default: only routes that "
+                        "change where a request goes)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """The request simulator: which lane serves each hop of a request (``lanes.md`` §2-3).
 
 ``serving_lane`` is the one rule everything else uses; ``enter`` is the gateway;
-``simulate`` walks the call graph; ``distribution`` repeats weighted entry; ``routing_table``
+``simulate`` explores the call graph once per (service, lane context) state and derives the
+per-path tree from that; ``distribution`` repeats weighted entry; ``routing_table``
 tabulates ``serving_lane`` for every service and lane (``render.tables.routing_matrix`` makes
 a DataFrame of it).
 """
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import unquote
 
@@ -19,7 +21,7 @@ from .matching import request_matches
 from .model import LaneDesign
 from .names import is_dns1123_label
 
-MAX_HOPS = 10_000  # a guard for huge fan-out graphs; the walk stops with a warning
+MAX_HOPS = 10_000  # the per-path tree (``Trace.hops``) stops here; the state graph never does
 
 
 def lane_resolver(design: LaneDesign) -> Callable[[str | None, str], str]:
@@ -66,23 +68,258 @@ class Entry:
     warnings: tuple[str, ...] = ()
 
 
+HOWS = ("lane", "fallback", "lost")  # how a state is served: see StateGraph
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The per-path view of a request, cut at a display limit: ``hops`` then what was left out.
+
+    ``more_paths`` counts the call paths (hops) beyond ``hops``; it is exact when ``exact``,
+    else a lower bound (a cyclic call graph, where counting every path is not worth it).
+    """
+
+    hops: tuple[Hop, ...]
+    more_paths: int = 0
+    exact: bool = True
+
+    @property
+    def note(self) -> str:
+        """``+N more paths`` (``+N or more paths`` for a bound), or "" when nothing is cut."""
+        if not self.more_paths:
+            return ""
+        return f"+{self.more_paths:,} {'more' if self.exact else 'or more'} paths"
+
+
+@dataclass(frozen=True, eq=False)
+class Shape:
+    """What a chain's exploration looks like whatever its lane: the lane-independent part.
+
+    A chain that has a lane carries it unchanged until a service drops it, so the states
+    a request reaches - (service, kept or lost) - and the calls between them are the same
+    for every lane; only who serves each state differs. One design explores this once.
+    """
+
+    services: tuple[str, ...]
+    kept: tuple[bool, ...]  # the chain's context still carried into this state
+    calls: tuple[tuple[int, ...], ...]
+    finish: tuple[int, ...]
+    cyclic: bool
+    warnings: tuple[str, ...]
+    kept_index: Mapping[str, int]  # service -> its state with the context kept
+    away: tuple[str, ...]  # who serves each state for a lane lacking the service
+
+    @cached_property
+    def uncut_paths(self) -> tuple[int, ...]:
+        """Per state, the call paths below it that the cycle rule can never cut.
+
+        A call leaving its service's strongly connected component cannot lead back to any
+        service on the path above (they all reach it, so they sit in earlier components),
+        so paths made of such calls are in the tree whatever led there. Without cycles every
+        call is one of them and the count is exact: the size of the state's subtree.
+        """
+        component = _components(self.services, self.calls)
+        counts = [0] * len(self.services)
+        for i in self.finish:  # callees first: a call between components is never a back edge
+            here = component[self.services[i]]
+            counts[i] = 1 + sum(counts[j] for j in self.calls[i]
+                                if component[self.services[j]] != here)
+        return tuple(counts)
+
+
+def _components(services: Sequence[str], calls: Sequence[Sequence[int]]) -> dict[str, int]:
+    """The strongly connected component of each service of the states' call graph (Kosaraju)."""
+    out: dict[str, list[str]] = {}
+    back: dict[str, list[str]] = {}
+    for i, callees in enumerate(calls):
+        out.setdefault(services[i], [])
+        for j in callees:
+            out[services[i]].append(services[j])
+            back.setdefault(services[j], []).append(services[i])
+    order: list[str] = []
+    seen: set[str] = set()
+    for root in out:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(out[root]))]
+        while stack:
+            node, todo = stack[-1]
+            nxt = next((n for n in todo if n not in seen), None)
+            if nxt is None:
+                stack.pop()
+                order.append(node)
+            else:
+                seen.add(nxt)
+                stack.append((nxt, iter(out.get(nxt, ()))))
+    component: dict[str, int] = {}
+    for root in reversed(order):
+        if root in component:
+            continue
+        component[root] = root_id = len(component)
+        todo = [root]
+        while todo:
+            for caller in back.get(todo.pop(), ()):
+                if caller not in component:
+                    component[caller] = root_id
+                    todo.append(caller)
+    return component
+
+
+@dataclass(frozen=True, eq=False)
+class StateGraph:
+    """Every service a request reaches, once per lane context: the simulator's whole answer.
+
+    What happens below a call depends only on the callee and the context carried into it, so
+    each (service, context) pair is a *state*, visited once. Columns are indexed by state
+    number, 0 being the entry service; ``calls[i]`` are the states that state i's calls lead
+    to, in call order (unknown callees left out). ``hows`` says why the serving lane serves:
+    ``lane`` (the chain's own lane, or the baseline for a chain without a lane), ``fallback``
+    (the lane lacks the service) or ``lost`` (a caller dropped the context: the baseline).
+    ``finish`` lists the states children first (DFS post-order); ``cyclic`` is true when some
+    call path comes back to a service already on it.
+    """
+
+    lane: str | None  # the chain's lane (the context it starts with)
+    shape: Shape
+    lanes: tuple[str, ...]  # the serving lane of each state
+    labels: Mapping[str, tuple[tuple[str, str], ...]]  # pod labels by lane name
+    real: bool = True  # the lane is a lane of the design
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        return self.shape.services
+
+    @property
+    def calls(self) -> tuple[tuple[int, ...], ...]:
+        return self.shape.calls
+
+    @property
+    def finish(self) -> tuple[int, ...]:
+        return self.shape.finish
+
+    @property
+    def cyclic(self) -> bool:
+        return self.shape.cyclic
+
+    @cached_property
+    def contexts(self) -> tuple[str | None, ...]:
+        lane = self.lane
+        return tuple(lane if kept else None for kept in self.shape.kept)
+
+    @cached_property
+    def hows(self) -> tuple[str, ...]:
+        lane, real = self.lane, self.real
+        lost = "lost" if lane is not None else "lane"
+        return tuple(lost if not kept else "fallback" if real and served != lane else "lane"
+                     for kept, served in zip(self.shape.kept, self.lanes))
+
+    def __len__(self) -> int:
+        return len(self.services)
+
+    @cached_property
+    def callers(self) -> tuple[tuple[int, ...], ...]:
+        """For each state, the states whose calls reach it (in state order)."""
+        found: list[list[int]] = [[] for _ in self.services]
+        for i, callees in enumerate(self.calls):
+            for j in dict.fromkeys(callees):
+                found[j].append(i)
+        return tuple(tuple(c) for c in found)
+
+    @cached_property
+    def path_counts(self) -> tuple[int, ...] | None:
+        """Per state, the call paths (tree hops) from it down; None for a cyclic graph."""
+        return None if self.cyclic else self.shape.uncut_paths
+
+    @property
+    def paths(self) -> int | None:
+        """How many hops the full per-path tree has (exact; None when the graph is cyclic)."""
+        counts = self.path_counts
+        return counts[0] if counts else None
+
+    def tree(self, limit: int | None = None) -> Tree:
+        """The per-path tree, depth-first in call order, at most ``limit`` hops.
+
+        A call back to a service already on the path is not followed (``lanes.md`` §2), so
+        a small design's tree is exactly the walk the simulator always showed.
+        """
+        names, hows, lanes, contexts = self.services, self.hows, self.lanes, self.contexts
+        labels = self.labels
+        hops: list[Hop] = []
+        stack: list[tuple[int | None, int, tuple[str, ...]]] = [(None, 0, ())] if names else []
+        while stack:
+            if limit is not None and len(hops) >= limit:
+                break
+            caller, i, path = stack.pop()
+            name = names[i]
+            hops.append(Hop(None if caller is None else names[caller], name, lanes[i],
+                            hows[i] == "fallback", labels.get(lanes[i], ()), contexts[i],
+                            len(path)))
+            here = (*path, name)
+            for j in reversed(self.calls[i]):
+                if names[j] not in here:
+                    stack.append((i, j, here))
+        if not stack:
+            return Tree(tuple(hops))
+        total = self.paths
+        if total is not None:
+            return Tree(tuple(hops), total - len(hops))
+        # each call still on the stack roots a subtree of at least its uncut paths
+        uncut = self.shape.uncut_paths
+        return Tree(tuple(hops), sum(uncut[j] for _, j, _ in stack), exact=False)
+
+    def state_dicts(self) -> list[dict[str, Any]]:
+        """The states as JSON-ready dicts (``id`` is the index that ``callers`` refer to)."""
+        callers = self.callers
+        return [{"id": i, "service": name, "context": self.contexts[i], "lane": self.lanes[i],
+                 "how": self.hows[i], "labels": dict(self.labels.get(self.lanes[i], ())),
+                 "callers": list(callers[i])}
+                for i, name in enumerate(self.services)]
+
+
 @dataclass(frozen=True)
 class Trace:
-    """The result of one simulated request."""
+    """The result of one simulated request: the state graph, and the per-path tree from it.
+
+    ``hops`` is the tree cut at ``MAX_HOPS`` (computed on first use: large meshes have
+    millions of paths, and the state graph alone answers where the request goes).
+    """
 
     status: int
     lane: str | None
-    hops: tuple[Hop, ...]
+    graph: StateGraph | None
     warnings: tuple[str, ...]
     via: str | None = None
 
+    def tree(self, limit: int | None = MAX_HOPS) -> Tree:
+        """The per-path tree, at most ``limit`` hops (``+N more paths`` in its ``note``)."""
+        if self.graph is None:
+            return Tree(())
+        if limit == MAX_HOPS:
+            return self._tree
+        return self.graph.tree(limit)
+
+    @cached_property
+    def _tree(self) -> Tree:
+        return self.graph.tree(MAX_HOPS) if self.graph is not None else Tree(())
+
+    @property
+    def hops(self) -> tuple[Hop, ...]:
+        return self.tree().hops
+
     def to_dict(self) -> dict[str, Any]:
+        tree = self.tree()
+        graph = self.graph
         return {
             "status": self.status,
             "lane": self.lane,
             "via": self.via,
-            "hops": [h.to_dict() for h in self.hops],
+            "hops": [h.to_dict() for h in tree.hops],
             "warnings": list(self.warnings),
+            "more_paths": tree.more_paths,
+            "more_paths_exact": tree.exact,
+            "paths": graph.paths if graph is not None else 0,
+            "states": graph.state_dicts() if graph is not None else [],
         }
 
 
@@ -193,51 +430,166 @@ def simulate(design: LaneDesign, headers: Mapping[str, str] | None = None, path:
         entry = enter(design, headers, path, host, rng or random.Random(seed))
     start = design.ingress.entry if design.ingress else ""
     if entry.status != 200:
-        return Trace(entry.status, None, (), entry.warnings, entry.via)
+        return Trace(entry.status, None, None, entry.warnings, entry.via)
     if design.service(start) is None:
-        return Trace(404, entry.lane, (), (*entry.warnings, f"entry service {start!r} is not "
-                                           "a service of the design"), entry.via)
-    hops, warnings = walk(design, start, entry.lane)
-    return Trace(200, entry.lane, hops, (*entry.warnings, *warnings), entry.via)
+        return Trace(404, entry.lane, None, (*entry.warnings, f"entry service {start!r} is not "
+                                             "a service of the design"), entry.via)
+    graph, warnings = explore(design, start, entry.lane)
+    return Trace(200, entry.lane, graph, (*entry.warnings, *warnings), entry.via)
+
+
+def explore(design: LaneDesign, start: str, lane: str | None) -> tuple[StateGraph, list[str]]:
+    """The state graph of a chain in ``lane`` entering at ``start``, and what to warn about.
+
+    The states and calls come from the design's ``Shape`` (explored once per design and
+    entry); this request only says who serves each state: its lane where the lane holds the
+    service and the context is kept, else the fallback target, else the baseline.
+    """
+    shape, labels = _shape(design, start, lane is None)
+    holder = design.lane(lane) if lane else None
+    if holder is None:  # no lane, or an unknown one: the baseline serves every state
+        served = (design.baseline,) * len(shape.services)
+    else:
+        column = list(shape.away)
+        at = shape.kept_index
+        for member in holder.services:
+            i = at.get(member)
+            if i is not None:
+                column[i] = lane  # type: ignore[call-overload]
+        served = tuple(column)
+    graph = StateGraph(lane, shape, served, labels, real=holder is not None)
+    return graph, list(shape.warnings)
+
+
+_SHAPES = "_lanedesign_simulate_shapes"  # where a design keeps its explored shapes
+
+
+def _shape(design: LaneDesign, start: str,
+           laneless: bool) -> tuple[Shape, Mapping[str, tuple[tuple[str, str], ...]]]:
+    """The design's shape for chains from ``start`` (with a lane, or without), made once.
+
+    Kept on the design object like the model's own indexes: a design is immutable, and an
+    edit makes a new one, so the cache can never go stale.
+    """
+    cache = design.__dict__.setdefault(_SHAPES, {})
+    key = (start, laneless)
+    if key not in cache:
+        if "labels" not in cache:
+            cache["labels"] = {ln.name: ln.labels for ln in reversed(design.lanes)}
+        cache[key] = _explore_shape(design, start, not laneless)
+    return cache[key], cache["labels"]
+
+
+def forget_shapes(design: LaneDesign) -> None:
+    """Drop what ``simulate`` keeps on ``design`` (for benchmarks that time a first request)."""
+    design.__dict__.pop(_SHAPES, None)
+
+
+def _explore_shape(design: LaneDesign, start: str, has_lane: bool) -> Shape:
+    """One depth-first search over (service, context kept) states from ``start``.
+
+    Each state is listed, warned about and expanded once, so the work grows with the
+    services reached, not with the paths to them. Warnings come once each: a service that
+    drops the context, a call to an unknown service, and every call back onto the search's
+    path (each cycle of the call graph that a request meets gets at least one).
+    """
+    services = {}
+    for svc in design.services:
+        services.setdefault(svc.name, svc)
+    fallback = design.fallback_map
+    baseline = design.baseline
+    index: dict[tuple[str, bool], int] = {}
+    names: list[str] = []
+    kept: list[bool] = []
+    calls: list[list[int]] = []
+    callees: list[tuple[str, ...]] = []  # the known callees of each state, in call order
+    finish: list[int] = []
+    warnings: list[str] = []
+    warned: set[tuple[str, str]] = set()
+    dropped: set[str] = set()
+    on_path: dict[str, int] = {}  # services on the search's current path (a count each)
+    path: list[str] = []
+    cyclic = False
+
+    def visit(name: str, context: bool) -> int:
+        """A new state: list it, note its warnings and callees, put it on the path."""
+        nonlocal cyclic
+        i = len(names)
+        index[(name, context)] = i
+        names.append(name)
+        kept.append(context)
+        calls.append([])
+        svc = services[name]
+        known = []
+        if svc.calls:
+            if not svc.propagates and context and name not in dropped:
+                dropped.add(name)
+                warnings.append(f"context dropped: {name} does not propagate the lane "
+                                f"context; its calls ({', '.join(svc.calls)}) are served by "
+                                "the baseline")
+            for callee in reversed(svc.calls):  # the order the per-path walk warned in
+                if callee not in services:
+                    if (name, callee) not in warned:
+                        warned.add((name, callee))
+                        warnings.append(f"{name} calls unknown service {callee!r}; not "
+                                        "followed")
+                    continue
+                if callee in on_path or callee == name:
+                    cyclic = True
+                    if (name, callee) not in warned:
+                        warned.add((name, callee))
+                        warnings.append(f"cycle: {name} calls {callee}, already on the path "
+                                        f"{' -> '.join((*path, name))}; not followed")
+                known.append(callee)
+            known.reverse()
+        callees.append(tuple(known))
+        path.append(name)
+        on_path[name] = on_path.get(name, 0) + 1
+        return i
+
+    stack = [[visit(start, has_lane), 0]]  # a state and how many of its callees are done
+    while stack:
+        frame = stack[-1]
+        i, k = frame
+        todo = callees[i]
+        if k == len(todo):
+            stack.pop()
+            name = path.pop()
+            if on_path[name] == 1:
+                del on_path[name]
+            else:
+                on_path[name] -= 1
+            finish.append(i)
+            continue
+        frame[1] = k + 1
+        callee = todo[k]
+        carried = kept[i] and services[names[i]].propagates
+        j = index.get((callee, carried))
+        if j is None:
+            j = visit(callee, carried)
+            stack.append([j, 0])
+        elif callee in on_path:
+            cyclic = True
+        calls[i].append(j)
+    away = tuple(fallback.get(name, baseline) if k else baseline
+                 for name, k in zip(names, kept))
+    kept_index = {name: i for i, (name, k) in enumerate(zip(names, kept)) if k}
+    return Shape(tuple(names), tuple(kept), tuple(tuple(c) for c in calls), tuple(finish),
+                 cyclic, tuple(warnings), kept_index, away)
 
 
 def walk(design: LaneDesign, start: str, lane: str | None,
          max_hops: int = MAX_HOPS) -> tuple[tuple[Hop, ...], list[str]]:
-    """Depth-first walk from ``start``: each service calls each callee once, in order."""
-    services = {s.name: s for s in design.services}
-    lanes = {ln.name: ln for ln in reversed(design.lanes)}  # the first of a duplicated name wins
-    serve = lane_resolver(design)
-    hops: list[Hop] = []
-    warnings: list[str] = []
-    dropped: set[str] = set()
-    # stack entries: (caller, service, context lane, path of services to here)
-    stack: list[tuple[str | None, str, str | None, tuple[str, ...]]] = [(None, start, lane, ())]
-    while stack:
-        caller, name, context, path = stack.pop()
-        if len(hops) >= max_hops:
-            warnings.append(f"walk stopped after {max_hops} hops (call graph too large)")
-            break
-        served = serve(context, name)
-        holder = lanes.get(served)
-        in_lane = context in lanes
-        hops.append(Hop(caller, name, served, in_lane and served != context,
-                        holder.labels if holder else (), context, len(path)))
-        svc = services[name]
-        here = (*path, name)
-        carried = context if svc.propagates else None
-        if not svc.propagates and svc.calls and context is not None and name not in dropped:
-            dropped.add(name)
-            warnings.append(f"context dropped: {name} does not propagate the lane context; "
-                            f"its calls ({', '.join(svc.calls)}) are served by the baseline")
-        for callee in reversed(svc.calls):
-            if callee not in services:
-                warnings.append(f"{name} calls unknown service {callee!r}; not followed")
-            elif callee in here:
-                warnings.append(f"cycle: {name} calls {callee}, already on the path "
-                                f"{' -> '.join(here)}; not followed")
-            else:
-                stack.append((name, callee, carried, here))
-    return tuple(hops), warnings
+    """The per-path tree from ``start`` (each service calls each callee once, in order).
+
+    Derived from the state graph (``explore``); cut at ``max_hops`` with a warning.
+    """
+    graph, warnings = explore(design, start, lane)
+    tree = graph.tree(max_hops)
+    if tree.more_paths:
+        warnings.append(f"walk stopped after {max_hops} hops ({tree.note} in the tree; the "
+                        "state graph has every service reached)")
+    return tree.hops, warnings
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from lanedesign import examples, validate
 from lanedesign.findings import has_errors
 
 METRICS = {"validate", "matrix", "simulate", "emit", "serialise", "export", "diagram", "refresh",
-           "memory"}
+           "memory", "designer_open", "designer_edit"}
 
 
 def depths(design) -> dict[str, int]:
@@ -148,5 +148,8 @@ def test_quick_run_prints_one_json_document_with_every_figure_and_its_floor():
     assert metrics["memory"]["unit"] == "B" and metrics["validate"]["unit"] == "s"
     assert metrics["refresh"]["detail"]["parts"] == ["edit", "validate", "matrix", "diagram"]
     assert metrics["diagram"]["detail"]["edges"] >= 1
-    assert len(doc["targets"]) == 3  # the export ratio of S and of M, the refresh of M
+    assert metrics["designer_edit"]["detail"]["visible_tab"] == "Lanes"
+    assert metrics["simulate"]["detail"]["states_per_request"] >= 50  # M: every service
+    # the export and simulate ratios of S and of M, the refresh of M
+    assert len(doc["targets"]) == 5
     assert all(isinstance(t["met"], bool) and t["value"] > 0 for t in doc["targets"])

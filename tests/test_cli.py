@@ -164,3 +164,24 @@ def test_example_lists_and_prints_the_built_in_designs(capsys):
     assert main(["example", "shop"]) == 0
     assert capsys.readouterr().out == (EX / "shop.yaml").read_text()
     assert run("example", "nope").returncode == 2
+
+
+def test_simulate_on_a_large_mesh_shortens_the_tree_and_lists_every_state(tmp_path, capsys):
+    from benchmarks.generate import design_for
+    from lanedesign.cli import TREE_LINES
+    from lanedesign.designfile import dump_design
+
+    design = design_for("L")
+    path = tmp_path / "large.yaml"
+    path.write_text(dump_design(design), encoding="utf-8")
+    lane = design.lanes[-1].name
+    assert main(["simulate", str(path), "--lane", lane]) == 0
+    text = capsys.readouterr().out.splitlines()
+    tree = [line for line in text if not line.startswith(("HTTP", "warning:"))]
+    assert len(tree) == TREE_LINES + 1 and "more paths" in tree[-1]
+    assert not any("stopped" in line for line in text)
+    assert main(["simulate", str(path), "--lane", lane, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    services = {s["service"] for s in doc["states"]}
+    assert len(services) == len(design.services)  # every service of the mesh is reached
+    assert doc["more_paths"] > 0 and len(doc["hops"]) == 10_000

@@ -86,8 +86,8 @@ def test_a_destination_rule_has_a_subset_per_lane_holding_the_service(mock):
     }
 
 
-def test_a_mesh_virtual_service_routes_every_lane_then_the_baseline(mock):
-    vs = by_kind(emit_istio(mock), "VirtualService")[1]
+def test_a_full_mesh_virtual_service_routes_every_lane_then_the_baseline(mock):
+    vs = by_kind(emit_istio(mock, full_routes=True), "VirtualService")[1]
     assert "gateways" not in vs["spec"]
     assert vs["spec"]["hosts"] == ["mockb.default.svc.cluster.local"]
     http = vs["spec"]["http"]
@@ -97,6 +97,73 @@ def test_a_mesh_virtual_service_routes_every_lane_then_the_baseline(mock):
         ([{"headers": {"x-asm-prefer-tag": {"exact": "s3"}}}], "s3"),
         (None, "s1"),  # the default route
     ]
+
+
+def test_a_minimal_mesh_virtual_service_routes_only_lanes_the_default_would_misroute(mock):
+    vs = by_kind(emit_istio(mock), "VirtualService")[1]
+    assert [(r.get("match"), r["route"][0]["destination"]["subset"])
+            for r in vs["spec"]["http"]] == [
+        ([{"headers": {"x-asm-prefer-tag": {"exact": "s3"}}}], "s3"),
+        (None, "s1"),  # s1 (the baseline) and s2 (which lacks mockb) take the default route
+    ]
+    full = emit_istio(mock, full_routes=True)
+    assert by_kind(emit_istio(mock), "DestinationRule") == by_kind(full, "DestinationRule")
+    assert named(emit_istio(mock), "mock-baggage-ingress") == named(full, "mock-baggage-ingress")
+
+
+def named_lanes(route: dict, header: str) -> list[str]:
+    """The lane names a minimal-form lane route matches: one exact value, or a|b|c."""
+    (block,) = route["match"]
+    ((kind, value),) = block["headers"][header].items()
+    return [value] if kind == "exact" else value.split("|")
+
+
+def test_lanes_falling_back_to_one_target_share_a_route(shop):
+    vs = named(emit_istio(shop), "shop-fraud")
+    table = routing_table(shop)["fraud"]
+    assert [r["name"] for r in vs["spec"]["http"]] == [
+        "lane-payments-v3", "fallback-payments-v3", "default"]
+    fallback = vs["spec"]["http"][1]
+    assert fallback["route"][0]["destination"]["subset"] == "payments-v3"
+    assert named_lanes(fallback, shop.route_header) == [
+        lane for lane, served in table.items() if served == "payments-v3" and lane != served]
+
+
+def test_many_lanes_falling_back_split_their_regex_within_istios_limit():
+    from benchmarks.generate import synthetic_design
+
+    design = valid(synthetic_design(12, 150, seed=5))
+    objects = emit_istio(design)
+    routes = [r for vs in by_kind(objects, "VirtualService") for r in vs["spec"]["http"]
+              if r["name"].startswith("fallback-")]
+    assert any(r["name"].endswith("-2") for r in routes)  # at least one regex was split
+    for obj in objects:
+        assert webhook_problems(obj) == [], obj["metadata"]["name"]
+    check_sidecar_routes(design, objects)
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(NON_TRACE_ID)
+def test_the_minimal_form_names_each_lane_that_leaves_the_baseline_once(design):
+    minimal, full = emit_istio(design), emit_istio(design, full_routes=True)
+    table = routing_table(design)
+    hosts = {host_of(design, s): s for s in design.service_names}
+    for vs in by_kind(minimal, "VirtualService"):
+        if "gateways" in vs["spec"]:
+            continue
+        (host,) = vs["spec"]["hosts"]
+        lane_routes = vs["spec"]["http"][:-1]
+        named_here = [lane for r in lane_routes for lane in named_lanes(r, design.route_header)]
+        assert len(named_here) == len(set(named_here))
+        assert set(named_here) == {lane for lane, served in table[hosts[host]].items()
+                                   if served != design.baseline}
+        assert all(r["route"][0]["destination"]["subset"] != design.baseline
+                   for r in lane_routes)
+    assert len(minimal) == len(full)  # the same objects; only the mesh routes differ
+    for small, whole in zip(minimal, full):
+        if small["kind"] != "VirtualService" or "gateways" in small["spec"]:
+            assert small == whole
 
 
 def test_the_gateway_sets_the_route_header_and_adds_baggage(mock):
@@ -404,22 +471,29 @@ REQUESTS = {
 }
 
 
-@pytest.mark.parametrize("name", EMITTING)
-def test_sidecar_routes_land_on_the_simulators_pods(name):
-    check_sidecar_routes(examples.load(name))
+FORMS = pytest.mark.parametrize("full", [False, True], ids=["minimal", "full"])
 
 
+@FORMS
 @pytest.mark.parametrize("name", EMITTING)
-def test_requests_through_the_gateway_follow_the_simulator(name):
+def test_sidecar_routes_land_on_the_simulators_pods(name, full):
     design = examples.load(name)
+    check_sidecar_routes(design, emit_istio(design, full_routes=full))
+
+
+@FORMS
+@pytest.mark.parametrize("name", EMITTING)
+def test_requests_through_the_gateway_follow_the_simulator(name, full):
+    design = examples.load(name)
+    objects = emit_istio(design, full_routes=full)
     for pairs in REQUESTS.get(name, [[]]):
         for path in ("/", "/mock", "/other"):
-            check_request(design, pairs, path, gateway_host(design))
-    check_request(design, [], "/", "not-served.example.org")
+            check_request(design, pairs, path, gateway_host(design), objects)
+    check_request(design, [], "/", "not-served.example.org", objects)
 
 
 def test_the_comparison_catches_wrong_objects(mock):
-    objects = emit_istio(mock)
+    objects = emit_istio(mock, full_routes=True)
     vs = named(objects, "mock-baggage-mockb")
     vs["spec"]["http"][2]["route"][0]["destination"]["subset"] = "s1"  # ignores lane s3
     with pytest.raises(AssertionError):
@@ -430,6 +504,18 @@ def test_the_comparison_catches_wrong_objects(mock):
     with pytest.raises(MeshError):  # two VirtualServices for one host
         Mesh([*objects, vs]).mesh_virtual_service("mockb.default.svc.cluster.local")
     assert Mesh(objects).subset_labels("mockb.default.svc.cluster.local", "s2") is None
+
+
+def test_the_comparison_catches_a_minimal_form_that_drops_too_much(mock):
+    objects = emit_istio(mock)
+    check_sidecar_routes(mock, objects)
+    vs = named(objects, "mock-baggage-mockc")
+    assert [r["name"] for r in vs["spec"]["http"]] == ["lane-s2", "default"]
+    del vs["spec"]["http"][0]  # s2 holds mockc: without its route s2 lands on the baseline
+    with pytest.raises(AssertionError):
+        check_sidecar_routes(mock, objects)
+    with pytest.raises(AssertionError):  # and a request through the gateway notices it too
+        check_request(mock, [("x-asm-prefer-tag", "s2")], "/", "a.example.com", objects)
 
 
 @st.composite
@@ -454,22 +540,26 @@ def requests(draw, design: LaneDesign) -> tuple[list[tuple[str, str]], str, str]
 @given(NON_TRACE_ID)
 def test_random_designs_route_sidecars_like_the_simulator(design):
     check_sidecar_routes(design)
+    check_sidecar_routes(design, emit_istio(design, full_routes=True))
 
 
 @PROPERTY
 @given(st.data())
 def test_random_designs_route_requests_like_the_simulator(data):
     design = data.draw(NON_TRACE_ID)
+    forms = [emit_istio(design), emit_istio(design, full_routes=True)]
     for _ in range(3):
         pairs, path, host = data.draw(requests(design))
-        check_request(design, pairs, path, host)
+        for objects in forms:
+            check_request(design, pairs, path, host, objects)
 
 
 # -- golden files --------------------------------------------------------------------------------
+@FORMS
 @pytest.mark.parametrize("name", EMITTING)
-def test_golden_manifests(name):
-    text = dump_manifests(emit_istio(examples.load(name)))
-    path = GOLDEN / f"{name}.istio.yaml"
+def test_golden_manifests(name, full):
+    text = dump_manifests(emit_istio(examples.load(name), full_routes=full))
+    path = GOLDEN / f"{name}.istio{'-full' if full else ''}.yaml"
     if os.environ.get("LANEDESIGN_UPDATE_GOLDEN") == "1":
         path.parent.mkdir(exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -484,6 +574,17 @@ def test_cli_export_prints_multi_document_yaml(capsys):
     out = capsys.readouterr().out
     assert out.startswith("# 8 istio objects for lane design 'mock-baggage'")
     assert list(yaml.safe_load_all(out)) == emit_istio(examples.load("mock-baggage"))
+
+
+def test_cli_export_full_routes(capsys):
+    design = examples.load("shop")
+    assert main(["export", str(examples.path("shop")), "--target", "istio",
+                 "--full-routes"]) == 0
+    full = list(yaml.safe_load_all(capsys.readouterr().out))
+    assert full == emit_istio(design, full_routes=True) != emit_istio(design)
+    routes = sum(len(vs["spec"]["http"]) for vs in by_kind(full, "VirtualService")
+                 if "gateways" not in vs["spec"])
+    assert routes == len(design.services) * (len(design.lanes) + 1)
 
 
 def test_cli_export_writes_one_file_per_object(tmp_path, capsys):

@@ -339,7 +339,8 @@ def test_the_comparison_catches_wrong_objects(xdsdump):
     objects = emit_istio(design)
     vs = next(o for o in objects
               if o["kind"] == "VirtualService" and o["metadata"]["name"] == "mock-header-mockb")
-    vs["spec"]["http"][2]["route"][0]["destination"]["subset"] = "s1"  # lane s3 ignored
+    s3 = next(r for r in vs["spec"]["http"] if r["name"] == "lane-s3")
+    s3["route"][0]["destination"]["subset"] = "s1"  # lane s3 ignored
     broken = Case("broken", design, objects, kube_objects(design), workloads(design))
     run_xdsdump(xdsdump, [broken])
     assert broken.dump["errors"] == []  # valid for Istio: only the routing is wrong

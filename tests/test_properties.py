@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import designs
 
 from lanedesign.designfile import dump_design, parse_design
@@ -87,3 +88,88 @@ def test_ingress_picks_only_existing_lanes(design):
             assert trace.lane in design.lane_names
         else:
             assert trace.hops == ()
+
+
+# -- the state graph against the per-path walk it replaced ------------------------------------
+def path_walk(design, start: str, lane: str | None) -> tuple[list[tuple], list[str]]:
+    """The simulator before the state graph: every call path, depth-first (no hop cap).
+
+    Kept here as the oracle: (caller, service, context, lane, fallback, depth) per hop.
+    """
+    lanes = {ln.name for ln in design.lanes}
+    hops, warnings = [], []
+    stack = [(None, start, lane, ())]
+    while stack:
+        caller, name, context, path = stack.pop()
+        served = design.serving_lane(context, name)
+        hops.append((caller, name, context, served, context in lanes and served != context,
+                     len(path)))
+        svc = design.service(name)
+        here = (*path, name)
+        carried = context if svc.propagates else None
+        for callee in reversed(svc.calls):
+            if design.service(callee) is None:
+                continue
+            if callee in here:
+                warnings.append(f"cycle: {name} calls {callee}")
+            else:
+                stack.append((name, callee, carried, here))
+    return hops, warnings
+
+
+def states_and_edges(design, lane):
+    trace = simulate(design, lane=lane)
+    graph = trace.graph
+    states = {(graph.services[i], graph.contexts[i]): (graph.lanes[i], graph.hows[i])
+              for i in range(len(graph))}
+    edges = {((graph.services[i], graph.contexts[i]), (graph.services[j], graph.contexts[j]))
+             for i, callees in enumerate(graph.calls) for j in callees}
+    return trace, graph, states, edges
+
+
+@settings(max_examples=300, deadline=None)
+@given(designs())
+def test_the_state_graph_agrees_with_the_path_walk(design):
+    entry = design.ingress.entry
+    for lane in design.lane_names:
+        old, old_warnings = path_walk(design, entry, lane)
+        trace, graph, states, edges = states_and_edges(design, lane)
+        # the tree derived from the graph is the old walk, hop for hop
+        assert [(h.caller, h.service, h.context, h.lane, h.fallback, h.depth)
+                for h in trace.hops] == old
+        assert trace.tree().more_paths == 0
+        # every hop of the walk is a state, served alike, and every call of it an edge
+        seen = {(name, context): (served, fallback)
+                for _, name, context, served, fallback, _ in old}
+        for key, (served, fallback) in seen.items():
+            assert states[key][0] == served
+            assert (states[key][1] == "fallback") == fallback
+        by_depth: dict[int, tuple] = {}
+        for hop in old:
+            by_depth[hop[5]] = hop
+            if hop[0] is not None:
+                parent = by_depth[hop[5] - 1]
+                assert ((parent[1], parent[2]), (hop[1], hop[2])) in edges
+        # the graph holds no more than the walk, unless a call cycle hides states from it
+        if not graph.cyclic:
+            assert set(states) == set(seen)
+            assert graph.paths == len(old)
+        assert set(seen) <= set(states)
+        # a cycle is reported by both or by neither
+        assert graph.cyclic == bool(old_warnings)
+        assert any(w.startswith("cycle:") for w in trace.warnings) == bool(old_warnings)
+
+
+@settings(max_examples=100, deadline=None)
+@given(designs(), st.integers(1, 12))
+def test_a_shortened_tree_counts_what_it_leaves_out(design, limit):
+    for lane in design.lane_names:
+        trace = simulate(design, lane=lane)
+        full, short = trace.tree(None), trace.tree(limit)
+        assert short.hops == full.hops[:limit]
+        left = len(full.hops) - len(short.hops)
+        if short.exact:
+            assert short.more_paths == left
+        else:
+            assert 0 < short.more_paths <= left
+        assert bool(short.note) == (left > 0)

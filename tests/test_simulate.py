@@ -246,3 +246,81 @@ def test_lane_from_baggage_accepts_lane_names_only(baggage, lane):
 def test_the_gateway_ignores_a_baggage_lane_that_is_no_lane_name(mock):
     assert enter(mock, {"baggage": "x-asm-prefer-tag=S2"}).via == "default"
     assert enter(mock, {"baggage": "x-asm-prefer-tag=s2"}).via == "rules[0]"
+
+
+# -- the state graph ----------------------------------------------------------------------------
+def states(trace) -> list[tuple[str, str | None, str, str]]:
+    graph = trace.graph
+    return [(graph.services[i], graph.contexts[i], graph.lanes[i], graph.hows[i])
+            for i in range(len(graph))]
+
+
+def test_the_state_graph_of_the_documented_chain(mock):
+    trace = simulate(mock, lane="s2")
+    assert states(trace) == [("mocka", "s2", "s2", "lane"), ("mockb", "s2", "s1", "fallback"),
+                             ("mockc", "s2", "s2", "lane")]
+    assert trace.graph.calls == ((1,), (2,), ())
+    assert trace.graph.callers == ((), (0,), (1,))
+    assert trace.graph.paths == 3 and not trace.graph.cyclic
+
+
+def test_a_lost_context_is_its_own_state(shop):
+    svc = shop.service("search")
+    design = shop.with_service(type(svc)(svc.name, svc.calls, propagates=False))
+    trace = simulate(design, lane="search-exp")
+    found = {(s, c): how for s, c, _, how in states(trace)}
+    # catalog is called by frontend (context kept) and by search (context lost): two states
+    assert found[("catalog", "search-exp")] in ("lane", "fallback")
+    assert found[("catalog", None)] == "lost"
+    lost = [i for i, c in enumerate(trace.graph.contexts) if c is None]
+    assert all(trace.graph.lanes[i] == "base" for i in lost)
+
+
+def test_a_shared_callee_is_one_state_with_every_caller(shop):
+    trace = simulate(shop, lane="checkout-v2")
+    graph = trace.graph
+    kept = graph.services.index("catalog")
+    assert graph.contexts[kept] == "checkout-v2"
+    assert sorted(graph.services[i] for i in graph.callers[kept]) == ["frontend", "search"]
+    # recommendations drops the context: its call reaches catalog's other state
+    (lost,) = (i for i, s in enumerate(graph.services) if s == "catalog" and i != kept)
+    assert graph.contexts[lost] is None and graph.hows[lost] == "lost"
+    assert [graph.services[i] for i in graph.callers[lost]] == ["recommendations"]
+    # the tree still shows catalog once per path, as the walk always did
+    assert [h.caller for h in trace.hops if h.service == "catalog"] == [
+        "frontend", "search", "recommendations"]
+
+
+def test_the_json_keeps_its_fields_and_adds_the_states(mock):
+    doc = simulate(mock, {"x-asm-prefer-tag": "s2"}).to_dict()
+    assert [(h["service"], h["lane"], h["fallback"]) for h in doc["hops"]] == [
+        ("mocka", "s2", False), ("mockb", "s1", True), ("mockc", "s2", False)]
+    assert {"status", "lane", "via", "hops", "warnings"} <= set(doc)
+    assert doc["paths"] == 3 and doc["more_paths"] == 0 and doc["more_paths_exact"]
+    assert doc["states"][1] == {"id": 1, "service": "mockb", "context": "s2", "lane": "s1",
+                                "how": "fallback", "labels": {"version": "v1"}, "callers": [0]}
+    missing = simulate(mock.with_ingress(default=None), {"x-asm-prefer-tag": "nope"}).to_dict()
+    assert missing["status"] == 404 and missing["hops"] == [] and missing["states"] == []
+
+
+def test_a_large_mesh_is_explored_whole_and_its_tree_shortened():
+    from benchmarks import floors
+    from benchmarks.generate import design_for
+
+    design = design_for("L")
+    entry = design.ingress.entry
+    reached = floors.bfs(floors.call_graph(design), entry)
+    lane = design.lanes[-1].name
+    trace = simulate(design, lane=lane)
+    graph = trace.graph
+    assert len(set(graph.services)) == reached  # every service reached, nothing cut off
+    assert not any("stopped" in w for w in trace.warnings)
+    for i, name in enumerate(graph.services):  # each served by the rule, by context
+        assert graph.lanes[i] == serving_lane(design, graph.contexts[i], name)
+    short = trace.tree(50)
+    assert len(short.hops) == 50 and short.more_paths > 0
+    assert short.note.startswith("+") and short.note.endswith("paths")
+    # a new design object explores afresh; the same one reuses its shape
+    assert states(simulate(design, lane=lane)) == states(trace)
+    again = design.with_membership(lane, entry, not design.lane(lane).holds(entry))
+    assert simulate(again, lane=lane).graph.lanes[0] != graph.lanes[0]

@@ -44,3 +44,13 @@ def test_a_large_design_stays_drawable():
     assert len(matrix.frame) == 40 and matrix.page_label.value == "page 1 of 25 (1000 services)"
     matrix.next.click()
     assert matrix.frame.index[0] == "svc-0040"
+
+
+def test_a_wide_matrix_shows_fewer_rows_a_page():
+    from benchmarks.generate import synthetic_design
+    from lanedesign.widgets.views import MATRIX_CELLS
+
+    designer = Designer(synthetic_design(60, 50, seed=3))
+    matrix = designer.show(designer.matrix)
+    assert len(matrix.frame) == MATRIX_CELLS // 50
+    assert matrix.page_label.value.startswith("page 1 of 4 ")

@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 
 from lanedesign import dump_design, examples
 from lanedesign.cli import main
+from lanedesign.emit import emit
+from lanedesign.widgets import Designer
 from lanedesign.widgets.export import load_text
 
 
@@ -38,6 +40,16 @@ def test_istio_export_preview_and_files_by_namespace(tmp_path, designer):
     export = designer.show(designer.export)
     assert "Istio cannot express this design" in export.status.value
     assert "LD601" in export.status.value and export.write.disabled
+
+
+def test_the_export_tab_offers_the_full_routes(designer):
+    export = designer.show(designer.export)
+    assert "name: lane-s1" not in export.preview.value  # minimal: the default serves s1
+    export.full_routes.value = True
+    assert "name: lane-s1" in export.preview.value
+    assert export.objects == emit(designer.design, "istio", full_routes=True)
+    export.target.value = "asm"
+    assert export.full_routes.layout.display == "none"
 
 
 def test_a_target_that_cannot_express_the_design_says_why(designer):
@@ -123,3 +135,23 @@ def test_open_an_example(designer):
     export.open.click()
     assert designer.design.name == "shop"
     assert designer.title.value.endswith("shop</span>")
+
+
+# -- large designs: what the tab leaves for later ----------------------------------------------
+def test_a_large_export_previews_the_first_objects_and_prepares_the_download_on_request():
+    from benchmarks.generate import synthetic_design
+    from lanedesign.widgets.export import PREVIEW_OBJECTS, manifests
+
+    design = synthetic_design(60, 4, seed=3)
+    designer = Designer(design)
+    export = designer.show(designer.export)
+    objects = emit(design, "istio")
+    assert len(objects) > PREVIEW_OBJECTS and export.objects == objects
+    assert f"and {len(objects) - PREVIEW_OBJECTS} more objects" in export.preview.value
+    assert export.downloads.value == "" and export.prepare.layout.display == ""
+    export.prepare.click()
+    assert 'download="synthetic-istio.yaml"' in export.downloads.value
+    assert 'download="synthetic.yaml"' in export.downloads.value
+    assert export.prepare.layout.display == "none"
+    # the Cluster tab asks for the same objects: one emission serves both
+    assert manifests(designer.design, "istio")[0] is export.objects

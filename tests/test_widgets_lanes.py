@@ -123,3 +123,23 @@ def test_baseline_and_strict_mode(designer):
 ])
 def test_parse_labels(text, pairs):
     assert parse_labels(text) == pairs
+
+
+# -- large designs: what the tab leaves for later ----------------------------------------------
+def test_the_lane_grid_pages_its_columns():
+    from benchmarks.generate import synthetic_design
+    from lanedesign.widgets.lanes import LANE_PAGE_SIZE
+
+    design = synthetic_design(30, LANE_PAGE_SIZE + 5, seed=3)
+    designer = Designer(design)
+    lanes = designer.show(designer.lanes)
+    shown = {lane for lane, _ in lanes.checkboxes}
+    assert shown == set(design.lane_names[:LANE_PAGE_SIZE])
+    assert lanes.lane_page_label.value == f"lanes 1-{LANE_PAGE_SIZE} of {LANE_PAGE_SIZE + 5}"
+    lanes.lane_next.click()
+    assert {lane for lane, _ in lanes.checkboxes} == set(design.lane_names[LANE_PAGE_SIZE:])
+    assert lanes.lane_next.disabled and not lanes.lane_prev.disabled
+    lane, service = next(key for key, box in lanes.checkboxes.items() if not box.value)
+    lanes.checkboxes[(lane, service)].value = True  # a tick on the second page edits
+    assert designer.design.lane(lane).holds(service)
+    assert lanes.lane_page == 1  # and the grid stays on that page

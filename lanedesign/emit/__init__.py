@@ -23,12 +23,18 @@ __all__ = ["ReadResult", "Target", "TargetError", "dump_manifests", "emit", "man
            "object_filename"]
 
 
-def emit(design: LaneDesign, target: str) -> list[dict]:
+def emit(design: LaneDesign, target: str, full_routes: bool = False) -> list[dict]:
     """The manifests for ``target`` (a registered name: ``istio``, ``asm``, ``gateway-api``),
-    in apply order."""
-    emitter = registry.target(target).emit
+    in apply order.
+
+    ``full_routes``: for a target that offers it (``Target.options``, Istio), a route for
+    every lane in every VirtualService, even where the default route already serves the
+    lane; other targets have no such choice and ignore it.
+    """
+    found = registry.target(target)
+    options = {"full_routes": full_routes} if "full_routes" in found.options else {}
     with collector_paused():
-        return emitter(design)
+        return found.emit(design, **options)
 
 
 @contextmanager

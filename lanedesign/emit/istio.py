@@ -7,7 +7,7 @@ VirtualServices that route to them, so no route ever names a subset that does no
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..findings import Finding, make
 from ..model import Ingress, LaneDesign, RequestMatch, Service
@@ -24,14 +24,20 @@ LUA_FILTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
 Serve = Callable[[str | None, str], str]
 
 
-def emit_istio(design: LaneDesign) -> list[dict]:
-    """DestinationRules, mesh VirtualServices, the gateway VirtualService, the EnvoyFilter."""
+def emit_istio(design: LaneDesign, full_routes: bool = False) -> list[dict]:
+    """DestinationRules, mesh VirtualServices, the gateway VirtualService, the EnvoyFilter.
+
+    ``full_routes`` gives every mesh VirtualService a route per lane; by default a lane's
+    route is left out where the default route already serves it (``mesh_virtual_service``).
+    """
     refused = [p for p in istio_problems(design) if p.severity == "error"]
     if refused:
         raise TargetError(refused[0])
     serve = design.serving_lane_resolver()
     objects = [destination_rule(design, svc) for svc in design.services]
-    objects += [mesh_virtual_service(design, svc, serve) for svc in design.services]
+    lanes = _route_candidates(design, full_routes)
+    objects += [mesh_virtual_service(design, svc, serve, lanes(svc.name), full_routes)
+                for svc in design.services]
     gateway = gateway_virtual_service(design, serve, taken=_names(objects))
     if gateway is not None:
         objects.append(gateway)
@@ -66,6 +72,7 @@ TARGET = Target(
                   "context of a mesh cluster with --context."},
     problems=istio_problems,
     emit=emit_istio,
+    options=frozenset({"full_routes"}),
     read=read_objects,
 )
 
@@ -83,22 +90,35 @@ def destination_rule(design: LaneDesign, service: Service) -> dict:
     }
 
 
-def mesh_virtual_service(design: LaneDesign, service: Service, serve: Serve) -> dict:
-    """The sidecars' routes to ``service``: one per lane, then the baseline for the rest.
+def mesh_virtual_service(design: LaneDesign, service: Service, serve: Serve,
+                         lanes: Sequence[str] | None = None, full_routes: bool = False) -> dict:
+    """The sidecars' routes to ``service``: a lane's route where it matters, then the baseline.
 
-    A lane whose serving lane is the baseline would be caught by the default route anyway;
-    it still gets its own route so that the object reads as the service's row of the routing
-    table (every lane and where it lands) and a membership change edits one line.
+    Every lane route matches the route header on lane names no other route names, so at most
+    one route matches a request and their order does not matter: a request naming lane L
+    takes the route naming L if there is one, else the default route (the baseline). Leaving
+    L out therefore changes nothing exactly when L's serving lane for the service is the
+    baseline; that is the only case the minimal form leaves out (``docs/istio.md``). There,
+    lanes that fall back to a target other than the baseline share one route to it, matching
+    their names with one regex. ``full_routes`` keeps one route per lane, so the object
+    reads as the service's row of the routing table. ``lanes`` narrows the lanes to consider.
     """
     host = service_host(design, service.name)
-    http = [
-        {
-            "name": f"lane-{lane}",
-            "match": [{"headers": {design.route_header: {"exact": lane}}}],
-            "route": [{"destination": {"host": host, "subset": serve(lane, service.name)}}],
-        }
-        for lane in design.lane_names
-    ]
+    baseline = design.baseline
+    own, away = [], {}  # lanes served by their own subset; the others, by fallback target
+    for lane in design.lane_names if lanes is None else lanes:
+        subset = serve(lane, service.name)
+        if full_routes or subset == lane:
+            own.append((lane, subset))
+        elif subset != baseline:
+            away.setdefault(subset, []).append(lane)
+    http = [_lane_route(f"lane-{lane}", {"exact": lane}, host, subset, design.route_header)
+            for lane, subset in own if full_routes or subset != baseline]
+    for target, names in away.items():
+        chunks = _alternations(names)
+        for n, pattern in enumerate(chunks, 1):
+            name = f"fallback-{target}" + (f"-{n}" if len(chunks) > 1 else "")
+            http.append(_lane_route(name, {"regex": pattern}, host, target, design.route_header))
     # Istio adds no route of its own: without this a request without (or with an unknown)
     # lane would get 404 NR instead of the baseline.
     http.append({"name": "default", "route": [{"destination": {"host": host,
@@ -112,6 +132,61 @@ def mesh_virtual_service(design: LaneDesign, service: Service, serve: Serve) -> 
         # sidecars keep only the oldest VirtualService for a host
         "spec": {"hosts": [host], "http": http},
     }
+
+
+def _lane_route(name: str, value: dict, host: str, subset: str, header: str) -> dict:
+    return {"name": name, "match": [{"headers": {header: value}}],
+            "route": [{"destination": {"host": host, "subset": subset}}]}
+
+
+REGEX_LIMIT = 1024  # Istio's webhook refuses a longer regex
+
+
+def _alternations(names: Sequence[str]) -> list[str]:
+    """``a|b|c`` patterns matching exactly these lane names, each within Istio's limit.
+
+    Lane names are DNS-1123 labels (``[a-z0-9-]``), so they carry no regex syntax, and
+    Envoy matches a regex against the whole value: ``a|b`` matches ``a`` and ``b`` only.
+    """
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for name in names:
+        extra = len(name) + (1 if current else 0)
+        if current and size + extra > REGEX_LIMIT:
+            chunks.append(current)
+            current, size, extra = [], 0, len(name)
+        current.append(name)
+        size += extra
+    if current:
+        chunks.append(current)
+    return ["|".join(chunk) for chunk in chunks]
+
+
+def _route_candidates(design: LaneDesign, full_routes: bool) -> Callable[[str], Sequence[str]]:
+    """Per service, the lanes whose route might not be the baseline's, in design order.
+
+    Only a lane holding the service, or any lane for a service whose fallback target is not
+    the baseline, can be served by something else; the others need not even be asked, which
+    keeps the minimal form's cost in proportion to lane members, not services x lanes.
+    """
+    names = design.lane_names
+    if full_routes:
+        return lambda service: names
+    holders: dict[str, list[str]] = {}
+    for lane in design.lanes:
+        for member in lane.services:
+            holders.setdefault(member, []).append(lane.name)
+    overridden = {svc for svc, lane in design.fallback if lane != design.baseline}
+
+    def candidates(service: str) -> Sequence[str]:
+        if service in overridden:
+            return names
+        # in design order, as the lanes were read; once each, should two lanes share a name
+        held = holders.get(service, [])
+        return list(dict.fromkeys(held)) if len(held) > 1 else held
+
+    return candidates
 
 
 def gateway_virtual_service(design: LaneDesign, serve: Serve,

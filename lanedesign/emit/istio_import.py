@@ -66,9 +66,9 @@ def design_from_istio(objects: Sequence[dict], group: str) -> ReadResult:
                 services[svc] = (services[svc][0], port)
             for match in route.get("match") or []:
                 for header, string_match in (match.get("headers") or {}).items():
-                    if "exact" in string_match:
+                    for lane in _lanes_named(string_match):
                         route_header = route_header or header
-                        redirects[(svc, string_match["exact"])] = dest.get("subset")
+                        redirects[(svc, lane)] = dest.get("subset")
             if not route.get("match"):
                 defaults[dest.get("subset")] += 1
     complete = [ln for ln, svcs in members.items() if set(svcs) == set(services)]
@@ -101,6 +101,20 @@ def design_from_istio(objects: Sequence[dict], group: str) -> ReadResult:
         mode="strict" if all(set(ln.services) == set(services) for ln in lanes) else "loose",
     )
     return ReadResult(design, tuple(notes))
+
+
+# the minimal form's shared fallback route names its lanes as one alternation: a|b|c
+_LANE_ALTERNATION = re.compile(r"[a-z0-9-]+(?:\|[a-z0-9-]+)*")
+
+
+def _lanes_named(string_match: dict) -> list[str]:
+    """The lanes a mesh route matches: ``exact: L``, or the regex ``L1|L2|...``."""
+    if "exact" in string_match:
+        return [string_match["exact"]]
+    regex = string_match.get("regex")
+    if isinstance(regex, str) and _LANE_ALTERNATION.fullmatch(regex):
+        return regex.split("|")
+    return []
 
 
 def _filter_baggage_key(envoy_filter: dict) -> str | None:

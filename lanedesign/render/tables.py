@@ -132,10 +132,17 @@ def findings_styler(findings: Sequence[Finding], uuid: str | None = None) -> Sty
 HOP_COLUMNS = ["hop", "call", "lane", "labels", "note"]
 
 
-def trace_frame(trace: Trace) -> pd.DataFrame:
-    """One row per hop: the call (indented by depth), serving lane, pod labels, a note."""
-    rows = []
-    for number, hop in enumerate(trace.hops, 1):
+HOP_ROWS = 200  # a table for reading: a longer tree ends in a "+N more paths" row
+
+
+def trace_frame(trace: Trace, limit: int | None = HOP_ROWS) -> pd.DataFrame:
+    """One row per hop: the call (indented by depth), serving lane, pod labels, a note.
+
+    At most ``limit`` hops; what is left out is counted in a last row (``+N more paths``).
+    """
+    tree = trace.tree(limit)
+    rows: list[list[object]] = []
+    for number, hop in enumerate(tree.hops, 1):
         call = ("\u2003" * (hop.depth - 1) + "└ " if hop.depth else "") + hop.service
         notes = []
         if hop.fallback:
@@ -144,14 +151,17 @@ def trace_frame(trace: Trace) -> pd.DataFrame:
             notes.append("no lane context")
         labels = ", ".join(f"{k}={v}" for k, v in hop.labels)
         rows.append([number, call, hop.lane, labels, "; ".join(notes)])
+    if tree.more_paths:
+        rows.append(["", tree.note, "", "", ""])
     return pd.DataFrame(rows, columns=HOP_COLUMNS)
 
 
-def trace_styler(design: LaneDesign, trace: Trace, uuid: str | None = None) -> Styler:
+def trace_styler(design: LaneDesign, trace: Trace, uuid: str | None = None,
+                 limit: int | None = HOP_ROWS) -> Styler:
     """The hop table with each serving lane in its colour; fallback hops outlined."""
-    frame = trace_frame(trace)
+    frame = trace_frame(trace, limit)
     colours = lane_colours(design)
-    falls = [hop.fallback for hop in trace.hops]
+    falls = [hop.fallback for hop in trace.tree(limit).hops] + [False] * len(frame)
 
     def lane_css(column: pd.Series) -> list[str]:
         return [_cell_css(colours.get(v, "#ffffff"), f) for v, f in zip(column, falls)]

@@ -20,15 +20,38 @@ from ..pipeline import check_and_export, design_from_text
 from .common import Panel, button, heading, help_text, message
 from .state import DesignState
 
+# The preview shows this many objects. A large mesh's manifests are megabytes of YAML (seconds
+# to write, and all of it sent to the browser on every redraw), so beyond this the full text
+# is made only when asked for: the download is prepared on a click, files written on one.
+PREVIEW_OBJECTS = 60
+
 
 def target_options() -> list[tuple[str, str]]:
     """(label, name) of every registered target, for the target buttons."""
     return [(t.label, t.name) for t in registry.targets()]
 
 
-def manifests(design: LaneDesign, target: str) -> tuple[list[dict] | None, str]:
-    """The target's objects, or None and an HTML message listing every reason there are none."""
-    checked = check_and_export(design, target)
+_last: list[tuple[LaneDesign, str, bool, tuple[list[dict] | None, str]]] = []
+
+
+def manifests(design: LaneDesign, target: str,
+              full_routes: bool = False) -> tuple[list[dict] | None, str]:
+    """The target's objects, or None and an HTML message listing every reason there are none.
+
+    The last answer is kept (for this very design object, which is immutable): the Export and
+    Cluster tabs both ask after every edit, and a large mesh takes a while to emit. The
+    objects are shared, so callers must not change them.
+    """
+    if _last and _last[0][0] is design and _last[0][1:3] == (target, full_routes):
+        return _last[0][3]
+    found = _manifests(design, target, full_routes)
+    _last[:] = [(design, target, full_routes, found)]
+    return found
+
+
+def _manifests(design: LaneDesign, target: str,
+               full_routes: bool) -> tuple[list[dict] | None, str]:
+    checked = check_and_export(design, target, full_routes=full_routes)
     if checked.ok:
         return list(checked.objects), ""
     if checked.refusals:
@@ -80,6 +103,10 @@ class ExportPanel(Panel):
         super().__init__(state)
         self.target = W.ToggleButtons(options=target_options(), style={"button_width": "150px"})
         self.target.observe(lambda _: self.refresh(), "value")
+        self.full_routes = W.Checkbox(description="a route for every lane", indent=False,
+                                      tooltip="Istio: every VirtualService lists every lane, "
+                                              "also those its default route serves already")
+        self.full_routes.observe(lambda _: self.refresh(), "value")
         self.status = W.HTML()
         self.preview = W.HTML(layout=W.Layout(max_height="330px", overflow="auto",
                                               border="1px solid #ddd", padding="4px"))
@@ -87,6 +114,7 @@ class ExportPanel(Panel):
                              style={"description_width": "50px"})
         self.write = button("Write one file per object", self.write_files)
         self.downloads = W.HTML()
+        self.prepare = button("Prepare the download", self.prepare_download, width="auto")
         self.design_path = W.Text(description="design file", layout=W.Layout(width="360px"),
                                   style={"description_width": "70px"})
         self.save = button("Save design", self.save_design)
@@ -101,9 +129,10 @@ class ExportPanel(Panel):
         self.result = W.HTML()
         self.objects: list[dict] | None = None
         self.widget = W.VBox([
-            W.HBox([self.target, self.status]),
+            W.HBox([self.target, self.full_routes, self.status],
+                   layout=W.Layout(align_items="center")),
             self.preview,
-            W.HBox([self.folder, self.write, self.downloads],
+            W.HBox([self.folder, self.write, self.prepare, self.downloads],
                    layout=W.Layout(align_items="center")),
             heading("The design itself"),
             help_text("Keep the design file in git next to the manifests; load a design file "
@@ -119,20 +148,45 @@ class ExportPanel(Panel):
         design, target = self.state.design, self.target.value
         self.folder.value = self.folder.value or f"manifests/{design.name}"
         self.design_path.value = self.design_path.value or f"{design.name}.yaml"
-        self.objects, why = manifests(design, target)
-        links = [download_link(dump_design(design), f"{design.name}.yaml", "design file")]
+        self.full_routes.layout.display = "" if target == "istio" else "none"
+        self.objects, why = manifests(design, target, self.full_routes.value)
+        big = self.objects is not None and len(self.objects) > PREVIEW_OBJECTS
+        links = [] if big else [self._design_link()]
         self.preview.layout.display = "none" if self.objects is None else ""
         if self.objects is None:
             self.status.value = why
             self.preview.value = ""
         else:
-            text = manifest_text(design, target, self.objects)
             self.status.value = message(f"{len(self.objects)} objects", "ok")
+            if len(self.objects) <= PREVIEW_OBJECTS:
+                text = manifest_text(design, target, self.objects)
+                links.insert(0, self._manifest_link(text))
+            else:
+                more = len(self.objects) - PREVIEW_OBJECTS
+                text = (dump_manifests(self.objects[:PREVIEW_OBJECTS],
+                                       _header(design, target, self.objects))
+                        + f"# ... and {more} more objects: prepare the download, or write "
+                          "the files, for all of them\n")
             self.preview.value = f'<pre class="ld-yaml">{html.escape(text)}</pre>'
-            links.insert(0, download_link(text, f"{design.name}-{target}.yaml",
-                                          f"{target} manifests"))
         self.write.disabled = self.objects is None
+        self.prepare.layout.display = "" if big else "none"
         self.downloads.value = "".join(links)
+
+    def _design_link(self) -> str:
+        design = self.state.design
+        return download_link(dump_design(design), f"{design.name}.yaml", "design file")
+
+    def _manifest_link(self, text: str) -> str:
+        design, target = self.state.design, self.target.value
+        return download_link(text, f"{design.name}-{target}.yaml", f"{target} manifests")
+
+    def prepare_download(self) -> None:
+        """Download links for the whole manifests and design file (large meshes: on request)."""
+        if not self.objects:
+            return
+        text = manifest_text(self.state.design, self.target.value, self.objects)
+        self.prepare.layout.display = "none"
+        self.downloads.value = self._manifest_link(text) + self._design_link()
 
     def write_files(self) -> None:
         if not self.objects:

@@ -21,6 +21,8 @@ from .common import (
 from .state import DesignState
 
 PAGE_SIZE = 20
+LANE_PAGE_SIZE = 12  # lane columns at a time: a grid cell is a widget, and 50 lanes x 20
+#                      services would be 1,000 of them to build (about 2 s) on every page turn
 NO_OVERRIDE = ""  # the fallback dropdown's value for "the baseline"
 MODE_HELP = {
     "loose": "loose: a lane holds only the services it changes; calls to the others fall back "
@@ -61,6 +63,10 @@ class LanesPanel(Panel):
         self.prev = button("◀", lambda: self._go(self.page - 1), width="36px")
         self.next = button("▶", lambda: self._go(self.page + 1), width="36px")
         self.page_label = W.Label()
+        self.lane_page = 0
+        self.lane_prev = button("◀", lambda: self._go_lanes(self.lane_page - 1), width="36px")
+        self.lane_next = button("▶", lambda: self._go_lanes(self.lane_page + 1), width="36px")
+        self.lane_page_label = W.Label()
         self.grid = W.GridBox()
         self.grid.add_class("ld-grid")
         self._grid_key: tuple = ()
@@ -79,7 +85,8 @@ class LanesPanel(Panel):
             help_text("Tick a service to give the lane its own version of it. Unticked services "
                       "are served by the fallback target (the baseline unless the row names "
                       "another lane)."),
-            W.HBox([self.filter, self.prev, self.page_label, self.next],
+            W.HBox([self.filter, self.prev, self.page_label, self.next,
+                    self.lane_prev, self.lane_page_label, self.lane_next],
                    layout=W.Layout(align_items="center")),
             self.grid,
         ])
@@ -118,18 +125,37 @@ class LanesPanel(Panel):
         self.page = min(max(self.page, 0), pages - 1)
         return names[self.page * PAGE_SIZE:(self.page + 1) * PAGE_SIZE], pages
 
+    def page_lanes(self) -> tuple[list[str], int]:
+        """The lane columns on the current lane page, and the number of lane pages."""
+        lanes = list(dict.fromkeys(self.state.design.lane_names))
+        pages = max((len(lanes) + LANE_PAGE_SIZE - 1) // LANE_PAGE_SIZE, 1)
+        self.lane_page = min(max(self.lane_page, 0), pages - 1)
+        start = self.lane_page * LANE_PAGE_SIZE
+        return lanes[start:start + LANE_PAGE_SIZE], pages
+
     def _go(self, page: int) -> None:
         self.page = page
+        self._draw_grid()
+
+    def _go_lanes(self, page: int) -> None:
+        self.lane_page = page
         self._draw_grid()
 
     def _draw_grid(self) -> None:
         design = self.state.design
         services, pages = self.page_services()
-        lanes = list(dict.fromkeys(design.lane_names))
+        lanes, lane_pages = self.page_lanes()
         self.page_label.value = f"page {self.page + 1} of {pages}"
         self.prev.disabled, self.next.disabled = self.page == 0, self.page >= pages - 1
         for w in (self.prev, self.page_label, self.next):
             w.layout.display = "none" if pages == 1 else ""
+        first = self.lane_page * LANE_PAGE_SIZE
+        total = len(dict.fromkeys(design.lane_names))
+        self.lane_page_label.value = f"lanes {first + 1}-{first + len(lanes)} of {total}"
+        self.lane_prev.disabled = self.lane_page == 0
+        self.lane_next.disabled = self.lane_page >= lane_pages - 1
+        for w in (self.lane_prev, self.lane_page_label, self.lane_next):
+            w.layout.display = "none" if lane_pages == 1 else ""
         key = (tuple(services), tuple(lanes), design.baseline)
         if key != self._grid_key:
             self._build_grid(services, lanes)
@@ -152,15 +178,16 @@ class LanesPanel(Panel):
                                f"lane {lane}{star and ' (baseline)'}"))
         cells.append(_cell("fallback target", "ld-grid-head"))
         self.checkboxes, self.fallbacks = {}, {}
+        # one Layout for every box of the grid: a layout is a widget of its own, and sharing
+        # it halves what the grid creates (the browser applies it to each box alike)
+        box_layout = W.Layout(width="28px")
         for service in services:
             cells.append(_cell(service, "ld-grid-name", service))
             for lane in lanes:
                 found = design.lane(lane)
-                box = W.Checkbox(value=bool(found and found.holds(service)), indent=False,
-                                 layout=W.Layout(width="28px"))
                 hook = css_name("member", lane, service)
-                if hook:
-                    box.add_class(hook)
+                box = W.Checkbox(value=bool(found and found.holds(service)), indent=False,
+                                 layout=box_layout, _dom_classes=(hook,) if hook else ())
                 box.observe(lambda c, lane=lane, service=service: self._member(lane, service,
                                                                                 c.new), "value")
                 self.checkboxes[(lane, service)] = box

@@ -110,7 +110,7 @@ class RequestPanel(Panel):
         self.trace = trace = simulate(design, seed=1, **request)
         self.status.value = errors_banner(self.state.findings) + outcome(design, trace)
         self.hops.value = safely(lambda: trace_styler(design, trace).to_html(), "the hops") \
-            if trace.hops else ""
+            if trace.graph is not None else ""
         self.picture.value = safely(lambda: trace_diagram(design, trace).svg(), "the diagram")
 
     def run_many(self) -> None:
@@ -128,8 +128,9 @@ def outcome(design: LaneDesign, trace: Trace) -> str:
         head = message(f"HTTP {trace.status}: the request enters no lane.", "warning")
     else:
         via = f" (chosen by {trace.via})" if trace.via else ""
-        chain = " → ".join(f"{h.service}@{h.lane}" for h in trace.hops[:12])
-        more = " …" if len(trace.hops) > 12 else ""
+        shown = trace.tree(12)
+        chain = " → ".join(f"{h.service}@{h.lane}" for h in shown.hops)
+        more = f" … ({shown.note})" if shown.more_paths else ""
         head = message(f"HTTP 200, lane <b>{html.escape(str(trace.lane))}</b>{html.escape(via)}"
                        f": {html.escape(chain)}{more}", "ok", raw=True)
     notes = "".join(message(w, "warning") for w in trace.warnings)

@@ -20,7 +20,8 @@ from ..render import (
 from .common import Panel, button, errors_banner, help_text, message, safely
 from .state import DesignState
 
-MATRIX_PAGE = 40
+MATRIX_PAGE = 40  # rows per page, for a matrix of up to MATRIX_CELLS // MATRIX_PAGE lanes
+MATRIX_CELLS = 800  # a wider matrix gets fewer rows a page: each cell is styled HTML to make
 
 
 class FindingsPanel(Panel):
@@ -171,7 +172,8 @@ class MatrixPanel(Panel):
         design = self.state.design
         frame = routing_frame(design, contains=self.filter.value.strip(),
                               fallbacks_only=self.fallbacks_only.value)
-        self.frame, pages = page_of(frame, self.page, MATRIX_PAGE)
+        rows = max(10, min(MATRIX_PAGE, MATRIX_CELLS // max(len(frame.columns), 1)))
+        self.frame, pages = page_of(frame, self.page, rows)
         self.page = min(self.page, pages - 1)
         self.page_label.value = (f"page {self.page + 1} of {pages} ({len(frame)} services)"
                                  if pages > 1 else f"{len(frame)} services")
