@@ -28,22 +28,24 @@ def fallback_cells(designer: Designer) -> set[tuple[str, str]]:
 
 
 def dashed_calls(designer: Designer) -> set[str]:
-    source = designer.show(designer.diagram).diagram.source
-    return {f"{m.group(1)}->{m.group(2)}" for m in
-            re.finditer(r"(n\d+) -> (n\d+) \[[^\]]*style=dashed", source)}
+    """The calls the diagram draws dashed (fallbacks), by service name."""
+    diagram = designer.show(designer.diagram).diagram
+    names = dict(diagram.nodes)
+    return {f"{names[m.group(1)]}->{names[m.group(2)]}" for m in
+            re.finditer(r"(n\d+) -> (n\d+) \[[^\]]*style=dashed", diagram.source)}
 
 
 # -- membership, the heart of it --------------------------------------------------------------
 def test_unticking_a_service_makes_a_fallback_everywhere_and_undo_restores_it(designer):
     assert fallback_cells(designer) == {("mockb", "s2"), ("mocka", "s3"), ("mockc", "s3")}
-    assert dashed_calls(designer) == {"n0->n1"}  # lane s2: mocka -> mockb falls back
+    assert dashed_calls(designer) == {"mocka->mockb"}  # lane s2: mocka -> mockb falls back
 
     designer.show(designer.lanes).checkboxes[("s2", "mockc")].value = False
 
     assert designer.design.lane("s2").services == ("mocka",)
     assert ("mockc", "s2") in fallback_cells(designer)
     assert "↩ s1" in designer.matrix.output.value
-    assert dashed_calls(designer) == {"n0->n1", "n1->n2"}
+    assert dashed_calls(designer) == {"mocka->mockb", "mockb->mockc"}
     assert "fallback -> s1" in designer.diagram.diagram.source
     assert designer.undo_button.description == "Undo: untick mockc in s2"
 
@@ -71,7 +73,9 @@ def test_an_edit_that_breaks_the_design_shows_the_finding_not_a_crash(designer):
     for view in (designer.diagram, designer.matrix):
         designer.show(view)
         assert "The design has 1 error(s)" in view.banner.value
-        assert "Cannot show" not in view.output.value
+    assert "Cannot show" not in designer.matrix.output.value
+    assert "Cannot show" not in designer.diagram.title_html.value
+    assert designer.diagram.canvas.svg.startswith("<svg")
     designer.show(designer.export)
     assert "errors before exporting to istio" in designer.export.status.value
     assert designer.export.write.disabled
@@ -260,7 +264,10 @@ def test_a_request_in_lane_s3(designer):
         ("mocka", "s1"), ("mockb", "s3"), ("mockc", "s1")]
     assert "HTTP 200, lane <b>s3</b>" in request.status.value
     assert "fallback -&gt; s1" in request.hops.value
-    assert "request in lane s3" in request.picture.value
+    assert designer.diagram.trace is request.trace  # highlighted on the diagram beside
+    assert "request in lane s3" in designer.diagram.title_html.value
+    designer.show(designer.lanes)
+    assert designer.diagram.trace is None and "lane s2" in designer.diagram.title_html.value
 
 
 def test_a_request_that_matches_nothing(designer):
@@ -375,11 +382,11 @@ def test_state_records_edits_refuses_bad_ones_and_skips_no_ops(mock):
     assert state.undo() and state.design == mock and not state.undo()
 
 
-def test_only_the_visible_tab_is_redrawn(designer):
+def test_only_the_visible_tab_and_the_diagram_beside_it_are_redrawn(designer):
     designer.show(designer.lanes).checkboxes[("s2", "mockc")].value = False
-    assert designer.diagram.stale and designer.matrix.stale and not designer.lanes.stale
-    designer.show(designer.diagram)
-    assert not designer.diagram.stale
+    assert designer.matrix.stale and not designer.lanes.stale
+    assert not designer.diagram.stale  # the diagram follows every edit
+    assert "mockb->mockc" in dashed_calls(designer)
 
 
 def test_the_designer_displays_as_a_widget(designer):

@@ -17,6 +17,7 @@ from .common import (
     help_text,
     labelled,
     parse_labels,
+    set_options,
 )
 from .state import DesignState
 
@@ -95,9 +96,7 @@ class LanesPanel(Panel):
             self.baseline.value = design.baseline if design.baseline in lanes else ""
             if design.mode in ("loose", "strict"):
                 self.mode.value = design.mode
-            self.lane.options = lanes
-            if self.lane.value not in lanes:
-                self.lane.value = lanes[0] if lanes else None
+            set_options(self.lane, lanes)
         self.mode_help.value = f'<div class="ld-help">{MODE_HELP.get(design.mode, "")}</div>'
         self._show_lane()
         self._draw_grid()

@@ -1,4 +1,5 @@
-"""Try a request: headers, path and host in; the hop chain out (table and diagram).
+"""Try a request: headers, path and host in; the hop chain out (a table here, highlighted on
+the designer's diagram).
 
 Weighted ingress also shows how many requests each lane gets (``distribution``).
 """
@@ -6,12 +7,13 @@ Weighted ingress also shows how many requests each lane gets (``distribution``).
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as W
 
 from ..model import LaneDesign
-from ..render import distribution_svg, trace_diagram, trace_styler
+from ..render import distribution_svg, trace_styler
 from ..simulate import Trace, distribution, simulate
 from .common import Panel, button, errors_banner, heading, help_text, message, safely
 from .state import DesignState
@@ -38,11 +40,10 @@ class RequestPanel(Panel):
         self.many = W.VBox()
         self.status = W.HTML()
         self.hops = W.HTML(layout=W.Layout(overflow="auto", max_height="320px"))
-        self.picture = W.HTML(layout=W.Layout(overflow="auto"))
-        self.picture.add_class("ld-diagram")
-        self.picture.add_class("ld-fit")  # the whole request in view, beside its hop table
         self.spread = W.HTML()
         self.trace: Trace | None = None
+        # the designer highlights each simulated request on its diagram
+        self.on_trace: Callable[[Trace | None], None] | None = None
         self._headers_for: str | None = None  # the design name the headers were filled for
         self.widget = W.VBox([
             W.HBox([
@@ -51,7 +52,6 @@ class RequestPanel(Panel):
                 W.VBox([self.path, self.host, self.send]),
             ]),
             self.status,
-            self.picture,
             self.hops,
             self.many,
         ])
@@ -119,7 +119,8 @@ class RequestPanel(Panel):
         self.status.value = errors_banner(self.state.findings) + outcome(design, trace)
         self.hops.value = safely(lambda: trace_styler(design, trace).to_html(), "the hops") \
             if trace.hops else ""
-        self.picture.value = safely(lambda: trace_diagram(design, trace).svg(), "the diagram")
+        if self.on_trace is not None:
+            self.on_trace(trace)
 
     def run_many(self) -> None:
         """Send N requests through the gateway and draw how they spread over the lanes."""

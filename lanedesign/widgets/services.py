@@ -110,6 +110,14 @@ class ServicesPanel(Panel):
             self.calls.value = list(dict.fromkeys(c for c in svc.calls if c))
             self.propagates.value = svc.propagates
 
+    def choose(self, service: str) -> None:
+        """Select ``service`` in the list (clearing a filter that hides it)."""
+        if self.state.design.service(service) is None:
+            return
+        if service not in {v for _, v in self.select.options}:
+            self.filter.value = ""  # refreshes the list
+        self.select.value = service
+
     # -- edits --------------------------------------------------------------------------------
     def _set_field(self, field: str, value: object) -> None:
         svc = self.selected
