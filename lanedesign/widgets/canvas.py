@@ -10,6 +10,7 @@ through the design state like any other, so it is validated and undoable.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,9 @@ from .state import DesignState
 
 HERE = Path(__file__).parent
 READABLE_PX = 9.0  # the smallest text the canvas draws at its initial zoom, in CSS pixels
-CANVAS_HEIGHT = 440
+CANVAS_HEIGHT = 420
+STAGE_WIDTH = 540  # about the canvas's width beside the tabs at 1280 px, to choose a layout
+_VIEWBOX = re.compile(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"')
 
 
 class DiagramCanvas(anywidget.AnyWidget):
@@ -75,7 +78,7 @@ class CanvasPanel(Panel):
         self.view = W.ToggleButtons(options=[("one lane", "lane"), ("compare lanes", "compare")],
                                     tooltips=["the call chain of one lane",
                                               "chosen lanes' call chains side by side"],
-                                    style={"button_width": "100px"})
+                                    style={"button_width": "112px"})
         self.lane = W.Dropdown(description="lane", layout=W.Layout(width="200px"),
                                style={"description_width": "34px"})
         self.compare = W.TagsInput(allow_duplicates=False, layout=W.Layout(width="100%"))
@@ -109,6 +112,8 @@ class CanvasPanel(Panel):
         self.diagram: Diagram | None = None
         self.trace: Trace | None = None  # a request to highlight (the Request tab is open)
         self.extra: tuple[str, ...] = ()  # left-out services the user asked to see
+        self.direction = "LR"  # Graphviz's rankdir, chosen per view (kept across edits)
+        self._direction_for = ""  # the view key the direction was chosen for
         self.on_select: Callable[[str], None] | None = None  # the designer selects it too
         self.widget = W.VBox([
             W.HBox([self.view, self.lane], layout=W.Layout(flex_flow="row wrap")),
@@ -177,8 +182,11 @@ class CanvasPanel(Panel):
         self.lane.disabled = comparing or self.trace is not None
         self.banner.value = errors_banner(self.state.findings)
         try:
-            self.diagram = self.current()
-            svg = to_svg(self.diagram.source)
+            if self._direction_for != self._view_key():
+                self.diagram, svg = self._best_layout()
+            else:
+                self.diagram = self.current()
+                svg = to_svg(self.diagram.source)
         except Exception as exc:  # the edge of the UI: a failure shows as a message
             self.diagram = None
             self.title_html.value = message(f"Cannot show the diagram: "
@@ -214,6 +222,21 @@ class CanvasPanel(Panel):
                 self.canvas.selected = ""
             self.canvas.svg = svg
 
+    def _best_layout(self) -> tuple[Diagram, str]:
+        """Left to right or top down, whichever shows more of the view at readable size;
+        chosen when the view changes, then kept, so an edit never turns the picture."""
+        drawn = []
+        for direction in ("LR", "TB"):
+            diagram = self.current(direction)
+            svg = to_svg(diagram.source)
+            size = _VIEWBOX.search(svg)
+            width, height = (float(size.group(1)), float(size.group(2))) if size else (1, 1)
+            fit = min(STAGE_WIDTH / max(width, 1), CANVAS_HEIGHT / max(height, 1), 1.0)
+            drawn.append((fit, direction, diagram, svg))
+        fit, direction, diagram, svg = max(drawn, key=lambda d: d[0])  # LR wins a tie
+        self.direction, self._direction_for = direction, self._view_key()
+        return diagram, svg
+
     def _view_key(self) -> str:
         """What is shown, not how it looks: an edit keeps the key (and so the zoom)."""
         if self.trace is not None:
@@ -233,8 +256,9 @@ class CanvasPanel(Panel):
             return self.trace.lane
         return None if self.view.value == "compare" else self.lane.value
 
-    def current(self) -> Diagram:
+    def current(self, direction: str | None = None) -> Diagram:
         """The diagram the controls ask for."""
+        direction = direction or self.direction
         design = self.state.design
         lane = self.shown_lane
         focus: list[str] | None = None  # automatic
@@ -250,11 +274,12 @@ class CanvasPanel(Panel):
             focus = list(dict.fromkeys([*base, *self.extra]))
             limit = max(limit, len(focus))
         if self.trace is not None:
-            return trace_diagram(design, self.trace, focus=focus, max_nodes=limit)
+            return trace_diagram(design, self.trace, focus=focus, max_nodes=limit,
+                                 direction=direction)
         if self.view.value == "compare":
             return lanes_diagram(design, list(self.compare.value) or None, focus=focus,
-                                 max_nodes=limit)
-        return chain_diagram(design, lane, focus=focus, max_nodes=limit)
+                                 max_nodes=limit, direction=direction)
+        return chain_diagram(design, lane, focus=focus, max_nodes=limit, direction=direction)
 
     def owned_left_out(self) -> list[str]:
         """Services a shown test lane holds that the diagram leaves out."""
