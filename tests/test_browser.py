@@ -229,6 +229,9 @@ def test_the_designer_notebook_runs_in_jupyterlab(lab: str, page) -> None:
     page.wait_for_function("!!window.jupyterapp", timeout=START_TIMEOUT * 1000)
     # the kernel indicator says idle before commands reach the kernel; ask the session itself
     page.wait_for_function(KERNEL_READY, timeout=START_TIMEOUT * 1000)
+    # the file browser closed, as when editing: the diagram then fits beside the tabs
+    page.evaluate("() => { if (!window.jupyterapp.shell.leftCollapsed) "
+                  "window.jupyterapp.commands.execute('application:toggle-left-area'); }")
     _run_all_cells(page)
     page.wait_for_selector(".ld-designer", timeout=30_000)
     page.locator(".ld-designer").scroll_into_view_if_needed()
@@ -254,6 +257,7 @@ def _centre(locator) -> tuple[float, float]:
 
 def _drag(page, source, target) -> None:
     """Press on one service, move in small steps (pointer events) and release on another."""
+    source.scroll_into_view_if_needed()
     (x0, y0), (x1, y1) = _centre(source), _centre(target)
     page.mouse.move(x0, y0)
     page.mouse.down()

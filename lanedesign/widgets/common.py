@@ -40,8 +40,14 @@ CSS = """
 .ld-designer .ld-diagram svg { max-width: 100%; height: auto; }
 .ld-designer .ld-fit svg { max-height: 400px; width: auto; }
 .ld-designer .ld-title { font-size: 15px; font-weight: 600; }
+.ld-designer { container-type: inline-size; }
 .ld-designer .ld-beside { position: sticky; top: 0; align-self: flex-start; z-index: 2;
   background: var(--jp-layout-color0, #fff); padding-top: 4px; }
+/* too narrow for both side by side (a notebook with its sidebar open): the diagram goes
+   above the tabs, and scrolls with the page rather than covering the editors */
+@container (max-width: 1007px) {
+  .ld-designer .ld-beside { order: -1; flex-basis: 100% !important; position: static; }
+}
 .ld-designer .ld-matrix thead th { position: sticky; top: 0; z-index: 1;
   background: var(--jp-layout-color0, #fff); }
 .ld-designer .ld-matrix thead tr:nth-child(2) th { top: 1.6em; }
