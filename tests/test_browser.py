@@ -416,6 +416,18 @@ def test_a_lanes_diagram_of_50_services_stays_readable(voila_large: str, page) -
     _tab(page, "Lanes")
     page.locator(".ld-member-lane-1-svc-0001 input").wait_for(timeout=60_000)
     expect(page.locator(CANVAS)).to_be_in_viewport()
+    # 10 lanes: the grid scrolls inside, its header row and fallback column stay in it
+    placed = page.evaluate("""() => {
+      const grid = document.querySelector(".ld-designer .ld-grid");
+      grid.scrollTop = 200;
+      const g = grid.getBoundingClientRect();
+      const head = [...grid.querySelectorAll(".ld-grid-top")].map(e => e.getBoundingClientRect());
+      const col = grid.querySelector(".ld-grid-top.ld-fallback-col").getBoundingClientRect();
+      return {scrolls: grid.scrollWidth > grid.clientWidth, top: head[0].top - g.top,
+              right: g.right - col.right, scrolled: grid.scrollTop};
+    }""")
+    assert placed["scrolls"] and placed["scrolled"] > 0
+    assert abs(placed["top"]) < 2 and placed["right"] >= 0
     _shot(page, "large-designer-lanes.png")
     page.locator(f"{CANVAS} .ld-canvas-fit").click()  # asked for: may go below readable
     _shot(page, "large-designer-fit.png")

@@ -184,3 +184,32 @@ def test_at_most_applies_when_comparing_lanes():
     panel.compare.value = ["base", "lane-2", "lane-5"]
     assert panel.diagram.lanes == ("base", "lane-2", "lane-5")
     assert len(panel.diagram.shown) == 30 and panel.owned_left_out()  # 2 x 20 held > 30
+
+
+def test_redo_beside_undo_makes_the_undone_edit_again_until_a_new_edit(designer):
+    assert designer.redo_button.disabled and designer.redo_button.description == "Redo"
+    designer.show(designer.lanes).checkboxes[("s2", "mockc")].value = False
+    edited = designer.design
+    designer.undo()
+    assert designer.redo_button.description == "Redo: untick mockc in s2"
+    assert not designer.redo_button.disabled
+    designer.redo_button.click()
+    assert designer.design == edited and designer.state.notice == "redid: untick mockc in s2"
+    assert designer.undo_button.description == "Undo: untick mockc in s2"
+    assert designer.redo_button.disabled
+    designer.undo()
+    designer.show(designer.lanes).checkboxes[("s3", "mocka")].value = True  # a new edit
+    assert designer.redo_button.disabled and not designer.state.redo()
+    assert designer.state.notice == "nothing to redo"
+
+
+def test_request_lane_presets_are_one_menu_that_works_at_ten_lanes():
+    designer = Designer(layered_design(50, 10))
+    request = designer.show(designer.request)
+    assert request.presets.children == (request.as_lane,)
+    assert len(request.as_lane.options) == 10 + 2  # a prompt, the lanes, "no lane header"
+    request.as_lane.value = "lane-7"
+    assert request.headers.value.endswith(": lane-7") and request.trace.lane == "lane-7"
+    assert designer.diagram.trace is request.trace
+    request.as_lane.value = request.as_lane.options[-1][1]
+    assert request.headers.value == ""

@@ -52,6 +52,12 @@ CSS = """
   background: var(--jp-layout-color0, #fff); }
 .ld-designer .ld-matrix thead tr:nth-child(2) th { top: 1.6em; }
 .ld-designer .ld-matrix td { cursor: pointer; }
+.ld-designer .ld-grid { max-height: 560px; }
+.ld-designer .ld-grid .ld-grid-top { position: sticky; top: 0; z-index: 2;
+  background: var(--jp-layout-color0, #fff); align-self: stretch; }
+.ld-designer .ld-grid .ld-fallback-col { position: sticky; right: 0; z-index: 1;
+  background: var(--jp-layout-color0, #fff); }
+.ld-designer .ld-grid .ld-grid-top.ld-fallback-col { z-index: 3; }
 .ld-designer table.ld-plan { border-collapse: collapse; font-size: 12px; width: 100%; }
 .ld-designer table.ld-plan th { text-align: left; border-bottom: 1px solid #ccc; padding: 2px 8px; }
 .ld-designer table.ld-plan td { vertical-align: top; border-bottom: 1px solid #eee;

@@ -83,8 +83,10 @@ class Designer:
         self.status = W.HTML()
         self.undo_button = button("Undo", self.undo, tooltip="undo the last edit",
                                   width="auto")
+        self.redo_button = button("Redo", self.redo, tooltip="make the undone edit again",
+                                  width="auto")
         self.notice = W.HTML()
-        head = W.HBox([self.title, self.status, self.undo_button],
+        head = W.HBox([self.title, self.status, self.undo_button, self.redo_button],
                       layout=W.Layout(align_items="center"))
         self.stage = W.HBox([self.tabs, self.diagram.widget],
                             layout=W.Layout(flex_flow="row wrap", align_items="flex-start"))
@@ -101,6 +103,9 @@ class Designer:
 
     def undo(self) -> None:
         self.state.undo()
+
+    def redo(self) -> None:
+        self.state.redo()
 
     def show(self, panel: Panel) -> Panel:
         """Open ``panel``'s tab (it is redrawn if stale) and return it; the diagram is
@@ -162,6 +167,9 @@ class Designer:
         last = state.last_edit
         self.undo_button.disabled = last is None
         self.undo_button.description = f"Undo: {last}" if last else "Undo"
+        redo = state.next_redo
+        self.redo_button.disabled = redo is None
+        self.redo_button.description = f"Redo: {redo}" if redo else "Redo"
         self.notice.value = message(state.notice, "info") if state.notice else ""
         findings = f"Findings ({len(state.findings)})" if state.findings else "Findings"
         self.tabs.titles = [findings if p is self.findings else p.title for p in self.panels]

@@ -150,6 +150,9 @@ class LanesPanel(Panel):
             cells.append(_cell(lane + star, "ld-grid-head ld-center",
                                f"lane {lane}{star and ' (baseline)'}"))
         cells.append(_cell("fallback target", "ld-grid-head"))
+        cells[-1].add_class("ld-fallback-col")
+        for head in cells:  # the header row stays in view while the grid scrolls
+            head.add_class("ld-grid-top")
         self.checkboxes, self.fallbacks = {}, {}
         for service in services:
             cells.append(_cell(service, "ld-grid-name", service))
@@ -165,6 +168,7 @@ class LanesPanel(Panel):
                 self.checkboxes[(lane, service)] = box
                 cells.append(box)
             menu = W.Dropdown(layout=W.Layout(width="150px"))
+            menu.add_class("ld-fallback-col")  # stays on screen when many lanes scroll
             menu.observe(lambda c, service=service: self._fallback(service, c.new), "value")
             self.fallbacks[service] = menu
             cells.append(menu)

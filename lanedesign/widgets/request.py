@@ -18,6 +18,8 @@ from ..simulate import Trace, distribution, simulate
 from .common import Panel, button, errors_banner, heading, help_text, message, safely
 from .state import DesignState
 
+NO_LANE = "\x00none"  # the menu's value for "no lane header" (no lane name can be it)
+
 
 class RequestPanel(Panel):
     title = "Request"
@@ -32,6 +34,10 @@ class RequestPanel(Panel):
                            layout=W.Layout(width="260px"), style={"description_width": "40px"})
         self.send = button("Send", self.run, "primary", width="90px")
         self.presets = W.HBox()
+        # a menu, not a button per lane: at 10+ lanes buttons shrank to "b...", "feat..."
+        self.as_lane = W.Dropdown(description="as lane", layout=W.Layout(width="260px"),
+                                  style={"description_width": "50px"})
+        self.as_lane.observe(self._lane_chosen, "value")
         self.requests = W.BoundedIntText(value=1000, min=1, max=100_000, description="requests",
                                          layout=W.Layout(width="200px"))
         self.seed = W.IntText(value=1, description="seed", layout=W.Layout(width="160px"),
@@ -69,11 +75,12 @@ class RequestPanel(Panel):
                 "Weighted ingress: the gateway picks the lane by weight and sets the route "
                 "header itself; send many requests below to see the split.")]
         else:
-            self.presets.children = [
-                help_text("as lane:"),
-                *(button(name, lambda name=name: self._preset(name))
-                  for name in dict.fromkeys(design.lane_names)),
-                button("no lane", lambda: self._preset(None))]
+            with self.syncing():
+                self.as_lane.options = [("choose a lane…", ""),
+                                        *((n, n) for n in dict.fromkeys(design.lane_names)),
+                                        ("no lane header", NO_LANE)]
+                self.as_lane.value = ""
+            self.presets.children = [self.as_lane]
         self.many.children = [
             heading("Weighted ingress: send many requests"),
             W.HBox([self.requests, self.seed, self.send_many]),
@@ -82,6 +89,11 @@ class RequestPanel(Panel):
         self.run()
         if weighted:
             self.run_many()
+
+    def _lane_chosen(self, change: dict) -> None:
+        if self._syncing or not change["new"]:
+            return
+        self._preset(None if change["new"] == NO_LANE else change["new"])
 
     def _preset(self, lane: str | None) -> None:
         self.headers.value = f"{self.state.design.route_header}: {lane}" if lane else ""
