@@ -327,3 +327,14 @@ def test_native_dot_errors_become_the_same_message(tmp_path, monkeypatch):
     out = svg._native_dot("digraph { a -> }")
     assert out.startswith("<svg") and "Graphviz could not draw this diagram" in out
     assert "syntax error in line 1" in out
+
+
+def test_strict_mode_draws_a_404_where_the_lane_lacks_a_service(mock):
+    strict = mock.with_(mode="strict")
+    diagram = chain_diagram(strict, "s2")
+    nodes, edges = by_service(diagram.source)
+    assert "404: the lane lacks it (strict)" in nodes["mockb"]["label"]
+    assert "404" not in nodes["mocka"]["label"] and "404" not in nodes["mockc"]["label"]
+    assert edges[("mocka", "mockb")]["label"] == "404"
+    assert "strict404" in diagram.keys and "fallback" not in diagram.keys
+    assert "404" not in chain_diagram(mock, "s2").source  # loose mode falls back instead

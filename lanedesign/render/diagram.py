@@ -262,6 +262,12 @@ class _Painter:
         if not svc.propagates:
             attrs.update(color=LOST_COLOUR, fontcolor=LOST_COLOUR, penwidth="2")
             self.used.add("dropper")
+        if self.design.mode == "strict" and any(how == "fallback" for _, how in served):
+            # strict mode has no fallback: where the lane lacks the service the call fails
+            lines[1] = "404: the lane lacks it (strict)"
+            attrs.update(label=_label(*lines), fillcolor="#ffffff", color=LOST_COLOUR,
+                         fontcolor=LOST_COLOUR, style="rounded,filled,bold")
+            self.used.add("strict404")
         if not reached and view.reached:  # drawn from the routing table, not from the walk
             attrs["style"] += ",dashed"
             self.used.add("unreached")
@@ -288,6 +294,11 @@ class _Painter:
         if "lost" in hows:
             attrs.update(style="dotted", color=LOST_COLOUR, penwidth="1.6")
             self.used.add("lost")
+        elif "fallback" in hows and self.design.mode == "strict":
+            labels = [label for label in labels if not label.startswith("fallback")]
+            labels.insert(0, "404")
+            attrs.update(color=LOST_COLOUR, penwidth="1.8")
+            self.used.add("strict404")
         elif "fallback" in hows:
             attrs.update(style="dashed", color=FALLBACK_COLOUR, penwidth="1.4")
             self.used.add("fallback")
