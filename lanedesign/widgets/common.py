@@ -52,6 +52,8 @@ CSS = """
   background: var(--jp-layout-color0, #fff); }
 .ld-designer .ld-matrix thead tr:nth-child(2) th { top: 1.6em; }
 .ld-designer .ld-matrix td { cursor: pointer; }
+/* tabs as wide as their titles ("Findings (12)" stays whole beside the diagram) */
+.ld-designer .widget-tab > .lm-TabBar .lm-TabBar-tab { flex: 1 1 auto; min-width: 0; }
 .ld-designer .ld-grid { max-height: 560px; }
 .ld-designer .ld-grid .ld-grid-top { position: sticky; top: 0; z-index: 2;
   background: var(--jp-layout-color0, #fff); align-self: stretch; }

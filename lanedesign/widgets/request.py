@@ -27,11 +27,11 @@ class RequestPanel(Panel):
     def __init__(self, state: DesignState) -> None:
         super().__init__(state)
         self.headers = W.Textarea(placeholder="name: value (one header per line)", rows=3,
-                                  layout=W.Layout(width="420px"))
-        self.path = W.Text(value="/", description="path", layout=W.Layout(width="260px"),
+                                  layout=W.Layout(width="360px"))
+        self.path = W.Text(value="/", description="path", layout=W.Layout(width="220px"),
                            style={"description_width": "40px"})
         self.host = W.Text(description="host", placeholder="any",
-                           layout=W.Layout(width="260px"), style={"description_width": "40px"})
+                           layout=W.Layout(width="220px"), style={"description_width": "40px"})
         self.send = button("Send", self.run, "primary", width="90px")
         self.presets = W.HBox()
         # a menu, not a button per lane: at 10+ lanes buttons shrank to "b...", "feat..."
