@@ -239,6 +239,7 @@ def test_the_designer_notebook_runs_in_jupyterlab(lab: str, page) -> None:
     _untick_and_follow(page, "lab-")
     _drag_a_call_and_follow(page, "lab-")
     _click_a_service_and_see_it_selected(page)
+    _zoom(page)
 
 
 CANVAS = ".ld-designer .ld-canvas"
@@ -320,6 +321,23 @@ def _drag_a_call_and_follow(page, prefix: str = "") -> None:
                                                                       timeout=30_000)
 
 
+def _zoom(page) -> None:
+    """The + button zooms in by a quarter; the wheel zooms out where the pointer is."""
+    canvas = page.locator(CANVAS)
+    page.wait_for_function(f"!!document.querySelector({CANVAS!r}).dataset.scale")
+    scale = float(canvas.get_attribute("data-scale"))
+    page.locator(f"{CANVAS} .ld-canvas-in").click()
+    assert float(canvas.get_attribute("data-scale")) == pytest.approx(scale * 1.25)
+    stage = page.locator(f"{CANVAS} .ld-canvas-stage")
+    stage.scroll_into_view_if_needed()
+    x, y = _centre(stage)
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, 400)  # down: zoom out
+    page.wait_for_function(f"parseFloat(document.querySelector({CANVAS!r}).dataset.scale)"
+                           f" < {scale * 1.25}")
+    page.locator(f"{CANVAS} .ld-canvas-readable").click()
+
+
 def _click_a_service_and_see_it_selected(page) -> None:
     _tab(page, "Lanes")
     _service(page, "mockb").click()
@@ -341,18 +359,9 @@ def test_the_diagram_beside_the_editors_follows_edits_in_voila(voila: str, page)
 
 def test_zoom_hover_legend_and_matrix_cells_in_voila(voila: str, page) -> None:
     page.goto(voila)
-    canvas = page.locator(CANVAS)
     page.locator(f"{CANVAS} svg.ld-canvas-svg g.ld-service").first.wait_for(
         timeout=START_TIMEOUT * 1000)
-    page.wait_for_function(f"!!document.querySelector({CANVAS!r}).dataset.scale")
-    scale = float(canvas.get_attribute("data-scale"))
-    page.locator(f"{CANVAS} .ld-canvas-in").click()
-    assert float(canvas.get_attribute("data-scale")) == pytest.approx(scale * 1.25)
-    x, y = _centre(page.locator(f"{CANVAS} .ld-canvas-stage"))
-    page.mouse.move(x, y)
-    page.mouse.wheel(0, 400)  # down: zoom out
-    page.wait_for_function(f"parseFloat(document.querySelector({CANVAS!r}).dataset.scale)"
-                           f" < {scale * 1.25}")
+    _zoom(page)
 
     page.locator(f"{CANVAS} .ld-canvas-readable").click()
     _service(page, "mockb").hover()
