@@ -16,6 +16,7 @@ from .model import (
     Service,
     StringMatch,
 )
+from .pipeline import Exported, check_and_export
 from .simulate import (
     Trace,
     distribution,
@@ -28,6 +29,7 @@ from .validate import validate
 
 __all__ = [
     "CATALOGUE",
+    "Exported",
     "Finding",
     "Ingress",
     "IngressRule",
@@ -40,6 +42,7 @@ __all__ = [
     "StringMatch",
     "Trace",
     "__version__",
+    "check_and_export",
     "distribution",
     "dump_design",
     "load_design",

@@ -12,14 +12,16 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from . import __version__
-from .designfile import load_design
+from .emit import registry
 from .findings import Finding, has_errors
 from .model import LaneDesign
+from .pipeline import check_and_export
+from .request import parse_header
 from .simulate import distribution, routing_table, simulate
-from .validate import TARGETS, validate
+from .validate import validate
 
 EXIT_OK, EXIT_DESIGN, EXIT_USAGE = 0, 1, 2
 
@@ -43,54 +45,34 @@ def _findings_text(findings: Sequence[Finding], source: str) -> str:
     return "\n".join(lines)
 
 
-def _report_findings(findings: Sequence[Finding], args: argparse.Namespace) -> None:
+def _report_findings(findings: Sequence[Finding], args: argparse.Namespace,
+                     stream: TextIO | None = None) -> None:
+    """Findings as one JSON document on stdout, or as text on ``stream`` (stdout)."""
     if args.format == "json":
         _print_json({"findings": [f.to_dict() for f in findings]})
     else:
-        print(_findings_text(findings, args.design))
+        print(_findings_text(findings, args.design), file=stream or sys.stdout)
 
 
 def _load(args: argparse.Namespace, target: str | None = None,
           ) -> tuple[LaneDesign | None, list[Finding]]:
-    """Load and validate; the design is ``None`` when it cannot be used (errors)."""
-    loaded = load_design(args.design)
-    if loaded.design is None:
-        return None, list(loaded.findings)
-    findings = _merge(loaded.findings, _check(loaded.design, target))
-    return (None if has_errors(findings) else loaded.design), findings
+    """Load and check; the design is ``None`` when it cannot be used (errors)."""
+    checked = check_and_export(args.design, target)
+    return checked.design, list(checked.findings)
 
 
-def _check(design: LaneDesign, target: str | None) -> list[Finding]:
-    """The validator's findings plus, for ``asm``, what ASM cannot express."""
-    findings = validate(design, target)
-    if target == "asm" and not has_errors(findings):
-        from .emit.asm import asm_problems
-
-        findings += asm_problems(design)
-    return findings
-
-
-def _merge(parsed: Sequence[Finding], checked: Sequence[Finding]) -> list[Finding]:
-    # a field the reader already complained about (wrong type) reads as empty to the validator;
-    # one finding per path is enough
-    seen = {f.path for f in parsed}
-    return [*parsed, *(f for f in checked if f.path not in seen)]
-
-
-def _unusable(findings: list[Finding], args: argparse.Namespace) -> int:
+def _unusable(findings: list[Finding], args: argparse.Namespace,
+              stream: TextIO | None = None) -> int:
     if any(f.code == "LD007" for f in findings):
-        _report_findings(findings, args)
+        _report_findings(findings, args, stream)
         return EXIT_USAGE
-    _report_findings([f for f in findings if f.severity == "error"], args)
+    _report_findings([f for f in findings if f.severity == "error"], args, stream)
     return EXIT_DESIGN
 
 
 # -- commands --------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
-    loaded = load_design(args.design)
-    findings = list(loaded.findings)
-    if loaded.design is not None:
-        findings = _merge(findings, _check(loaded.design, args.target))
+    findings = list(check_and_export(args.design, args.target).findings)
     _report_findings(findings, args)
     if any(f.code == "LD007" for f in findings):
         return EXIT_USAGE
@@ -100,11 +82,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def _parse_headers(values: Sequence[str]) -> list[tuple[str, str]]:
     headers = []
     for raw in values:
-        sep = "=" if "=" in raw and (":" not in raw or raw.index("=") < raw.index(":")) else ":"
-        name, found, value = raw.partition(sep)
-        if not found or not name.strip():
-            raise UsageError(f"--header expects NAME=VALUE (or 'NAME: VALUE'), got {raw!r}")
-        headers.append((name.strip().lower(), value.strip()))
+        try:
+            headers.append(parse_header(raw))
+        except ValueError:
+            raise UsageError(f"--header expects NAME=VALUE (or 'NAME: VALUE'), got {raw!r}"
+                             ) from None
     return headers
 
 
@@ -201,7 +183,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     design, objects, findings = _emitted(args)
     if design is None:
-        return _unusable(findings, args)
+        # stdout carries the manifests (`export ... > out.yaml`): never error text
+        return _unusable(findings, args, sys.stderr)
     header = manifest_header(design.name, args.target, len(objects), args.design)
     if args.out is None:
         if args.format == "json":
@@ -231,7 +214,7 @@ def cmd_import_asm(args: argparse.Namespace) -> int:
     loaded = import_asm(text, args.group)
     design, findings = loaded.design, list(loaded.findings)
     if design is not None:  # the objects read; now what the design they describe says
-        findings += validate(design, "asm")
+        findings += validate(design)
     if design is not None and args.out is not None:
         try:
             save_design(design, args.out)
@@ -300,15 +283,8 @@ def _on_cluster(args: argparse.Namespace, func: Any) -> int:
 
 def _emitted(args: argparse.Namespace) -> tuple[LaneDesign | None, list, list[Finding]]:
     """The design, its objects for ``--target``, and findings (design ``None`` if unusable)."""
-    from .emit import TargetError, emit
-
-    design, findings = _load(args, args.target)
-    if design is None:
-        return None, [], findings
-    try:
-        return design, emit(design, args.target), findings
-    except TargetError as exc:
-        return None, [], [exc.finding]
+    checked = check_and_export(args.design, args.target)
+    return checked.design, list(checked.objects), list(checked.findings)
 
 
 def _progress_line(progress: Any) -> None:
@@ -423,12 +399,14 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = command("validate", cmd_validate, "Check a design; list findings with codes and hints.")
-    p.add_argument("--target", choices=TARGETS, help="also check what this target can express")
+    p.add_argument("--target", choices=registry.names(),
+                   help="also check what this target can express")
 
     p = command("simulate", cmd_simulate, "Send one request through the ingress and the call "
                 "graph; show the lane serving each hop.")
     p.add_argument("--header", "-H", action="append", default=[], metavar="NAME=VALUE",
-                   help="a request header (repeatable)")
+                   help="a request header (repeatable); the first = or : ends the name, "
+                   "so x-user=a:b sends x-user with value a:b")
     p.add_argument("--path", default="/", help="request path (default /)")
     p.add_argument("--host", help="request host (default: any)")
     p.add_argument("--lane", help="skip the ingress; start the chain in this lane")
@@ -440,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("export", cmd_export, "Emit the manifests for a target as multi-document "
                 "YAML (or one file per object with --out).")
-    p.add_argument("--target", choices=TARGETS, required=True)
+    p.add_argument("--target", choices=registry.names(), required=True)
     p.add_argument("--out", metavar="DIR", help="write one YAML file per object into DIR")
 
     p = command("import-asm", cmd_import_asm, "Read ASMSwimLaneGroup/ASMSwimLane YAML and "
@@ -455,13 +433,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("diff", cmd_diff, "Compare the design's manifests with the cluster (server "
                 "dry run): create, update with field diff, unchanged, prune, conflict.")
-    p.add_argument("--target", choices=TARGETS, default="istio")
+    p.add_argument("--target", choices=registry.names(), default="istio")
     p.add_argument("--force-conflicts", action="store_true",
                    help="judge as if taking over fields other managers own")
     _cluster_options(p)
     p = command("apply", cmd_apply, "Server-side apply the manifests make-before-break; "
                 "without --yes only the server dry run runs.")
-    p.add_argument("--target", choices=TARGETS, default="istio")
+    p.add_argument("--target", choices=registry.names(), default="istio")
     p.add_argument("--yes", action="store_true", help="really apply (default: dry run)")
     p.add_argument("--prune", action="store_true",
                    help="delete objects this lane group owns that the design no longer emits")

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from .findings import Finding, make
+from .emit import registry
+from .findings import Finding, has_errors, make
 from .matching import covers, regex_problem
 from .model import Ingress, Lane, LaneDesign, RequestMatch
 from .names import (
@@ -29,16 +30,17 @@ TRACE_HEADERS = frozenset({
     "x-b3-sampled", "x-b3-flags", "x-request-id", "x-datadog-trace-id", "x-datadog-parent-id",
     "x-cloud-trace-context", "grpc-trace-bin", "x-ot-span-context", "uber-trace-id", "sw8",
 })
-TARGETS = ("istio", "asm")
 
 
 def validate(design: LaneDesign, target: str | None = None) -> list[Finding]:
-    """All findings for ``design``; ``target`` (istio|asm) adds what that target cannot take."""
+    """All findings for ``design``; ``target`` (a registered name: istio, asm) adds every
+    reason that target cannot express it, once the design itself has no errors."""
     findings: list[Finding] = []
     for check in _CHECKS:
         findings.extend(check(design))
-    if target == "istio":
-        findings.extend(_istio_target(design))
+    if target is not None and not has_errors(findings):
+        # a target's checks, like its emitter, may assume a design without errors
+        findings.extend(registry.target(target).problems(design))
     return findings
 
 
@@ -360,13 +362,6 @@ def _lanes_not_entered(d: LaneDesign, ing: Ingress) -> Iterator[Finding]:
         if lane.name and lane.name not in entered:
             yield make("LD509", f"spec.lanes[{i}]", f"no ingress rule or weight sends traffic "
                        f"into lane {lane.name!r}")
-
-
-# -- targets ---------------------------------------------------------------------------------
-def _istio_target(d: LaneDesign) -> Iterator[Finding]:
-    if d.pass_through.method == "traceId":
-        yield make("LD601", "spec.passThrough.method", "plain Istio cannot remember trace id "
-                   "-> lane; the traceId method needs ASM")
 
 
 _CHECKS = (_names, _headers, _lanes, _fallbacks, _calls, _ingress)

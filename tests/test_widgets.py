@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 
@@ -9,6 +10,7 @@ import pytest
 from synthetic import layered_design
 
 from lanedesign import dump_design, examples
+from lanedesign.cli import main
 from lanedesign.widgets import Designer, DesignState
 from lanedesign.widgets.common import parse_labels
 from lanedesign.widgets.export import load_text
@@ -307,16 +309,34 @@ def test_istio_export_preview_and_files_by_namespace(tmp_path, designer):
     export.write.click()
     assert (tmp_path / "default" / "virtualservice-mock-baggage-mockb.yaml").is_file()
     assert "default/destinationrule-mock-baggage-mocka.yaml" in export.result.value
-    designer.show(designer.headers).method.value = "traceId"  # Istio cannot do this
+    headers = designer.show(designer.headers)
+    headers.method.value = "traceId"  # Istio cannot do this
+    headers.trace_header.value = "x-b3-traceid"  # else the design's own error comes first
     export = designer.show(designer.export)
+    assert "Istio cannot express this design" in export.status.value
     assert "LD601" in export.status.value and export.write.disabled
 
 
 def test_a_target_that_cannot_express_the_design_says_why(designer):
     export = designer.show(designer.export)
     export.target.value = "asm"
-    assert "asm cannot express this design" in export.status.value
+    assert "Alibaba Cloud ASM cannot express this design" in export.status.value
     assert "LD610" in export.status.value and export.preview.layout.display == "none"
+
+
+def test_the_export_tab_lists_every_refusal_the_cli_reports(designer, capsys, tmp_path):
+    # mock-baggage with another baggage key: ASM refuses it twice (LD612 and LD610)
+    design = designer.design.with_pass_through(baggage_key="other")
+    path = tmp_path / "other-key.yaml"
+    path.write_text(dump_design(design))
+    assert main(["validate", str(path), "--target", "asm", "--format", "json"]) == 1
+    cli = [f["code"] for f in json.loads(capsys.readouterr().out)["findings"]]
+    assert {"LD612", "LD610"} <= set(cli)
+    designer.state.replace(design, "other baggage key")
+    export = designer.show(designer.export)
+    export.target.value = "asm"
+    shown = [code for code in cli if f"<b>{code}</b>" in export.status.value]
+    assert shown == cli
 
 
 def test_save_and_load_a_design_file(tmp_path, designer):

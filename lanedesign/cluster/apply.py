@@ -20,9 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..emit.registry import routing_kinds
 from .client import Cluster, ObjectRef
 from .errors import ClusterError, StalePlan
-from .plan import ROUTING_KINDS, Change, Plan, diff
+from .plan import Change, Plan, diff
 
 PHASES = ("prepare", "route", "cleanup")
 DEFAULT_SETTLE_SECONDS = 3.0
@@ -137,7 +138,7 @@ def plan_steps(plan: Plan, prune: bool = False) -> list[Step]:
     """The writes for ``plan`` in make-before-break order (deletes only with ``prune``)."""
     steps: list[Step] = []
     for change in plan.of("create", "update"):
-        if change.ref.kind in ROUTING_KINDS:
+        if change.ref.kind in routing_kinds():
             steps.append(Step("route", "apply", change.ref, change.action, change.desired))
             continue
         bridge = _keep_old_subsets(change)
@@ -151,7 +152,7 @@ def plan_steps(plan: Plan, prune: bool = False) -> list[Step]:
                           "drop the subsets no route uses any more"))
     if prune:
         for change in plan.of("prune"):
-            phase = "route" if change.ref.kind in ROUTING_KINDS else "cleanup"
+            phase = "route" if change.ref.kind in routing_kinds() else "cleanup"
             steps.append(Step(phase, "delete", change.ref, "prune",
                               live_version=change.live_version))
     return sorted(steps, key=lambda s: PHASES.index(s.phase))  # stable: emitted order kept

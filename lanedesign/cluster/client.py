@@ -20,18 +20,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import urllib3
 from kubernetes import client as k8s_client
 
+from ..emit.registry import install_hints
 from .errors import ApiError, TargetNotServed, Unreachable, redact
 
 FIELD_MANAGER = "lanedesign"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
-_GROUP_HINTS = {
-    "networking.istio.io": "Install Istio 1.22 or later (it serves networking.istio.io/v1 "
-                           "next to v1alpha3 for EnvoyFilter), or pick the context of a mesh "
-                           "cluster with --context.",
-    "istio.alibabacloud.com": "The ASMSwimLaneGroup/ASMSwimLane CRDs come with Alibaba Cloud "
-                              "Service Mesh: use the ASM control plane's kubeconfig, or "
-                              "--target istio on a plain Istio cluster.",
-}
 
 
 @dataclass(frozen=True)
@@ -202,7 +195,8 @@ class Cluster:
         wanted = ", ".join(f"{api} {kind}" for api, kind in missing)
         have = "; ".join(f"{g} {', '.join(v)}" if v else f"no {g} at all"
                          for g, v in served.items())
-        hint = " ".join(_GROUP_HINTS.get(g, f"Install the CRDs of {g}.") for g in groups)
+        hints = install_hints()
+        hint = " ".join(hints.get(g, f"Install the CRDs of {g}.") for g in groups)
         return TargetNotServed(f"the cluster does not serve {wanted} (it has {have})", hint,
                                [f"{api}/{kind}" for api, kind in missing], served)
 

@@ -1,12 +1,12 @@
-"""Which lane targets a cluster can take: the Istio and ASM API groups it serves."""
+"""Which lane targets a cluster can take: the API groups of the registered targets it serves."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from ..emit import registry
 from .client import Cluster
-from .plan import GROUP_KINDS, TARGET_GROUPS
 
 
 @dataclass(frozen=True)
@@ -29,17 +29,15 @@ class Discovery:
 
 
 def target_kinds(target: str) -> tuple[tuple[str, str], ...]:
-    """The (apiVersion, kind) pairs a target may emit."""
-    if target not in TARGET_GROUPS:
-        raise ValueError(f"unknown target {target!r}; known: {', '.join(TARGET_GROUPS)}")
-    return GROUP_KINDS[TARGET_GROUPS[target]]
+    """The (apiVersion, kind) pairs a target may emit; ``ValueError`` for unknown targets."""
+    return registry.target(target).kinds
 
 
 def discover(cluster: Cluster) -> Discovery:
     """Ask the API server which mesh groups, versions and kinds it serves."""
-    groups = {group: cluster.served_versions(group) for group in GROUP_KINDS}
+    groups = {group: cluster.served_versions(group) for group in registry.group_kinds()}
     targets = tuple(
-        target for target in TARGET_GROUPS
-        if all(cluster.resource(api, kind) for api, kind in target_kinds(target))
+        t.name for t in registry.targets()
+        if all(cluster.resource(api, kind) for api, kind in t.kinds)
     )
     return Discovery(cluster.describe(), groups, targets)

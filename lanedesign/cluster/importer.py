@@ -2,7 +2,7 @@
 
 Two sources: the workloads (Services and the pod-template labels of the Deployments behind
 them, grouped into lanes by one label key), or the objects a lane group already owns
-(Istio DestinationRules/VirtualServices, or ASM swimlanes via ``emit.asm.import_asm``).
+(read back by the target that makes them: ``Target.read`` of the registry).
 Calls between services cannot be read from Kubernetes; they stay empty unless an existing
 design supplies them. The functions that build designs take plain dicts, so they are
 tested without a server.
@@ -16,40 +16,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from ..designfile import design_to_dict, dump_design
-from ..findings import Finding
-from ..model import (
-    DEFAULT_ROUTE_HEADER,
-    Ingress,
-    IngressRule,
-    Lane,
-    LaneDesign,
-    PassThrough,
-    RequestMatch,
-    Service,
-    StringMatch,
-)
+from ..emit import istio_import, registry
+from ..emit.target import ReadResult, Target
+from ..model import Lane, LaneDesign, Service
 from ..names import is_dns1123_label
 from ..validate import validate
 from .client import Cluster
-from .plan import GROUP_KINDS, comparable, owned_objects
+from .plan import comparable, owned_objects
 
 # lane names people give their stable version; preferred as the baseline when several
 # lanes hold every service
 _BASELINE_NAMES = ("baseline", "base", "stable", "main", "prod", "production", "v1")
-# the key line of the Lua baggage filter emit.istio writes (keys are HTTP tokens: no quotes)
-_LUA_BAGGAGE_KEY = re.compile(r'^local BAGGAGE_KEY = "([^"\\]+)"$', re.M)
 
 
 @dataclass(frozen=True)
-class ImportResult:
+class ImportResult(ReadResult):
     """A proposed design (``None`` when nothing could be read), what was assumed, findings."""
-
-    design: LaneDesign | None
-    notes: tuple[str, ...] = ()
-    findings: tuple[Finding, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"design": design_to_dict(self.design) if self.design else None,
@@ -204,160 +187,35 @@ def _with_existing(design: LaneDesign, existing: LaneDesign) -> LaneDesign:
 
 # -- from the objects a lane group owns -------------------------------------------------------
 def import_owned(cluster: Cluster, group: str) -> ImportResult:
-    """The design behind the Istio or ASM objects lane group ``group`` owns in the cluster."""
-    owned = owned_objects(cluster, group, GROUP_KINDS)
-    asm = [o for o in owned if o["apiVersion"].startswith("istio.alibabacloud.com/")]
-    if asm:
-        from ..emit.asm import import_asm
-
-        loaded = import_asm(yaml.safe_dump_all([comparable(o) for o in asm], sort_keys=False),
-                            group)
-        notes = [] if not owned[len(asm):] else ["Istio objects of the group were ignored"]
-        return ImportResult(loaded.design, tuple(notes), tuple(loaded.findings))
+    """The design behind the objects lane group ``group`` owns, read by the target that made
+    them (the readable target with the most objects among them)."""
+    owned = [comparable(o) for o in owned_objects(cluster, group, registry.group_kinds())]
     if not owned:
         return ImportResult(None, (f"the cluster holds no objects of lane group {group!r}",))
-    return design_from_istio(owned, group)
+    chosen = _reader_of(owned)
+    if chosen is None or chosen.read is None:
+        return ImportResult(None, (f"no target reads the objects of lane group {group!r}",))
+    mine = [o for o in owned if (o.get("apiVersion"), o.get("kind")) in chosen.kinds]
+    read = chosen.read(mine)
+    notes = list(read.notes)
+    if len(mine) < len(owned):
+        notes.append(f"objects of the group that {chosen.label} does not make were ignored")
+    if read.design is None:
+        return ImportResult(None, tuple(notes), read.findings)
+    return ImportResult(read.design, tuple(notes),
+                        tuple(read.findings) + tuple(validate(read.design)))
+
+
+def _reader_of(objects: Sequence[dict]) -> Target | None:
+    """The readable target most of ``objects`` belong to; the first registered on a tie."""
+    def count(t: Target) -> int:
+        return sum((o.get("apiVersion"), o.get("kind")) in t.kinds for o in objects)
+
+    readable = [t for t in registry.targets() if t.read is not None and count(t)]
+    return max(readable, key=count, default=None)
 
 
 def design_from_istio(objects: Sequence[dict], group: str) -> ImportResult:
-    """Services, lanes and their labels, route header, baseline, fallbacks and ingress
-    from lanedesign's DestinationRules, VirtualServices and EnvoyFilters."""
-    notes = ["calls between services cannot be read from the mesh config; add them by hand"]
-    services: dict[str, tuple[str, int | None]] = {}
-    lane_labels: dict[str, dict] = {}
-    members: dict[str, list[str]] = {}
-    for dr in _kind(objects, "DestinationRule"):
-        svc, ns = _service_of(dr["spec"].get("host", ""), dr["metadata"].get("namespace"))
-        services.setdefault(svc, (ns, None))
-        for subset in dr["spec"].get("subsets") or []:
-            lane, labels = subset.get("name", ""), subset.get("labels") or {}
-            if lane_labels.setdefault(lane, labels) != labels:
-                notes.append(f"lane {lane!r} selects different labels in {svc}; kept "
-                             f"{lane_labels[lane]}")
-            members.setdefault(lane, []).append(svc)
-    route_header, defaults, redirects = None, Counter(), {}
-    vss = _kind(objects, "VirtualService")
-    for vs in (v for v in vss if _is_mesh(v)):
-        svc, ns = _service_of((vs["spec"].get("hosts") or [""])[0],
-                              vs["metadata"].get("namespace"))
-        for route in vs["spec"].get("http") or []:
-            dest = ((route.get("route") or [{}])[0]).get("destination") or {}
-            port = (dest.get("port") or {}).get("number")
-            if port and svc in services:
-                services[svc] = (services[svc][0], port)
-            for match in route.get("match") or []:
-                for header, string_match in (match.get("headers") or {}).items():
-                    if "exact" in string_match:
-                        route_header = route_header or header
-                        redirects[(svc, string_match["exact"])] = dest.get("subset")
-            if not route.get("match"):
-                defaults[dest.get("subset")] += 1
-    complete = [ln for ln, svcs in members.items() if set(svcs) == set(services)]
-    baseline = defaults.most_common(1)[0][0] if defaults else (complete or [""])[0]
-    # a lane lacking the service routes to its fallback target; only overrides are kept
-    fallback = {svc: target for (svc, lane), target in redirects.items()
-                if target not in (lane, baseline)}
-    gateways = [v for v in vss if not _is_mesh(v)]
-    baggage_key, ingress = None, None
-    if gateways:
-        if len(gateways) > 1:
-            notes.append("several gateway VirtualServices; the ingress comes from the first")
-        route_header, baggage_key, ingress = _ingress(gateways[0], route_header)
-    filters = _kind(objects, "EnvoyFilter")
-    method = "baggage" if filters else "header"
-    baggage_key = next(filter(None, map(_filter_baggage_key, filters)), baggage_key)
-    header = route_header or DEFAULT_ROUTE_HEADER
-    pass_through = PassThrough(method, header if method == "header" else None,
-                               baggage_key if baggage_key not in (None, header) else None)
-    counts = Counter(ns for ns, _ in services.values())
-    namespace = counts.most_common(1)[0][0] if counts else "default"
-    lanes = tuple(Lane(ln, tuple(lane_labels[ln].items()), tuple(members[ln]))
-                  for ln in members)
-    design = LaneDesign(
-        name=group, namespace=namespace, baseline=baseline or "", route_header=header,
-        services=tuple(Service(s, namespace=None if ns == namespace else ns, port=port)
-                       for s, (ns, port) in services.items()),
-        lanes=lanes, pass_through=pass_through, fallback=tuple(fallback.items()),
-        ingress=ingress,
-        mode="strict" if all(set(ln.services) == set(services) for ln in lanes) else "loose",
-    )
-    return _result(design, notes)
-
-
-def _filter_baggage_key(envoy_filter: dict) -> str | None:
-    """The baggage key the emitted Lua filter reads (``local BAGGAGE_KEY = "..."``)."""
-    for patch in envoy_filter.get("spec", {}).get("configPatches") or []:
-        value = (patch.get("patch") or {}).get("value") or {}
-        source = (((value.get("typed_config") or {}).get("default_source_code") or {})
-                  .get("inline_string") or "")
-        found = _LUA_BAGGAGE_KEY.search(source)
-        if found:
-            return found.group(1)
-    return None
-
-
-def _kind(objects: Sequence[dict], kind: str) -> list[dict]:
-    return [o for o in objects if o.get("kind") == kind]
-
-
-def _is_mesh(vs: dict) -> bool:
-    gateways = vs["spec"].get("gateways") or []
-    return not gateways or "mesh" in gateways
-
-
-def _service_of(host: str, namespace: str | None) -> tuple[str, str]:
-    """``svc.ns.svc.cluster.local`` (or ``svc.ns``, ``svc``) -> (service, namespace)."""
-    parts = host.split(".")
-    return parts[0], parts[1] if len(parts) > 1 else (namespace or "default")
-
-
-def _ingress(vs: dict, route_header: str | None,
-             ) -> tuple[str | None, str | None, Ingress]:
-    """(route header, baggage key, ingress) from a gateway-bound VirtualService."""
-    gateway = (vs["spec"].get("gateways") or ["ingressgateway"])[0]
-    if "/" not in gateway:
-        gateway = f"{vs['metadata'].get('namespace', 'istio-system')}/{gateway}"
-    rules, weights, group_match, default, entry, baggage_key = [], {}, None, None, "", None
-    for route in vs["spec"].get("http") or []:
-        lanes = []  # (lane, weight) per destination
-        for dest in route.get("route") or []:
-            request = ((dest.get("headers") or route.get("headers") or {}).get("request")
-                       or {})
-            sets = request.get("set") or {}
-            route_header = route_header or next(iter(sets), None)
-            destination = dest.get("destination") or {}
-            lane = sets.get(route_header) or destination.get("subset")
-            lanes.append((_unescape(lane), dest.get("weight")))
-            for member in str((request.get("add") or {}).get("baggage", "")).split(","):
-                if "=" in member:
-                    baggage_key = _unescape(member.split("=", 1)[0].strip())
-            entry = entry or destination.get("host", "").split(".")[0]
-        matches = [_request_match(m) for m in route.get("match") or []]
-        if len(lanes) > 1:
-            weights = {lane: int(weight or 0) for lane, weight in lanes}
-            group_match = matches[0] if matches else None
-        elif lanes and matches:
-            rules += [IngressRule(lanes[0][0], m) for m in matches]
-        elif lanes:
-            default = lanes[0][0]
-    ingress = Ingress(gateway=gateway, hosts=tuple(vs["spec"].get("hosts") or ["*"]),
-                      entry=entry, strategy="weighted" if weights else "rules",
-                      rules=None if weights else tuple(rules), match=group_match,
-                      weights=tuple(weights.items()), default=default)
-    return route_header, baggage_key, ingress
-
-
-def _unescape(value: str | None) -> str | None:
-    """A header value as written for Envoy (``%`` doubled, since it starts a formatter)."""
-    return value.replace("%%", "%") if value else value
-
-
-def _request_match(match: dict) -> RequestMatch:
-    def string_match(raw: dict) -> StringMatch | None:
-        kind = next((k for k in ("exact", "prefix", "regex") if k in raw), None)
-        return StringMatch(kind, raw[kind]) if kind else None
-
-    uri = string_match(match["uri"]) if match.get("uri") else None
-    headers = tuple((name, sm) for name, raw in (match.get("headers") or {}).items()
-                    if (sm := string_match(raw)) is not None)
-    return RequestMatch(uri=uri, headers=headers)
+    """Istio objects -> design (``emit.istio_import``), with the validator's findings."""
+    read = istio_import.design_from_istio(objects, group)
+    return _result(read.design, read.notes)

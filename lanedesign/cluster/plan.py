@@ -17,22 +17,10 @@ from typing import Any
 
 import yaml
 
-from ..emit import asm, istio
+from ..emit import registry
 from ..emit.common import GROUP_LABEL, MANAGED_BY, MANAGER
 from .client import Cluster, ObjectRef, Resource
 from .errors import ApiError
-
-# the kinds each target emits, by API group: where prune candidates are looked for
-GROUP_KINDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "networking.istio.io": ((istio.API_VERSION, "DestinationRule"),
-                            (istio.API_VERSION, "VirtualService"),
-                            (istio.ENVOY_FILTER_API_VERSION, "EnvoyFilter")),
-    "istio.alibabacloud.com": ((asm.API_VERSION, asm.GROUP_KIND),
-                               (asm.API_VERSION, asm.LANE_KIND)),
-}
-TARGET_GROUPS = {"istio": "networking.istio.io", "asm": "istio.alibabacloud.com"}
-# kinds that route traffic: applied after the objects they point at, removed before them
-ROUTING_KINDS = frozenset({"VirtualService", "EnvoyFilter", asm.LANE_KIND})
 
 ACTIONS = ("create", "update", "unchanged", "prune", "conflict", "rejected")
 _SERVER_FIELDS = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp",
@@ -175,10 +163,11 @@ def _change(cluster: Cluster, obj: dict, group: str, force: bool) -> Change:
 
 def owned_objects(cluster: Cluster, group: str, api_groups: Iterable[str],
                   namespaces: Sequence[str] = ()) -> list[dict]:
-    """Live objects of lane group ``group`` among the kinds of ``api_groups``."""
+    """Live objects of lane group ``group`` among the kinds targets make in ``api_groups``
+    (where prune candidates are looked for)."""
     found = []
     for api_group in api_groups:
-        for api_version, kind in GROUP_KINDS.get(api_group, ()):
+        for api_version, kind in registry.group_kinds().get(api_group, ()):
             res = cluster.resource(api_version, kind)
             if res is not None:
                 found += _list_owned(cluster, res, group, namespaces)

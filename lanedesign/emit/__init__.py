@@ -1,7 +1,7 @@
 """Emitters: a design in, plain Kubernetes objects (dicts) out, one module per target.
 
-``emit(design, target)`` is the single entry point; each target module exposes
-``emit_<target>(design) -> list[dict]``. Emitters assume a design the validator accepts
+``emit(design, target)`` is the single entry point; each target module defines a ``TARGET``
+(``target.py``) listed by ``registry.py``. Emitters assume a design the validator accepts
 (callers validate first) and raise ``TargetError`` for what a target cannot express.
 """
 
@@ -12,28 +12,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from ..model import LaneDesign
+from . import registry
 from .common import TargetError
+from .target import ReadResult, Target
 from .yamlout import dump_manifests, manifest_header, object_filename, write_manifests
 
-TARGETS: tuple[str, ...] = ("istio", "asm")
-
-__all__ = ["TARGETS", "TargetError", "dump_manifests", "emit", "manifest_header",
+__all__ = ["ReadResult", "Target", "TargetError", "dump_manifests", "emit", "manifest_header",
            "object_filename", "write_manifests"]
 
 
 def emit(design: LaneDesign, target: str) -> list[dict]:
-    """The manifests for ``target`` (``istio`` or ``asm``), in apply order."""
-    if target == "istio":
-        from .istio import emit_istio
-
-        with collector_paused():
-            return emit_istio(design)
-    if target == "asm":
-        from .asm import emit_asm
-
-        with collector_paused():
-            return emit_asm(design)
-    raise ValueError(f"unknown target {target!r}; known: {', '.join(TARGETS)}")
+    """The manifests for ``target`` (a registered name: ``istio``, ``asm``), in apply order."""
+    emitter = registry.target(target).emit
+    with collector_paused():
+        return emitter(design)
 
 
 @contextmanager

@@ -10,23 +10,28 @@ states the group. Anything ASM cannot express is refused with a coded finding
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..designfile import Loaded
 from ..findings import Finding, make
 from ..matching import string_matches
 from ..model import IngressRule, Lane, LaneDesign, RequestMatch, StringMatch
+from .asm_api import (
+    API_VERSION,
+    BAGGAGE,
+    GATEWAY_TYPE,
+    GROUP_KIND,
+    GROUP_LABEL,
+    LANE_KIND,
+    RULE_BASED,
+    WEIGHTED,
+)
+from .asm_import import read_asm, read_asm_objects
 from .common import TargetError, managed_labels, object_name, request_match_dict, service_host
+from .target import ReadResult, Target
 
-if TYPE_CHECKING:
-    from ..designfile import Loaded
-
-API_VERSION = "istio.alibabacloud.com/v1"
-GROUP_KIND = "ASMSwimLaneGroup"
-LANE_KIND = "ASMSwimLane"
-GROUP_LABEL = "swimlane-group"  # how an ASMSwimLane joins its group
-RULE_BASED, WEIGHTED = "rule_based", "weighted"  # ASM's Go constants
-GATEWAY_TYPE = "ASM"  # the other Go constant, "ingress", is a Kubernetes Ingress
-BAGGAGE = "baggage"  # traceHeader value that selects the baggage method
+__all__ = ["API_VERSION", "BAGGAGE", "GATEWAY_TYPE", "GROUP_KIND", "GROUP_LABEL", "LANE_KIND",
+           "RULE_BASED", "TARGET", "WEIGHTED", "asm_problems", "emit_asm", "import_asm"]
 
 
 def emit_asm(design: LaneDesign) -> list[dict]:
@@ -40,9 +45,13 @@ def emit_asm(design: LaneDesign) -> list[dict]:
 
 def import_asm(text: str | bytes, group: str | None = None) -> Loaded:
     """A design from ASMSwimLaneGroup/ASMSwimLane YAML; problems become findings."""
-    from .asm_import import read_asm  # late: the reader uses this module's names
-
     return read_asm(text, group)
+
+
+def read_objects(objects: list[dict]) -> ReadResult:
+    """The design behind one group's ASMSwimLaneGroup/ASMSwimLane objects (from a cluster)."""
+    loaded = read_asm_objects(objects)
+    return ReadResult(loaded.design, (), tuple(loaded.findings))
 
 
 # -- what ASM cannot express -------------------------------------------------------------
@@ -50,6 +59,21 @@ def asm_problems(design: LaneDesign) -> list[Finding]:
     """Every reason the ASM target cannot express ``design`` faithfully (empty: it can)."""
     return [*_pass_through_problems(design), *_strict_context_problems(design),
             *_match_problems(design), *_ingress_order_problems(design)]
+
+
+TARGET = Target(
+    name="asm",
+    label="Alibaba Cloud ASM",
+    kinds=((API_VERSION, GROUP_KIND), (API_VERSION, LANE_KIND)),
+    # the lanes carry the ingress rules and weights; the group only lists services
+    routing_kinds=frozenset({LANE_KIND}),
+    install_hint={"istio.alibabacloud.com": "The ASMSwimLaneGroup/ASMSwimLane CRDs come with "
+                  "Alibaba Cloud Service Mesh: use the ASM control plane's kubeconfig, or "
+                  "--target istio on a plain Istio cluster."},
+    problems=asm_problems,
+    emit=emit_asm,
+    read=read_objects,
+)
 
 
 def _pass_through_problems(d: LaneDesign) -> Iterator[Finding]:

@@ -25,7 +25,7 @@ from ..model import (
     RequestMatch,
     Service,
 )
-from .asm import (
+from .asm_api import (
     API_VERSION,
     BAGGAGE,
     GATEWAY_TYPE,
@@ -51,6 +51,11 @@ def read_asm(text: str | bytes, group: str | None = None) -> Loaded:
     documents, finding = parse_yaml_documents(text)
     if finding is not None:
         return Loaded(None, (finding,))
+    return read_asm_objects(documents, group)
+
+
+def read_asm_objects(documents: list[Any], group: str | None = None) -> Loaded:
+    """A design from already parsed objects (a cluster's, or a YAML file's documents)."""
     reader = _AsmReader()
     design = reader.read(documents, group)
     return Loaded(design, tuple(reader.findings))

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..findings import make
+from ..findings import Finding, make
 from ..model import Ingress, LaneDesign, RequestMatch, Service
 from .common import TargetError, managed_labels, object_name, request_match_dict, service_host
+from .istio_import import read_objects
 from .lua import baggage_lua
+from .target import Target
 
 API_VERSION = "networking.istio.io/v1"
 ENVOY_FILTER_API_VERSION = "networking.istio.io/v1alpha3"  # EnvoyFilter has no v1
@@ -24,11 +26,9 @@ Serve = Callable[[str | None, str], str]
 
 def emit_istio(design: LaneDesign) -> list[dict]:
     """DestinationRules, mesh VirtualServices, the gateway VirtualService, the EnvoyFilter."""
-    if design.pass_through.method == "traceId":
-        raise TargetError(make(
-            "LD601", "spec.passThrough.method",
-            "plain Istio cannot remember which lane a trace id belongs to (the traceId method)",
-        ))
+    problems = istio_problems(design)
+    if problems:
+        raise TargetError(problems[0])
     serve = design.serving_lane_resolver()
     objects = [destination_rule(design, svc) for svc in design.services]
     objects += [mesh_virtual_service(design, svc, serve) for svc in design.services]
@@ -38,6 +38,30 @@ def emit_istio(design: LaneDesign) -> list[dict]:
     if design.pass_through.method == "baggage":
         objects.append(baggage_envoy_filter(design))
     return objects
+
+
+def istio_problems(design: LaneDesign) -> list[Finding]:
+    """Every reason plain Istio cannot express ``design`` (empty: it can)."""
+    if design.pass_through.method == "traceId":
+        return [make("LD601", "spec.passThrough.method", "plain Istio cannot remember trace id "
+                     "-> lane; the traceId method needs ASM")]
+    return []
+
+
+TARGET = Target(
+    name="istio",
+    label="Istio",
+    kinds=((API_VERSION, "DestinationRule"), (API_VERSION, "VirtualService"),
+           (ENVOY_FILTER_API_VERSION, "EnvoyFilter")),
+    # subsets (DestinationRules) exist before any route names them: make-before-break
+    routing_kinds=frozenset({"VirtualService", "EnvoyFilter"}),
+    install_hint={"networking.istio.io": "Install Istio 1.22 or later (it serves "
+                  "networking.istio.io/v1 next to v1alpha3 for EnvoyFilter), or pick the "
+                  "context of a mesh cluster with --context."},
+    problems=istio_problems,
+    emit=emit_istio,
+    read=read_objects,
+)
 
 
 def destination_rule(design: LaneDesign, service: Service) -> dict:

@@ -27,7 +27,7 @@ from .cluster_views import (
     steps_summary,
 )
 from .common import Panel, button, heading, help_text, labelled, message
-from .export import TARGETS, manifests
+from .export import manifests, target_options
 from .state import DesignState
 
 
@@ -66,7 +66,7 @@ class ClusterPanel(Panel):
         self.context = W.Dropdown(description="context", layout=W.Layout(width="260px"),
                                   style={"description_width": "55px"})
         self.context.observe(lambda _: self._connection_changed(), "value")
-        self.target = W.ToggleButtons(options=TARGETS, style={"button_width": "150px"},
+        self.target = W.ToggleButtons(options=target_options(), style={"button_width": "150px"},
                                       tooltips=["plain Istio", "Alibaba Cloud Service Mesh"])
         self.target.observe(lambda _: self._target_changed(), "value")
         self.connect_button = button("Connect", self.connect, "primary", width="100px")

@@ -12,28 +12,31 @@ import yaml
 
 from .. import examples
 from ..designfile import Loaded, dump_design, parse_design, save_design
-from ..emit import TargetError, dump_manifests, emit, manifest_header
+from ..emit import dump_manifests, manifest_header, registry
 from ..emit import write_manifests as write_object_files
 from ..emit.asm import import_asm
 from ..findings import Finding
 from ..model import LaneDesign
-from ..validate import validate
+from ..pipeline import check_and_export
 from .common import Panel, button, heading, help_text, message
 from .state import DesignState
 
-TARGETS = [("Istio", "istio"), ("Alibaba Cloud ASM", "asm")]
+
+def target_options() -> list[tuple[str, str]]:
+    """(label, name) of every registered target, for the target buttons."""
+    return [(t.label, t.name) for t in registry.targets()]
 
 
 def manifests(design: LaneDesign, target: str) -> tuple[list[dict] | None, str]:
-    """The target's objects, or None and an HTML message saying why there are none."""
-    errors = [f for f in validate(design, target) if f.severity == "error"]
-    if errors:
-        return None, findings_message(f"Fix the design's errors before exporting to {target}:",
-                                      errors)
-    try:
-        return emit(design, target), ""
-    except TargetError as exc:
-        return None, findings_message(f"{target} cannot express this design:", [exc.finding])
+    """The target's objects, or None and an HTML message listing every reason there are none."""
+    checked = check_and_export(design, target)
+    if checked.ok:
+        return list(checked.objects), ""
+    if checked.refusals:
+        return None, findings_message(f"{registry.target(target).label} cannot express this "
+                                      "design:", checked.refusals)
+    return None, findings_message(f"Fix the design's errors before exporting to {target}:",
+                                  checked.errors)
 
 
 def manifest_text(design: LaneDesign, target: str, objects: list[dict]) -> str:
@@ -87,7 +90,7 @@ class ExportPanel(Panel):
 
     def __init__(self, state: DesignState) -> None:
         super().__init__(state)
-        self.target = W.ToggleButtons(options=TARGETS, style={"button_width": "150px"})
+        self.target = W.ToggleButtons(options=target_options(), style={"button_width": "150px"})
         self.target.observe(lambda _: self.refresh(), "value")
         self.status = W.HTML()
         self.preview = W.HTML(layout=W.Layout(max_height="330px", overflow="auto",

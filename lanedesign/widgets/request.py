@@ -14,6 +14,7 @@ import ipywidgets as W
 
 from ..model import LaneDesign
 from ..render import distribution_svg, trace_styler
+from ..request import parse_headers
 from ..simulate import Trace, distribution, simulate
 from .common import Panel, button, errors_banner, heading, help_text, message, safely
 from .state import DesignState
@@ -101,16 +102,7 @@ class RequestPanel(Panel):
 
     def parsed_headers(self) -> list[tuple[str, str]]:
         """The headers typed in; raises ValueError naming a line that is not a header."""
-        headers = []
-        for line in self.headers.value.splitlines():
-            if not line.strip():
-                continue
-            sep = ":" if ":" in line else "="
-            name, found, value = line.partition(sep)
-            if not found or not name.strip():
-                raise ValueError(f"{line.strip()!r} is not 'name: value'")
-            headers.append((name.strip().lower(), value.strip()))
-        return headers
+        return parse_headers(self.headers.value.splitlines())
 
     def request(self) -> dict[str, Any] | None:
         """Headers, path and host as typed, or None (and a message) if a header line is bad."""
