@@ -213,3 +213,39 @@ def test_request_lane_presets_are_one_menu_that_works_at_ten_lanes():
     assert designer.diagram.trace is request.trace
     request.as_lane.value = request.as_lane.options[-1][1]
     assert request.headers.value == ""
+
+
+# -- the Export tab at 10+ lanes and after edits ----------------------------------------------
+def test_export_messages_name_the_full_path_and_clear_on_the_next_edit(designer, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    export = designer.show(designer.export)
+    export.design_path.value = "saved.yaml"
+    export.save.click()
+    assert f"Saved the design to {tmp_path / 'saved.yaml'}" in export.result.value
+    export.folder.value = "out"
+    export.write.click()
+    assert f"files to {tmp_path / 'out'}:" in export.result.value
+    export.example.value = "shop"
+    export.open_example()
+    assert "Done: open example shop" in export.result.value
+    designer.undo()  # the design the message spoke of is gone
+    designer.show(designer.export)
+    assert export.result.value == ""
+    # the target buttons have a row of their own: an error beside them squeezed them
+    assert export.widget.children[:2] == (export.target, export.status)
+
+
+def test_long_yaml_can_be_searched(designer):
+    export = designer.show(designer.export)
+    export.find.value = "mockb"
+    assert "<mark>mockb</mark>" in export.preview.value
+    count = export.preview.value.count("<mark>")
+    assert f"{count} matches" in export.found.value and count > 1
+    everything = export.preview.value
+    export.only_matching.value = True
+    assert "<mark>mockb</mark>" in export.preview.value
+    assert len(export.preview.value) < len(everything)
+    assert "mock-baggage-mocka" not in export.preview.value  # objects without mockb go
+    export.find.value = "no-such-text"
+    assert "0 matches" in export.found.value
