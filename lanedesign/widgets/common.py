@@ -43,6 +43,8 @@ CSS = """
 .ld-designer { container-type: inline-size; }
 .ld-designer .ld-beside { position: sticky; top: 0; align-self: flex-start; z-index: 2;
   background: var(--jp-layout-color0, #fff); padding-top: 4px; }
+/* a notebook's output area scrolls sideways; that would hold the sticky diagram in place */
+.jp-OutputArea-output:has(.ld-designer .ld-beside) { overflow: visible; }
 /* too narrow for both side by side (a notebook with its sidebar open): the diagram goes
    above the tabs, and scrolls with the page rather than covering the editors */
 @container (max-width: 1007px) {

@@ -57,7 +57,7 @@ class ServicesPanel(Panel):
                       "route header or baggage on its outbound calls): everything it calls is "
                       "served by the baseline. A common cause of 'my lane does not work'."),
             W.HBox([self.remove], layout=W.Layout(margin="12px 0 0 0")),
-        ], layout=W.Layout(flex="1 1 360px", min_width="0", max_width="620px"))
+        ], layout=W.Layout(flex="1 1 320px", min_width="0", max_width="620px"))
         # the editor narrows (or wraps below the list) to leave room for the diagram beside
         self.widget = W.VBox([W.HBox([left, editor], layout=W.Layout(flex_flow="row wrap")),
                               self.summary])
