@@ -7,11 +7,13 @@ Weighted ingress also shows how many requests each lane gets (``distribution``).
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as W
 
+from ..emit.istio import rule_route_name
 from ..model import LaneDesign
 from ..render import distribution_svg, trace_styler
 from ..request import parse_headers
@@ -140,10 +142,22 @@ def outcome(design: LaneDesign, trace: Trace) -> str:
     if trace.status != 200:
         head = message(f"HTTP {trace.status}: the request enters no lane.", "warning")
     else:
-        via = f" (chosen by {trace.via})" if trace.via else ""
+        via = f" (chosen by {_via(trace)})" if trace.via else ""
         chain = " → ".join(f"{h.service}@{h.lane}" for h in trace.hops[:12])
         more = " …" if len(trace.hops) > 12 else ""
         head = message(f"HTTP 200, lane <b>{html.escape(str(trace.lane))}</b>{html.escape(via)}"
                        f": {html.escape(chain)}{more}", "ok", raw=True)
     notes = "".join(message(w, "warning") for w in trace.warnings)
     return head + notes
+
+
+_RULE = re.compile(r"rules\[(\d+)\]")
+
+
+def _via(trace: Trace) -> str:
+    """``rules[0]`` as the Ingress tab names it: rule 0, and the route it is emitted as."""
+    found = _RULE.fullmatch(trace.via or "")
+    if not found:
+        return str(trace.via)
+    index = int(found.group(1))
+    return f"rule {index}, route {rule_route_name(index, str(trace.lane))}"
