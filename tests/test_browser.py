@@ -442,3 +442,35 @@ def test_a_lanes_diagram_of_50_services_stays_readable(voila_large: str, page) -
     _shot(page, "large-designer-fit.png")
     page.locator(f"{CANVAS} .ld-canvas-readable").click()
     assert page.evaluate(MIN_TEXT_PX, CANVAS) >= 9.0
+
+
+def test_ingress_new_rule_defaults_header_offer_and_focus_in_voila(voila: str, page) -> None:
+    page.goto(voila)
+    page.locator(f"{CANVAS} svg.ld-canvas-svg").wait_for(timeout=START_TIMEOUT * 1000)
+    _tab(page, "Ingress")
+    page.locator(".ld-designer button", has_text="+ rule").click()
+    page.locator("button", has_text="Undo: add a rule for s1").wait_for(timeout=30_000)
+    rule = page.locator(".ld-designer .widget-dropdown", has_text="rule 2 →")
+    expect(rule.locator("select")).to_have_value("s1")
+    expect(page.locator(".ld-designer input[placeholder='value']").nth(2)).to_have_value("s1")
+    expect(page.locator(".ld-designer code", has_text="rule-2-s1")).to_be_visible()
+
+    # typing into rule 0's header value: the field keeps the keyboard focus after the edit
+    value = page.locator(".ld-designer input[placeholder='value']").first
+    value.click()
+    value.press("End")
+    value.type("-beta")
+    value.press("Enter")
+    page.locator("button", has_text="Undo: change the match of rule 0").wait_for(
+        timeout=30_000)
+    page.locator(".ld-designer .ld-msg-warning",
+                 has_text="rule 0 sends to s2 but still matches x-asm-prefer-tag: s2-beta"
+                 ).wait_for(timeout=30_000)
+    assert page.evaluate("() => document.activeElement.value") == "s2-beta"
+    page.locator(".ld-designer button", has_text="match x-asm-prefer-tag: s2").click()
+    page.locator("button", has_text="Undo: match rule 0's header to its lane").wait_for(
+        timeout=30_000)
+    expect(page.locator(".ld-designer input[placeholder='value']").first).to_have_value(
+        "s2", timeout=30_000)
+    expect(page.locator(".ld-designer .ld-msg-warning", has_text="still matches")).to_have_count(0)
+    _shot(page, "designer-ingress.png")

@@ -83,22 +83,22 @@ class IngressPanel(Panel):
         style = {"description_width": "90px"}
         self.gateway = W.Text(description="gateway", continuous_update=False,
                               placeholder="namespace/name", style=style,
-                              layout=W.Layout(width="380px"))
+                              layout=W.Layout(width="330px"))
         self.gateway.observe(lambda c: self._set("set the gateway", gateway=c.new.strip()),
                              "value")
         self.hosts = W.Text(description="hosts", continuous_update=False, style=style,
-                            placeholder="*, shop.example.com", layout=W.Layout(width="380px"))
+                            placeholder="*, shop.example.com", layout=W.Layout(width="330px"))
         self.hosts.observe(lambda c: self._set("set the hosts", hosts=tuple(
             h.strip() for h in c.new.split(",") if h.strip())), "value")
         self.entry = W.Dropdown(description="entry service", style=style,
-                                layout=W.Layout(width="300px"))
+                                layout=W.Layout(width="290px"))
         self.entry.observe(lambda c: self._set(f"enter at {c.new}", entry=c.new), "value")
         self.strategy = W.ToggleButtons(options=[("header rules", "rules"),
                                                  ("weights", "weighted")])
         self.strategy.observe(lambda c: self._set(f"use {c.new} ingress", strategy=c.new),
                               "value")
         self.default = W.Dropdown(description="default lane", style=style,
-                                  layout=W.Layout(width="300px"))
+                                  layout=W.Layout(width="290px"))
         self.default.observe(lambda c: self._set("set the default lane",
                                                  default=c.new or None), "value")
         self.body = W.VBox()
