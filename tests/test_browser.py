@@ -438,6 +438,16 @@ def test_a_lanes_diagram_of_50_services_stays_readable(voila_large: str, page) -
     assert placed["scrolls"] and placed["scrolled"] > 0
     assert abs(placed["top"]) < 2 and placed["right"] >= 0
     _shot(page, "large-designer-lanes.png")
+    _tab(page, "Matrix")
+    page.locator(".ld-designer .ld-matrix table").wait_for(timeout=60_000)
+    head = page.evaluate("""() => {
+      const box = document.querySelector(".ld-designer .ld-matrix");
+      box.scrollTop = 300;
+      const th = box.querySelector("thead th.col_heading").getBoundingClientRect();
+      return {scrolled: box.scrollTop, top: th.top - box.getBoundingClientRect().top};
+    }""")
+    assert head["scrolled"] > 0 and abs(head["top"]) < 3  # the lane names stay in view
+    _shot(page, "large-designer-matrix.png")
     page.locator(f"{CANVAS} .ld-canvas-fit").click()  # asked for: may go below readable
     _shot(page, "large-designer-fit.png")
     page.locator(f"{CANVAS} .ld-canvas-readable").click()

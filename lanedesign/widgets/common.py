@@ -51,7 +51,8 @@ CSS = """
   .ld-designer .ld-beside { order: -1; flex-basis: 100% !important; position: static; }
 }
 .ld-designer .ld-matrix thead th { position: sticky; top: 0; z-index: 1;
-  background: var(--jp-layout-color0, #fff); }
+  background: var(--jp-layout-color0, #fff); white-space: nowrap; }
+.ld-designer .ld-matrix th.row_heading { white-space: nowrap; }
 .ld-designer .ld-matrix thead tr:nth-child(2) th { top: 1.6em; }
 .ld-designer .ld-matrix td { cursor: pointer; }
 /* tabs as wide as their titles ("Findings (12)" stays whole beside the diagram) */
