@@ -187,6 +187,8 @@ def set_options(menu: W.Dropdown, options: Sequence, default: object = None) -> 
     """
     keep = menu.value
     values = [o[1] if isinstance(o, tuple) else o for o in options]
+    if tuple(menu.options) == tuple(options):
+        return  # unchanged: nothing to send (a 1,000-service menu on every edit adds up)
     menu.options = options
     if keep in values:
         menu.value = keep
