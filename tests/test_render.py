@@ -334,7 +334,10 @@ def test_strict_mode_draws_a_404_where_the_lane_lacks_a_service(mock):
     diagram = chain_diagram(strict, "s2")
     nodes, edges = by_service(diagram.source)
     assert "404: the lane lacks it (strict)" in nodes["mockb"]["label"]
-    assert "404" not in nodes["mocka"]["label"] and "404" not in nodes["mockc"]["label"]
+    assert "404" not in nodes["mocka"]["label"]
     assert edges[("mocka", "mockb")]["label"] == "404"
     assert "strict404" in diagram.keys and "fallback" not in diagram.keys
+    # mockb's call to mockc never happens: mockc is drawn as not reached, not as served
+    assert "dashed" in nodes["mockc"]["style"] and "unreached" in diagram.keys
+    assert "cycle" not in diagram.keys
     assert "404" not in chain_diagram(mock, "s2").source  # loose mode falls back instead

@@ -169,6 +169,7 @@ class _LaneView:
 
 def _lane_view(design: LaneDesign, lane: str | None, hops: Sequence[Hop]) -> _LaneView:
     view = _LaneView()
+    walked, hops = hops, _called(design, hops)
     for number, hop in enumerate(hops, 1):
         how = ("lost" if hop.context is None and lane is not None
                else "fallback" if hop.fallback else "lane")
@@ -177,8 +178,8 @@ def _lane_view(design: LaneDesign, lane: str | None, hops: Sequence[Hop]) -> _La
         if hop.caller is not None:
             _add(view.edges.setdefault((hop.caller, hop.service), []), (hop.lane, how))
             view.hop_numbers.setdefault((hop.caller, hop.service), []).append(number)
-    if len(hops) < MAX_HOPS:  # a cut-short walk would make every unexplored call look cyclic
-        view.cycles = _unfollowed_calls(design, hops)
+    if len(walked) < MAX_HOPS:  # a cut-short walk would make every unexplored call look cyclic
+        view.cycles = _unfollowed_calls(design, walked)
     serve = lane_resolver(design)
     real_lane = design.lane(lane) is not None
     for name in design.service_names:
@@ -190,6 +191,20 @@ def _lane_view(design: LaneDesign, lane: str | None, hops: Sequence[Hop]) -> _La
             if svc.name not in view.reached and callee in view.nodes:
                 view.edges.setdefault((svc.name, callee), view.nodes[callee])
     return view
+
+
+def _called(design: LaneDesign, hops: Sequence[Hop]) -> list[Hop]:
+    """The hops that happen: in strict mode a call to a service the lane lacks fails (404),
+    so what that service would have called is never called (the walk's subtree under it)."""
+    if design.mode != "strict":
+        return list(hops)
+    kept, failed_at = [], None  # the depth of the failed call whose subtree is skipped
+    for hop in hops:  # depth-first order: a subtree is the hops deeper than its root
+        if failed_at is not None and hop.depth > failed_at:
+            continue
+        failed_at = hop.depth if hop.fallback else None
+        kept.append(hop)
+    return kept
 
 
 def _unfollowed_calls(design: LaneDesign, hops: Sequence[Hop]) -> set[tuple[str, str]]:
