@@ -31,12 +31,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
 	touch $(STAMP)
 
-# Debian's Chromium for the browser tests (Playwright must not download a browser here).
+# Debian's Chromium for the browser tests (Playwright must not download a browser here), and
+# Debian's Prometheus (prometheus + promtool) for the observe tests' real Prometheus tier.
 system:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian's chromium for the browser tests"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
+	@command -v promtool >/dev/null 2>&1 || { \
+	  echo "installing Debian's prometheus for the observe tests"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus >/dev/null || \
+	  echo "could not install prometheus: the observe tests' Prometheus tier will be skipped"; }
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(AS_ROOT) --port $(PORT) notebooks/02-designer.ipynb

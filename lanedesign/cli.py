@@ -284,7 +284,17 @@ def _on_cluster(args: argparse.Namespace, func: Any) -> int:
 def _emitted(args: argparse.Namespace) -> tuple[LaneDesign | None, list, list[Finding]]:
     """The design, its objects for ``--target``, and findings (design ``None`` if unusable)."""
     checked = check_and_export(args.design, args.target)
-    return checked.design, list(checked.objects), list(checked.findings)
+    objects = list(checked.objects)
+    if checked.design is not None and getattr(args, "telemetry", False):
+        # export --telemetry: a Telemetry that tags request metrics with the lane (observe)
+        from .emit import TargetError
+        from .emit.telemetry import emit_telemetry
+
+        try:
+            objects += emit_telemetry(checked.design)
+        except TargetError as exc:
+            return None, [], [*checked.findings, exc.finding]
+    return checked.design, objects, list(checked.findings)
 
 
 def _progress_line(progress: Any) -> None:
@@ -420,6 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "YAML (or one file per object with --out).")
     p.add_argument("--target", choices=registry.names(), required=True)
     p.add_argument("--out", metavar="DIR", help="write one YAML file per object into DIR")
+    p.add_argument("--telemetry", action="store_true", help="also emit an Istio Telemetry "
+                   "that tags request metrics with the lane (for `lanedesign observe`)")
 
     p = command("import-asm", cmd_import_asm, "Read ASMSwimLaneGroup/ASMSwimLane YAML and "
                 "print the lane design it describes.", design=False)
@@ -462,6 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", metavar="NAME",
                    help="instead: rebuild lane group NAME from the objects it owns")
     _cluster_options(p)
+    from .cli_observe import register  # observe, import-traffic: their own module
+
+    register(command)
     return parser
 
 

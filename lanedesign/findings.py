@@ -157,6 +157,12 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     ("LD601", "traceid-needs-asm", "error", "The `traceId` method needs ASM's trace-id -> "
      "lane memory (TrafficLabel); plain Istio cannot express it.",
      "Export with `--target asm`, or switch the design to the `baggage` method."),
+    ("LD602", "istio-envoyfilter-warning", "info", "The `baggage` method on plain Istio needs "
+     "an EnvoyFilter (Lua); Istio's validation warns on every EnvoyFilter that it exposes "
+     "internal details that may change between releases (`istioctl validate`, and "
+     "`kubectl apply` through Istio's webhook).", "Expected: re-run the `istio` tests (or "
+     "check the filter in a staging mesh) before upgrading Istio; the `header` method needs "
+     "no EnvoyFilter when the apps copy the route header."),
     # -- the ASM target (docs/asm.md says why each is refused) --------------------------------
     ("LD610", "asm-default-lane", "error", "ASM's lane ingress rules have no route for "
      "unmatched requests (they get 404), and a catch-all rule in the default lane would race "
@@ -207,6 +213,46 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     ("LD709", "asm-unknown-service", "error", "A lane, fallback target or destination names "
      "a service that is not in the group's services.", "Add the service to the "
      "ASMSwimLaneGroup's `services`, or fix the reference."),
+    # -- designed vs observed (lanedesign observe: the mesh's metrics read against the design)
+    ("LD800", "observe-failed", "error", "Prometheus could not be asked: unreachable, refused "
+     "the token, or answered something that is not a query result.", "Check `--prometheus` "
+     "(the URL of the Prometheus HTTP API), `--token-file`, and that the server is up."),
+    ("LD801", "lane-diverges", "error", "Calls of a lane reached a version the design does not "
+     "expect for it.", "Compare the applied VirtualService of the callee with the design "
+     "(`lanedesign diff`); apply the design."),
+    ("LD802", "context-lost", "error", "Calls of a lane reached the baseline because the "
+     "caller dropped the lane context (no lane tag on its calls, or the baseline version "
+     "reached where the lane's is expected).", "Propagate the context in the caller (e.g. "
+     "OpenTelemetry baggage), or mark it `propagates: false` in the design."),
+    ("LD803", "lane-version-absent", "error", "Calls of a lane fell back because no pod with "
+     "the lane's version of the callee served any call.", "Deploy the lane's version of the "
+     "service (and check it is ready), or take the service out of the lane."),
+    ("LD804", "call-not-in-design", "warning", "The mesh carried a call the design lacks (or "
+     "from or to a workload that is not one of its services).", "Add the call (or service) "
+     "to the design, or find out why the app makes it."),
+    ("LD805", "designed-call-unseen", "warning", "A call of the design that no request made "
+     "in the window.", "Remove the call from the design if the app no longer makes it, or "
+     "check that traffic reaches the caller."),
+    ("LD806", "lanes-indistinguishable", "info", "Without a lane tag in the metrics, hops "
+     "where several lanes call the same versions cannot be attributed to one lane.",
+     "Export with `--telemetry` so that Istio's request metrics carry the lane."),
+    ("LD807", "unknown-lane-tag", "warning", "Calls carry a lane tag that names no lane of "
+     "the design.", "Add the lane, or find the client sending that route header value."),
+    ("LD808", "lane-without-traffic", "info", "No call carried this lane in the window.",
+     "Send traffic into the lane, or widen `--window`."),
+    ("LD809", "lane-not-observable", "warning", "The lane's pod labels have no version label "
+     "(`version`, `app.kubernetes.io/version`), so Istio's metrics cannot show its pods.",
+     "Label the lane's pods with a `version` that names the lane."),
+    ("LD810", "no-traffic", "warning", "Prometheus holds no request metrics for the design's "
+     "services in the window.", "Widen `--window`, check `--at`, or check that Istio's "
+     "telemetry reaches this Prometheus."),
+    ("LD811", "lane-tag-partial", "warning", "Some request metrics carry the lane tag and "
+     "others, in some namespaces, do not: the Telemetry does not cover every namespace. Those "
+     "calls are not judged.", "Apply the Telemetry of `lanedesign export --telemetry` in every "
+     "namespace of the design."),
+    ("LD812", "ingress-split-diverges", "warning", "A weighted ingress sent a lane a share of "
+     "the requests that its weight does not give (beyond random noise).", "Compare the "
+     "gateway VirtualService's weights with the design (`lanedesign diff`), then apply."),
 )
 
 

@@ -149,6 +149,12 @@ def go_tool(name: str) -> Path:
 # The tools. Each tier adds its own here (tests/go/<module> holds the pinned Go module):
 # register(GoTool(name=..., module=..., package=..., marker="istio" | "kube", ldflags=(...)))
 
+# istio: Istio's CLI, and our program that dumps the Envoy configuration Istio's own control
+# plane generates for given proxies (tests/go/istio/xdsdump); one module pins istio.io/istio
+register(GoTool(name="istioctl", module="istio", package="istio.io/istio/istioctl/cmd/istioctl",
+                marker="istio"))
+register(GoTool(name="xdsdump", module="istio", package="./xdsdump", marker="istio"))
+
 
 def main(argv: list[str]) -> int:
     """Build every registered tool (or those named), printing what each took."""

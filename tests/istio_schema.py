@@ -44,7 +44,7 @@ METADATA = {
 }
 
 PLURALS = {"VirtualService": "virtualservices", "DestinationRule": "destinationrules",
-           "EnvoyFilter": "envoyfilters", "Gateway": "gateways"}
+           "EnvoyFilter": "envoyfilters", "Gateway": "gateways", "Telemetry": "telemetries"}
 
 
 def strict(node: Any) -> Any:

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from istio_interpreter import run_lua
 from lupa import luajit21
 
-from lanedesign.emit.lua import baggage_lua, lua_string
+from lanedesign.emit.lua import baggage_inbound_lua, baggage_lua, lua_string
 from lanedesign.simulate import lane_from_baggage
 
 SOURCE = baggage_lua("x-lane", "lane")
@@ -70,9 +70,8 @@ def test_the_script_holds_design_names_only_as_literals():
 
 
 # -- what the filter does -------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("baggage", "lane"),
-    [
+# (baggage, lane the filter sets) for SOURCE; the istio tier runs them on Istio's output too
+BAGGAGE_CASES = [
         ("lane=s2", "s2"),
         ("lane=s2;ttl=30;secret", "s2"),  # properties after ';'
         (" a=1 ,\tlane = s2 ; p=1 , b=2", "s2"),  # optional whitespace
@@ -95,8 +94,10 @@ def test_the_script_holds_design_names_only_as_literals():
         ("lane=s2%3Bp", None),  # an encoded ';'
         ("lane=%", None),
         ("lane=s2,lane=S3", None),  # the last member decides, even when it is invalid
-    ],
-)
+]
+
+
+@pytest.mark.parametrize(("baggage", "lane"), BAGGAGE_CASES)
 def test_lane_from_baggage(baggage, lane):
     assert lane_set(baggage) == lane
 
@@ -144,3 +145,68 @@ BAGGAGE_LINE = st.lists(MEMBER, max_size=6).map(",".join)
 def test_the_filter_reads_baggage_as_the_simulator_does(lines):
     # Envoy (and the simulator) join several header lines with ','
     assert lane_set(*lines) == lane_from_baggage(",".join(lines), "lane")
+
+
+# -- the inbound filter: the app receives one baggage line naming its lane ---------------------
+INBOUND = baggage_inbound_lua("x-lane", "lane")
+
+
+def app_baggage(*baggage: str, route: str | None) -> list[str] | None:
+    """The ``baggage`` lines the app receives after the inbound filter ran."""
+    headers = {"baggage": list(baggage)} if baggage else {}
+    if route is not None:
+        headers["x-lane"] = [route]
+    return run_lua(INBOUND, headers).headers.get("baggage")
+
+
+@pytest.mark.parametrize(
+    ("baggage", "route", "received"),
+    [
+        # the client's member first, the gateway's added after: one line, the routed lane
+        (("lane=s3", "lane=s2"), "s2", ["lane=s2"]),
+        (("userId=alice, lane=s3;p=1 ,b=2", "lane=s2"), "s2", ["userId=alice,b=2,lane=s2"]),
+        (("a=1",), "s2", ["a=1,lane=s2"]),
+        ((), "s2", ["lane=s2"]),  # no baggage yet: the lane is named anyway
+        (("lanes=x", "xlane=y"), "s2", ["lanes=x,xlane=y,lane=s2"]),  # exact key only
+        (("lane=s3",), None, ["lane=s3"]),  # no route header: baggage untouched
+        (("lane=s3",), "S2", ["lane=s3"]),  # not a lane name: untouched
+        (("lane=s3",), "s2,s4", ["lane=s3"]),  # two route headers joined: untouched
+        (("lane=s3", "lane=s2"), "s2\r\nx: 1", ["lane=s3", "lane=s2"]),
+    ],
+)
+def test_the_inbound_filter_names_the_routed_lane_once(baggage, route, received):
+    assert app_baggage(*baggage, route=route) == received
+
+
+def test_the_inbound_filter_keeps_members_with_pattern_magic():
+    key = "we'ird%key.*+"
+    source = baggage_inbound_lua("x-lane", key)
+    assert source.count(key) == 1
+    run = run_lua(source, {"baggage": [f"{key}=s3,weXird%keyyy=1"], "x-lane": ["s2"]})
+    assert run.headers["baggage"] == [f"weXird%keyyy=1,{key}=s2"]
+
+
+def test_opentelemetry_reads_the_routed_lane_after_the_inbound_filter():
+    from opentelemetry import baggage as otel_baggage
+    from opentelemetry.baggage.propagation import W3CBaggagePropagator
+
+    propagator = W3CBaggagePropagator()
+    lines = ["userId=alice,lane=s3", "lane=s2"]  # the client's, then the gateway's
+    before = propagator.extract({"baggage": lines})
+    assert otel_baggage.get_baggage("lane", before) == "s3"  # the problem: the first line wins
+    after = propagator.extract({"baggage": app_baggage(*lines, route="s2")})
+    assert otel_baggage.get_all(after) == {"userId": "alice", "lane": "s2"}
+
+
+@given(st.lists(BAGGAGE_LINE, max_size=3),
+       st.sampled_from(["s2", "a" * 63, "S2", "", "s-", "s2,s3"]))
+def test_the_inbound_filter_and_the_outbound_filter_agree(lines, route):
+    """After the inbound filter, the outbound filter reads back the routed lane (or nothing
+    changed when the route header is no lane name)."""
+    received = app_baggage(*lines, route=route)
+    if lane_from_baggage(route and f"lane={route}", "lane") == route:
+        assert received is not None and len(received) == 1
+        assert lane_from_baggage(received[0], "lane") == route
+        assert lane_set(*received) == route
+    else:
+        assert received == (list(lines) or None)

@@ -82,7 +82,7 @@ TRIGGERS = {
 }
 # codes the design-file reader emits (it parses text, so these are triggered from text)
 READER_CODES = {"LD001", "LD002", "LD003", "LD004", "LD005", "LD006", "LD007"}
-TARGET_CODES = {"LD601"}
+TARGET_CODES = {"LD601", "LD602"}
 
 
 def codes(findings) -> set[str]:
@@ -123,6 +123,15 @@ def test_traceid_cannot_target_istio_but_can_target_asm():
     assert "LD601" in codes(validate(design, target="istio"))
     assert "LD601" not in codes(validate(design, target="asm"))
     assert "LD601" not in codes(validate(MOCK, target="istio"))
+
+
+def test_the_baggage_method_on_istio_predicts_istios_envoyfilter_warning():
+    # the warning itself is checked against istioctl in test_emit_istio_istioctl.py
+    (hit,) = [f for f in validate(MOCK, target="istio") if f.code == "LD602"]
+    assert (hit.severity, hit.path) == ("info", "spec.passThrough.method")
+    assert "LD602" not in codes(validate(MOCK, target="asm"))
+    assert "LD602" not in codes(validate(MOCK))
+    assert "LD602" not in codes(validate(examples.load("mock-header"), target="istio"))
 
 
 def test_header_method_accepts_equal_or_absent_trace_header():

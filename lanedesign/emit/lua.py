@@ -93,3 +93,56 @@ def baggage_lua(route_header: str, baggage_key: str) -> str:
         f"local ROUTE_HEADER = {lua_string(route_header)}\n"
         f"local BAGGAGE_KEY = {lua_string(baggage_key)}\n" + _BODY
     )
+
+
+# The inbound side (every sidecar, before the app). The gateway *adds* its baggage member
+# after the client's, so an app can receive two `baggage` lines naming different lanes, and
+# OpenTelemetry's propagator reads only the first line: the app would carry the client's
+# lane on. This filter hands the app a single `baggage` line whose lane member is the lane
+# the request was routed in (the route header), keeping every other member in order.
+_INBOUND_BODY = r"""
+local function trim(s)
+  return s:match("^[ \t]*(.-)[ \t]*$")
+end
+
+local function is_lane_name(s)
+  return #s <= 63 and s:match("^[a-z0-9][a-z0-9%-]*$") ~= nil
+    and s:sub(-1) ~= "-"
+end
+
+-- Every member of the (joined) baggage list except those named BAGGAGE_KEY.
+local function other_members(baggage)
+  local kept = {}
+  for member in baggage:gmatch("[^,]+") do
+    local pair = member:match("^[^;]*")
+    local eq = pair:find("=", 1, true)
+    local key = eq and trim(pair:sub(1, eq - 1)) or nil
+    local text = trim(member)
+    if key ~= BAGGAGE_KEY and text ~= "" then
+      kept[#kept + 1] = text
+    end
+  end
+  return kept
+end
+
+function envoy_on_request(request_handle)
+  local headers = request_handle:headers()
+  local lane = headers:get(ROUTE_HEADER)
+  if lane == nil or not is_lane_name(lane) then
+    return  -- the request names no lane: its baggage reaches the app as it came
+  end
+  local members = other_members(headers:get("baggage") or "")
+  members[#members + 1] = BAGGAGE_KEY .. "=" .. lane
+  -- replace drops every baggage line and writes one
+  headers:replace("baggage", table.concat(members, ","))
+end
+"""
+
+
+def baggage_inbound_lua(route_header: str, baggage_key: str) -> str:
+    """The Envoy Lua source that makes the app's ``baggage`` name the lane it was routed in."""
+    return (
+        "-- lanedesign: hand the app one baggage line naming the lane of its route header.\n"
+        f"local ROUTE_HEADER = {lua_string(route_header)}\n"
+        f"local BAGGAGE_KEY = {lua_string(baggage_key)}\n" + _INBOUND_BODY
+    )

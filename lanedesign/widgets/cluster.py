@@ -29,6 +29,7 @@ from .cluster_views import (
 from .common import Panel, button, heading, help_text, labelled, message
 from .export import manifests, target_options
 from .state import DesignState
+from .traffic import TrafficPart
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,9 @@ class ClusterPanel(Panel):
         self._log: list[str] = []
         state.on_change(self._design_changed)
         self.importer = ImportPart(state, lambda: self.connection)
+        self.traffic = TrafficPart(state)
         self.widget = W.VBox([*self._connection_part(), *self._plan_part(), *self._apply_part(),
-                              *self.importer.children])
+                              *self.importer.children, *self.traffic.children])
         self.widget.add_class("ld-cluster")
 
     # -- building -----------------------------------------------------------------------------

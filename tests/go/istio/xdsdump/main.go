@@ -1,0 +1,242 @@
+// Command xdsdump runs Istio's own control plane in-process (pilot/test/xds, the fake
+// discovery server Istio's tests use) and writes, as JSON, the Envoy configuration that given
+// proxies receive: route configurations, each listener's HTTP filter chains, and the
+// endpoints (IP addresses) of every cluster.
+//
+// Input (stdin): {"cases": [{"name", "config": Istio YAML, "kube": Kubernetes YAML,
+// "proxies": [{"name", "type": "sidecar"|"router", "namespace", "ip", "labels"}]}]}.
+// Output (stdout): {"cases": [{"name", "errors": [...], "proxies": {NAME: {"routes": [...],
+// "listeners": [...], "endpoints": {CLUSTER: [IP, ...]}}}}]}. Several designs go in one
+// call so that the process starts once. A case that Istio rejects carries its errors and no
+// proxies; the program itself fails only on unreadable input.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"sync"
+	"testing"
+
+	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"istio.io/istio/pilot/pkg/model"
+	"istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pilot/test/xdstest"
+	"istio.io/istio/pkg/log"
+)
+
+type proxyIn struct {
+	Name      string            `json:"name"`
+	Type      string            `json:"type"`
+	Namespace string            `json:"namespace"`
+	IP        string            `json:"ip"`
+	Labels    map[string]string `json:"labels"`
+}
+
+type caseIn struct {
+	Name    string    `json:"name"`
+	Config  string    `json:"config"`
+	Kube    string    `json:"kube"`
+	Proxies []proxyIn `json:"proxies"`
+}
+
+type chainOut struct {
+	Name        string            `json:"name"`
+	RouteConfig string            `json:"routeConfig,omitempty"`
+	HTTPFilters []json.RawMessage `json:"httpFilters"`
+}
+
+type listenerOut struct {
+	Name      string     `json:"name"`
+	Direction string     `json:"direction"`
+	Chains    []chainOut `json:"chains"`
+}
+
+type proxyOut struct {
+	Routes    []json.RawMessage   `json:"routes"`
+	Listeners []listenerOut       `json:"listeners"`
+	Endpoints map[string][]string `json:"endpoints"`
+}
+
+type caseOut struct {
+	Name    string              `json:"name"`
+	Errors  []string            `json:"errors"`
+	Proxies map[string]proxyOut `json:"proxies"`
+}
+
+// failer is the test.Failer (and, through xdstest, testing.TB) the fake server reports to:
+// errors are collected, and a fatal one ends the case's goroutine as testing.T would.
+type failer struct {
+	testing.TB // never called: only satisfies testing.TB's unexported method
+	mu         sync.Mutex
+	errors     []string
+	cleanups   []func()
+}
+
+func (f *failer) Errorf(format string, args ...any) { f.record(fmt.Sprintf(format, args...)) }
+func (f *failer) Error(args ...any)                 { f.record(fmt.Sprint(args...)) }
+func (f *failer) Fail()                             { f.record("failed") }
+func (f *failer) FailNow()                          { f.Fatal("failed") }
+func (f *failer) Fatal(args ...any)                 { f.record(fmt.Sprint(args...)); runtime.Goexit() }
+func (f *failer) Fatalf(format string, args ...any) { f.Fatal(fmt.Sprintf(format, args...)) }
+func (f *failer) Skip(args ...any)                  { f.Fatal(args...) }
+func (f *failer) Log(...any)                        {}
+func (f *failer) Logf(string, ...any)               {}
+func (f *failer) Helper()                           {}
+func (f *failer) Failed() bool                      { f.mu.Lock(); defer f.mu.Unlock(); return len(f.errors) > 0 }
+func (f *failer) TempDir() string {
+	dir, err := os.MkdirTemp("", "xdsdump")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return dir
+}
+
+func (f *failer) Cleanup(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cleanups = append(f.cleanups, fn)
+}
+
+func (f *failer) record(msg string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.errors = append(f.errors, msg)
+}
+
+func (f *failer) cleanup() {
+	for i := len(f.cleanups) - 1; i >= 0; i-- {
+		f.cleanups[i]()
+	}
+}
+
+var marshal = protojson.MarshalOptions{UseProtoNames: true}
+
+func raw(f *failer, m proto.Message) json.RawMessage {
+	out, err := marshal.Marshal(m)
+	if err != nil {
+		f.Fatalf("protojson: %v", err)
+	}
+	return out
+}
+
+func dumpListeners(f *failer, listeners []*listener.Listener) []listenerOut {
+	out := make([]listenerOut, 0, len(listeners))
+	for _, l := range listeners {
+		lo := listenerOut{Name: l.Name, Direction: l.TrafficDirection.String()}
+		chains := append([]*listener.FilterChain{}, l.FilterChains...)
+		if l.DefaultFilterChain != nil {
+			chains = append(chains, l.DefaultFilterChain)
+		}
+		for _, fc := range chains {
+			for _, filter := range fc.Filters {
+				if filter.GetTypedConfig() == nil {
+					continue
+				}
+				manager := &hcm.HttpConnectionManager{}
+				if filter.GetTypedConfig().UnmarshalTo(manager) != nil {
+					continue // not an HTTP connection manager (TCP proxy, ...)
+				}
+				co := chainOut{Name: fc.Name, RouteConfig: manager.GetRds().GetRouteConfigName()}
+				for _, hf := range manager.HttpFilters {
+					co.HTTPFilters = append(co.HTTPFilters, raw(f, hf))
+				}
+				lo.Chains = append(lo.Chains, co)
+			}
+		}
+		out = append(out, lo)
+	}
+	return out
+}
+
+func proxyFor(in proxyIn) *model.Proxy {
+	p := &model.Proxy{
+		ID:              in.Name + "." + in.Namespace,
+		IPAddresses:     []string{in.IP},
+		ConfigNamespace: in.Namespace,
+		Labels:          in.Labels,
+		Metadata:        &model.NodeMetadata{Labels: in.Labels, Namespace: in.Namespace},
+		Type:            model.SidecarProxy,
+	}
+	if in.Type == "router" {
+		p.Type = model.Router
+	}
+	return p
+}
+
+func run(in caseIn) (out caseOut) {
+	out = caseOut{Name: in.Name, Errors: []string{}, Proxies: map[string]proxyOut{}}
+	f := &failer{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer f.cleanup()
+		s := xds.NewFakeDiscoveryServer(f, xds.FakeOptions{
+			ConfigString: in.Config, KubernetesObjectString: in.Kube,
+		})
+		for _, pin := range in.Proxies {
+			p := s.SetupProxy(proxyFor(pin))
+			listeners := s.Listeners(p)
+			routes := s.RoutesFromListeners(p, listeners)
+			// Istio's own checks of what it generated (the ones its tests run)
+			xdstest.ValidateListeners(f, listeners)
+			xdstest.ValidateRouteConfigurations(f, routes)
+			po := proxyOut{Listeners: dumpListeners(f, listeners), Endpoints: map[string][]string{}}
+			sort.Slice(routes, func(i, j int) bool { return routes[i].Name < routes[j].Name })
+			for _, r := range routes {
+				po.Routes = append(po.Routes, raw(f, r))
+			}
+			for _, cla := range s.Endpoints(p) {
+				ips := []string{}
+				for _, addr := range xdstest.ExtractEndpoints(cla) {
+					ips = append(ips, addr)
+				}
+				po.Endpoints[cla.ClusterName] = ips
+			}
+			out.Proxies[pin.Name] = po
+		}
+	}()
+	<-done
+	out.Errors = append(out.Errors, f.errors...)
+	if len(out.Errors) > 0 {
+		out.Proxies = map[string]proxyOut{}
+	}
+	return out
+}
+
+func main() {
+	for _, scope := range log.Scopes() {
+		scope.SetOutputLevel(log.NoneLevel) // the control plane's logs are not the result
+	}
+	data, err := io.ReadAll(os.Stdin)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "xdsdump: reading stdin:", err)
+		os.Exit(2)
+	}
+	var input struct {
+		Cases []caseIn `json:"cases"`
+	}
+	if err := json.Unmarshal(data, &input); err != nil {
+		fmt.Fprintln(os.Stderr, "xdsdump: input is not the expected JSON:", err)
+		os.Exit(2)
+	}
+	output := struct {
+		Cases []caseOut `json:"cases"`
+	}{Cases: []caseOut{}}
+	for _, c := range input.Cases {
+		output.Cases = append(output.Cases, run(c))
+	}
+	enc := json.NewEncoder(os.Stdout)
+	if err := enc.Encode(output); err != nil {
+		fmt.Fprintln(os.Stderr, "xdsdump: writing:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,166 @@
+"""The cluster a design runs in, as Kubernetes objects: what real Istio needs beside the export.
+
+For every service a Service with a named HTTP port; for every lane that holds it one Pod,
+labelled ``app: <service>`` plus the lane's labels (what the lane's subset selects), with an
+injected sidecar and an IP; an EndpointSlice per service; the namespaces (injection on); and
+the ingress: the Istio ``Gateway`` the export refers to, its pod and Service. Built from the
+design's model only (never from the emitter), so that the export is checked against a cluster
+made independently of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lanedesign.model import LaneDesign
+
+DEFAULT_PORT = 80  # a service without a port in the design listens here
+GATEWAY_LABELS = {"istio": "ingressgateway"}
+GATEWAY_PORT = 80
+PROXY_IMAGE = "docker.io/istio/proxyv2:1.29.0"
+SIDECAR_STATUS = '{"containers":["istio-proxy"],"initContainers":["istio-init"]}'
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One pod: the version of ``service`` in ``lane`` (``service`` None: the gateway)."""
+
+    name: str
+    namespace: str
+    ip: str
+    labels: dict[str, str]
+    service: str | None
+    lane: str | None
+    port: int
+
+    @property
+    def proxy(self) -> dict:
+        """The proxy as the xDS dump program takes it."""
+        return {"name": self.name, "namespace": self.namespace, "ip": self.ip,
+                "labels": self.labels,
+                "type": "router" if self.service is None else "sidecar"}
+
+
+def port_of(design: LaneDesign, service: str) -> int:
+    found = design.service(service)
+    return found.port if found is not None and found.port is not None else DEFAULT_PORT
+
+
+def gateway_ref(design: LaneDesign) -> tuple[str, str]:
+    """(namespace, name) of the Istio Gateway the ingress names."""
+    assert design.ingress is not None
+    namespace, _, name = design.ingress.gateway.rpartition("/")
+    return namespace or design.namespace, name
+
+
+def workloads(design: LaneDesign) -> list[Workload]:
+    """A pod per (service, lane holding it), then the gateway's pod if there is an ingress."""
+    out: list[Workload] = []
+    for service in design.services:
+        for lane in design.lanes:
+            if not lane.holds(service.name):
+                continue
+            clash = set(lane.label_map) & {"app"}
+            assert not clash, f"lane {lane.name} labels {clash}: the Service selects on it"
+            n = len(out) + 1
+            out.append(Workload(
+                name=f"{service.name}-{lane.name}"[:63].rstrip("-"),
+                namespace=design.namespace_of(service.name),
+                ip=f"10.1.{n // 250}.{n % 250 + 1}",
+                labels={"app": service.name, **lane.label_map},
+                service=service.name, lane=lane.name, port=port_of(design, service.name)))
+    if design.ingress is not None:
+        namespace, _ = gateway_ref(design)
+        out.append(Workload("ingressgateway", namespace, "10.0.0.2", dict(GATEWAY_LABELS),
+                            None, None, GATEWAY_PORT))
+    return out
+
+
+def _meta(name: str, namespace: str | None = None, **extra: object) -> dict:
+    meta: dict = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    meta.update(extra)
+    return meta
+
+
+def pod(w: Workload) -> dict:
+    if w.service is None:  # the gateway: the proxy is the pod's only container
+        meta = _meta(w.name, w.namespace, labels=w.labels)
+        containers = [{"name": "istio-proxy", "image": PROXY_IMAGE,
+                       "ports": [{"name": "http", "containerPort": w.port}]}]
+    else:  # an app with the sidecar the injector adds
+        meta = _meta(w.name, w.namespace, labels=w.labels,
+                     annotations={"sidecar.istio.io/status": SIDECAR_STATUS})
+        containers = [{"name": "app", "image": "registry.example/app:1",
+                       "ports": [{"name": "http", "containerPort": w.port}]},
+                      {"name": "istio-proxy", "image": PROXY_IMAGE}]
+    return {
+        "apiVersion": "v1", "kind": "Pod", "metadata": meta,
+        "spec": {"containers": containers},
+        "status": {"phase": "Running", "podIP": w.ip, "podIPs": [{"ip": w.ip}],
+                   "conditions": [{"type": "Ready", "status": "True"}]},
+    }
+
+
+def service_object(name: str, namespace: str, selector: dict[str, str], port: int) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": _meta(name, namespace, labels=dict(selector)),
+        "spec": {"selector": selector,
+                 "ports": [{"name": "http", "port": port, "targetPort": port,
+                            "protocol": "TCP"}]},
+    }
+
+
+def endpoint_slice(name: str, namespace: str, pods: list[Workload], port: int) -> dict:
+    return {
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": _meta(name, namespace, labels={"kubernetes.io/service-name": name}),
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": [w.ip], "conditions": {"ready": True},
+                       "targetRef": {"kind": "Pod", "name": w.name, "namespace": w.namespace}}
+                      for w in pods],
+        "ports": [{"name": "http", "port": port, "protocol": "TCP"}],
+    }
+
+
+def gateway(design: LaneDesign) -> dict:
+    """The Istio Gateway the ingress VirtualService is bound to (the user's, not exported)."""
+    assert design.ingress is not None
+    namespace, name = gateway_ref(design)
+    return {
+        "apiVersion": "networking.istio.io/v1", "kind": "Gateway",
+        "metadata": _meta(name, namespace),
+        "spec": {"selector": dict(GATEWAY_LABELS), "servers": [{
+            "port": {"number": GATEWAY_PORT, "name": "http", "protocol": "HTTP"},
+            "hosts": list(design.ingress.hosts)}]},
+    }
+
+
+def kube_objects(design: LaneDesign) -> list[dict]:
+    """Namespaces, Services, Pods and EndpointSlices of the design's cluster."""
+    pods = workloads(design)
+    injected = {design.namespace_of(s) for s in design.service_names}
+    objects: list[dict] = [
+        {"apiVersion": "v1", "kind": "Namespace",
+         "metadata": _meta(ns, labels={"istio-injection": "enabled"} if ns in injected else {})}
+        for ns in sorted(injected | {w.namespace for w in pods})]
+    for service in design.services:
+        namespace, port = design.namespace_of(service.name), port_of(design, service.name)
+        mine = [w for w in pods if w.service == service.name]
+        objects.append(service_object(service.name, namespace, {"app": service.name}, port))
+        objects.append(endpoint_slice(service.name, namespace, mine, port))
+    gw = [w for w in pods if w.service is None]
+    if gw:
+        (w,) = gw
+        objects.append(service_object("istio-ingressgateway", w.namespace, dict(GATEWAY_LABELS),
+                                      GATEWAY_PORT))
+        objects.append(endpoint_slice("istio-ingressgateway", w.namespace, gw, GATEWAY_PORT))
+    objects += [pod(w) for w in pods]
+    return objects
+
+
+def istio_extras(design: LaneDesign) -> list[dict]:
+    """Istio objects the user owns and the export refers to: the ingress Gateway."""
+    return [gateway(design)] if design.ingress is not None else []

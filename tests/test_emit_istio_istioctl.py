@@ -1,0 +1,140 @@
+"""Real Istio: ``istioctl validate`` and ``istioctl analyze`` accept every export as it is.
+
+Each design is exported and put beside the cluster it runs in (``istio_workloads``: Services
+with named ports, Pods labelled as each lane's subset selects, the ingress Gateway); Istio's
+own validation and analyzers must find no error and no warning, on the examples and on the
+same seeded random designs as the xDS tier.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+import yaml
+from gotools import go_tool
+from istio_workloads import istio_extras, kube_objects
+from test_emit_istio_xds import CASE_NAMES, variants
+
+from lanedesign.emit.istio import emit_istio
+from lanedesign.model import IngressRule, RequestMatch, StringMatch
+from lanedesign.validate import validate
+
+pytestmark = pytest.mark.istio
+
+# what analyze may say without it being a problem of the export: informational messages
+ALLOWED_LEVELS = {"Info"}
+
+
+@pytest.fixture(scope="session")
+def istioctl():
+    return go_tool("istioctl")
+
+
+def write(tmp_path, name: str, objects: list[dict]):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text("\n---\n".join(yaml.safe_dump(o, sort_keys=False) for o in objects),
+                    encoding="utf-8")
+    return path
+
+
+def run(istioctl, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(istioctl), *args], capture_output=True, text=True, check=False,
+                          timeout=300)
+
+
+def analyze(istioctl, *files) -> list[dict]:
+    """``istioctl analyze`` of the files alone (no cluster), its messages as JSON."""
+    done = run(istioctl, "analyze", "--use-kube=false", "-o", "json",
+               *(str(f) for f in files))
+    assert done.returncode in (0, 79), done.stderr[-2000:]  # 79: it found something
+    return json.loads(done.stdout or "[]")
+
+
+# Istio's validation warns on every EnvoyFilter; the validator predicts it as LD602
+ENVOYFILTER_WARNING = re.compile(r"^\s*\* envoyfilter/[^:]+: envoyfilter exposes internal "
+                                 r"implementation details that may change at any time\.",
+                                 re.IGNORECASE)
+
+
+def warnings_of(output: str) -> list[str]:
+    """The ``* kind/ns/name: text`` lines under istioctl validate's "has warnings:"."""
+    return [line for line in output.splitlines() if line.lstrip().startswith("* ")]
+
+
+# ... and on an ingress route whose match an earlier route already has: LD503 predicts it
+UNUSED_RULE = re.compile(r'^\s*\* VirtualService/[^:]+: virtualService rule "rule-(\d+)-[^"]*"'
+                         r"( match #\d+ is not used| not used) ")
+
+
+def unpredicted(design, warnings: list[str]) -> list[str]:
+    """The warnings no finding of the validator predicted."""
+    findings = validate(design, "istio")
+    shadowed = {f.path for f in findings if f.code == "LD503"}
+    out = []
+    for warning in warnings:
+        rule = UNUSED_RULE.match(warning)
+        if ENVOYFILTER_WARNING.match(warning) and any(f.code == "LD602" for f in findings):
+            continue
+        if rule and f"spec.ingress.rules[{rule.group(1)}]" in shadowed:
+            continue
+        out.append(warning)
+    return out
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_istioctl_validate_accepts_the_export(istioctl, tmp_path, name):
+    """No error; every warning is one the validator predicted (LD602, LD503)."""
+    design = variants()[name]
+    export = write(tmp_path, "export", emit_istio(design))
+    done = run(istioctl, "validate", "-f", str(export))
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    warnings = warnings_of(output)
+    assert unpredicted(design, warnings) == [], output
+    if not warnings:
+        assert "warning" not in output.lower(), output
+    # the EnvoyFilter warning comes exactly with the baggage method, as LD602 says
+    assert any(ENVOYFILTER_WARNING.match(w) for w in warnings) == (
+        design.pass_through.method == "baggage")
+
+
+def test_an_unpredicted_warning_is_caught(istioctl, tmp_path):
+    """The check bites: the same warnings without the validator's findings fail it."""
+    base = variants()["mock-header"]
+    match = RequestMatch(headers=(("x-user", StringMatch("exact", "alice")),))
+    design = base.with_ingress(rules=(IngressRule("s2", match), IngressRule("s3", match)))
+    done = run(istioctl, "validate", "-f", str(write(tmp_path, "x", emit_istio(design))))
+    warnings = warnings_of(done.stdout + done.stderr)
+    assert [w for w in warnings if UNUSED_RULE.match(w)], warnings  # Istio says it
+    assert unpredicted(design, warnings) == []  # the validator said it first (LD503)
+    assert unpredicted(base, warnings) != []  # without that finding the test would fail
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_istioctl_analyze_finds_nothing(istioctl, tmp_path, name):
+    design = variants()[name]
+    export = write(tmp_path, "export", emit_istio(design))
+    cluster = write(tmp_path, "cluster", [*kube_objects(design), *istio_extras(design)])
+    messages = analyze(istioctl, export, cluster)
+    problems = [m for m in messages if m["level"] not in ALLOWED_LEVELS]
+    assert problems == [], json.dumps(problems, indent=1)
+
+
+def test_analyze_catches_a_broken_export(istioctl, tmp_path):
+    """The check bites: a route to a subset no DestinationRule defines, two VirtualServices
+    for one host."""
+    design = variants()["mock-baggage"]
+    objects = emit_istio(design)
+    vs = next(o for o in objects
+              if o["kind"] == "VirtualService" and o["metadata"]["name"] == "mock-baggage-mockb")
+    twin = json.loads(json.dumps(vs))
+    twin["metadata"]["name"] = "twin"
+    vs["spec"]["http"][0]["route"][0]["destination"]["subset"] = "nope"
+    kube = kube_objects(design)
+    messages = analyze(istioctl, write(tmp_path, "export", [*objects, twin]),
+                       write(tmp_path, "cluster", [*kube, *istio_extras(design)]))
+    codes = {m["code"] for m in messages}
+    assert {"IST0101", "IST0109"} <= codes, codes

@@ -1,0 +1,448 @@
+"""Real Istio: what its own control plane generates from the export routes like the simulator.
+
+The Go program ``tests/go/istio/xdsdump`` runs Istio's in-process control plane (the fake
+discovery server of Istio's own tests) over the exported objects and a cluster made from the
+design (``istio_workloads``), and dumps what every sidecar and the ingress gateway receive.
+``xds_reader`` reads that dump the way Envoy does; a request is followed hop by hop - the
+gateway's Lua and routes, then each app's sidecar - and must land on the pods ``simulate``
+names, for every example and for seeded random designs. All designs go through one run of
+the program.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import time
+from dataclasses import dataclass, field, replace
+
+import pytest
+import yaml
+from gotools import go_tool
+from hypothesis import HealthCheck, Phase, given, settings
+from istio_interpreter import Headers, headers_of, run_lua
+from istio_workloads import Workload, istio_extras, kube_objects, workloads
+from opentelemetry import baggage as otel_baggage
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from strategies import designs
+from test_emit_istio import PickLane, gateway_host
+from test_emit_lua import BAGGAGE_CASES
+from xds_reader import LUA_TYPE, ROUTER, Proxy, XdsError, lua_chain, pods_by_ip, run_chain
+
+from lanedesign import examples
+from lanedesign.emit.istio import emit_istio
+from lanedesign.model import LaneDesign
+from lanedesign.simulate import routing_table, simulate
+from lanedesign.validate import validate
+
+pytestmark = pytest.mark.istio
+
+RANDOM_DESIGNS = 25
+EMITTING = [n for n in examples.names() if examples.load(n).pass_through.method != "traceId"]
+
+
+def seeded_designs(count: int) -> list[LaneDesign]:
+    """``count`` distinct random designs the istio target accepts, the same on every run."""
+    found: dict[str, LaneDesign] = {}
+
+    @settings(max_examples=count * 10, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(designs())
+    def collect(design: LaneDesign) -> None:
+        if len(found) < count and design.pass_through.method != "traceId" \
+                and not any(f.severity == "error" for f in validate(design, "istio")):
+            found.setdefault(repr(design), design)
+
+    collect()
+    assert len(found) == count, f"only {len(found)} distinct random designs"
+    return list(found.values())
+
+
+@functools.cache
+def variants() -> dict[str, LaneDesign]:
+    """The examples, a few edits of them, and the seeded random designs, by case name."""
+    out = {name: examples.load(name) for name in EMITTING}
+    mock = examples.load("mock-baggage")
+    out["mock-baggage-strict"] = mock.with_(mode="strict", fallback=()).with_membership(
+        "s2", "mockb", True).with_membership("s3", "mocka", True).with_membership(
+        "s3", "mockc", True)
+    header = examples.load("mock-header")
+    mockb = header.service("mockb")
+    assert mockb is not None and mockb.calls  # the app in the middle of the chain
+    out["mock-header-drops"] = header.with_service(replace(mockb, propagates=False))
+    # the route header and baggage key the LuaJIT cases of test_emit_lua use
+    out["mock-baggage-lane"] = mock.with_(route_header="x-lane").with_pass_through(
+        baggage_key="lane")
+    for i, design in enumerate(seeded_designs(RANDOM_DESIGNS)):
+        out[f"random-{i:02d}"] = design
+    for name, design in out.items():
+        errors = [f for f in validate(design, "istio") if f.severity == "error"]
+        assert not errors, (name, errors)
+    return out
+
+
+@dataclass
+class Case:
+    """One design, its export, its cluster and what Istio generated from them."""
+
+    name: str
+    design: LaneDesign
+    objects: list[dict]
+    kube: list[dict]
+    pods: list[Workload]
+    dump: dict = field(default_factory=dict)
+
+    def proxy(self, workload: Workload) -> Proxy:
+        return Proxy(workload.name, self.dump["proxies"][workload.name])
+
+    def pod(self, service: str, lane: str) -> Workload:
+        (found,) = [w for w in self.pods if w.service == service and w.lane == lane]
+        return found
+
+    @property
+    def gateway(self) -> Workload:
+        (found,) = [w for w in self.pods if w.service is None]
+        return found
+
+
+def yaml_stream(objects: list[dict]) -> str:
+    return "\n---\n".join(yaml.safe_dump(o, sort_keys=False) for o in objects)
+
+
+def run_xdsdump(binary, cases: list[Case]) -> float:
+    """One run of the program for every case; fills each case's dump; returns seconds taken."""
+    request = {"cases": [{
+        "name": c.name,
+        "config": yaml_stream([*c.objects, *istio_extras(c.design)]),
+        "kube": yaml_stream(c.kube),
+        "proxies": [w.proxy for w in c.pods],
+    } for c in cases]}
+    start = time.monotonic()
+    done = subprocess.run([str(binary)], input=json.dumps(request), capture_output=True,
+                          text=True, check=False, timeout=1800)
+    took = time.monotonic() - start
+    assert done.returncode == 0, done.stderr[-4000:]
+    answers = json.loads(done.stdout)["cases"]
+    assert [a["name"] for a in answers] == [c.name for c in cases]
+    for case, answer in zip(cases, answers):
+        case.dump = answer
+    return took
+
+
+@pytest.fixture(scope="session")
+def xdsdump():
+    return go_tool("xdsdump")
+
+
+@pytest.fixture(scope="session")
+def cases(xdsdump) -> dict[str, Case]:
+    out = {}
+    for name, design in variants().items():
+        objects = emit_istio(design)
+        out[name] = Case(name, design, objects, kube_objects(design), workloads(design))
+    took = run_xdsdump(xdsdump, list(out.values()))
+    print(f"\nxdsdump: {len(out)} designs, "
+          f"{sum(len(c.pods) for c in out.values())} proxies in {took:.1f} s")
+    return out
+
+
+CASE_NAMES = [*EMITTING, "mock-baggage-strict", "mock-header-drops", "mock-baggage-lane",
+              *(f"random-{i:02d}" for i in range(RANDOM_DESIGNS))]
+
+
+# -- following a request through the dump -------------------------------------------------
+def pod_behind(case: Case, proxy: Proxy, cluster: str) -> Workload:
+    """The one pod behind ``cluster``, as the proxy's endpoints (EDS) name it."""
+    by_ip = {w.ip: w for w in case.pods}
+    ips = proxy.endpoints(cluster)
+    pods = pods_by_ip(case.kube)
+    assert all(ip in pods for ip in ips), (cluster, ips)
+    assert len(ips) == 1, f"{cluster}: {len(ips)} endpoints {ips}"
+    return by_ip[ips[0]]
+
+
+BAGGAGE = W3CBaggagePropagator()
+
+
+def app_lane(design: LaneDesign, received: Headers) -> str | None:
+    """The lane the app behind a sidecar reads from the request it received.
+
+    In the baggage method the app is an OpenTelemetry app: its W3C propagator reads the
+    baggage (only the first ``baggage`` line, as OpenTelemetry does). In the header method it
+    reads the route header.
+    """
+    if design.pass_through.method == "baggage":
+        return otel_baggage.get_baggage(design.baggage_key, BAGGAGE.extract(received))
+    values = received.get(design.route_header)
+    return ",".join(values) if values else None
+
+
+def propagated(design: LaneDesign, received: Headers) -> Headers:
+    """What an app puts on each call it makes, from the request it received.
+
+    The OpenTelemetry app re-injects the baggage it extracted (one line); the header app
+    copies the route header.
+    """
+    if design.pass_through.method == "baggage":
+        carrier: dict[str, str] = {}
+        BAGGAGE.inject(carrier, BAGGAGE.extract(received))
+        return headers_of(carrier)
+    name = design.route_header
+    return {name: list(received[name])} if name in received else {}
+
+
+def outbound(case: Case, caller: Workload, callee: str, headers: Headers) -> tuple[Workload, str]:
+    """A call from ``caller``'s app to ``callee``: its sidecar's Lua and route, to one pod."""
+    design = case.design
+    proxy = case.proxy(caller)
+    port = case.pod(callee, design.baseline).port
+    (chain,) = proxy.http_filters("OUTBOUND", port)
+    headers = run_chain(lua_chain(chain), headers)
+    host = f"{callee}.{design.namespace_of(callee)}.svc.cluster.local"
+    routed = proxy.route(str(port), host, "/", headers)
+    assert routed.status == 200 and len(routed.clusters) == 1, (caller.name, callee, routed)
+    (cluster,) = routed.clusters
+    direction, cport, _subset, chost = cluster.parts
+    assert (direction, cport, chost) == ("outbound", port, host), cluster.name
+    return pod_behind(case, proxy, cluster.name), cluster.name
+
+
+def inbound(case: Case, pod: Workload, headers: Headers) -> Headers:
+    """What the app behind ``pod`` receives: its sidecar's inbound Lua applied."""
+    chains = case.proxy(pod).http_filters("INBOUND", pod.port)
+    assert chains, f"{pod.name}: no inbound HTTP chain for port {pod.port}"
+    sources = {tuple(lua_chain(c)) for c in chains}
+    assert len(sources) == 1, f"{pod.name}: inbound chains disagree"
+    return run_chain(list(sources.pop()), headers)
+
+
+@dataclass(frozen=True)
+class Call:
+    caller: str | None
+    service: str
+    lane: str | None  # the lane of the pod that served the call
+    labels: dict[str, str]
+    context: str | None  # the lane the app reads from what it received
+
+
+def follow(case: Case, entry: Workload, headers: Headers) -> list[Call]:
+    """The calls below the entry pod, depth first in call order (as the simulator walks)."""
+    design = case.design
+    calls: list[Call] = []
+
+    def serve(caller: str | None, pod: Workload, sent: Headers, path: tuple) -> None:
+        assert pod.service is not None
+        received = inbound(case, pod, sent)
+        calls.append(Call(caller, pod.service, pod.lane,
+                          {k: v for k, v in pod.labels.items() if k != "app"},
+                          app_lane(design, received)))
+        service = design.service(pod.service)
+        assert service is not None
+        here = (*path, pod.service)
+        for callee in service.calls:
+            if callee in here or design.service(callee) is None:
+                continue  # the simulator follows no cycle and no unknown service either
+            out = propagated(design, received) if service.propagates else {}
+            target, _ = outbound(case, pod, callee, out)
+            serve(pod.service, target, out, here)
+
+    serve(None, entry, headers, ())
+    return calls
+
+
+def expected_calls(trace) -> list[Call]:
+    return [Call(h.caller, h.service, h.lane, dict(h.labels), h.context) for h in trace.hops]
+
+
+def check_request(case: Case, pairs: list[tuple[str, str]], path: str, host: str) -> None:
+    """The gateway and every hop after it, read from Istio's output, against ``simulate``."""
+    design = case.design
+    assert design.ingress is not None
+    gateway = case.proxy(case.gateway)
+    (chain,) = gateway.http_filters("OUTBOUND")
+    headers = run_chain(lua_chain(chain), headers_of(pairs))
+    routed = gateway.route("http.80", host, path, headers)
+    if routed.status == 404:
+        assert simulate(design, pairs, path=path, host=host).status == 404, (pairs, path, host)
+        return
+    shares, offered = {}, None
+    for cluster in routed.clusters:
+        (lane,) = cluster.headers[design.route_header]  # the gateway names the lane it chose
+        shares[lane] = shares.get(lane, 0) + cluster.share
+        rng = PickLane(lane)
+        trace = simulate(design, pairs, path=path, host=host, rng=rng)
+        assert (trace.status, trace.lane) == (200, lane), (pairs, path)
+        offered = rng.offered
+        entry = pod_behind(case, gateway, cluster.name)
+        assert follow(case, entry, cluster.headers) == expected_calls(trace), (pairs, lane)
+    if len(routed.clusters) > 1 or offered is not None:  # a weighted split
+        assert offered == pytest.approx(shares)
+
+
+def requests(design: LaneDesign) -> list[list[tuple[str, str]]]:
+    """Lane header for each lane, none, an unknown lane; in baggage mode the same as baggage."""
+    route = design.route_header
+    out = [[], [(route, "no-such-lane")], *([(route, lane)] for lane in design.lane_names)]
+    if design.pass_through.method == "baggage":
+        key = design.baggage_key
+        lanes = design.lane_names
+        out += [[("baggage", f"userId=alice,{key}={lane};p=1")] for lane in lanes]
+        out.append([("baggage", f"{key}=no-such-lane")])
+        # the client's own baggage names another lane than the one the gateway chooses
+        out += [[(route, lane), ("baggage", f"userId=alice,{key}={other}")]
+                for lane, other in zip(lanes, [*lanes[1:], lanes[0]])]
+    return out
+
+
+# -- the tests -----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_istio_generates_valid_envoy_configuration(cases, name):
+    case = cases[name]
+    assert case.dump["errors"] == []  # the control plane's and xdstest's own checks
+    assert set(case.dump["proxies"]) == {w.name for w in case.pods}
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_every_sidecar_routes_every_lane_to_the_simulators_pods(cases, name):
+    """Each workload's sidecar, each service it could call, each lane, none and unknown."""
+    case = cases[name]
+    design = case.design
+    table = routing_table(design)
+    route = design.route_header
+    for caller in case.pods:
+        if caller.service is None:
+            continue
+        for callee in design.service_names:
+            lanes = [*((lane, table[callee][lane]) for lane in design.lane_names),
+                     (None, design.baseline), ("no-such-lane", design.baseline)]
+            for lane, served in lanes:
+                headers = {} if lane is None else headers_of({route: lane})
+                pod, cluster = outbound(case, caller, callee, headers)
+                assert (pod.service, pod.lane) == (callee, served), (caller.name, lane, cluster)
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_requests_through_the_gateway_follow_the_simulator(cases, name):
+    case = cases[name]
+    assert case.design.ingress is not None  # every design here has one
+    host = gateway_host(case.design)
+    for pairs in requests(case.design):
+        for path in ("/", "/api/v2", "/mock"):
+            check_request(case, pairs, path, host)
+    check_request(case, [], "/", "not-served.example.org")
+
+
+def test_the_comparison_catches_wrong_objects(xdsdump):
+    """A broken export, run through Istio too, is caught by the same comparison."""
+    design = examples.load("mock-header")
+    objects = emit_istio(design)
+    vs = next(o for o in objects
+              if o["kind"] == "VirtualService" and o["metadata"]["name"] == "mock-header-mockb")
+    vs["spec"]["http"][2]["route"][0]["destination"]["subset"] = "s1"  # lane s3 ignored
+    broken = Case("broken", design, objects, kube_objects(design), workloads(design))
+    run_xdsdump(xdsdump, [broken])
+    assert broken.dump["errors"] == []  # valid for Istio: only the routing is wrong
+    with pytest.raises(AssertionError):
+        check_request(broken, [("x-asm-prefer-tag", "s3")], "/", "lanes.example.com")
+    caller = broken.pod("mocka", "s1")
+    pod, _ = outbound(broken, caller, "mockb", headers_of({"x-asm-prefer-tag": "s3"}))
+    assert pod.lane == "s1"  # where Istio really sends it, not where the simulator says
+    with pytest.raises(XdsError):  # a cluster Istio did not generate: 503 NC
+        Proxy("x", broken.dump["proxies"][caller.name]).endpoints("outbound|1|nope|x")
+
+
+def delivered_lua(case: Case, workload: Workload, direction: str,
+                  port: int | None = None) -> list[str]:
+    """The Lua sources in ``workload``'s HCM chains of ``direction``, each chain checked to
+    end with the router and to run our filter right before it."""
+    sources = set()
+    chains = case.proxy(workload).http_filters(direction, port)
+    assert chains, (workload.name, direction)
+    group = case.design.name
+    name = f"lanedesign.{group}.baggage" + ("-inbound" if direction == "INBOUND" else "")
+    for chain in chains:
+        names = [f["name"] for f in chain]
+        assert names[-2:] == [name, ROUTER], (workload.name, names)
+        (ours,) = [f for f in chain if f["name"] == name]
+        assert ours["typed_config"]["@type"] == LUA_TYPE
+        sources.add(ours["typed_config"]["default_source_code"]["inline_string"])
+    return sorted(sources)
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_the_baggage_filters_sit_before_the_router_in_every_proxy(cases, name):
+    case = cases[name]
+    if case.design.pass_through.method != "baggage":  # the header method has no filter
+        assert not any(f["name"].startswith("lanedesign.")
+                       for w in case.pods for d in ("INBOUND", "OUTBOUND")
+                       for chain in case.proxy(w).http_filters(d) for f in chain)
+        return
+    outbound_sources, inbound_sources = set(), set()
+    for w in case.pods:
+        if w.service is None:  # the gateway's one HTTP chain
+            outbound_sources.update(delivered_lua(case, w, "OUTBOUND"))
+            continue
+        for callee in case.design.service_names:  # every port the app may call
+            outbound_sources.update(delivered_lua(case, w, "OUTBOUND", case.pod(
+                callee, case.design.baseline).port))
+        inbound_sources.update(delivered_lua(case, w, "INBOUND", w.port))
+    assert len(outbound_sources) == 1 and len(inbound_sources) == 1  # one text everywhere
+
+
+@pytest.mark.parametrize(("baggage", "lane"), BAGGAGE_CASES)
+def test_the_lua_as_envoy_receives_it_passes_the_luajit_cases(cases, baggage, lane):
+    """test_emit_lua's cases, on the text Istio put in the gateway's and a sidecar's chain."""
+    case = cases["mock-baggage-lane"]
+    sidecar = case.pod("mocka", "s1")
+    (gateway,) = delivered_lua(case, case.gateway, "OUTBOUND")
+    (sidecar_source,) = delivered_lua(case, sidecar, "OUTBOUND", sidecar.port)
+    assert gateway == sidecar_source
+    values = run_lua(gateway, {"baggage": [baggage]}).headers.get("x-lane")
+    assert values == (None if lane is None else [lane])
+
+
+def test_without_the_inbound_filter_the_clients_baggage_wins(xdsdump):
+    """The check of the client's own baggage bites: without the inbound patch, an OpenTelemetry
+    app reads the client's lane, not the one the gateway routed the request in."""
+    design = examples.load("mock-baggage")
+    objects = emit_istio(design)
+    envoy_filter = next(o for o in objects if o["kind"] == "EnvoyFilter")
+    envoy_filter["spec"]["configPatches"] = [p for p in envoy_filter["spec"]["configPatches"]
+                                             if p["match"]["context"] != "SIDECAR_INBOUND"]
+    without = Case("no-inbound", design, objects, kube_objects(design), workloads(design))
+    run_xdsdump(xdsdump, [without])
+    assert without.dump["errors"] == []
+    check_request(without, [("x-asm-prefer-tag", "s2")], "/", "lanes.example.com")  # fine
+    with pytest.raises(AssertionError, match="context='s3'"):
+        check_request(without, [("x-asm-prefer-tag", "s2"),
+                                ("baggage", "userId=alice,x-asm-prefer-tag=s3")],
+                      "/", "lanes.example.com")
+
+
+# -- the reader refuses what it does not know ------------------------------------------------
+def test_the_reader_refuses_unknown_filters_and_fields():
+    router = {"name": ROUTER}
+    with pytest.raises(XdsError, match="does not know"):
+        lua_chain([{"name": "envoy.filters.http.ext_proc"}, router])  # could change headers
+    with pytest.raises(XdsError, match="router is not the last"):
+        lua_chain([router, {"name": "istio.stats"}])
+    proxy = Proxy("p", {"routes": [{"name": "80", "virtual_hosts": [{
+        "name": "vh", "domains": ["*"],
+        "routes": [{"match": {"prefix": "/", "query_parameters": []}, "route": {"cluster": "c"}}],
+    }]}]})
+    with pytest.raises(XdsError, match="query_parameters"):
+        proxy.route("80", "a.example.com", "/", {})
+
+
+def test_the_reader_picks_virtual_hosts_as_envoy_does():
+    def vh(name: str, *domains: str) -> dict:
+        return {"name": name, "domains": list(domains),
+                "routes": [{"match": {"prefix": "/"}, "route": {"cluster": name}}]}
+    proxy = Proxy("p", {"routes": [{"name": "80", "virtual_hosts": [
+        vh("any", "*"), vh("prefix", "a.example.*"), vh("suffix", "*.example.com"),
+        vh("exact", "a.example.com")]}]})
+    assert proxy.route("80", "a.example.com", "/", {}).clusters[0].name == "exact"
+    assert proxy.route("80", "b.example.com", "/", {}).clusters[0].name == "suffix"
+    assert proxy.route("80", "a.example.org", "/", {}).clusters[0].name == "prefix"
+    assert proxy.route("80", "other", "/", {}).clusters[0].name == "any"
