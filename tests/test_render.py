@@ -241,7 +241,8 @@ def test_automatic_focus_is_the_lanes_own_services_and_their_neighbours():
     design = layered_design(50, 10)
     lane = design.lane("lane-3")
     diagram = chain_diagram(design, "lane-3")  # 50 services fit under "at most 60"
-    assert diagram.shown[:len(lane.services)] == lane.services
+    assert set(lane.services) <= set(diagram.shown)
+    assert list(diagram.shown) == [s for s in design.service_names if s in diagram.shown]
     assert set(diagram.shown) == set(lane_focus(design, "lane-3")) != set(design.service_names)
     assert set(chain_diagram(design, "base").shown) == set(design.service_names)
     assert lane_focus(design, "lane-3", neighbours=False) == list(lane.services)

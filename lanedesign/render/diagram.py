@@ -146,10 +146,14 @@ def auto_focus(design: LaneDesign, lane: str | None, max_nodes: int = DEFAULT_MA
 
 def _select(design: LaneDesign, lane: str | None, focus: Iterable[str] | None,
             max_nodes: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    automatic = focus is None
     if focus is None:
         focus = auto_focus(design, lane, max_nodes)
     wanted = [s for s in dict.fromkeys(focus) if design.service(s) is not None]
     shown = tuple(wanted[:max(max_nodes, 1)])
+    if automatic:  # the lane's own come first only to survive the cut; then design order
+        kept = set(shown)
+        shown = tuple(s for s in dict.fromkeys(design.service_names) if s in kept)
     kept = set(shown)
     left_out = tuple(s for s in dict.fromkeys(design.service_names) if s not in kept)
     return shown, left_out
