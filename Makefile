@@ -1,8 +1,10 @@
 # Two commands on a fresh Debian/Ubuntu machine with Python 3.10+:
 #   make lab    set everything up, open the designer in JupyterLab on a built-in example
 #   make test   set everything up, run the whole test suite
-# and one for a classroom or a design meeting:
+# and two for a classroom or a design meeting:
 #   make app    the designer alone as a web page (Voila), no code in view
+#   make kube   a local Kubernetes API server (etcd + kube-apiserver, built with Go) to try
+#               diff and apply without a cluster; prints the KUBECONFIG line, Ctrl-C stops it
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -13,7 +15,7 @@ APP_PORT ?= 8866
 # Jupyter refuses to run as root (e.g. in a container) unless told it may
 AS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
-.PHONY: lab app test lint system go-tools clean bench
+.PHONY: lab app test lint system go-tools clean bench bench-kube kube
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { \
@@ -56,6 +58,9 @@ go-tools: $(STAMP)
 	@if command -v go >/dev/null 2>&1; then $(BIN)/python tests/gotools.py; \
 	else echo "Go is not installed: the istio and kube test tiers will be skipped"; fi
 
+kube: $(STAMP)
+	$(BIN)/python tests/kube_real.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -64,6 +69,10 @@ test: $(STAMP) system lint go-tools
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# apply of the L design against the real control plane (needs Go and ../shared)
+bench-kube: $(STAMP)
+	$(BIN)/python -m benchmarks.apply_real
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

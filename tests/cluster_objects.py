@@ -85,7 +85,12 @@ def service(name: str, namespace: str = NS, selector: dict | None = None,
 
 
 def deployment(app: str, pod_labels: dict[str, str], namespace: str = NS) -> dict:
+    """A Deployment a real API server accepts (selector, a container); no pods ever run."""
     suffix = "-".join(pod_labels.values()) or "plain"
+    labels = {"app": app, **pod_labels}
     return {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": f"{app}-{suffix}", "namespace": namespace},
-            "spec": {"template": {"metadata": {"labels": {"app": app, **pod_labels}}}}}
+            "spec": {"selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [{"name": app,
+                                                           "image": f"example.com/{app}:1"}]}}}}

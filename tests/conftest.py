@@ -49,3 +49,36 @@ def mock():
 @pytest.fixture
 def shop():
     return examples.load("shop")
+
+
+# -- the API servers of the cluster tests -----------------------------------------------------
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory, shared_dir):
+    """A real etcd + kube-apiserver for the session (``kube`` marker; needs Go, see gotools).
+
+    Istio's CRDs and Gateway API's come from ``shared_dir``; both processes are stopped at the
+    end of the session whatever happened in between.
+    """
+    from gotools import go_tool
+    from kube_real import ControlPlane, default_crd_files
+
+    etcd, apiserver = go_tool("etcd"), go_tool("kube-apiserver")
+    with ControlPlane(tmp_path_factory.mktemp("kube"), etcd, apiserver,
+                      default_crd_files(shared_dir)) as plane:
+        yield plane
+
+
+@pytest.fixture(params=["standin", pytest.param("real", marks=pytest.mark.kube)])
+def served(request, tmp_path):
+    """The API server a cluster test runs against, both in turn: the stand-in and the real
+    one (reset before each test). Either demands the token in its kubeconfig."""
+    from kube_servers import STANDIN_TOKEN, RealServed, StandInServed
+    from kube_standin import ASM, CORE, ISTIO, running
+
+    if request.param == "standin":
+        with running(tmp_path, *ISTIO, *ASM, *CORE, token=STANDIN_TOKEN) as run:
+            yield StandInServed(run)
+        return
+    plane = request.getfixturevalue("control_plane")
+    plane.reset()
+    yield RealServed(plane, plane.kubeconfig(tmp_path), plane.audit_mark())

@@ -155,6 +155,21 @@ register(GoTool(name="istioctl", module="istio", package="istio.io/istio/istioct
                 marker="istio"))
 register(GoTool(name="xdsdump", module="istio", package="./xdsdump", marker="istio"))
 
+# kube tier: a real control plane (tests/kube_real.py). The version ldflags make the server
+# report the release it was built from (``/version``), as an official build does; the date is
+# fixed so that the cache key stays stable.
+KUBE_VERSION = "v1.36.1"
+_KUBE_VERSION_VARS = tuple(
+    f"-X {pkg}.{var}={value}"
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+    for var, value in (("gitVersion", KUBE_VERSION), ("gitMajor", "1"), ("gitMinor", "36"),
+                       ("gitTreeState", "clean"), ("buildDate", "2026-01-01T00:00:00Z")))
+register(GoTool(name="kube-apiserver", module="kube-apiserver",
+                package="k8s.io/kubernetes/cmd/kube-apiserver", marker="kube",
+                ldflags=("-s", "-w", *_KUBE_VERSION_VARS)))
+register(GoTool(name="etcd", module="etcd", package="go.etcd.io/etcd/server/v3", marker="kube",
+                ldflags=("-s", "-w")))
+
 
 def main(argv: list[str]) -> int:
     """Build every registered tool (or those named), printing what each took."""

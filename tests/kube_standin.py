@@ -12,7 +12,8 @@ lacks, written after the Kubernetes API docs ("Server-Side Apply", "API concepts
 - ``dryRun=All`` on every write: the answer as if written, nothing stored;
 - ``labelSelector`` on lists (``=``, ``==``, ``!=``, ``in``, ``notin``, exists, ``!``),
   List ``kind``/``apiVersion``, uid/resourceVersion/generation/creationTimestamp;
-- delete preconditions (uid, resourceVersion) -> 409; an optional bearer token -> 401.
+- delete preconditions (uid, resourceVersion) -> 409; an optional bearer token -> 401;
+- writes into a namespace that does not exist -> 404 (``namespaces``; ``add`` makes them).
 
 Everything else (discovery, routing, the request log, reactions such as failure injection)
 is kmock's own. ``serve()`` runs the server in a background thread for the sync client.
@@ -308,10 +309,14 @@ class Call:
     dry_run: bool
     content_type: str
     body: Any = field(default=None, compare=False, repr=False)
+    status: int = field(default=0, compare=False)  # the answer's code (the real server's log)
+    user: str = field(default="", compare=False)
+    params: dict = field(default_factory=dict, compare=False, repr=False)  # the query
 
     @property
     def writes(self) -> bool:
-        return self.method in ("POST", "PUT", "PATCH", "DELETE") and not self.dry_run
+        return (self.method in ("POST", "PUT", "PATCH", "DELETE") and not self.dry_run
+                and self.status < 400)
 
 
 @attrs.define(kw_only=True)
@@ -319,6 +324,9 @@ class KubeStandIn(kmock.KubernetesEmulator):
     """kmock's emulator with server-side apply, dry run, label selectors and auth."""
 
     token: str | None = None
+    # a real apiserver refuses objects in a namespace that does not exist (404); these exist
+    namespaces: set[str] = attrs.field(factory=lambda: {"default", "istio-system",
+                                                        "kube-system"})
     _revision: int = attrs.field(default=0, init=False)
 
     def serve_kinds(self, *table: tuple[str, str, str, str]) -> KubeStandIn:
@@ -345,7 +353,8 @@ class KubeStandIn(kmock.KubernetesEmulator):
             kind = self._kind(req.resource) if req.resource is not None else None
             result.append(Call(str(req.method.value), kind, req.namespace, req.name,
                                req.params.get("dryRun") == "All",
-                               req.headers.get("Content-Type", ""), req.data))
+                               req.headers.get("Content-Type", ""), req.data,
+                               params=dict(req.params)))
         return result
 
     def writes(self) -> list[Call]:
@@ -407,6 +416,12 @@ class KubeStandIn(kmock.KubernetesEmulator):
         return status_error(404, "NotFound", f'{what} "{request.name}" not found',
                             name=request.name, kind=plural)
 
+    def _namespace_exists(self, request: kmock.Request) -> None:
+        namespace = request.namespace
+        if namespace and namespace not in self.namespaces:
+            raise status_error(404, "NotFound", f'namespaces "{namespace}" not found',
+                               name=namespace, kind="namespaces")
+
     def _store(self, request: kmock.Request, name: str, old: dict | None, new: dict) -> dict:
         """Write ``new`` unless it equals ``old``; stamp server metadata like the apiserver."""
         if old is not None and _same(old, new):
@@ -438,6 +453,8 @@ class KubeStandIn(kmock.KubernetesEmulator):
                       if (g, v, k) == (group, version, obj["kind"]))
         request = kmock.Request(resource=kmock.resource(group, version, plural),
                                 namespace=obj["metadata"].get("namespace"))
+        if request.namespace:
+            self.namespaces.add(request.namespace)
         self._store(request, obj["metadata"]["name"], None,
                     update(None, copy.deepcopy(obj), manager, self._now()))
 
@@ -468,6 +485,7 @@ class KubeStandIn(kmock.KubernetesEmulator):
 
     async def _serve_create(self, request: kmock.Request) -> Any:
         self._known(request)
+        self._namespace_exists(request)
         body = request.data or {}
         name = body.get("metadata", {}).get("name")
         if self._stored(request, name) is not None:
@@ -480,6 +498,7 @@ class KubeStandIn(kmock.KubernetesEmulator):
 
     async def _serve_update(self, request: kmock.Request) -> Any:
         kind = self._known(request)
+        self._namespace_exists(request)
         content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
         body = request.data if request.data is not None else yaml.safe_load(request.text)
         old = self._stored(request)

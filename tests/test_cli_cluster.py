@@ -1,5 +1,5 @@
 """The cluster commands end to end (real emitters): diff, apply, import-cluster against the
-stand-in API server."""
+stand-in API server and the real kube-apiserver (``served``)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,16 @@ import socket
 
 import pytest
 from cluster_objects import deployment, service, vs
-from kube_standin import ASM, CORE, ISTIO, running, write_kubeconfig
+from kube_standin import CORE, ISTIO, running, write_kubeconfig
 
 from lanedesign import examples
 from lanedesign.cli import main
 from lanedesign.designfile import dump_design, parse_design
 
-TOKEN = "eyJhbGciOiJSUzI1NiJ9.c2VydmljZWFjY291bnQ.c2lnbmF0dXJlLXNlY3JldA"
-
 
 @pytest.fixture
-def kube(tmp_path):
-    with running(tmp_path, *ISTIO, *ASM, *CORE) as served:
-        yield served
+def kube(served):
+    return served
 
 
 @pytest.fixture
@@ -43,7 +40,7 @@ def test_diff_lists_what_apply_would_do(kube, design_file, capsys):
     assert "create     DestinationRule default/mock-baggage-mocka" in out
     assert "create     EnvoyFilter istio-system/mock-baggage-baggage" in out
     assert "8 create" in out
-    assert kube.standin.writes() == []
+    assert kube.writes() == []
 
 
 def test_diff_json_is_one_document(kube, design_file, capsys):
@@ -51,7 +48,7 @@ def test_diff_json_is_one_document(kube, design_file, capsys):
                        "--format", "json")
     doc = json.loads(out)
     assert code == 0
-    assert doc["counts"]["create"] == 8 and doc["context"] == "standin"
+    assert doc["counts"]["create"] == 8 and doc["context"] == kube.context
     assert [c["kind"] for c in doc["changes"]] == ["DestinationRule"] * 3 + \
         ["VirtualService"] * 4 + ["EnvoyFilter"]
 
@@ -60,7 +57,7 @@ def test_apply_without_yes_is_a_dry_run(kube, design_file, capsys):
     code, out, _ = run(capsys, "apply", design_file, "--kubeconfig", kube.kubeconfig)
     assert code == 0
     assert "dry run, nothing written" in out and "(dry run: add --yes to apply)" in out
-    assert kube.standin.writes() == []
+    assert kube.writes() == []
 
 
 def test_apply_yes_writes_reports_progress_and_a_second_run_changes_nothing(
@@ -69,17 +66,19 @@ def test_apply_yes_writes_reports_progress_and_a_second_run_changes_nothing(
                          "--kubeconfig", kube.kubeconfig)
     assert code == 0, err
     progress = err.splitlines()
-    assert progress[0] == \
-        "[1/8] prepare  apply DestinationRule default/mock-baggage-mocka (create)"
-    assert progress[-1] == \
-        "[8/8] route    apply EnvoyFilter istio-system/mock-baggage-baggage (create)"
+    assert [line.split("]")[0] for line in progress] == [f"[{n}/8" for n in range(1, 9)]
+    # a phase's writes run concurrently: its lines come in the order the writes finished
+    assert {line.split("] ")[1] for line in progress[:3]} == {
+        f"prepare  apply DestinationRule default/mock-baggage-mock{s} (create)" for s in "abc"}
+    assert "route    apply EnvoyFilter istio-system/mock-baggage-baggage (create)" in \
+        {line.split("] ")[1] for line in progress[3:]}
     assert "applied 8 step(s)" in out
-    writes = len(kube.standin.writes())
+    writes = len(kube.writes())
     code, out, err = run(capsys, "apply", design_file, "--yes", "--kubeconfig",
                          kube.kubeconfig)
     assert code == 0 and err == ""
     assert "in sync: nothing to apply" in out
-    assert len(kube.standin.writes()) == writes
+    assert len(kube.writes()) == writes
 
 
 def test_apply_prune_removes_what_the_design_dropped(kube, design_file, capsys):
@@ -89,7 +88,7 @@ def test_apply_prune_removes_what_the_design_dropped(kube, design_file, capsys):
     code, out, _ = run(capsys, "apply", design_file, "--yes", "--wait", "0",
                        "--kubeconfig", kube.kubeconfig)
     assert code == 0 and "2 prune" in out
-    assert [c.method for c in kube.standin.writes()][-2:] == ["PATCH", "PATCH"]
+    assert [c.method for c in kube.writes()][-2:] == ["PATCH", "PATCH"]
     code, out, _ = run(capsys, "apply", design_file, "--yes", "--prune", "--wait", "0",
                        "--kubeconfig", kube.kubeconfig, "--format", "json")
     assert code == 0
@@ -98,12 +97,12 @@ def test_apply_prune_removes_what_the_design_dropped(kube, design_file, capsys):
 
 
 def test_a_conflict_exits_1_and_writes_nothing(kube, design_file, capsys):
-    kube.standin.add(vs("mock-baggage-mockb", "s1", group=None))
+    kube.add(vs("mock-baggage-mockb", "s1", group=None))
     code, out, _ = run(capsys, "apply", design_file, "--yes", "--kubeconfig", kube.kubeconfig)
     assert code == 1
     assert "conflict   VirtualService default/mock-baggage-mockb: exists without lanedesign's" \
         in out
-    assert kube.standin.writes() == []
+    assert kube.writes() == []
     code, _, _ = run(capsys, "diff", design_file, "--kubeconfig", kube.kubeconfig)
     assert code == 1
 
@@ -147,35 +146,36 @@ def test_a_design_with_errors_is_reported_before_any_connection(tmp_path, capsys
     assert code == 1 and "LD201" in out
 
 
-def test_credentials_never_reach_output_logs_errors_or_files(tmp_path, design_file, capsys,
-                                                             caplog):
+def test_credentials_never_reach_output_logs_errors_or_files(served, tmp_path, design_file,
+                                                             capsys, caplog):
     caplog.set_level(logging.DEBUG)
     seen = []
-    with running(tmp_path, *ISTIO, *ASM, *CORE, token=TOKEN) as served:
-        served.standin.add(service("mocka"))
-        served.standin.add(deployment("mocka", {"version": "v1"}))
-        for argv in (["diff", design_file], ["apply", design_file],
-                     ["apply", design_file, "--yes", "--wait", "0"],
-                     ["apply", design_file, "--yes", "--format", "json"],
-                     ["import-cluster", "-n", "default"],
-                     ["import-cluster", "-n", "default", "--format", "json"]):
-            code, out, err = run(capsys, *argv, "--kubeconfig", served.kubeconfig)
-            assert code in (0, 1), err
-            seen += [out, err]
-        assert served.standin.writes()  # the token worked: the stand-in demands it
-        wrong = write_kubeconfig(tmp_path / "..", served.url, token=TOKEN[::-1])
-        code, out, err = run(capsys, "diff", design_file, "--kubeconfig", wrong)
-        assert code == 1 and "401 Unauthorized" in err
+    token = served.token
+    # either server demands the kubeconfig's token
+    served.add(service("mocka"))
+    served.add(deployment("mocka", {"version": "v1"}))
+    for argv in (["diff", design_file], ["apply", design_file],
+                 ["apply", design_file, "--yes", "--wait", "0"],
+                 ["apply", design_file, "--yes", "--format", "json"],
+                 ["import-cluster", "-n", "default"],
+                 ["import-cluster", "-n", "default", "--format", "json"]):
+        code, out, err = run(capsys, *argv, "--kubeconfig", served.kubeconfig)
+        assert code in (0, 1), err
         seen += [out, err]
+    assert served.writes()  # the token worked: the server demands it
+    wrong = served.kubeconfig_with(tmp_path / "wrong", token[::-1])
+    code, out, err = run(capsys, "diff", design_file, "--kubeconfig", wrong)
+    assert code == 1 and "401 Unauthorized" in err
+    seen += [out, err]
     for text in [*seen, caplog.text]:
-        assert TOKEN not in text and TOKEN[::-1] not in text
+        assert token not in text and token[::-1] not in text
 
 
 def test_import_cluster_prints_a_design_from_services_and_deployments(kube, capsys):
     for app in ("cart", "pay"):
-        kube.standin.add(service(app))
-        kube.standin.add(deployment(app, {"version": "v1"}))
-    kube.standin.add(deployment("cart", {"version": "v2"}))
+        kube.add(service(app))
+        kube.add(deployment(app, {"version": "v1"}))
+    kube.add(deployment("cart", {"version": "v2"}))
     code, out, err = run(capsys, "import-cluster", "--namespace", "default",
                          "--kubeconfig", kube.kubeconfig, "--name", "shop")
     assert code == 0, err
@@ -207,9 +207,11 @@ def test_the_asm_target_applies_the_group_then_its_lanes(kube, tmp_path, capsys)
     code, out, err = run(capsys, "apply", design, "--target", "asm", "--yes", "--wait", "0",
                          "--kubeconfig", kube.kubeconfig)
     assert code == 0, err
-    assert [(c.kind, c.name) for c in kube.standin.writes()] == [
-        ("ASMSwimLaneGroup", "mock-weighted"), ("ASMSwimLane", "s1"), ("ASMSwimLane", "s2"),
-        ("ASMSwimLane", "s3")]
+    written = [(c.kind, c.name) for c in kube.writes()]
+    assert written[0] == ("ASMSwimLaneGroup", "mock-weighted")  # the prepare phase
+    assert set(written[1:]) == {("ASMSwimLane", "s1"), ("ASMSwimLane", "s2"),
+                                ("ASMSwimLane", "s3")}
+    assert len(written) == 4
     code, out, _ = run(capsys, "diff", design, "--target", "asm",
                        "--kubeconfig", kube.kubeconfig)
     assert code == 0 and "4 unchanged" in out
@@ -232,8 +234,8 @@ def test_a_target_the_design_or_the_cluster_cannot_take_exits_1(tmp_path, capsys
 def test_import_cluster_takes_calls_from_an_existing_design(kube, design_file, tmp_path,
                                                             capsys):
     for app in ("mocka", "mockb"):
-        kube.standin.add(service(app))
-        kube.standin.add(deployment(app, {"version": "v1"}))
+        kube.add(service(app))
+        kube.add(deployment(app, {"version": "v1"}))
     code, out, _ = run(capsys, "import-cluster", "-n", "default", "--calls-from", design_file,
                        "--kubeconfig", kube.kubeconfig, "--format", "json")
     assert code == 0

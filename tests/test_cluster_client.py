@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+import kmock
 import pytest
 from cluster_objects import GROUP, shop
 from kube_standin import ASM, CORE, ISTIO, running, write_kubeconfig
@@ -38,24 +39,22 @@ def test_an_unreachable_server_is_one_clear_error(tmp_path):
     assert "object at 0x" not in message
 
 
-def test_rejected_credentials_are_a_401_that_never_shows_the_token(tmp_path):
-    with running(tmp_path, *ISTIO, token="the-right-one") as served:
-        path = write_kubeconfig(tmp_path, served.url, token=TOKEN)
-        with connect(path) as cluster, pytest.raises(ApiError) as error:
-            diff(cluster, shop("v1"), GROUP)
-        assert served.standin.calls()[0].method == "GET"
+def test_rejected_credentials_are_a_401_that_never_shows_the_token(served, tmp_path):
+    path = served.kubeconfig_with(tmp_path / "wrong", TOKEN)
+    with connect(path) as cluster, pytest.raises(ApiError) as error:
+        diff(cluster, shop("v1"), GROUP)
+    assert served.writes() == []
     assert error.value.status == 401
     assert "log in again" in error.value.hint
     for text in (str(error.value), repr(error.value), repr(error.value.to_dict())):
         assert TOKEN not in text
 
 
-def test_the_token_is_sent_as_a_bearer_token(tmp_path):
-    with running(tmp_path, *ISTIO, token=TOKEN) as served:
-        path = write_kubeconfig(tmp_path, served.url, token=TOKEN)
-        with connect(path) as cluster:
-            assert diff(cluster, shop("v1"), GROUP).counts()["create"] == 4
-            assert TOKEN not in repr(cluster)
+def test_the_token_is_sent_as_a_bearer_token(served):
+    with connect(served.kubeconfig) as cluster:  # either server demands the token
+        assert diff(cluster, shop("v1"), GROUP).counts()["create"] == 4
+        assert served.token not in repr(cluster)
+        assert served.token not in repr(cluster.describe())
 
 
 def test_discovery_names_the_targets_a_cluster_can_take(tmp_path):
@@ -67,6 +66,15 @@ def test_discovery_names_the_targets_a_cluster_can_take(tmp_path):
     assert "istio.alibabacloud.com: not served" in found.summary()
     with running(tmp_path, *ISTIO, *ASM) as served, connect(served.kubeconfig) as cluster:
         assert discover(cluster).to_dict()["targets"] == ["istio", "asm"]
+
+
+@pytest.mark.kube
+def test_the_real_server_serves_both_targets_and_istios_older_versions(control_plane, tmp_path):
+    with connect(control_plane.kubeconfig(tmp_path)) as cluster:
+        found = discover(cluster)
+    assert found.targets == ("istio", "asm")
+    assert {"v1", "v1beta1", "v1alpha3"} <= set(found.groups["networking.istio.io"])
+    assert found.groups["istio.alibabacloud.com"] == ["v1"]
 
 
 def test_paths_and_names():
@@ -93,10 +101,40 @@ def test_a_server_url_with_userinfo_is_shown_without_it(tmp_path):
     assert connect(path).describe()["server"] == "http://127.0.0.1:6443"
 
 
-def test_a_namespaced_object_without_a_namespace_is_refused(tmp_path):
-    with running(tmp_path, *ISTIO) as served, connect(served.kubeconfig) as cluster:
+def test_a_namespaced_object_without_a_namespace_is_refused(served):
+    with connect(served.kubeconfig) as cluster:
         orphan = shop("v1")[0]
         del orphan["metadata"]["namespace"]
         with pytest.raises(ValueError, match="names no namespace"):
             cluster.apply(orphan, dry_run=True)
-        assert served.standin.calls()[-1].kind is None  # only discovery was asked
+    assert served.calls() and all(c.kind is None for c in served.calls())  # discovery only
+
+
+def test_a_429_with_retry_after_is_retried_and_without_it_is_an_error(tmp_path):
+    """urllib3 already retries a GET's 429 by itself; a write (PATCH) is retried here."""
+    with running(tmp_path, *ISTIO) as served, connect(served.kubeconfig) as cluster:
+        waits = []
+        cluster._sleep = waits.append
+        busy = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 429,
+                "reason": "TooManyRequests", "message": "storage is (re)initializing"}
+        hit: set[int] = set()  # kmock asks a filter about past requests too: keep the verdicts
+
+        def twice(req) -> bool:
+            if req.id in hit:
+                return True
+            if req.method.value == "PATCH" and req.name == "cart" and len(hit) < 2:
+                hit.add(req.id)
+                return True
+            return False
+
+        served.standin[twice] << kmock.Response(status=429, payload=busy,
+                                                headers={"Retry-After": "2"})
+        cart = shop("v1")[0]
+        assert cluster.apply(cart)["metadata"]["name"] == "cart"  # the third PATCH got in
+        assert waits == [2.0, 2.0]
+        assert [c.name for c in served.standin.calls() if c.method == "PATCH"] == ["cart"] * 3
+        served.standin[lambda req: req.name == "pay"] << kmock.Response(status=429,
+                                                                        payload=busy)
+        with pytest.raises(ApiError) as error:  # no Retry-After: not retried
+            cluster.apply(shop("v1")[1])
+        assert error.value.status == 429 and waits == [2.0, 2.0]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from cluster_objects import GROUP, NS, deployment, dr, ef, host, labels, service, vs
 from hypothesis import assume, event, given, settings
-from kube_standin import ASM, CORE, ISTIO, running
 from strategies import designs
 
 from lanedesign import examples
@@ -106,11 +105,11 @@ def test_nothing_to_import_is_no_design():
     assert result.summary().startswith("nothing to import")
 
 
-def test_import_design_reads_the_chosen_namespaces_over_the_api(tmp_path):
-    with running(tmp_path, *CORE) as served, connect(served.kubeconfig) as cluster:
+def test_import_design_reads_the_chosen_namespaces_over_the_api(served):
+    with connect(served.kubeconfig) as cluster:
         for ns in ("shop", "pay", "elsewhere"):
-            served.standin.add(service(f"{ns}-svc", namespace=ns))
-            served.standin.add(deployment(f"{ns}-svc", {"version": "v1"}, namespace=ns))
+            served.add(service(f"{ns}-svc", namespace=ns))
+            served.add(deployment(f"{ns}-svc", {"version": "v1"}, namespace=ns))
         result = import_design(cluster, ["shop", "pay"])
     assert result.design.name == "shop"
     assert sorted(result.design.service_names) == ["pay-svc", "shop-svc"]
@@ -178,11 +177,11 @@ def test_weights_an_envoy_filter_and_baggage_make_a_weighted_baggage_design():
     assert design.ingress.match.uri == StringMatch("prefix", "/shop")
 
 
-def test_import_owned_reads_the_groups_objects_back_from_the_cluster(tmp_path):
-    with running(tmp_path, *ISTIO, *ASM) as served, connect(served.kubeconfig) as cluster:
+def test_import_owned_reads_the_groups_objects_back_from_the_cluster(served):
+    with connect(served.kubeconfig) as cluster:
         apply(cluster, [dr("cart", "v1", "v2"), vs("cart", "v1", "v2")], GROUP,
               settle_seconds=0)
-        served.standin.add(dr("other", "v9", group="payments"))
+        served.add(dr("other", "v9", group="payments"))
         result = import_owned(cluster, GROUP)
         assert lanes_of(result.design) == [("v1", {"version": "v1"}, ("cart",)),
                                            ("v2", {"version": "v2"}, ("cart",))]
@@ -199,9 +198,9 @@ def test_a_short_host_takes_the_objects_namespace():
     assert design.namespace == "shop" and design.service_names == ("cart",)
 
 
-def test_an_asm_lane_group_is_read_back_through_the_asm_importer(tmp_path):
+def test_an_asm_lane_group_is_read_back_through_the_asm_importer(served):
     design = examples.load("mock-weighted")
-    with running(tmp_path, *ISTIO, *ASM) as served, connect(served.kubeconfig) as cluster:
+    with connect(served.kubeconfig) as cluster:
         apply(cluster, emit(design, "asm"), design.name, settle_seconds=0)
         result = import_owned(cluster, design.name)
     back = result.design

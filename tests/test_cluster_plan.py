@@ -1,19 +1,39 @@
-"""diff: create / update / unchanged / prune / conflict / rejected, judged by a server dry run."""
+"""diff: create / update / unchanged / prune / conflict / rejected, judged by a server dry run.
+
+Against the stand-in and the real kube-apiserver (``served``), except where a test needs a
+server the real one is not (no Istio CRDs, an old Istio) or injects a failure into the stand-in.
+"""
 
 from __future__ import annotations
 
 import pytest
 from cluster_objects import GROUP, NS, dr, ef, shop, vs
+from kube_servers import RealServed, StandInServed
 from kube_standin import ASM, CORE, ISTIO, ISTIO_OLD, running, status_error
 
 from lanedesign.cluster import TargetNotServed, apply, connect, diff
 
 
 @pytest.fixture
-def kube(tmp_path):
-    with running(tmp_path, *ISTIO, *ASM, *CORE) as served, \
-            connect(served.kubeconfig) as cluster:
-        yield served.standin, cluster
+def kube(served):
+    with connect(served.kubeconfig) as cluster:
+        yield served, cluster
+
+
+@pytest.fixture
+def standin_kube(tmp_path):
+    """The stand-in alone: for failures injected into it (the real server has its own)."""
+    with running(tmp_path, *ISTIO, *ASM, *CORE) as run, connect(run.kubeconfig) as cluster:
+        yield StandInServed(run), cluster
+
+
+@pytest.fixture
+def real_kube(control_plane, tmp_path):
+    control_plane.reset()
+    served = RealServed(control_plane, control_plane.kubeconfig(tmp_path),
+                        control_plane.audit_mark())
+    with connect(served.kubeconfig) as cluster:
+        yield served, cluster
 
 
 def actions(plan) -> list[tuple[str, str, str]]:
@@ -21,14 +41,16 @@ def actions(plan) -> list[tuple[str, str, str]]:
 
 
 def test_an_empty_cluster_gets_everything_created_by_a_dry_run_only(kube):
-    standin, cluster = kube
+    served, cluster = kube
     plan = diff(cluster, shop("v1", "v2"), GROUP)
     assert actions(plan) == [("create", "DestinationRule", "cart"),
                              ("create", "DestinationRule", "pay"),
                              ("create", "VirtualService", "cart"),
                              ("create", "VirtualService", "pay")]
-    assert standin.writes() == []
-    assert all(c.dry_run for c in standin.calls() if c.method == "PATCH")
+    assert served.writes() == []
+    patches = [c for c in served.calls() if c.method == "PATCH"]
+    assert len(patches) == 4 and all(c.dry_run for c in patches)
+    assert served.live(dr("cart")) is None
     assert "+  host: cart.default.svc.cluster.local\n" in plan.changes[0].diff
     assert not plan.blocked and not plan.in_sync
 
@@ -69,18 +91,18 @@ def test_owned_objects_no_longer_emitted_are_prune_candidates(kube):
 
 
 def test_foreign_objects_are_never_prune_candidates(kube):
-    standin, cluster = kube
-    standin.add(vs("legacy", "v1", group=None))  # same kind, no labels
-    standin.add(vs("other-team", "v1", group="payments"))  # our labels, another group
+    served, cluster = kube
+    served.add(vs("legacy", "v1", group=None))  # same kind, no labels
+    served.add(vs("other-team", "v1", group="payments"))  # our labels, another group
     plan = diff(cluster, shop("v1"), GROUP)
     assert {c.ref.name for c in plan.changes} == {"cart", "pay"}
     assert plan.of("prune") == []
 
 
 def test_a_same_named_object_without_our_labels_is_a_conflict(kube):
-    standin, cluster = kube
-    standin.add(vs("cart", "v1", group=None))
-    standin.add(dr("pay", "v1", group="payments"))
+    served, cluster = kube
+    served.add(vs("cart", "v1", group=None))
+    served.add(dr("pay", "v1", group="payments"))
     plan = diff(cluster, shop("v1"), GROUP)
     conflicts = {c.ref.name: c.reason for c in plan.of("conflict")}
     assert conflicts == {
@@ -105,9 +127,9 @@ def test_a_field_another_manager_changed_is_a_conflict_with_the_servers_words(ku
     assert [c.action for c in forced.changes if c.ref.name == "pay"] == ["unchanged", "update"]
 
 
-def test_an_object_the_server_rejects_is_reported_not_raised(kube):
-    standin, cluster = kube
-    standin[lambda req: req.name == "cart" and req.params.get("dryRun") == "All"] << \
+def test_an_object_the_server_rejects_is_reported_not_raised(standin_kube):
+    served, cluster = standin_kube
+    served.standin[lambda req: req.name == "cart" and req.params.get("dryRun") == "All"] << \
         status_error(422, "Invalid", 'admission webhook "validation.istio.io" denied the '
                      "request: configuration is invalid: subset name is empty")
     plan = diff(cluster, shop("v1"), GROUP)
@@ -147,11 +169,64 @@ def test_an_old_istio_without_v1_is_refused_naming_the_versions_it_has(tmp_path)
     assert "v1beta1" in refused.value.message and "v1alpha3" in refused.value.message
 
 
-def test_without_cluster_wide_list_rights_prune_candidates_come_per_namespace(kube):
-    standin, cluster = kube
+def test_without_cluster_wide_list_rights_prune_candidates_come_per_namespace(standin_kube):
+    served, cluster = standin_kube
     apply(cluster, shop("v1"), GROUP, settle_seconds=0)
-    standin[lambda req: req.method.value == "GET" and req.name is None
+    served.standin[lambda req: req.method.value == "GET" and req.name is None
             and req.namespace is None and req.resource is not None
             and req.resource.plural is not None] << status_error(403, "Forbidden", "no")
     plan = diff(cluster, shop("v1", services=("cart",)), GROUP)
     assert [c.ref.name for c in plan.of("prune")] == ["pay", "pay"]
+
+
+# -- the real server's own refusals (no injection: its CRD schemas and RBAC) -------------------
+@pytest.mark.kube
+def test_a_value_of_the_wrong_type_is_rejected_not_raised(real_kube):
+    served, cluster = real_kube
+    bad = vs("cart", "v1")
+    bad["spec"]["http"][0]["route"][0]["weight"] = "most"  # an integer in Istio's schema
+    plan = diff(cluster, [dr("cart", "v1"), bad], GROUP)
+    assert [c.action for c in plan.changes] == ["create", "rejected"]
+    [rejected] = plan.of("rejected")
+    # kube-apiserver answers a server-side apply of a mistyped field with a 500, not a 422
+    assert rejected.reason.startswith("500 Internal Server Error: failed to create typed "
+                                      "patch object")
+    assert ".spec.http[0].route[0].weight: expected numeric" in rejected.reason
+    assert plan.blocked and served.writes() == []
+
+
+@pytest.mark.kube
+def test_an_object_istios_schema_rules_reject_is_a_422_with_the_servers_words(real_kube):
+    served, cluster = real_kube
+    bad = dr("cart", "v1")
+    bad["spec"]["subsets"][0].pop("name")  # Istio's CRD requires a subset's name
+    plan = diff(cluster, [bad], GROUP)
+    [rejected] = plan.of("rejected")
+    assert rejected.reason.startswith("422 Invalid: ")
+    assert "spec.subsets[0].name: Required value" in rejected.reason
+    assert plan.blocked and served.writes() == []
+
+
+def test_an_object_in_a_namespace_that_does_not_exist_is_rejected(kube):
+    served, cluster = kube
+    elsewhere = dr("cart", "v1")
+    elsewhere["metadata"]["namespace"] = "no-such-namespace"
+    plan = diff(cluster, [elsewhere, dr("pay", "v1")], GROUP)
+    assert [c.action for c in plan.changes] == ["rejected", "create"]
+    assert plan.changes[0].reason == '404 NotFound: namespaces "no-such-namespace" not found'
+    assert plan.blocked and served.writes() == []
+
+
+@pytest.mark.kube
+def test_a_user_with_namespace_rights_only_gets_prune_candidates_per_namespace(real_kube,
+                                                                               tmp_path):
+    served, cluster = real_kube
+    apply(cluster, shop("v1"), GROUP, settle_seconds=0)
+    plane = served.plane  # the limited user's rights are namespaced RoleBindings
+    with connect(plane.kubeconfig(tmp_path / "limited", user="limited")) as limited:
+        plan = diff(limited, shop("v1", services=("cart",)), GROUP)
+    assert [c.ref.name for c in plan.of("prune")] == ["pay", "pay"]
+    lists = [c for c in plane.calls(served.mark, user="limited") if c.method == "GET"
+             and c.name is None and c.kind is not None]
+    assert {c.status for c in lists if c.namespace is None} == {403}
+    assert {c.namespace for c in lists if c.status == 200} == {NS}

@@ -139,7 +139,8 @@ def test_fields_a_manager_stops_applying_are_removed_unless_someone_else_owns_th
 
 
 def test_label_selectors_filter_lists_across_namespaces(kube):
-    _, api = kube
+    standin, api = kube
+    standin.namespaces.add("shop")
     other_namespace = vs("one", {"app.kubernetes.io/managed-by": "lanedesign", "g": "x"})
     other_namespace["metadata"]["namespace"] = "shop"
     apply(api, other_namespace)
@@ -258,3 +259,16 @@ def test_reapplying_the_same_object_is_a_fixed_point(first, second):
         for key in path:
             node_once, node_mine = node_once[key], node_mine[key]
         assert node_once == node_mine
+
+
+def test_a_write_into_a_namespace_that_does_not_exist_is_a_404(kube):
+    standin, api = kube
+    missing = {**vs(), "metadata": {**vs()["metadata"], "namespace": "nowhere"}}
+    with pytest.raises(ApiException) as refused:
+        api.patch_namespaced_custom_object(
+            GROUP, VERSION, "nowhere", PLURAL, "reviews", missing, field_manager="lanedesign",
+            _content_type="application/apply-patch+yaml")
+    assert refused.value.status == 404
+    assert json.loads(refused.value.body)["message"] == 'namespaces "nowhere" not found'
+    standin.add(missing)  # a test's own setup makes the namespace, as `kubectl create ns`
+    assert api.get_namespaced_custom_object(GROUP, VERSION, "nowhere", PLURAL, "reviews")

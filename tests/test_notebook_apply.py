@@ -1,7 +1,7 @@
 """Notebook 03's diff and apply cells. nbval runs the notebook without a cluster (conftest
 hides any kubeconfig) and checks the clean stop it stored; here a kernel runs it against the
-stand-in: a diff, nothing applied until the context's name is typed, then an apply with a
-progress bar."""
+stand-in and the real kube-apiserver (``served``): a diff, nothing applied until the context's
+name is typed, then an apply with a progress bar."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ from contextlib import contextmanager
 
 import nbformat
 from conftest import ROOT
-from kube_standin import ISTIO, running
 from nbclient import NotebookClient
 
 from lanedesign import examples
 from lanedesign.emit import emit
 
 NOTEBOOK = ROOT / "notebooks" / "03-export-and-apply.ipynb"
-TOKEN = "sha256~bm90ZWJvb2stdG9rZW4tdGhhdC1tdXN0LXN0YXktc2VjcmV0"
 DIFF_CELL, APPLY_CELL = "03-15", "03-17"
 
 
@@ -56,23 +54,24 @@ def test_the_stored_notebook_shows_the_clean_stop_and_no_machine_paths():
         assert machine not in stored
 
 
-def test_with_a_cluster_it_applies_only_after_the_context_name_is_typed(tmp_path):
-    with running(tmp_path, *ISTIO, token=TOKEN) as served, \
-            kernel(str(served.kubeconfig), tmp_path) as (client, book):
+def test_with_a_cluster_it_applies_only_after_the_context_name_is_typed(served, tmp_path):
+    context = served.context
+    with kernel(str(served.kubeconfig), tmp_path) as (client, book):
         run_all(client, book)
         diffed = text(cell(book, DIFF_CELL))
-        assert "lane group 'mock-baggage' against standin:" in diffed and "8 create" in diffed
+        assert f"lane group 'mock-baggage' against {context}:" in diffed
+        assert "8 create" in diffed
         assert text(cell(book, APPLY_CELL)) == \
-            "Nothing applied: set CONFIRM = 'standin' once you have read the diff.\n"
-        assert served.standin.writes() == []
+            f"Nothing applied: set CONFIRM = '{context}' once you have read the diff.\n"
+        assert served.writes() == []
 
         apply_cell = cell(book, APPLY_CELL)
-        apply_cell.source = apply_cell.source.replace('CONFIRM = ""', 'CONFIRM = "standin"')
+        apply_cell.source = apply_cell.source.replace('CONFIRM = ""', f'CONFIRM = "{context}"')
         client.execute_cell(apply_cell, book.cells.index(apply_cell))
         applied = text(apply_cell)
         bars = [state for state in client.widget_state.values()
                 if state.get("_model_name") == "FloatProgressModel"]
-        written = {(c.kind, c.name) for c in served.standin.writes()}
+        written = {(c.kind, c.name) for c in served.writes()}
 
     wanted = {(o["kind"], o["metadata"]["name"]) for o in emit(examples.load("mock-baggage"),
                                                                 "istio")}
@@ -81,5 +80,5 @@ def test_with_a_cluster_it_applies_only_after_the_context_name_is_typed(tmp_path
     assert applied.count("(create)") >= 8  # a line per object as it goes, then the summary
     assert [(bar["value"], bar["max"]) for bar in bars] == [(8, 8)]  # tqdm's bar, at the end
     everything = str([node.outputs for node in book.cells if node.cell_type == "code"])
-    assert TOKEN not in everything
+    assert served.token not in everything
 

@@ -17,7 +17,7 @@ Results are plain frozen dataclasses with ``to_dict()`` and ``summary()``; failu
 from __future__ import annotations
 
 from .apply import DEFAULT_SETTLE_SECONDS, PHASES, ApplyResult, Progress, Step, apply, plan_steps
-from .client import FIELD_MANAGER, Cluster, ObjectRef, Resource
+from .client import DEFAULT_CONCURRENCY, FIELD_MANAGER, Cluster, ObjectRef, Resource
 from .config import connect, contexts
 from .discovery import Discovery, discover, target_kinds
 from .errors import (
@@ -38,6 +38,7 @@ from .importer import (
 from .plan import Change, Plan, diff, owned_objects
 
 __all__ = [
+    "DEFAULT_CONCURRENCY",
     "DEFAULT_SETTLE_SECONDS",
     "FIELD_MANAGER",
     "PHASES",

@@ -8,6 +8,8 @@
    and other objects last.
 
 Every state in between serves traffic, so a failure stops at once and a re-run converges.
+Within a phase the writes are independent (any order of them is one of those states), so up
+to ``concurrency`` of them are in flight at once; phases never overlap.
 Before any write the whole set went through the server's dry run (``diff``); a plan with
 conflicts or rejections writes nothing.
 """
@@ -15,13 +17,15 @@ conflicts or rejections writes nothing.
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..emit.registry import routing_kinds
-from .client import Cluster, ObjectRef
+from .client import DEFAULT_CONCURRENCY, Cluster, ObjectRef
 from .errors import ClusterError, StalePlan
 from .plan import Change, Plan, diff
 
@@ -177,51 +181,97 @@ def apply(cluster: Cluster, plan_or_objects: Plan | Sequence[dict], group: str |
           dry_run: bool = False, prune: bool = False, force_conflicts: bool = False,
           settle_seconds: float = DEFAULT_SETTLE_SECONDS,
           on_progress: Callable[[Progress], None] | None = None,
-          sleep: Callable[[float], None] = time.sleep) -> ApplyResult:
+          sleep: Callable[[float], None] = time.sleep,
+          concurrency: int = DEFAULT_CONCURRENCY) -> ApplyResult:
     """Apply objects (or a reviewed ``Plan``) after a server dry run of the whole set.
 
     A ``Plan`` is re-checked first: if the cluster changed since it was made, ``StalePlan``
     is raised and nothing is written. ``dry_run`` stops after the check and reports the steps.
+    Within a phase up to ``concurrency`` writes are in flight; a phase starts only when every
+    write of the one before it is done. ``on_progress`` is called on the caller's thread.
     """
-    plan = _current_plan(cluster, plan_or_objects, group, force_conflicts)
+    plan = _current_plan(cluster, plan_or_objects, group, force_conflicts, concurrency)
     steps = tuple(plan_steps(plan, prune))
     if plan.blocked or dry_run:
         return ApplyResult(plan, steps, dry_run)
     report = on_progress or (lambda progress: None)
-    done: list[Step] = []
-    for phase in PHASES:
-        todo = [s for s in steps if s.phase == phase]
-        if not todo:
-            continue
-        if done and settle_seconds > 0:  # let the proxies take the previous phase first
-            report(Progress(len(done), len(steps), phase, f"waiting {settle_seconds:g}s for "
-                            f"the mesh to take the {done[-1].phase} phase"))
-            sleep(settle_seconds)
-        for step in todo:
-            try:
-                _write(cluster, step, plan.force_conflicts)
-            except ClusterError as exc:
-                report(Progress(len(done), len(steps), phase, f"failed: {step.text()}: {exc}",
-                                step, ok=False))
-                return ApplyResult(plan, steps, False, tuple(done), step, exc)
-            done.append(step)
-            report(Progress(len(done), len(steps), phase, step.text(), step))
-    return ApplyResult(plan, steps, False, tuple(done))
+    done: list[int] = []  # indexes into steps, in the order the writes finished
+
+    def result(failed: tuple[Step, ClusterError] | None = None) -> ApplyResult:
+        finished = tuple(steps[i] for i in sorted(done))  # plan order, whatever finished first
+        return ApplyResult(plan, steps, False, finished, *(failed or (None, None)))
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency),
+                            thread_name_prefix="lanedesign-apply") as pool:
+        for phase in PHASES:
+            todo = [i for i, s in enumerate(steps) if s.phase == phase]
+            if not todo:
+                continue
+            if done and settle_seconds > 0:  # let the proxies take the previous phase first
+                report(Progress(len(done), len(steps), phase, f"waiting {settle_seconds:g}s "
+                                f"for the mesh to take the {steps[done[-1]].phase} phase"))
+                sleep(settle_seconds)
+            failed = _run_phase(pool, cluster, steps, todo, plan.force_conflicts, done, report)
+            if failed is not None:
+                return result(failed)
+    return result()
+
+
+def _run_phase(pool: ThreadPoolExecutor, cluster: Cluster, steps: tuple[Step, ...],
+               todo: list[int], force: bool, done: list[int],
+               report: Callable[[Progress], None]) -> tuple[Step, ClusterError] | None:
+    """The writes of one phase, at most the pool's size at once; the first failure, if any.
+
+    After a failure no further write of the phase starts; those already in flight finish
+    (every order of writes within a phase is safe, which is what makes the phase).
+    """
+    stop = threading.Event()
+
+    def write(index: int) -> ClusterError | bool:
+        if stop.is_set():
+            return False  # not started: stays pending
+        try:
+            _write(cluster, steps[index], force)
+        except ClusterError as exc:
+            stop.set()
+            return exc
+        return True
+
+    futures = {pool.submit(write, i): i for i in todo}
+    failures: list[tuple[int, ClusterError]] = []
+    try:
+        for future in as_completed(futures):  # on the caller's thread, as writes finish
+            index, outcome = futures[future], future.result()
+            step = steps[index]
+            if outcome is True:
+                done.append(index)
+                report(Progress(len(done), len(steps), step.phase, step.text(), step))
+            elif isinstance(outcome, ClusterError):
+                failures.append((index, outcome))
+                report(Progress(len(done), len(steps), step.phase,
+                                f"failed: {step.text()}: {outcome}", step, ok=False))
+    except BaseException:
+        stop.set()  # a bug or Ctrl-C: start no more writes (those in flight end) and stop
+        raise
+    if not failures:
+        return None
+    index, error = min(failures, key=lambda f: f[0])  # the earliest in plan order
+    return steps[index], error
 
 
 def _current_plan(cluster: Cluster, plan_or_objects: Plan | Sequence[dict], group: str | None,
-                  force_conflicts: bool) -> Plan:
+                  force_conflicts: bool, concurrency: int) -> Plan:
     if isinstance(plan_or_objects, Plan):
         reviewed = plan_or_objects
         force = force_conflicts or reviewed.force_conflicts
-        fresh = diff(cluster, reviewed.objects, reviewed.group, force)
+        fresh = diff(cluster, reviewed.objects, reviewed.group, force, concurrency)
         if fresh.fingerprint() != reviewed.fingerprint():
             raise StalePlan("the cluster changed since this plan was made",
                             "Run diff again, review it, then apply the new plan.")
         return fresh
     if group is None:
         raise ValueError("apply needs the lane group name when given objects, not a Plan")
-    return diff(cluster, plan_or_objects, group, force_conflicts)
+    return diff(cluster, plan_or_objects, group, force_conflicts, concurrency)
 
 
 def _write(cluster: Cluster, step: Step, force: bool) -> None:

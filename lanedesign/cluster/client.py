@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -25,6 +26,9 @@ from .errors import ApiError, TargetNotServed, Unreachable, redact
 
 FIELD_MANAGER = "lanedesign"
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
+# requests in flight at once when diffing and within an apply phase: enough to hide the round
+# trip, few enough not to crowd an API server's fair share (priority and fairness)
+DEFAULT_CONCURRENCY = 8
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class Cluster:
         self._secrets = frozenset(secrets) | _configuration_secrets(api_client.configuration)
         self._timeout = timeout
         self._discovered: dict[str, dict[str, Resource]] = {}
+        self._sleep: Callable[[float], None] = time.sleep  # tests replace it
 
     def __enter__(self) -> Cluster:
         return self
@@ -107,7 +112,24 @@ class Cluster:
     def request(self, method: str, path: str, query: Iterable[tuple[str, str]] = (),
                 body: Any = None, content_type: str | None = None,
                 target: str | None = None) -> Any:
-        """One API call; the decoded JSON answer, or a typed error."""
+        """One API call; the decoded JSON answer, or a typed error.
+
+        A 429 with ``Retry-After`` is retried after that many seconds, as client-go does: the
+        server did nothing (priority and fairness shed the load, or a CRD's storage was still
+        starting, which a real kube-apiserver answers for a moment after the CRD is created).
+        """
+        query = list(query)
+        for attempt in range(_RETRIES_429 + 1):
+            try:
+                return self._request_once(method, path, query, body, content_type, target)
+            except _TooManyRequests as busy:
+                if attempt == _RETRIES_429:
+                    raise busy.error from None
+                self._sleep(busy.seconds)
+        raise AssertionError("unreachable")
+
+    def _request_once(self, method: str, path: str, query: list[tuple[str, str]], body: Any,
+                      content_type: str | None, target: str | None) -> Any:
         headers = {"Accept": "application/json"}
         if content_type:
             headers["Content-Type"] = content_type
@@ -124,9 +146,13 @@ class Cluster:
                 "Check that the cluster is up and reachable from here (VPN, proxy), and "
                 "that --context/--kubeconfig point at it.") from None
         except k8s_client.ApiException as exc:  # the REST layer raises some statuses itself
-            raise self._error(exc.status or 0, exc.reason or "", exc.body, target) from None
+            error = self._error(exc.status or 0, exc.reason or "", exc.body, target)
+            _raise_if_busy(error, exc.headers)
+            raise error from None
         if not 200 <= response.status < 300:
-            raise self._error(response.status, response.reason or "", response.data, target)
+            error = self._error(response.status, response.reason or "", response.data, target)
+            _raise_if_busy(error, response.getheaders())
+            raise error
         return json.loads(response.data) if response.data else None
 
     def _error(self, status: int, reason: str, body: Any, target: str | None) -> ApiError:
@@ -251,6 +277,29 @@ class Cluster:
         query = [("dryRun", "All")] if dry_run else []
         self.request("DELETE", res.path(ref.namespace, ref.name), query, body,
                      "application/json", target=str(ref))
+
+
+_RETRIES_429 = 5
+_MAX_RETRY_AFTER = 10.0
+
+
+class _TooManyRequests(Exception):
+    def __init__(self, error: ApiError, seconds: float) -> None:
+        super().__init__(str(error))
+        self.error, self.seconds = error, seconds
+
+
+def _raise_if_busy(error: ApiError, headers: Any) -> None:
+    """A 429 that says when to come back becomes a retry (at most ``_MAX_RETRY_AFTER`` s)."""
+    if error.status != 429 or not headers:
+        return
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        seconds = None
+    if seconds is not None:
+        raise _TooManyRequests(error, min(max(seconds, 0.0), _MAX_RETRY_AFTER))
 
 
 def _configuration_secrets(configuration: k8s_client.Configuration) -> set[str]:

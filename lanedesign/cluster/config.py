@@ -16,7 +16,7 @@ import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-from .client import DEFAULT_TIMEOUT, Cluster
+from .client import DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT, Cluster
 from .errors import ConfigError, redact
 
 # kubeconfig user fields that hold credentials (redacted from every message we make)
@@ -33,6 +33,9 @@ def connect(kubeconfig: str | os.PathLike[str] | None = None, context: str | Non
     pod, the in-cluster service account is used.
     """
     configuration = k8s_client.Configuration()
+    # a pooled connection per request in flight (the client sizes its pool by CPU count)
+    configuration.connection_pool_maxsize = max(configuration.connection_pool_maxsize,
+                                                DEFAULT_CONCURRENCY)
     path = _kubeconfig_path(kubeconfig)
     files = _kubeconfig_files(path)
     if in_cluster or (not files and kubeconfig is None and _inside_a_pod()):

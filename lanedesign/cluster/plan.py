@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +20,11 @@ import yaml
 
 from ..emit import registry
 from ..emit.common import GROUP_LABEL, MANAGED_BY, MANAGER
-from .client import Cluster, ObjectRef, Resource
+from .client import DEFAULT_CONCURRENCY, Cluster, ObjectRef, Resource
 from .errors import ApiError
 
 ACTIONS = ("create", "update", "unchanged", "prune", "conflict", "rejected")
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's when there: 10x faster
 _SERVER_FIELDS = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp",
                   "selfLink")
 
@@ -120,15 +122,20 @@ def selector(group: str) -> str:
 
 
 def diff(cluster: Cluster, objects: Sequence[dict], group: str,
-         force_conflicts: bool = False) -> Plan:
-    """The plan for applying ``objects`` (emitted, in apply order) as lane group ``group``."""
+         force_conflicts: bool = False, concurrency: int = DEFAULT_CONCURRENCY) -> Plan:
+    """The plan for applying ``objects`` (emitted, in apply order) as lane group ``group``.
+
+    Up to ``concurrency`` objects are read and dry-run at once; the plan keeps their order.
+    """
     objects = tuple(copy.deepcopy(o) for o in objects)
     for obj in objects:
         if owner_group(obj) != group:
             raise ValueError(f"{ObjectRef.of(obj)} lacks the labels {MANAGED_BY}={MANAGER} and "
                              f"{GROUP_LABEL}={group}; lanedesign applies only what it owns")
     cluster.require((o["apiVersion"], o["kind"]) for o in objects)
-    changes = [_change(cluster, obj, group, force_conflicts) for obj in objects]
+    live = _read_live(cluster, objects)
+    changes = _each(lambda obj: _change(cluster, obj, group, force_conflicts, live), objects,
+                    concurrency)
     wanted = {c.ref for c in changes}
     changes += [Change(ObjectRef.of(live), "prune", live=live)
                 for live in owned_objects(cluster, group, _groups_of(objects),
@@ -137,20 +144,60 @@ def diff(cluster: Cluster, objects: Sequence[dict], group: str,
     return Plan(group, tuple(changes), objects, cluster.describe(), force_conflicts)
 
 
-def _change(cluster: Cluster, obj: dict, group: str, force: bool) -> Change:
+# from this many objects of one kind in one namespace, one LIST reads them all instead of a
+# GET each (at 1,000 services that is 2,000 requests fewer)
+LIST_FROM = 8
+_UNREAD = object()
+
+
+def _read_live(cluster: Cluster, objects: Sequence[dict]) -> dict[ObjectRef, dict | None]:
+    """The live objects for ``objects``, read a kind and namespace at a time where many.
+
+    Refs left out (few of them, or the LIST was forbidden) are read one by one later.
+    """
+    batches: dict[tuple[str, str, str | None], list[ObjectRef]] = {}
+    for obj in objects:
+        ref = ObjectRef.of(obj)
+        batches.setdefault((ref.api_version, ref.kind, ref.namespace), []).append(ref)
+    found: dict[ObjectRef, dict | None] = {}
+    for (api_version, kind, namespace), refs in batches.items():
+        res = cluster.resource(api_version, kind)
+        if res is None or len(refs) < LIST_FROM or (res.namespaced and not namespace):
+            continue
+        try:
+            items = cluster.list(res, namespace if res.namespaced else None)
+        except ApiError as exc:
+            if exc.status == 403:  # may list nothing here, may still get each
+                continue
+            raise
+        by_name = {item["metadata"]["name"]: item for item in items}
+        found.update({ref: by_name.get(ref.name) for ref in refs})
+    return found
+
+
+def _change(cluster: Cluster, obj: dict, group: str, force: bool,
+            known: dict[ObjectRef, dict | None]) -> Change:
     ref = ObjectRef.of(obj)
-    live = cluster.get(ref)
+    live = known.get(ref, _UNREAD)
+    if live is _UNREAD:
+        live = cluster.get(ref)
     if live is not None and owner_group(live) != group:
         other = owner_group(live)
         reason = (f"owned by lane group {other!r}" if other else
                   "exists without lanedesign's ownership labels") + "; left untouched"
         return Change(ref, "conflict", reason=reason, desired=obj, live=live)
+    if live is not None and comparable(live) == comparable(obj):
+        # already exactly what we would apply: a write would change nothing (equal values
+        # never conflict), so no dry run is needed to know it; at 2,000 objects this is what
+        # keeps an unchanged re-apply to a few LISTs
+        return Change(ref, "unchanged", desired=obj, live=live)
     try:
         after = cluster.apply(obj, dry_run=True, force=force)
     except ApiError as exc:
         if exc.status == 409:
             return Change(ref, "conflict", reason=exc.message, desired=obj, live=live)
-        if exc.status in (400, 403, 422):
+        if exc.status in (400, 403, 404, 422) or _untyped(exc):
+            # 404 here: the object's namespace does not exist (lanedesign never creates one)
             return Change(ref, "rejected", reason=f"{exc.status} {exc.reason}: {exc.message}",
                           desired=obj, live=live)
         raise
@@ -159,6 +206,22 @@ def _change(cluster: Cluster, obj: dict, group: str, force: bool) -> Change:
     if comparable(live) == comparable(after):
         return Change(ref, "unchanged", desired=obj, live=live)
     return Change(ref, "update", _unified(live, after), desired=obj, live=live)
+
+
+def _each(judge: Callable[[dict], Change], objects: Sequence[dict],
+          concurrency: int) -> list[Change]:
+    """``judge`` of every object, in order; several at once (each is a GET and a dry run)."""
+    if concurrency <= 1 or len(objects) <= 1:
+        return [judge(obj) for obj in objects]
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(objects)),
+                            thread_name_prefix="lanedesign-diff") as pool:
+        return list(pool.map(judge, objects))
+
+
+def _untyped(exc: ApiError) -> bool:
+    """A value of the wrong type for the CRD schema: kube-apiserver answers a server-side
+    apply of it with a 500 (not a 422) that names the field and the type it expected."""
+    return exc.status == 500 and exc.message.startswith("failed to create typed patch object")
 
 
 def owned_objects(cluster: Cluster, group: str, api_groups: Iterable[str],
@@ -211,6 +274,7 @@ def _unified(before: dict, after: dict) -> tuple[str, ...]:
     def text(obj: dict) -> list[str]:
         if not obj:
             return []
-        return yaml.safe_dump(comparable(obj), sort_keys=True, width=100).splitlines(True)
+        return yaml.dump(comparable(obj), Dumper=_DUMPER, sort_keys=True,
+                         width=100).splitlines(True)
 
     return tuple(difflib.unified_diff(text(before), text(after), "live", "applied", n=2))
