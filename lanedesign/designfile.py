@@ -257,7 +257,7 @@ class FieldReader:
         )
 
     def _service(self, raw: dict, path: str) -> Service:
-        self._fields(raw, path, ("name", "calls", "namespace", "port", "propagates"))
+        self._fields(raw, path, ("name", "calls", "namespace", "port", "propagates", "selector"))
         port = raw.get("port")
         if port is not None and not (_is_type(port, int) and 1 <= port <= 65535):
             self._add("LD006" if _is_type(port, int) else "LD004", _join(path, "port"),
@@ -273,6 +273,7 @@ class FieldReader:
             namespace=self._str(raw, "namespace", path, None),
             port=port,
             propagates=propagates,
+            selector=self._str_map(raw, "selector", path),
         )
 
     def _lane(self, raw: dict, path: str) -> Lane:
@@ -404,6 +405,8 @@ def _service_to_dict(service: Service) -> dict[str, Any]:
         out["port"] = service.port
     if not service.propagates:
         out["propagates"] = False
+    if service.selector is not None:
+        out["selector"] = _flow(dict(service.selector))
     return out
 
 

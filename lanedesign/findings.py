@@ -79,6 +79,16 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "Use a key of letters, digits and `-._~` (e.g. the route header's name)."),
     ("LD106", "invalid-gateway", "error", "The ingress gateway is not `namespace/name` of "
      "DNS-1123 labels.", "Write it as `istio-system/ingressgateway`."),
+    ("LD107", "invalid-selector", "error", "A service's `selector` has a key or value that is "
+     "not a valid Kubernetes label.", "Write the labels every pod of the service carries, "
+     "e.g. `{app: cart}`."),
+    ("LD108", "empty-selector", "error", "A service's `selector` is empty; a Service with it "
+     "would select no pods.", "Leave `selector` out (it means `app: <name>`) or give the "
+     "labels of the service's pods."),
+    ("LD109", "selector-lane-clash", "error", "A service's selector and the labels of a lane "
+     "that holds it give the same key different values, so no pod can carry both.",
+     "Use a label key for the lane (e.g. `version`) that the service's selector does not "
+     "use."),
     # -- lanes and the baseline -----------------------------------------------------------
     ("LD201", "baseline-missing", "error", "No baseline lane is set, or it names no lane.",
      "Set `spec.baseline` to the lane that holds every service."),
@@ -185,6 +195,43 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     ("LD615", "asm-trace-header-baggage", "error", "With the traceId method the trace header "
      "is `baggage`; ASM reads `traceHeader: baggage` as the baggage method.",
      "Use the `baggage` method, or a trace header such as `x-b3-traceid`."),
+    # -- the Gateway API target (docs/gateway-api.md says why each is refused) ---------------
+    ("LD620", "gateway-api-traceid", "error", "The `traceId` method needs a mesh that remembers "
+     "trace id -> lane (ASM's TrafficLabel); the Gateway API has nothing like it.",
+     "Export with `--target asm`, or switch the design to the `baggage` or `header` method."),
+    ("LD621", "gateway-api-port-needed", "error", "A Gateway API backend that is a Service must "
+     "name its port (a CEL rule of the HTTPRoute CRD), and the version Services need it too.",
+     "Set the service's `port`."),
+    ("LD622", "gateway-api-name-clash", "error", "The version Service `<service>-<lane>` would "
+     "have the name of a service of the design, or of another version Service, in the same "
+     "namespace.", "Rename the lane or the service."),
+    ("LD623", "gateway-api-baggage-at-ingress", "error", "With the baggage method the gateway "
+     "takes the lane from baggage when the route header is absent, so an ingress match on the "
+     "route header also means \"or absent and named in baggage\"; Gateway API matches cannot "
+     "test that a header is absent.", "Use the `header` method, or match other request "
+     "fields (path, other headers) or a weighted split at the ingress."),
+    ("LD624", "gateway-api-path-match", "error", "A uri prefix (other than `/`) or regex match: "
+     "Gateway API prefixes match whole path segments (`/api` does not match `/apix`) and the "
+     "precedence of regular-expression paths is left to each implementation; or an exact path "
+     "the CRD refuses.", "Match an exact path, or put the lane in a header match."),
+    ("LD625", "gateway-api-rule-precedence", "error", "A later ingress rule of another lane is "
+     "more specific (exact path, more headers) than an earlier one that can match the same "
+     "request; the Gateway API picks the most specific match, not the first.",
+     "Order the rules from most to least specific, or make them exclusive (e.g. each on the "
+     "route header `exact` its lane)."),
+    ("LD626", "gateway-api-limits", "error", "More hosts or weighted lanes than one HTTPRoute "
+     "holds (16 each), or more than 16 ingress rules where two rules of different lanes that "
+     "land in different routes can match one request equally specifically (the routes' age "
+     "would decide).", "Use fewer hosts, weighted lanes or ingress rules, or make rules of "
+     "different lanes exclusive (e.g. each on the route header `exact` its lane)."),
+    ("LD627", "gateway-api-hostname", "error", "An ingress host the Gateway API does not accept "
+     "as a hostname (uppercase, an IP address).", "Write hosts as lowercase DNS names, "
+     "optionally `*.`-prefixed, or `*` for any host."),
+    ("LD628", "gateway-api-empty-value", "error", "An ingress header match with an empty value; "
+     "Gateway API header matches need a value.", "Give the match a non-empty value."),
+    ("LD629", "gateway-api-baggage-key", "error", "The baggage key holds `%`, which Envoy-based "
+     "implementations read as the start of a formatter in header values.",
+     "Use a baggage key without `%`, e.g. the route header's name."),
     # -- reading ASM objects (lanedesign import-asm) ----------------------------------------
     ("LD701", "asm-group-missing", "error", "The input holds no ASMSwimLaneGroup (or none of "
      "the requested name).", "Import YAML with an `istio.alibabacloud.com/v1` "

@@ -85,3 +85,26 @@ def covers(earlier: RequestMatch | None, later: RequestMatch | None) -> bool:
         name in later_headers and string_covers(m, later_headers[name])
         for name, m in earlier.headers
     )
+
+
+def disjoint(a: RequestMatch | None, b: RequestMatch | None) -> bool:
+    """True only when no request meets both matches (a condition on one field excludes)."""
+    if a is None or b is None:
+        return False
+    pairs = []
+    if a.uri is not None and b.uri is not None:
+        pairs.append((a.uri, b.uri))
+    b_headers = b.header_map
+    pairs += [(m, b_headers[name]) for name, m in a.headers if name in b_headers]
+    return any(strings_disjoint(x, y) for x, y in pairs)
+
+
+def strings_disjoint(x: StringMatch, y: StringMatch) -> bool:
+    """True only when no value meets both (a regex against a prefix or regex: assume one does)."""
+    if x.kind == "exact":
+        return not string_matches(y, x.value)
+    if y.kind == "exact":
+        return not string_matches(x, y.value)
+    if x.kind == y.kind == "prefix":
+        return not (x.value.startswith(y.value) or y.value.startswith(x.value))
+    return False

@@ -125,9 +125,20 @@ class Service:
     namespace: str | None = None  # None: the design's default namespace
     port: int | None = None
     propagates: bool = True  # False: the app drops the lane context on its outbound calls
+    # The pod labels every version of the service carries (its Service's selector); None
+    # means the usual ``app: <name>``. Targets without subsets (Gateway API) select a version
+    # by these plus the lane's labels.
+    selector: tuple[tuple[str, str], ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "calls", _names(self.calls))
+        if self.selector is not None:
+            object.__setattr__(self, "selector", _pairs(self.selector))
+
+    @property
+    def selector_map(self) -> dict[str, str]:
+        """The selector in force: the given one, else ``{"app": name}``."""
+        return dict(self.selector) if self.selector is not None else {"app": self.name}
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ TRACE_HEADERS = frozenset({
 
 
 def validate(design: LaneDesign, target: str | None = None) -> list[Finding]:
-    """All findings for ``design``; ``target`` (a registered name: istio, asm) adds every
-    reason that target cannot express it, once the design itself has no errors."""
+    """All findings for ``design``; ``target`` (a registered name: istio, asm, gateway-api)
+    adds every reason that target cannot express it, once the design itself has no errors."""
     findings: list[Finding] = []
     for check in _CHECKS:
         findings.extend(check(design))
@@ -76,6 +76,33 @@ def _duplicates(names: tuple[str, ...], path: str, what: str) -> Iterator[Findin
         if name and name in seen:
             yield make("LD104", f"{path}[{i}].name", f"{what} {name!r} is defined twice")
         seen.add(name)
+
+
+# -- service selectors ------------------------------------------------------------------
+def _selectors(d: LaneDesign) -> Iterator[Finding]:
+    for i, svc in enumerate(d.services):
+        if svc.selector is None:
+            continue
+        path = f"spec.services[{i}].selector"
+        if not svc.selector:
+            yield make("LD108", path, f"{svc.name!r} has an empty selector, which would "
+                       "select no pods")
+        for key, value in svc.selector:
+            if not is_label_key(key):
+                yield make("LD107", path, f"selector key {key!r} is not a valid label key")
+            if not is_label_value(value):
+                yield make("LD107", f"{path}.{key}", f"selector value {value!r} is not a "
+                           "valid label value")
+        # a default selector (app: <name>) is checked by the targets that use it
+        selector = svc.selector_map
+        for lane in d.lanes:
+            if not lane.holds(svc.name):
+                continue
+            for key, value in lane.labels:
+                if key in selector and selector[key] != value:
+                    yield make("LD109", f"{path}.{key}", f"lane {lane.name!r} labels its "
+                               f"pods {key}={value}, but every pod of {svc.name!r} has "
+                               f"{key}={selector[key]}")
 
 
 # -- headers and pass-through ------------------------------------------------------------
@@ -364,4 +391,4 @@ def _lanes_not_entered(d: LaneDesign, ing: Ingress) -> Iterator[Finding]:
                        f"into lane {lane.name!r}")
 
 
-_CHECKS = (_names, _headers, _lanes, _fallbacks, _calls, _ingress)
+_CHECKS = (_names, _selectors, _headers, _lanes, _fallbacks, _calls, _ingress)

@@ -69,6 +69,8 @@ def designs(draw, max_services: int = 7, max_lanes: int = 5) -> LaneDesign:
             namespace=draw(st.sampled_from([None, None, "other"])),
             port=draw(st.sampled_from([None, 8080])),
             propagates=draw(st.sampled_from([True, True, True, False])),
+            selector=draw(st.sampled_from([None, None, {"app": s},
+                                           {"app.kubernetes.io/name": s, "tier": "web"}])),
         )
         for s in services
     )

@@ -72,8 +72,10 @@ def test_discovery_names_the_targets_a_cluster_can_take(tmp_path):
 def test_the_real_server_serves_both_targets_and_istios_older_versions(control_plane, tmp_path):
     with connect(control_plane.kubeconfig(tmp_path)) as cluster:
         found = discover(cluster)
-    assert found.targets == ("istio", "asm")
+    # it has the Gateway API CRDs too, and serves Services: the gateway-api target
+    assert found.targets == ("istio", "asm", "gateway-api")
     assert {"v1", "v1beta1", "v1alpha3"} <= set(found.groups["networking.istio.io"])
+    assert found.groups[""] == ["v1"]
     assert found.groups["istio.alibabacloud.com"] == ["v1"]
 
 

@@ -217,3 +217,23 @@ def test_random_structures_in_a_design_never_raise(spec):
 def test_examples_folder_is_the_packaged_examples():
     assert sorted(p.stem for p in (ROOT / "examples").glob("*.yaml")) == examples.names()
     assert len(examples.names()) >= 5
+
+
+def test_a_service_selector_loads_saves_and_reports_wrong_types():
+    text = dump_design(examples.load("mock-header")).replace(
+        "  - name: mockb\n",
+        "  - name: mockb\n    selector: {app.kubernetes.io/name: mockb, tier: web}\n")
+    loaded = parse_design(text)
+    assert loaded.findings == ()
+    service = loaded.design.service("mockb")
+    assert service.selector_map == {"app.kubernetes.io/name": "mockb", "tier": "web"}
+    assert loaded.design.service("mocka").selector is None  # the default, app: mocka
+    assert "selector: {app.kubernetes.io/name: mockb, tier: web}" in dump_design(loaded.design)
+    assert parse_design(dump_design(loaded.design)).design == loaded.design
+    empty = parse_design(text.replace("{app.kubernetes.io/name: mockb, tier: web}", "{}"))
+    assert empty.design.service("mockb").selector == ()  # kept, so the validator says LD108
+    wrong = parse_design(text.replace("{app.kubernetes.io/name: mockb, tier: web}", "[a]"))
+    assert [(f.code, f.path) for f in wrong.findings] == [("LD004", "spec.services[1].selector")]
+    number = parse_design(text.replace("tier: web}", "tier: 3}"))
+    assert [(f.code, f.path) for f in number.findings] == [
+        ("LD004", "spec.services[1].selector.tier")]

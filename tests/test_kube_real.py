@@ -74,7 +74,7 @@ def test_make_kube_prints_the_kubeconfig_and_stops_on_ctrl_c(control_plane, shar
         config = Path(exports[0].split("=", 1)[1].strip())
         assert yaml.safe_load(config.read_text())["current-context"] == "lanedesign-local"
         with connect(config) as cluster:
-            assert discover(cluster).targets == ("istio", "asm")
+            assert discover(cluster).targets == ("istio", "asm", "gateway-api")
         pids = [int(p) for p in subprocess.run(
             ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()]
         names = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in pids}

@@ -38,6 +38,11 @@ TRIGGERS = {
               "spec.lanes[3].name"),
     "LD105": (MOCK.with_pass_through(baggage_key="lane key"), "spec.passThrough.baggageKey"),
     "LD106": (MOCK.with_ingress(gateway="istio-system/Ingress_GW"), "spec.ingress.gateway"),
+    "LD107": (svc_edit(MOCK, "mockb", selector={"app": "mock b"}),
+              "spec.services[1].selector.app"),
+    "LD108": (svc_edit(MOCK, "mockb", selector={}), "spec.services[1].selector"),
+    "LD109": (svc_edit(MOCK, "mockb", selector={"app": "mockb", "version": "v1"}),
+              "spec.services[1].selector.version"),  # lane s3 holds mockb with version v3
     "LD201": (MOCK.with_(baseline="s9"), "spec.baseline"),
     "LD202": (lane_edit(MOCK, "s1", services=["mocka", "mockb"]), "spec.lanes[0].services"),
     "LD203": (MOCK.with_(mode="strict"), "spec.lanes[1].services"),
@@ -223,3 +228,12 @@ def test_lane_members_unknown_and_repeated_together():
     found = [(f.code, f.path) for f in validate(design) if f.code in ("LD205", "LD210")]
     assert found == [("LD205", "spec.lanes[1].services[1]"), ("LD210", "spec.lanes[1].services[2]"),
                      ("LD205", "spec.lanes[1].services[3]")]
+
+
+def test_a_selector_without_lane_keys_is_clean_and_the_default_is_app_name():
+    design = svc_edit(MOCK, "mockb", selector={"app.kubernetes.io/name": "mockb", "tier": "x"})
+    assert not codes(validate(design)) & {"LD107", "LD108", "LD109"}
+    assert MOCK.service("mockb").selector_map == {"app": "mockb"}
+    # a lane that does not hold the service may use the selector's key differently
+    design = svc_edit(MOCK, "mockc", selector={"app": "mockc", "version": "v1"})
+    assert "LD109" in codes(validate(design))  # s2 holds mockc with version v2

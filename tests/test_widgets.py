@@ -324,6 +324,18 @@ def test_a_target_that_cannot_express_the_design_says_why(designer):
     assert "LD610" in export.status.value and export.preview.layout.display == "none"
 
 
+def test_gateway_api_export_is_offered_and_says_what_it_refuses(designer):
+    export = designer.show(designer.export)
+    export.target.value = "gateway-api"
+    # mock-baggage's gateway rules match the route header, which baggage may stand in for
+    assert "LD623" in export.status.value and export.write.disabled
+    designer.show(designer.headers).method.value = "header"
+    export = designer.show(designer.export)
+    export.target.value = "gateway-api"
+    assert "kind: HTTPRoute" in export.preview.value and "10 gateway-api objects" in (
+        export.preview.value)
+
+
 def test_the_export_tab_lists_every_refusal_the_cli_reports(designer, capsys, tmp_path):
     # mock-baggage with another baggage key: ASM refuses it twice (LD612 and LD610)
     design = designer.design.with_pass_through(baggage_key="other")

@@ -174,11 +174,13 @@ class Cluster:
     def served_versions(self, group: str) -> list[str]:
         """The versions of API ``group`` the server serves (empty when none)."""
         try:
-            doc = self.request("GET", f"/apis/{group}")
+            doc = self.request("GET", f"/apis/{group}" if group else "/api")
         except ApiError as exc:
             if exc.status == 404:
                 return []
             raise
+        if not group:  # the core group (Services): /api lists its versions as plain names
+            return [str(v) for v in doc.get("versions", [])]
         return [v["version"] for v in doc.get("versions", [])]
 
     def resources(self, api_version: str) -> dict[str, Resource]:

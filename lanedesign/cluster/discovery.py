@@ -23,7 +23,8 @@ class Discovery:
     def summary(self) -> str:
         where = self.cluster.get("context") or self.cluster.get("server")
         lines = [f"{where}:"]
-        lines += [f"  {g}: {', '.join(v) if v else 'not served'}" for g, v in self.groups.items()]
+        lines += [f"  {g or 'core'}: {', '.join(v) if v else 'not served'}"
+                  for g, v in self.groups.items()]
         lines.append(f"  targets it can take: {', '.join(self.targets) or 'none'}")
         return "\n".join(lines)
 

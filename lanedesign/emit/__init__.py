@@ -22,7 +22,8 @@ __all__ = ["ReadResult", "Target", "TargetError", "dump_manifests", "emit", "man
 
 
 def emit(design: LaneDesign, target: str) -> list[dict]:
-    """The manifests for ``target`` (a registered name: ``istio``, ``asm``), in apply order."""
+    """The manifests for ``target`` (a registered name: ``istio``, ``asm``, ``gateway-api``),
+    in apply order."""
     emitter = registry.target(target).emit
     with collector_paused():
         return emitter(design)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..designfile import Loaded
 from ..findings import Finding, make
-from ..matching import string_matches
+from ..matching import disjoint
 from ..model import IngressRule, Lane, LaneDesign, RequestMatch, StringMatch
 from .asm_api import (
     API_VERSION,
@@ -152,7 +152,7 @@ def _ingress_order_problems(d: LaneDesign) -> Iterator[Finding]:
     for j, later in enumerate(rules):
         for i in range(j):
             earlier = rules[i]
-            if earlier.lane != later.lane and not _disjoint(earlier.match, later.match):
+            if earlier.lane != later.lane and not disjoint(earlier.match, later.match):
                 yield make("LD611", f"spec.ingress.rules[{j}]", f"rule {j} (lane "
                            f"{later.lane!r}) and rule {i} (lane {earlier.lane!r}) can match "
                            "the same request; ASM may try either lane first")
@@ -169,28 +169,6 @@ def _live_default(d: LaneDesign) -> str | None:
     if ing is None or ing.default is None:
         return None
     return None if any(_is_catch_all(r.match) for r in d.effective_rules) else ing.default
-
-
-def _disjoint(a: RequestMatch | None, b: RequestMatch | None) -> bool:
-    """True only when no request meets both matches (a condition on one field excludes)."""
-    if a is None or b is None:
-        return False
-    pairs = []
-    if a.uri is not None and b.uri is not None:
-        pairs.append((a.uri, b.uri))
-    b_headers = b.header_map
-    pairs += [(m, b_headers[name]) for name, m in a.headers if name in b_headers]
-    return any(_strings_disjoint(x, y) for x, y in pairs)
-
-
-def _strings_disjoint(x: StringMatch, y: StringMatch) -> bool:
-    if x.kind == "exact":
-        return not string_matches(y, x.value)
-    if y.kind == "exact":
-        return not string_matches(x, y.value)
-    if x.kind == y.kind == "prefix":
-        return not (x.value.startswith(y.value) or y.value.startswith(x.value))
-    return False  # a regex against a prefix or regex: assume some value meets both
 
 
 def _asm_rules(design: LaneDesign) -> tuple[IngressRule, ...]:

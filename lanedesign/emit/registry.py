@@ -8,10 +8,10 @@ asks this registry. Adding a target: write ``emit/<name>.py`` with a ``TARGET``,
 
 from __future__ import annotations
 
-from . import asm, istio
+from . import asm, gateway_api, istio
 from .target import Target
 
-_BUILT_IN: tuple[Target, ...] = (istio.TARGET, asm.TARGET)
+_BUILT_IN: tuple[Target, ...] = (istio.TARGET, asm.TARGET, gateway_api.TARGET)
 _REGISTRY: dict[str, Target] = {t.name: t for t in _BUILT_IN}
 
 

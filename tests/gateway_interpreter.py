@@ -1,0 +1,245 @@
+"""An independent reading of Gateway API objects: where a mesh or gateway sends a request.
+
+Written from the Gateway API specification (v1.6.1, ``gateway-api.md``), not from the
+emitter: it imports nothing from lanedesign. Routes attach to a Service (GAMMA: the caller's
+proxy applies them to traffic to that Service) or to a Gateway. Among the matches of every
+rule of every route attached to the parent, the most specific wins: an exact path, then the
+longest prefix, then a method match, then most header matches, then most query matches; then
+the oldest route, then namespace/name, then list order. A request no rule matches gets 404.
+A tie that creation time would break, between routes whose outcomes differ, is an error here:
+nothing in the objects orders them. Anything this reading does not understand is an error too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import re2
+
+Headers = dict[str, list[str]]  # lowercase name -> each header line's value, in order
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+RULE_FIELDS = {"name", "matches", "filters", "backendRefs"}
+MATCH_FIELDS = {"path", "headers"}
+BACKEND_FIELDS = {"group", "kind", "name", "namespace", "port", "weight", "filters"}
+
+
+class MeshError(Exception):
+    """The objects hold something this reading does not know, or an undefined outcome."""
+
+
+def headers_of(pairs: Mapping[str, str] | Iterable[tuple[str, str]]) -> Headers:
+    items = pairs.items() if isinstance(pairs, Mapping) else pairs
+    out: Headers = {}
+    for name, value in items:
+        out.setdefault(name.lower(), []).append(value)
+    return out
+
+
+def joined(headers: Headers, name: str) -> str | None:
+    """A header's lines joined with ',' (how Envoy-based proxies match repeated headers)."""
+    values = headers.get(name.lower())
+    return ",".join(values) if values else None
+
+
+# -- matching ----------------------------------------------------------------------------------
+DEFAULT_PATH = {"type": "PathPrefix", "value": "/"}
+
+
+def path_matches(spec: Mapping, path: str) -> bool:
+    kind, value = spec.get("type", "PathPrefix"), spec.get("value", "/")
+    if kind == "Exact":
+        return path == value
+    if kind == "PathPrefix":  # element by element: /api matches /api and /api/x, not /apix
+        prefix = value.rstrip("/")
+        return not prefix or path == prefix or path.startswith(prefix + "/")
+    raise MeshError(f"a path match type this reading does not rank: {kind}")
+
+
+def header_matches(spec: Mapping, headers: Headers) -> bool:
+    value = joined(headers, spec["name"])
+    if value is None:
+        return False
+    kind = spec.get("type", "Exact")
+    if kind == "Exact":
+        return value == spec["value"]
+    if kind == "RegularExpression":  # Istio's dialect: RE2, the whole value
+        return re2.fullmatch(spec["value"], value) is not None
+    raise MeshError(f"unknown header match type {kind}")
+
+
+def match_holds(match: Mapping, path: str, headers: Headers) -> bool:
+    unknown = set(match) - MATCH_FIELDS
+    if unknown:
+        raise MeshError(f"match fields this reading does not know: {sorted(unknown)}")
+    return (path_matches(match.get("path", DEFAULT_PATH), path)
+            and all(header_matches(h, headers) for h in match.get("headers", [])))
+
+
+def specificity(match: Mapping) -> tuple[int, int, int, int, int]:
+    """Higher is more specific: exact path, prefix length, method, headers, query params."""
+    path = match.get("path", DEFAULT_PATH)
+    exact = path.get("type", "PathPrefix") == "Exact"
+    return (int(exact), 0 if exact else len(path.get("value", "/")), int("method" in match),
+            len(match.get("headers", [])), len(match.get("queryParams", [])))
+
+
+# -- the objects -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Backend:
+    namespace: str
+    name: str
+    port: int | None
+    weight: int
+    filters: tuple[dict, ...]  # rule filters, then the backend's own
+
+    def forward(self, headers: Headers) -> Headers:
+        for f in self.filters:
+            headers = apply_filter(f, headers)
+        return headers
+
+
+@dataclass(frozen=True)
+class Routed:
+    status: int
+    rule: str | None = None
+    backends: tuple[Backend, ...] = ()
+
+    @property
+    def shares(self) -> list[tuple[Backend, float]]:
+        total = sum(b.weight for b in self.backends)
+        if total <= 0:
+            raise MeshError("no backend has weight")
+        return [(b, b.weight / total) for b in self.backends if b.weight]
+
+
+def apply_filter(f: Mapping, headers: Headers) -> Headers:
+    """A RequestHeaderModifier: ``set`` replaces, ``add`` appends a line, ``remove`` drops."""
+    if f.get("type") != "RequestHeaderModifier":
+        raise MeshError(f"a filter this reading does not know: {f.get('type')}")
+    mod = f["requestHeaderModifier"]
+    out = {k: list(v) for k, v in headers.items()}
+    for name in mod.get("remove", []):
+        out.pop(name.lower(), None)
+    for h in mod.get("set", []):
+        out[h["name"].lower()] = [h["value"]]
+    for h in mod.get("add", []):
+        out.setdefault(h["name"].lower(), []).append(h["value"])
+    return out
+
+
+def host_matches(pattern: str, host: str) -> bool:
+    host = host.split(":", 1)[0].lower()
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:]) and len(host) > len(pattern) - 1
+    return host == pattern
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    key: tuple
+    route: dict
+    rule_index: int
+    match_index: int
+
+    @property
+    def rule(self) -> dict:
+        return self.route["spec"]["rules"][self.rule_index]
+
+    @property
+    def route_name(self) -> tuple[str, str]:
+        meta = self.route["metadata"]
+        return meta["namespace"], meta["name"]
+
+
+class Mesh:
+    """The Services and HTTPRoutes of one cluster, read the way the spec says proxies do."""
+
+    def __init__(self, objects: list[dict]) -> None:
+        self.services: dict[tuple[str, str], dict] = {}
+        self.routes: list[dict] = []
+        for obj in objects:
+            key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
+            if obj["kind"] == "Service":
+                if key in self.services:
+                    raise MeshError(f"two Services {key}")
+                self.services[key] = obj
+            elif obj["kind"] == "HTTPRoute":
+                self.routes.append(obj)
+            else:
+                raise MeshError(f"a kind this reading does not know: {obj['kind']}")
+
+    def selector(self, namespace: str, name: str) -> dict[str, str] | None:
+        svc = self.services.get((namespace, name))
+        return None if svc is None else dict(svc["spec"]["selector"])
+
+    # which routes apply
+    def _attached(self, group: str, kind: str, namespace: str, name: str,
+                  port: int | None) -> list[dict]:
+        found = []
+        for route in self.routes:
+            for ref in route["spec"]["parentRefs"]:
+                ref_ns = ref.get("namespace", route["metadata"]["namespace"])
+                if (ref.get("group", GATEWAY_GROUP), ref.get("kind", "Gateway"), ref_ns,
+                        ref["name"]) == (group, kind, namespace, name) and (
+                        ref.get("port") is None or port is None or ref["port"] == port):
+                    found.append(route)
+                    break
+        return found
+
+    def to_service(self, namespace: str, name: str, port: int | None, path: str,
+                   headers: Headers) -> Routed:
+        """A call from inside the mesh to Service ``namespace/name``."""
+        routes = self._attached("", "Service", namespace, name, port)
+        if not routes:  # no route: the Service itself, every pod it selects
+            return Routed(200, None, (Backend(namespace, name, port, 1, ()),))
+        return self._choose(routes, path, headers)
+
+    def at_gateway(self, namespace: str, name: str, host: str, path: str,
+                   headers: Headers) -> Routed:
+        """A request arriving at Gateway ``namespace/name`` for ``host``."""
+        routes = [r for r in self._attached(GATEWAY_GROUP, "Gateway", namespace, name, None)
+                  if not r["spec"].get("hostnames")
+                  or any(host_matches(h, host) for h in r["spec"]["hostnames"])]
+        return self._choose(routes, path.split("?", 1)[0], headers)
+
+    def _choose(self, routes: list[dict], path: str, headers: Headers) -> Routed:
+        candidates = []
+        for route in routes:
+            for i, rule in enumerate(route["spec"]["rules"]):
+                unknown = set(rule) - RULE_FIELDS
+                if unknown:
+                    raise MeshError(f"rule fields this reading does not know: {sorted(unknown)}")
+                for j, match in enumerate(rule.get("matches", [{}])):
+                    if match_holds(match, path, headers):
+                        candidates.append(_Candidate(specificity(match), route, i, j))
+        if not candidates:
+            return Routed(404)
+        best = max(c.key for c in candidates)
+        top = [c for c in candidates if c.key == best]
+        if len({c.route_name for c in top}) > 1 and len(
+                {repr(self._outcome(c)) for c in top}) > 1:
+            raise MeshError("equally specific matches in different routes lead to different "
+                            "backends; only the routes' creation time would decide")
+        chosen = min(top, key=lambda c: (c.route_name, c.rule_index, c.match_index))
+        return Routed(200, chosen.rule.get("name"), self._outcome(chosen))
+
+    def _outcome(self, c: _Candidate) -> tuple[Backend, ...]:
+        namespace = c.route["metadata"]["namespace"]
+        rule_filters = tuple(c.rule.get("filters", []))
+        out = []
+        for ref in c.rule.get("backendRefs", []):
+            unknown = set(ref) - BACKEND_FIELDS
+            if unknown:
+                raise MeshError(f"backendRef fields this reading does not know: {unknown}")
+            if (ref.get("group", ""), ref.get("kind", "Service")) != ("", "Service"):
+                raise MeshError(f"a backend that is not a Service: {ref}")
+            ns = ref.get("namespace", namespace)
+            if ns != namespace:
+                raise MeshError("a backend in another namespace needs a ReferenceGrant")
+            out.append(Backend(ns, ref["name"], ref.get("port"), ref.get("weight", 1),
+                               rule_filters + tuple(ref.get("filters", []))))
+        if not out:
+            raise MeshError("a rule without backends")
+        return tuple(out)

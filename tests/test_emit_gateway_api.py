@@ -1,0 +1,805 @@
+"""The Gateway API emitter: shape, refusals, CRD schemas, and an independent reading.
+
+The interpreter (``gateway_interpreter.py``) reads the emitted Services and HTTPRoutes the
+way the Gateway API specification says a mesh and a gateway do (precedence by specificity,
+404 when nothing matches); the simulator says what should happen. Both must agree for every
+service, lane and request, on the examples and on random designs the target accepts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+import yaml
+from gateway_interpreter import Backend, Headers, Mesh, MeshError, headers_of
+from gateway_schema import cel_problems, schema_errors
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import designs
+
+from lanedesign import examples
+from lanedesign.cli import main
+from lanedesign.emit import TargetError, dump_manifests, emit
+from lanedesign.emit.gateway_api import emit_gateway_api, gateway_api_problems
+from lanedesign.findings import has_errors
+from lanedesign.model import (
+    IngressRule,
+    Lane,
+    LaneDesign,
+    PassThrough,
+    RequestMatch,
+    Service,
+    StringMatch,
+)
+from lanedesign.simulate import routing_table, simulate
+from lanedesign.validate import validate
+
+GOLDEN = Path(__file__).parent / "golden"
+EXPRESSIBLE = ["mock-header", "mock-weighted", "shop"]
+REFUSED = {"mock-baggage": "LD623", "mock-traceid": "LD620"}
+PROPERTY = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+HEADER = examples.load("mock-header")
+
+
+def codes(design: LaneDesign) -> list[str]:
+    return [f.code for f in gateway_api_problems(design)]
+
+
+def expressible(design: LaneDesign) -> LaneDesign:
+    """The design, after checking that the validator and the target accept it."""
+    errors = [f for f in validate(design, "gateway-api") if f.severity == "error"]
+    assert not errors, errors
+    assert gateway_api_problems(design) == []
+    return design
+
+
+def by_kind(objects: list[dict], kind: str) -> list[dict]:
+    return [o for o in objects if o["kind"] == kind]
+
+
+def named(objects: list[dict], name: str, kind: str = "HTTPRoute") -> dict:
+    return next(o for o in objects if o["metadata"]["name"] == name and o["kind"] == kind)
+
+
+def header_rule(lane: str, **conditions: StringMatch) -> IngressRule:
+    return IngressRule(lane, RequestMatch(headers=tuple(conditions.items())))
+
+
+# -- shape -------------------------------------------------------------------------------------
+def test_apply_order_is_services_then_mesh_routes_then_the_ingress():
+    objects = emit_gateway_api(HEADER)
+    assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [
+        ("Service", "mocka-s1"), ("Service", "mocka-s2"),
+        ("Service", "mockb-s1"), ("Service", "mockb-s3"),
+        ("Service", "mockc-s1"), ("Service", "mockc-s2"),
+        ("HTTPRoute", "mock-header-mocka"), ("HTTPRoute", "mock-header-mockb"),
+        ("HTTPRoute", "mock-header-mockc"), ("HTTPRoute", "mock-header-ingress"),
+    ]
+    assert all(o["metadata"]["labels"] == {"app.kubernetes.io/managed-by": "lanedesign",
+                                           "lanedesign.io/group": "mock-header"}
+               for o in objects)
+
+
+def test_a_version_service_selects_the_service_selector_and_the_lane_labels():
+    design = HEADER.with_service(replace(HEADER.service("mockb"),
+                                         selector={"app.kubernetes.io/name": "mockb"}))
+    service = named(emit_gateway_api(expressible(design)), "mockb-s3", "Service")
+    assert service["metadata"]["namespace"] == "default"
+    assert service["spec"] == {
+        "selector": {"app.kubernetes.io/name": "mockb", "version": "v3"},
+        "ports": [{"name": "http", "port": 8000}],
+    }
+    default = named(emit_gateway_api(HEADER), "mocka-s2", "Service")
+    assert default["spec"]["selector"] == {"app": "mocka", "version": "v2"}
+
+
+def test_a_mesh_route_sends_only_the_lanes_that_change_version():
+    route = named(emit_gateway_api(HEADER), "mock-header-mockb")
+    assert route["spec"]["parentRefs"] == [
+        {"group": "", "kind": "Service", "name": "mockb", "port": 8000}]
+    # s3 holds mockb; s1 (the baseline) and s2 (falls back to it) need no match
+    assert route["spec"]["rules"] == [
+        {"name": "to-s3",
+         "matches": [{"headers": [{"type": "Exact", "name": "x-asm-prefer-tag", "value": "s3"}]}],
+         "backendRefs": [{"group": "", "kind": "Service", "name": "mockb-s3", "port": 8000}]},
+        {"name": "default",
+         "backendRefs": [{"group": "", "kind": "Service", "name": "mockb-s1", "port": 8000}]},
+    ]
+
+
+def test_lanes_served_by_one_version_share_a_rule():
+    design = expressible(HEADER.with_lane(Lane("s4", {"version": "v4"}, ["mockc"]))
+                         .with_fallback("mockb", "s3").with_ingress(default="s1"))
+    rules = named(emit_gateway_api(design), "mock-header-mockb")["spec"]["rules"]
+    # s2 and s4 lack mockb: its fallback target s3 serves them, like s3 itself
+    assert [(r["name"], [m["headers"][0]["value"] for m in r.get("matches", [])])
+            for r in rules] == [("to-s3", ["s2", "s3", "s4"]), ("default", [])]
+
+
+def many_lanes(count: int, method: str = "header", holding: bool = True) -> LaneDesign:
+    """``count`` lanes, entered by a weighted split, that hold ``mockb`` (or only ``mockc``,
+    with ``mockb`` falling back to lane s3)."""
+    held = ["mockb"] if holding else ["mockc"]
+    lanes = [*HEADER.lanes, *(Lane(f"l{i}", {"version": f"x{i}"}, held) for i in range(count))]
+    pass_through = PassThrough(method) if method == "baggage" else HEADER.pass_through
+    weights = (("s1", 100), *((lane.name, 0) for lane in lanes[1:]))
+    design = HEADER.with_(lanes=tuple(lanes), pass_through=pass_through).with_ingress(
+        strategy="weighted", rules=None, weights=weights)
+    return design if holding else design.with_fallback("mockb", "s3")
+
+
+@pytest.mark.parametrize(("holding", "routes", "rules"), [(True, 19, 302), (False, 3, 6)])
+def test_beyond_the_crd_limits_the_rules_split_over_routes_we_name(holding, routes, rules):
+    design = expressible(many_lanes(300, holding=holding))
+    objects = emit_gateway_api(design)
+    found = [o for o in by_kind(objects, "HTTPRoute")
+             if o["spec"]["parentRefs"][0]["name"] == "mockb"]
+    assert [r["metadata"]["name"] for r in found] == [
+        "mock-header-mockb", *(f"mock-header-mockb-part-{k}" for k in range(2, routes + 1))]
+    assert sum(len(r["spec"]["rules"]) for r in found) == rules
+    for route in found:
+        assert len(route["spec"]["rules"]) <= 16
+        assert all(len(r.get("matches", [{}])) <= 64 for r in route["spec"]["rules"])
+        assert cel_problems(route) == []  # at most 128 matches, unique rule names
+    lanes = [m["headers"][0]["value"] for r in found for rule in r["spec"]["rules"]
+             for m in rule.get("matches", [])]
+    expected = [lane for lane in design.lane_names if design.serving_lane(lane, "mockb") != "s1"]
+    assert sorted(lanes) == sorted(expected)  # each lane that leaves the baseline, once
+    assert sum("matches" not in rule for r in found for rule in r["spec"]["rules"]) == 1
+    check_mesh_routes(design, objects)
+
+
+def test_a_part_name_taken_by_a_service_route_is_not_reused():
+    design = many_lanes(300)
+    design = design.with_service(Service("mockb-part-2", port=8000)).with_calls(
+        "mockc", ["mockb-part-2"]).with_membership("s1", "mockb-part-2", True)
+    objects = emit_gateway_api(expressible(design))
+    names = [o["metadata"]["name"] for o in by_kind(objects, "HTTPRoute")]
+    assert len(set(names)) == len(names)
+    assert "mock-header-mockb-part-2-2" in names
+
+
+def test_the_ingress_sets_the_route_header_and_sends_to_the_serving_version():
+    route = named(emit_gateway_api(HEADER), "mock-header-ingress")
+    spec = route["spec"]
+    assert route["metadata"]["namespace"] == "default"  # beside the entry service
+    assert spec["parentRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                   "namespace": "istio-system", "name": "ingressgateway"}]
+    assert "hostnames" not in spec  # hosts: ['*']
+    s3 = spec["rules"][2]
+    assert s3 == {
+        "name": "rule-2-s3",
+        "matches": [{"headers": [{"type": "Exact", "name": "x-asm-prefer-tag", "value": "s3"}]}],
+        "filters": [{"type": "RequestHeaderModifier", "requestHeaderModifier": {
+            "set": [{"name": "x-asm-prefer-tag", "value": "s3"}]}}],
+        "backendRefs": [{"group": "", "kind": "Service", "name": "mocka-s1", "port": 8000}],
+    }
+
+
+def test_weighted_ingress_sets_the_lane_and_the_baggage_per_backend():
+    route = named(emit_gateway_api(examples.load("mock-weighted")), "mock-weighted-ingress")
+    (rule,) = route["spec"]["rules"]  # no default lane: unmatched requests get 404
+    assert rule["matches"] == [{"path": {"type": "Exact", "value": "/mock"}}]
+    assert [(b["name"], b["weight"], b["filters"][0]["requestHeaderModifier"])
+            for b in rule["backendRefs"]] == [
+        (f"mocka-{version}", weight, {"set": [{"name": "x-asm-prefer-tag", "value": lane},
+                                              {"name": "baggage",
+                                               "value": f"x-asm-prefer-tag={lane}"}]})
+        for version, weight, lane in (("s1", 60, "s1"), ("s2", 20, "s2"), ("s1", 20, "s3"))]
+
+
+def test_shop_hosts_become_hostnames_and_routes_live_in_each_services_namespace():
+    objects = emit_gateway_api(examples.load("shop"))
+    assert named(objects, "shop-ingress")["spec"]["hostnames"] == ["shop.example.com"]
+    payment = named(objects, "shop-payment")
+    assert payment["metadata"]["namespace"] == "payments"
+    assert named(objects, "fraud-payments-v3", "Service")["metadata"]["namespace"] == "payments"
+
+
+def test_the_default_lane_is_a_match_less_last_rule_and_dead_rules_are_left_out():
+    rules = (header_rule("s2", **{"x-user": StringMatch("exact", "a")}),
+             IngressRule("s3", None), header_rule("s1", **{"x-user": StringMatch("exact", "b")}))
+    design = HEADER.with_ingress(rules=rules, default="s1")
+    assert codes(design) == []
+    names = [r["name"] for r in named(emit_gateway_api(design),
+                                      "mock-header-ingress")["spec"]["rules"]]
+    assert names == ["rule-0-s2", "rule-1-s3"]  # the catch-all makes the rest unreachable
+    with_default = HEADER.with_ingress(rules=rules[:1], default="s3")
+    names = [r["name"] for r in named(emit_gateway_api(with_default),
+                                      "mock-header-ingress")["spec"]["rules"]]
+    assert names == ["rule-0-s2", "default"]
+
+
+def lanes_by_header(count: int) -> LaneDesign:
+    """``count`` more lanes holding ``mockb``, entered by the default rule per lane."""
+    lanes = [*HEADER.lanes, *(Lane(f"l{i}", {"version": f"x{i}"}, ["mockb"])
+                              for i in range(count))]
+    return HEADER.with_(lanes=tuple(lanes)).with_ingress(default="s1")
+
+
+def test_many_ingress_rules_continue_in_further_routes_where_no_two_can_tie():
+    design = expressible(lanes_by_header(40))  # 43 rules and the default
+    objects = emit_gateway_api(design)
+    ingress = [o for o in by_kind(objects, "HTTPRoute")
+               if o["spec"]["parentRefs"][0]["kind"] == "Gateway"]
+    assert [r["metadata"]["name"] for r in ingress] == [
+        "mock-header-ingress", "mock-header-ingress-part-2", "mock-header-ingress-part-3"]
+    assert [len(r["spec"]["rules"]) for r in ingress] == [16, 16, 12]
+    assert ingress[-1]["spec"]["rules"][-1]["name"] == "default"
+    for pairs in ([], [("x-asm-prefer-tag", "l39")], [("x-asm-prefer-tag", "s2")]):
+        check_request(design, pairs, "/", "a.example.com")
+    check_mesh_routes(design, objects)
+
+
+def test_rules_that_could_tie_across_routes_are_refused():
+    fillers = [header_rule("s2", **{"x-user": StringMatch("exact", f"u{i}")})
+               for i in range(16)]
+    overlapping = header_rule("s3", **{"x-env": StringMatch("exact", "b")})  # and x-user: u0
+    design = HEADER.with_ingress(rules=(*fillers, overlapping))
+    assert codes(design) == ["LD626"]
+    assert codes(HEADER.with_ingress(rules=(*fillers[:15], overlapping))) == []  # one route
+    exclusive = header_rule("s3", **{"x-user": StringMatch("exact", "other")})
+    assert codes(HEADER.with_ingress(rules=(*fillers, exclusive))) == []
+
+
+def test_no_ingress_route_when_nothing_can_enter():
+    design = HEADER.with_ingress(rules=(), default=None)
+    assert not [o for o in emit_gateway_api(design)
+                if o["metadata"]["name"] == "mock-header-ingress"]
+
+
+def test_emitting_is_pure_and_deterministic():
+    before = repr(HEADER)
+    first = emit_gateway_api(HEADER)
+    assert emit_gateway_api(HEADER) == first and emit(HEADER, "gateway-api") == first
+    assert repr(HEADER) == before
+
+
+# -- refusals ----------------------------------------------------------------------------------
+REFUSALS = {
+    "LD620": (examples.load("mock-traceid"), "spec.passThrough.method"),
+    "LD621": (HEADER.with_service(replace(HEADER.service("mockc"), port=None)),
+              "spec.services[2].port"),
+    "LD622": (HEADER.with_service(Service("mockb-s3", port=8000)).with_membership(
+        "s1", "mockb-s3", True), "spec.services[1].name"),
+    "LD623": (examples.load("mock-baggage"), "spec.ingress.rules[0].match.headers."
+              "x-asm-prefer-tag"),
+    "LD624": (HEADER.with_ingress(rules=(IngressRule("s2", RequestMatch(
+        uri=StringMatch("prefix", "/api"))),)), "spec.ingress.rules[0].match.uri"),
+    "LD625": (HEADER.with_ingress(rules=(
+        header_rule("s2", **{"x-user": StringMatch("exact", "a")}),
+        header_rule("s3", **{"x-env": StringMatch("exact", "b"),
+                             "x-zone": StringMatch("exact", "c")}))), "spec.ingress.rules"),
+    "LD626": (HEADER.with_ingress(hosts=tuple(f"h{i}.example.com" for i in range(17))),
+              "spec.ingress.hosts"),
+    "LD627": (HEADER.with_ingress(hosts=("10.0.0.1",)), "spec.ingress.hosts[0]"),
+    "LD628": (HEADER.with_ingress(rules=(header_rule("s2", **{"x-user": StringMatch(
+        "exact", "")}),)), "spec.ingress.rules[0].match.headers.x-user"),
+    "LD629": (examples.load("mock-weighted").with_pass_through(baggage_key="lane%key"),
+              "spec.passThrough.baggageKey"),
+    "LD109": (HEADER.with_lane(replace(HEADER.lane("s3"), labels={"app": "mockb-v3"})),
+              "spec.services[1].selector"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(REFUSALS))
+def test_each_refusal_is_coded_and_emitting_raises_it(code):
+    design, path = REFUSALS[code]
+    assert not has_errors(validate(design)), validate(design)
+    findings = gateway_api_problems(design)
+    hits = [f for f in findings if f.code == code]
+    assert hits and path in [f.path for f in hits], [str(f) for f in findings]
+    assert all(f.severity == "error" and f.hint for f in hits)
+    with pytest.raises(TargetError) as err:
+        emit_gateway_api(design)
+    assert err.value.finding == findings[0]
+
+
+def test_refusals_name_every_problem_at_once():
+    design = REFUSALS["LD621"][0].with_pass_through(method="traceId",
+                                                    trace_header="x-b3-traceid")
+    assert codes(design) == ["LD620", "LD621"]
+
+
+def test_the_baggage_method_is_fine_where_the_ingress_does_not_test_the_route_header():
+    assert codes(examples.load("mock-weighted")) == []
+    rules = (header_rule("s2", **{"x-user": StringMatch("exact", "a")}),)
+    assert codes(examples.load("mock-baggage").with_ingress(rules=rules)) == []
+    assert codes(examples.load("mock-baggage").with_ingress(rules=None)) == ["LD623"]
+
+
+def test_precedence_is_refused_only_when_it_would_change_the_lane():
+    more_specific_later = REFUSALS["LD625"][0]
+    assert codes(more_specific_later) == ["LD625"]
+    rules = more_specific_later.ingress.rules
+    assert codes(HEADER.with_ingress(rules=rules[::-1])) == []  # most specific first
+    same_lane = (rules[0], replace(rules[1], lane="s2"))
+    assert codes(HEADER.with_ingress(rules=same_lane)) == []
+    exclusive = (rules[0], header_rule("s3", **{"x-user": StringMatch("exact", "b"),
+                                                 "x-env": StringMatch("exact", "b")}))
+    assert codes(HEADER.with_ingress(rules=exclusive)) == []
+    shadowed = (rules[0], header_rule("s3", **{"x-user": StringMatch("exact", "a"),
+                                                "x-env": StringMatch("exact", "b")}))
+    # the simulator never reaches the second rule, so it is left out rather than refused
+    shadowed_design = HEADER.with_ingress(rules=shadowed)
+    assert codes(shadowed_design) == []
+    assert codes(HEADER.with_ingress(hosts=("Shop.example.com",))) == ["LD627"]
+    ingress = named(emit_gateway_api(shadowed_design), "mock-header-ingress")
+    assert [r["name"] for r in ingress["spec"]["rules"]] == ["rule-0-s2"]
+    exact_path = (IngressRule("s2", RequestMatch(headers=(("x-user", StringMatch("exact",
+                                                                                   "a")),))),
+                  IngressRule("s3", RequestMatch(uri=StringMatch("exact", "/x"))))
+    assert codes(HEADER.with_ingress(rules=exact_path)) == ["LD625"]  # exact path outranks
+
+
+def test_uri_prefix_slash_and_exact_paths_are_expressible():
+    slash = (IngressRule("s2", RequestMatch(uri=StringMatch("prefix", "/"))),)
+    assert codes(HEADER.with_ingress(rules=slash)) == []
+    for bad in ("/a//b", "/a/./b", "/a#b", "/a%2fb"):
+        design = HEADER.with_ingress(rules=(IngressRule("s2", RequestMatch(
+            uri=StringMatch("exact", bad))),))
+        assert codes(design) == ["LD624"], bad
+
+
+# -- schemas -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", EXPRESSIBLE)
+def test_examples_match_the_crd_schemas(shared_dir, name):
+    for obj in emit_gateway_api(examples.load(name)):
+        assert schema_errors(shared_dir, obj) == [], obj["metadata"]["name"]
+        assert cel_problems(obj) == [], obj["metadata"]["name"]
+
+
+def test_the_strict_schema_and_the_cel_rules_catch_wrong_objects(shared_dir):
+    objects = emit_gateway_api(examples.load("mock-weighted"))
+    ingress = named(objects, "mock-weighted-ingress")
+    assert schema_errors(shared_dir, ingress) == []
+    misspelt = json.loads(json.dumps(ingress))
+    misspelt["spec"]["rules"][0]["backendRefs"][0]["wieght"] = 60
+    assert any("wieght" in e for e in schema_errors(shared_dir, misspelt))
+    string_weight = json.loads(json.dumps(ingress))
+    string_weight["spec"]["rules"][0]["backendRefs"][0]["weight"] = "60"
+    assert any("'60' is not of type 'integer'" in e
+               for e in schema_errors(shared_dir, string_weight))
+    header_type = json.loads(json.dumps(ingress))
+    header_type["spec"]["rules"][0]["matches"][0]["path"]["type"] = "Prefix"
+    assert any("'Prefix' is not one of" in e for e in schema_errors(shared_dir, header_type))
+    no_port = json.loads(json.dumps(ingress))
+    del no_port["spec"]["rules"][0]["backendRefs"][0]["port"]
+    assert schema_errors(shared_dir, no_port) == []  # a CEL rule, not the schema, says it
+    assert cel_problems(no_port) == ["rules[0]: Must have port for Service reference"]
+    service = json.loads(json.dumps(objects[0]))
+    service["spec"]["selector"]["version"] = "v1*"
+    service["metadata"]["name"] = "1mocka"
+    errors = schema_errors(shared_dir, service)
+    assert any(e.startswith("spec.selector.version") for e in errors)
+    assert any(e.startswith("metadata.name") for e in errors)
+
+
+def gatewayable(design: LaneDesign) -> LaneDesign:
+    """A random design moved towards what the target takes: ports, and the header method
+    where a baggage design's ingress rules test the route header (LD623)."""
+    design = design.with_(services=tuple(s if s.port else replace(s, port=8080)
+                                         for s in design.services))
+    if (design.pass_through.method == "baggage" and design.ingress is not None
+            and design.ingress.strategy == "rules"):
+        design = design.with_(pass_through=PassThrough("header"))
+    return design
+
+
+GATEWAYABLE = designs().map(gatewayable).filter(
+    lambda d: not has_errors(validate(d)) and not gateway_api_problems(d))
+
+
+@PROPERTY
+@given(GATEWAYABLE)
+def test_random_designs_match_the_crd_schemas(shared_dir, design):
+    objects = emit_gateway_api(design)
+    for obj in objects:
+        assert schema_errors(shared_dir, obj) == [], obj
+        assert cel_problems(obj) == [], obj
+    keys = [(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]) for o in objects]
+    assert len(set(keys)) == len(keys)
+
+
+# -- the interpreter agrees with the simulator ---------------------------------------------------
+def lane_pods(design: LaneDesign, service: str, lane: str) -> dict[str, str]:
+    """The labels of ``service``'s pods in ``lane``: its selector plus the lane's labels."""
+    found = design.lane(lane)
+    svc = design.service(service)
+    assert found is not None and svc is not None
+    return {**svc.selector_map, **found.label_map}
+
+
+def carried(design: LaneDesign, lane: str) -> Headers:
+    """The headers a chain in ``lane`` carries on a hop inside the mesh."""
+    if design.pass_through.method == "baggage":
+        return headers_of({"baggage": f"userId=1,{design.baggage_key}={lane}"})
+    return headers_of({design.route_header: lane})
+
+
+def pods(mesh: Mesh, backend: Backend) -> dict[str, str] | None:
+    return mesh.selector(backend.namespace, backend.name)
+
+
+def check_mesh_routes(design: LaneDesign, objects: list[dict] | None = None) -> None:
+    """Every service, every lane (and none, and an unknown one) lands on the simulator's pods."""
+    mesh = Mesh(emit_gateway_api(design) if objects is None else objects)
+    table = routing_table(design)
+    for svc in design.services:
+        ns = design.namespace_of(svc.name)
+        cases = [*((carried(design, lane), table[svc.name][lane]) for lane in design.lane_names),
+                 ({}, design.baseline), (carried(design, "no-such-lane"), design.baseline)]
+        for headers, expected in cases:
+            routed = mesh.to_service(ns, svc.name, svc.port, "/", headers)
+            assert routed.status == 200 and len(routed.backends) == 1, (svc.name, headers)
+            assert pods(mesh, routed.backends[0]) == lane_pods(design, svc.name, expected), (
+                svc.name, headers)
+
+
+@dataclass(frozen=True)
+class Call:
+    caller: str | None
+    service: str
+    labels: dict[str, str] | None
+
+
+def propagated(design: LaneDesign) -> tuple[str, ...]:
+    """The headers the apps copy from their inbound request to their outbound calls."""
+    return {"baggage": ("baggage",), "header": (design.route_header,)}[
+        design.pass_through.method]
+
+
+def drive(mesh: Mesh, design: LaneDesign, headers: Headers, entry: Backend) -> list[Call]:
+    """A request the gateway sent to ``entry``, followed hop by hop through the mesh."""
+    calls: list[Call] = []
+
+    def serve(caller: str | None, name: str, backend: Backend, sent: Headers,
+              path: tuple) -> None:
+        calls.append(Call(caller, name, pods(mesh, backend)))
+        received = backend.forward(sent)
+        service = design.service(name)
+        assert service is not None
+        here = (*path, name)
+        for callee in service.calls:
+            target = design.service(callee)
+            if callee in here or target is None:
+                continue  # the simulator follows neither cycles nor unknown services
+            # an OpenTelemetry app carries on only the first baggage line it received
+            outbound = ({h: received[h][:1] for h in propagated(design) if h in received}
+                        if service.propagates else {})
+            routed = mesh.to_service(design.namespace_of(callee), callee, target.port, "/",
+                                     outbound)
+            assert routed.status == 200 and len(routed.backends) == 1
+            serve(name, callee, routed.backends[0], outbound, here)
+
+    assert design.ingress is not None
+    serve(None, design.ingress.entry, entry, headers, ())
+    return calls
+
+
+class PickLane(random.Random):
+    """Makes the simulator's weighted choice pick ``lane`` and records what it was offered."""
+
+    def __init__(self, lane: str) -> None:
+        super().__init__(0)
+        self.lane = lane
+        self.offered: dict[str, float] | None = None
+
+    def choices(self, population, weights=None, *, cum_weights=None, k=1):  # type: ignore[override]
+        total = sum(weights)
+        self.offered = {lane: w / total for lane, w in zip(population, weights)}
+        return [self.lane]
+
+
+def gateway_host(design: LaneDesign) -> str:
+    assert design.ingress is not None
+    host = design.ingress.hosts[0]
+    return "lanes.example.com" if host == "*" else host.replace("*", "a", 1)
+
+
+def check_request(design: LaneDesign, pairs: list[tuple[str, str]], path: str, host: str,
+                  objects: list[dict] | None = None) -> None:
+    """The gateway and every hop after it, read from the objects, against ``simulate``."""
+    ing = design.ingress
+    assert ing is not None
+    mesh = Mesh(emit_gateway_api(design) if objects is None else objects)
+    headers = headers_of(pairs)
+    routed = mesh.at_gateway(ing.gateway_namespace or design.namespace, ing.gateway_name,
+                             host, path, headers)
+    if routed.status == 404:
+        assert simulate(design, pairs, path=path, host=host).status == 404, (pairs, path, host)
+        return
+    shares, offered = {}, None
+    for backend, share in routed.shares:
+        forwarded = backend.forward(headers)
+        (lane,) = forwarded[design.route_header]  # the gateway names the lane it chose
+        if design.pass_through.method == "baggage":
+            # one line: an OpenTelemetry app reads only the first
+            assert forwarded.get("baggage") == [f"{design.baggage_key}={lane}"]
+        shares[lane] = share
+        rng = PickLane(lane)
+        trace = simulate(design, pairs, path=path, host=host, rng=rng)
+        assert (trace.status, trace.lane) == (200, lane), (pairs, path)
+        offered = rng.offered
+        expected = [Call(h.caller, h.service, lane_pods(design, h.service, h.lane))
+                    for h in trace.hops]
+        assert drive(mesh, design, headers, backend) == expected, (pairs, lane)
+    if len(routed.backends) > 1 or offered is not None:  # a weighted split
+        assert offered == pytest.approx(shares)
+
+
+REQUESTS = {
+    "mock-header": [[], [("x-asm-prefer-tag", "s2")], [("x-asm-prefer-tag", "s3")],
+                    [("X-ASM-Prefer-Tag", "s1")], [("x-asm-prefer-tag", "nope")],
+                    [("baggage", "x-asm-prefer-tag=s2")]],
+    "mock-weighted": [[], [("baggage", "x-asm-prefer-tag=s3")], [("x-asm-prefer-tag", "s2")]],
+    "shop": [[], [("x-shop-lane", "search-exp")], [("baggage", "shop-lane=payments-v3")]],
+}
+
+
+@pytest.mark.parametrize("name", EXPRESSIBLE)
+def test_mesh_routes_land_on_the_simulators_pods(name):
+    check_mesh_routes(examples.load(name))
+
+
+@pytest.mark.parametrize("name", EXPRESSIBLE)
+def test_requests_through_the_gateway_follow_the_simulator(name):
+    design = examples.load(name)
+    for pairs in REQUESTS[name]:
+        for path in ("/", "/mock", "/mock/x", "/other"):
+            check_request(design, pairs, path, gateway_host(design))
+    check_request(design, [], "/", "not-served.example.org")
+
+
+def test_the_comparison_catches_wrong_objects():
+    objects = emit_gateway_api(HEADER)
+    route = named(objects, "mock-header-mockb")
+    route["spec"]["rules"][0]["backendRefs"][0]["name"] = "mockb-s1"  # ignores lane s3
+    with pytest.raises(AssertionError):
+        check_mesh_routes(HEADER, objects)
+    # list order does not decide: moving the catch-all first changes nothing ...
+    objects = emit_gateway_api(HEADER)
+    rules = named(objects, "mock-header-mockb")["spec"]["rules"]
+    rules.reverse()
+    check_mesh_routes(HEADER, objects)
+    # ... but a rule that is not more specific than the catch-all loses to list order
+    rules[1]["matches"] = [{}]
+    with pytest.raises(AssertionError):
+        check_mesh_routes(HEADER, objects)
+    weighted = examples.load("mock-weighted")
+    objects = emit_gateway_api(weighted)
+    for backend in named(objects, "mock-weighted-ingress")["spec"]["rules"][0]["backendRefs"]:
+        backend["filters"][0]["requestHeaderModifier"]["set"].pop()  # no baggage member
+    with pytest.raises(AssertionError):  # the lane is lost after the first hop
+        check_request(weighted, [], "/mock", "a.example.com", objects)
+    # appending the member instead: an app reading the first line carries the client's lane
+    objects = emit_gateway_api(weighted)
+    for backend in named(objects, "mock-weighted-ingress")["spec"]["rules"][0]["backendRefs"]:
+        modifier = backend["filters"][0]["requestHeaderModifier"]
+        modifier["add"] = [modifier["set"].pop()]
+    client = [("baggage", "x-asm-prefer-tag=s3")]
+    check_request(weighted, [], "/mock", "a.example.com", objects)  # fine without client baggage
+    with pytest.raises(AssertionError):
+        check_request(weighted, client, "/mock", "a.example.com", objects)
+    # a route that only creation time would order against ours is an error, not a guess
+    rival = json.loads(json.dumps(named(objects, "mock-weighted-mockb")))
+    rival["metadata"]["name"] = "rival"
+    rival["spec"]["rules"][0]["backendRefs"][0]["name"] = "mockb-s1"
+    with pytest.raises(MeshError):
+        check_mesh_routes(weighted, [*objects, rival])
+
+
+def test_the_ingress_rule_order_the_target_refuses_would_route_differently():
+    design = REFUSALS["LD625"][0]
+    import lanedesign.emit.gateway_api as target
+
+    objects = [target.version_service(design, s, lane) for s in design.services
+               for lane in design.lane_names if design.lane(lane).holds(s.name)]
+    serve = design.serving_lane_resolver()
+    objects += target.ingress_routes(design, serve)
+    mesh = Mesh(objects)
+    request = {"x-user": "a", "x-env": "b", "x-zone": "c"}
+    chosen = mesh.at_gateway("istio-system", "ingressgateway", "a.example.com", "/",
+                             headers_of(request))
+    assert chosen.rule == "rule-1-s3"  # the more specific rule, though listed second
+    assert simulate(design, request).lane == "s2"
+
+
+@st.composite
+def requests(draw, design: LaneDesign) -> tuple[list[tuple[str, str]], str, str]:
+    """A request with headers the design's matches look at, baggage, a path and a host."""
+    values = [*design.lane_names, "alice", "bob", "other", "S2", "", "no-such-lane"]
+    pairs = [(name, draw(st.sampled_from(values)))
+             for name in (design.route_header, "x-user", "x-env", "X-User")
+             if draw(st.booleans())]
+    if design.pass_through.method == "baggage":
+        key = design.baggage_key
+        member = st.sampled_from([*(f"{key}={lane}" for lane in design.lane_names),
+                                  f"{key}=nope", f"{key}=S2", "userId=alice", f" {key} = s2 ;p"])
+        for line in draw(st.lists(st.lists(member, min_size=1, max_size=3), max_size=2)):
+            pairs.append(("baggage", ",".join(line)))
+    path = draw(st.sampled_from(["/", "/api", "/api/v2", "/mock", "/x"]))
+    host = draw(st.sampled_from([gateway_host(design), "elsewhere.example.org"]))
+    return pairs, path, host
+
+
+@PROPERTY
+@given(GATEWAYABLE)
+def test_random_designs_route_the_mesh_like_the_simulator(design):
+    check_mesh_routes(design)
+
+
+@PROPERTY
+@given(st.data())
+def test_random_designs_route_requests_like_the_simulator(data):
+    design = data.draw(GATEWAYABLE)
+    for _ in range(3):
+        pairs, path, host = data.draw(requests(design))
+        check_request(design, pairs, path, host)
+
+
+def test_many_baggage_lanes_route_like_the_simulator():
+    design = expressible(many_lanes(40, method="baggage"))
+    check_mesh_routes(design)
+    check_request(design, [("baggage", "x-asm-prefer-tag=l7")], "/", "a.example.com")
+
+
+# -- golden files --------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", EXPRESSIBLE)
+def test_golden_manifests(name):
+    text = dump_manifests(emit_gateway_api(examples.load(name)))
+    path = GOLDEN / f"{name}.gateway-api.yaml"
+    if os.environ.get("LANEDESIGN_UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert path.is_file(), f"{path.name} is missing; create it with LANEDESIGN_UPDATE_GOLDEN=1"
+    assert path.read_text(encoding="utf-8") == text, (
+        f"{path.name} is out of date; rerun with LANEDESIGN_UPDATE_GOLDEN=1 and review the diff")
+
+
+# -- command line --------------------------------------------------------------------------------
+def test_cli_export_prints_multi_document_yaml(capsys):
+    assert main(["export", str(examples.path("mock-header")), "--target", "gateway-api"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# 10 gateway-api objects for lane design 'mock-header'")
+    assert list(yaml.safe_load_all(out)) == emit_gateway_api(HEADER)
+
+
+def test_cli_export_writes_one_file_per_object(tmp_path, capsys):
+    out = tmp_path / "manifests"
+    assert main(["export", str(examples.path("shop")), "--target", "gateway-api", "--out",
+                 str(out)]) == 0
+    files = sorted(out.rglob("*.yaml"))
+    objects = emit_gateway_api(examples.load("shop"))
+    assert len(files) == len(objects) == len(capsys.readouterr().out.splitlines())
+
+
+@pytest.mark.parametrize(("name", "code"), sorted(REFUSED.items()))
+@pytest.mark.parametrize("command", ["export", "validate"])
+def test_cli_refusals_are_coded_findings(capsys, name, code, command):
+    args = [command, str(examples.path(name)), "--target", "gateway-api", "--format", "json"]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    assert code in [f["code"] for f in json.loads(captured.out)["findings"]]
+
+
+@pytest.mark.parametrize("name", EXPRESSIBLE)
+def test_cli_validate_accepts_what_the_target_can_express(capsys, name):
+    assert main(["validate", str(examples.path(name)), "--target", "gateway-api"]) == 0
+    assert "LD62" not in capsys.readouterr().out
+
+
+# -- the cluster: discovery, make-before-break and prune through the registry --------------
+GATEWAY_SERVED = ("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute")
+
+
+def test_apply_creates_services_before_routes_and_prunes_after_them(tmp_path):
+    from kube_standin import CORE, running
+
+    from lanedesign.cluster import TargetNotServed, apply, connect, diff, discover
+
+    design = HEADER
+    with running(tmp_path, *CORE) as served, connect(served.kubeconfig) as cluster:
+        assert "gateway-api" not in discover(cluster).targets
+        with pytest.raises(TargetNotServed) as refused:
+            diff(cluster, emit_gateway_api(design), design.name)
+        assert "Gateway API CRDs" in refused.value.hint
+    with running(tmp_path, GATEWAY_SERVED, *CORE) as served, \
+            connect(served.kubeconfig) as cluster:
+        found = discover(cluster)
+        assert "gateway-api" in found.targets and found.groups[""] == ["v1"]
+        assert "  core: v1" in found.summary().splitlines()
+        first = apply(cluster, emit_gateway_api(design), design.name, settle_seconds=0)
+        assert first.failed is None
+        phases = [(s.phase, s.ref.kind) for s in first.done]
+        assert phases == [("prepare", "Service")] * 6 + [("route", "HTTPRoute")] * 4
+        # lane s3 goes: its version Service of mockb goes after the route stops naming it
+        smaller = design.without_lane("s3")
+        again = apply(cluster, emit_gateway_api(smaller), design.name, prune=True,
+                      settle_seconds=0)
+        assert again.failed is None
+        done = [(s.phase, s.verb, s.ref.kind, s.ref.name) for s in again.done]
+        assert ("cleanup", "delete", "Service", "mockb-s3") in done
+        assert done.index(("cleanup", "delete", "Service", "mockb-s3")) > max(
+            i for i, d in enumerate(done) if d[2] == "HTTPRoute")
+
+
+def test_the_interpreter_and_schema_checks_import_nothing_of_lanedesign():
+    import ast
+
+    for name in ("gateway_interpreter.py", "gateway_schema.py"):
+        tree = ast.parse((Path(__file__).parent / name).read_text(encoding="utf-8"))
+        imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+                     for a in n.names]
+        assert not [m for m in imported if m.startswith("lanedesign")], name
+
+
+# -- a real API server (kube tier): the CRD's CEL rules and strict field validation ------------
+def dry_run(plane, obj: dict) -> None:
+    """A server-side apply of ``obj`` with ``dryRun=All`` and strict field validation."""
+    from kube_real import object_path
+
+    plane.request("PATCH", object_path(obj), obj,
+                  [("fieldManager", "lanedesign"), ("force", "true"), ("dryRun", "All"),
+                   ("fieldValidation", "Strict")], "application/apply-patch+yaml")
+
+
+@pytest.mark.kube
+def test_a_real_api_server_takes_every_object(control_plane):
+    designs = [*(examples.load(n) for n in EXPRESSIBLE), many_lanes(300),
+               many_lanes(300, holding=False), lanes_by_header(40), many_lanes(40, "baggage")]
+    exported = [emit_gateway_api(design) for design in designs]
+    for objects in exported:
+        for namespace in sorted({o["metadata"]["namespace"] for o in objects}):
+            control_plane.ensure_namespace(namespace)
+        for obj in objects:
+            dry_run(control_plane, obj)  # raises ControlPlaneError on any refusal
+
+
+@pytest.mark.kube
+def test_a_real_api_server_refuses_what_our_cel_checks_refuse(control_plane):
+    from kube_real import ControlPlaneError
+
+    route = named(emit_gateway_api(HEADER), "mock-header-mocka")
+    no_port = json.loads(json.dumps(route))
+    del no_port["spec"]["rules"][0]["backendRefs"][0]["port"]
+    crowded = json.loads(json.dumps(route))
+    crowded["spec"]["rules"] = [
+        {"name": f"r{i}", "backendRefs": route["spec"]["rules"][0]["backendRefs"],
+         "matches": [{"headers": [{"type": "Exact", "name": "x-lane", "value": f"l{i}-{j}"}]}
+                     for j in range(9)]} for i in range(15)]  # 135 matches
+    for wrong in (no_port, crowded):
+        assert cel_problems(wrong)
+        with pytest.raises(ControlPlaneError) as refused:
+            dry_run(control_plane, wrong)
+        assert refused.value.status == 422  # type: ignore[attr-defined]
+    dry_run(control_plane, route)
+
+
+@pytest.mark.kube
+def test_apply_and_prune_through_a_real_api_server(control_plane, tmp_path):
+    from lanedesign.cluster import apply, connect
+
+    control_plane.reset()
+    try:
+        with connect(control_plane.kubeconfig(tmp_path)) as cluster:
+            first = apply(cluster, emit_gateway_api(HEADER), HEADER.name, settle_seconds=0)
+            assert first.failed is None and len(first.done) == 10
+            smaller = HEADER.without_lane("s3")
+            second = apply(cluster, emit_gateway_api(smaller), HEADER.name, prune=True,
+                           settle_seconds=0)
+            assert second.failed is None
+            deleted = [s.ref.name for s in second.done if s.verb == "delete"]
+            assert deleted == ["mockb-s3"]
+            again = apply(cluster, emit_gateway_api(smaller), HEADER.name, prune=True,
+                          settle_seconds=0)
+            assert again.failed is None and again.done == ()  # nothing left to change
+    finally:
+        control_plane.reset()

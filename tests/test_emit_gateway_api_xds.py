@@ -1,0 +1,292 @@
+"""Real Istio: its own control plane translates the Gateway API export, and sidecars route
+every lane like the simulator.
+
+The Go program ``tests/go/istio/xdsdump`` (Istio's in-process control plane, the fake
+discovery server of Istio's own tests, with its Gateway API controller) reads the exported
+version Services and HTTPRoutes beside a cluster made from the design (``istio_workloads``)
+and dumps what each sidecar receives; ``xds_reader`` reads that as Envoy does. The version
+Services get their EndpointSlices the way Kubernetes' endpoint controller would: the pods
+whose labels their selector matches. The mesh routes (GAMMA, ``parentRefs`` kind Service)
+are checked for every caller, callee and lane. The ingress route attaches to a Gateway API
+``Gateway`` (class ``istio``) whose Service ``<name>-istio`` fronts the gateway pod, as Istio's
+deployment controller would make it; requests through it are followed hop by hop, the apps
+carrying on what an OpenTelemetry app would (the first ``baggage`` line), against
+``simulate``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+from dataclasses import replace
+
+import pytest
+import yaml
+from gateway_schema import with_defaults
+from gotools import go_tool
+from hypothesis import HealthCheck, Phase, given, settings
+from istio_interpreter import headers_of
+from istio_workloads import Workload, endpoint_slice, kube_objects, service_object, workloads
+from strategies import designs
+from test_emit_gateway_api import EXPRESSIBLE, PickLane, carried, gateway_host, gatewayable
+from xds_reader import Proxy, lua_chain
+
+from lanedesign import examples
+from lanedesign.emit.gateway_api import emit_gateway_api, gateway_api_problems
+from lanedesign.findings import has_errors
+from lanedesign.model import LaneDesign
+from lanedesign.simulate import routing_table, simulate
+from lanedesign.validate import validate
+
+pytestmark = pytest.mark.istio
+
+RANDOM_DESIGNS = 12
+GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+
+
+def seeded_designs(count: int) -> list[LaneDesign]:
+    """``count`` distinct random designs the target accepts (default selectors, as the
+    cluster of ``istio_workloads`` labels its pods ``app: <service>``), the same every run."""
+    found: dict[str, LaneDesign] = {}
+    kinds: dict[tuple[str, str, str], int] = {}
+
+    @settings(max_examples=count * 40, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(designs().map(gatewayable))
+    def collect(design: LaneDesign) -> None:
+        design = design.with_(services=tuple(replace(s, selector=None)
+                                             for s in design.services))
+        assert design.ingress is not None
+        kind = (design.pass_through.method, design.mode, design.ingress.strategy)
+        # at most a quarter of the designs of one kind, so that every kind is seen
+        if (len(found) < count and kinds.get(kind, 0) < count // 4
+                and not has_errors(validate(design)) and not gateway_api_problems(design)):
+            found.setdefault(repr(design), design)
+            kinds[kind] = kinds.get(kind, 0) + 1
+
+    collect()
+    assert len(found) == count, f"only {len(found)} distinct random designs"
+    return list(found.values())
+
+
+@functools.cache
+def variants() -> dict[str, LaneDesign]:
+    out = {name: examples.load(name) for name in EXPRESSIBLE}
+    for i, design in enumerate(seeded_designs(RANDOM_DESIGNS)):
+        out[f"random-{i:02d}"] = design
+    return out
+
+
+CASE_NAMES = [*EXPRESSIBLE, *(f"random-{i:02d}" for i in range(RANDOM_DESIGNS))]
+WRONG = "mock-header-wrong"  # mockb's route sends lane s3 to the baseline: the check must fail
+
+
+def wrong_export(design: LaneDesign) -> list[dict]:
+    objects = emit_gateway_api(design)
+    for obj in objects:
+        if obj["metadata"]["name"] == "mock-header-mockb" and obj["kind"] == "HTTPRoute":
+            obj["spec"]["rules"][0]["backendRefs"][0]["name"] = "mockb-s1"
+    return objects
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def cluster_for(shared, design: LaneDesign, exported: list[dict],
+                ) -> tuple[list[dict], list[Workload]]:
+    """The design's cluster, the export's Services and HTTPRoutes (with the defaults the API
+    server fills in), and an EndpointSlice per version Service listing the pods its selector
+    matches."""
+    assert design.ingress is not None
+    # the gateway pod as Istio deploys one for a Gateway: labelled with the Gateway's name
+    extra = {GATEWAY_NAME_LABEL: design.ingress.gateway_name}
+    pods = [w if w.service is not None else replace(w, labels={**w.labels, **extra})
+            for w in workloads(design)]
+    objects = kube_objects(design)
+    for obj in objects:
+        if obj["kind"] == "Pod" and obj["metadata"]["name"] == "ingressgateway":
+            obj["metadata"]["labels"].update(extra)
+    objects += gateway_objects(design, pods)
+    mesh = [with_defaults(shared, o) for o in exported]
+    for svc in (o for o in mesh if o["kind"] == "Service"):
+        meta, spec = svc["metadata"], svc["spec"]
+        chosen = [w for w in pods if w.namespace == meta["namespace"] and w.service is not None
+                  and selects(spec["selector"], w.labels)]
+        objects.append(endpoint_slice(meta["name"], meta["namespace"], chosen,
+                                      spec["ports"][0]["port"]))
+    return [*objects, *mesh], pods
+
+
+def gateway_objects(design: LaneDesign, pods: list[Workload]) -> list[dict]:
+    """The user's side of the ingress: the GatewayClass, the Gateway the design names (one
+    HTTP listener admitting routes from every namespace) and the Service in front of the
+    gateway pod that Istio would deploy for it."""
+    assert design.ingress is not None
+    (gw,) = [w for w in pods if w.service is None]
+    namespace, name = gw.namespace, design.ingress.gateway_name
+    service = f"{name}-istio"
+    return [
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
+         "metadata": {"name": "istio"}, "spec": {"controllerName": "istio.io/gateway-controller"}},
+        {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+         "metadata": {"name": name, "namespace": namespace},
+         "spec": {"gatewayClassName": "istio", "listeners": [{
+             "name": "http", "port": 80, "protocol": "HTTP",
+             "allowedRoutes": {"namespaces": {"from": "All"}}}]}},
+        service_object(service, namespace, {GATEWAY_NAME_LABEL: name}, 80),
+        endpoint_slice(service, namespace, [gw], 80),
+    ]
+
+
+@pytest.fixture(scope="session")
+def dumps(shared_dir) -> dict[str, tuple[LaneDesign, list[dict], list[Workload], dict]]:
+    binary = go_tool("xdsdump")
+    cases = {}
+    request = []
+    exports = {name: (design, emit_gateway_api(design)) for name, design in variants().items()}
+    exports[WRONG] = (examples.load("mock-header"), wrong_export(examples.load("mock-header")))
+    for name, (design, exported) in exports.items():
+        kube, pods = cluster_for(shared_dir, design, exported)
+        cases[name] = (design, kube, pods)
+        request.append({"name": name, "config": "",
+                        "kube": "\n---\n".join(yaml.safe_dump(o, sort_keys=False)
+                                               for o in kube),
+                        "proxies": [w.proxy for w in pods]})
+    done = subprocess.run([str(binary)], input=json.dumps({"cases": request}),
+                          capture_output=True, text=True, check=False, timeout=1800)
+    assert done.returncode == 0, done.stderr[-4000:]
+    answers = {a["name"]: a for a in json.loads(done.stdout)["cases"]}
+    return {name: (*case, answers[name]) for name, case in cases.items()}
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_istio_translates_the_export_without_errors(dumps, name):
+    _design, _kube, pods, dump = dumps[name]
+    assert dump["errors"] == []
+    assert set(dump["proxies"]) == {w.name for w in pods}
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_every_sidecar_routes_every_lane_to_the_simulators_pods(dumps, name):
+    check_sidecars(*dumps[name])
+
+
+def test_the_check_catches_a_wrong_route(dumps):
+    assert dumps[WRONG][3]["errors"] == []  # valid to Istio, but not the design
+    with pytest.raises(AssertionError, match="mockb-s1"):
+        check_sidecars(*dumps[WRONG])
+
+
+def call(design: LaneDesign, dump: dict, pods: list[Workload], caller: Workload,
+         callee: str, headers) -> tuple[Workload, str]:
+    """A call from ``caller``'s app to ``callee`` through its sidecar: the one pod it reaches."""
+    proxy = Proxy(caller.name, dump["proxies"][caller.name])
+    service = design.service(callee)
+    assert service is not None and service.port is not None
+    (chain,) = proxy.http_filters("OUTBOUND", service.port)
+    assert lua_chain(chain) == []  # no EnvoyFilter: nothing rewrites the headers
+    host = f"{callee}.{design.namespace_of(callee)}.svc.cluster.local"
+    routed = proxy.route(str(service.port), host, "/", headers)
+    assert routed.status == 200 and len(routed.clusters) == 1, (caller.name, callee, headers)
+    (cluster,) = routed.clusters
+    return pod_at(proxy, pods, cluster.name), cluster.name
+
+
+def pod_at(proxy: Proxy, pods: list[Workload], cluster: str) -> Workload:
+    ips = proxy.endpoints(cluster)
+    assert len(ips) == 1, (cluster, ips)
+    (pod,) = [w for w in pods if w.ip == ips[0]]
+    return pod
+
+
+def check_sidecars(design: LaneDesign, kube: list[dict], pods: list[Workload],
+                   dump: dict) -> None:
+    """Each workload's sidecar, each service, each lane (none, unknown): the simulator's pod."""
+    table = routing_table(design)
+    for caller in (w for w in pods if w.service is not None):
+        for callee in design.service_names:
+            lanes = [*((lane, table[callee][lane]) for lane in design.lane_names),
+                     (None, design.baseline), ("no-such-lane", design.baseline)]
+            for lane, served in lanes:
+                headers = headers_of({}) if lane is None else carried(design, lane)
+                pod, cluster = call(design, dump, pods, caller, callee, headers)
+                assert (pod.service, pod.lane) == (callee, served), (caller.name, lane, cluster)
+
+
+def follow(design: LaneDesign, dump: dict, pods: list[Workload], entry: Workload,
+           headers) -> list[tuple[str | None, str, str | None]]:
+    """(caller, service, lane of the pod) for every call below the entry pod, depth first."""
+    calls: list[tuple[str | None, str, str | None]] = []
+    carried_on = ("baggage",) if design.pass_through.method == "baggage" else (
+        design.route_header,)
+
+    def serve(caller: str | None, pod: Workload, received, path: tuple) -> None:
+        assert pod.service is not None
+        calls.append((caller, pod.service, pod.lane))
+        service = design.service(pod.service)
+        assert service is not None
+        here = (*path, pod.service)
+        for callee in service.calls:
+            if callee in here or design.service(callee) is None:
+                continue  # the simulator follows no cycle and no unknown service either
+            # an OpenTelemetry app carries on the first baggage line; a header app its header
+            out = ({h: received[h][:1] for h in carried_on if h in received}
+                   if service.propagates else {})
+            target, _ = call(design, dump, pods, pod, callee, out)
+            serve(pod.service, target, out, here)
+
+    serve(None, entry, headers, ())
+    return calls
+
+
+def check_request(design: LaneDesign, pods: list[Workload], dump: dict,
+                  pairs: list[tuple[str, str]], path: str, host: str) -> None:
+    """The gateway as Istio configured it, then every hop, against ``simulate``."""
+    (gw,) = [w for w in pods if w.service is None]
+    proxy = Proxy(gw.name, dump["proxies"][gw.name])
+    routed = proxy.route("http.80", host, path, headers_of(pairs))
+    if routed.status == 404:
+        assert simulate(design, pairs, path=path, host=host).status == 404, (pairs, path, host)
+        return
+    shares: dict[str, float] = {}
+    offered = None
+    for cluster in routed.clusters:
+        (lane,) = cluster.headers[design.route_header]  # the gateway names the lane it chose
+        shares[lane] = shares.get(lane, 0) + cluster.share
+        rng = PickLane(lane)
+        trace = simulate(design, pairs, path=path, host=host, rng=rng)
+        assert (trace.status, trace.lane) == (200, lane), (pairs, path)
+        offered = rng.offered
+        entry = pod_at(proxy, pods, cluster.name)
+        expected = [(h.caller, h.service, h.lane) for h in trace.hops]
+        assert follow(design, dump, pods, entry, cluster.headers) == expected, (pairs, lane)
+    if len(routed.clusters) > 1 or offered is not None:  # a weighted split
+        assert offered == pytest.approx(shares)
+
+
+def requests(design: LaneDesign) -> list[list[tuple[str, str]]]:
+    """The route header for each lane, none, an unknown lane, and client baggage."""
+    route = design.route_header
+    out = [[], [(route, "no-such-lane")], *([(route, lane)] for lane in design.lane_names)]
+    key = design.baggage_key
+    out += [[("baggage", f"userId=alice,{key}={lane}")] for lane in design.lane_names]
+    return out
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_requests_through_the_gateway_follow_the_simulator(dumps, name):
+    design, _kube, pods, dump = dumps[name]
+    host = gateway_host(design)
+    for pairs in requests(design):
+        for path in ("/", "/api/v2", "/mock"):
+            check_request(design, pods, dump, pairs, path, host)
+    check_request(design, pods, dump, [], "/", "not-served.example.org")
+
+
+def test_the_request_check_catches_a_wrong_route(dumps):
+    design, _kube, pods, dump = dumps[WRONG]
+    check_request(design, pods, dump, [("x-asm-prefer-tag", "s2")], "/", "a.example.com")
+    with pytest.raises(AssertionError):  # lane s3 reaches mockb's baseline version
+        check_request(design, pods, dump, [("x-asm-prefer-tag", "s3")], "/", "a.example.com")
