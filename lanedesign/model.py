@@ -399,6 +399,62 @@ class LaneDesign:
             return replace(self, fallback=pairs)
         return replace(self, fallback=(*rest, (service, lane)))
 
+    # -- ingress edits that keep rules honest (the Ingress tab's offers) -------------------
+    def with_new_rule(self) -> LaneDesign:
+        """One more rule, last, for the first lane no rule routes to yet (test lanes before
+        the baseline), matching the route header equal to that lane's name; when every lane
+        has a rule, the first test lane. Written-out rules start from the effective ones."""
+        rules = self.effective_rules
+        routed = {r.lane for r in rules}
+        lanes = [n for n in dict.fromkeys(self.lane_names) if n]
+        tests = [n for n in lanes if n != self.baseline]
+        lane = next((n for n in [*tests, *lanes] if n not in routed),
+                    tests[0] if tests else self.baseline or "s1")
+        rule = IngressRule(lane, RequestMatch(headers=((self.route_header,
+                                                        StringMatch("exact", lane)),)))
+        return self.with_ingress(rules=(*rules, rule))
+
+    def rule_route_value(self, index: int) -> str | None:
+        """The exact route-header value rule ``index`` matches, if it matches one."""
+        rules = self.ingress.rules if self.ingress else None
+        if not rules or not 0 <= index < len(rules) or rules[index].match is None:
+            return None
+        cond = rules[index].match.header_map.get(self.route_header)  # type: ignore[union-attr]
+        return cond.value if cond is not None and cond.kind == "exact" else None
+
+    def with_rule_route_value(self, index: int, value: str) -> LaneDesign:
+        """Rule ``index``'s exact route-header condition set to ``value`` (after its lane
+        changed, so the header names the lane the rule sends to)."""
+        rules = list(self.ingress.rules or ()) if self.ingress else []
+        if self.rule_route_value(index) is None:
+            return self
+        match = rules[index].match
+        assert match is not None
+        headers = tuple((n, StringMatch("exact", value) if n == self.route_header else c)
+                        for n, c in match.headers)
+        rules[index] = replace(rules[index], match=replace(match, headers=headers))
+        return self.with_ingress(rules=tuple(rules))
+
+    @property
+    def unused_ingress(self) -> tuple[str, ...]:
+        """Ingress fields the chosen strategy ignores (LD507): ``weights``, ``match`` for
+        header rules; ``rules`` for weights."""
+        ing = self.ingress
+        if ing is None:
+            return ()
+        if ing.strategy == "weighted":
+            return ("rules",) if ing.rules else ()
+        return tuple(f for f, used in (("weights", bool(ing.weights)),
+                                       ("match", ing.match is not None)) if used)
+
+    def without_unused_ingress(self) -> LaneDesign:
+        """Drop what the ingress strategy ignores (``unused_ingress``), in one edit."""
+        unused = self.unused_ingress
+        if not unused:
+            return self
+        cleared: dict[str, object] = {"weights": (), "match": None, "rules": None}
+        return self.with_ingress(**{f: cleared[f] for f in unused})
+
     def with_ingress(self, **changes: object) -> LaneDesign:
         """A copy with some ingress fields replaced (an ingress is created when missing)."""
         return replace(self, ingress=replace(self.ingress or Ingress(), **changes))
@@ -444,13 +500,6 @@ class LaneDesign:
             return self
         del rules[index]
         return self.with_ingress(rules=tuple(rules))
-
-    def with_new_rule(self) -> LaneDesign:
-        """One more rule, last: the first lane other than the baseline, by its route header."""
-        lane = next((n for n in self.lane_names if n != self.baseline), self.baseline or "s1")
-        rule = IngressRule(lane, RequestMatch(headers=((self.route_header,
-                                                        StringMatch("exact", lane)),)))
-        return self.with_ingress(rules=(*self._written_rules, rule))
 
     def with_weight(self, lane: str, weight: int) -> LaneDesign:
         """``lane``'s ingress weight set; every lane gets an entry, in lane order (0 if new)."""

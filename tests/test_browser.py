@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -105,17 +106,37 @@ def _tool(name: str, extra: str) -> None:
         _unavailable(f"{name} is not installed: pip install -e '.[{extra}]'")
 
 
-@pytest.fixture(scope="module")
-def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``make app``'s page: the app notebook served by Voila on a free port, with a token."""
+def _voila(notebook: Path, home: Path) -> Iterator[str]:
     _tool("voila", "lab")
-    home = tmp_path_factory.mktemp("voila-home")
     port, token = _free_port(), secrets.token_hex(16)
-    cmd = [sys.executable, "-m", "voila", str(ROOT / "notebooks" / "app.ipynb"), "--no-browser",
+    cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser",
            f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
            f"--Voila.token={token}", f"--Voila.connection_dir_root={home}"]
     with _served(cmd, f"http://127.0.0.1:{port}/?token={token}", home) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``make app``'s page: the app notebook served by Voila on a free port, with a token."""
+    home = tmp_path_factory.mktemp("voila-home")
+    yield from _voila(ROOT / "notebooks" / "app.ipynb", home)
+
+
+@pytest.fixture(scope="module")
+def voila_large(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The designer on a synthetic design of 50 services and 10 lanes, served by Voila."""
+    home = tmp_path_factory.mktemp("voila-large")
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'tests')!r})\n"
+        "from synthetic import layered_design\nfrom lanedesign.widgets import Designer\n"
+        "Designer(layered_design(50, 10))")]
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                   "language": "python"}
+    path = home / "large.ipynb"
+    nbformat.write(book, path)
+    yield from _voila(path, home)
 
 
 @pytest.fixture(scope="module")
@@ -178,13 +199,6 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / name))
 
 
-def test_untick_a_service_and_the_diagram_and_matrix_follow(voila: str, page) -> None:
-    page.goto(voila)
-    page.wait_for_selector(".ld-designer", timeout=START_TIMEOUT * 1000)
-    _shot(page, "designer-services.png")
-    _untick_and_follow(page)
-
-
 def test_the_cluster_tab_without_a_cluster_says_so(voila: str, page) -> None:
     page.goto(voila)
     page.wait_for_selector(".ld-designer", timeout=START_TIMEOUT * 1000)
@@ -215,44 +229,258 @@ def test_the_designer_notebook_runs_in_jupyterlab(lab: str, page) -> None:
     page.wait_for_function("!!window.jupyterapp", timeout=START_TIMEOUT * 1000)
     # the kernel indicator says idle before commands reach the kernel; ask the session itself
     page.wait_for_function(KERNEL_READY, timeout=START_TIMEOUT * 1000)
+    # the file browser closed, as when editing: the diagram then fits beside the tabs
+    page.evaluate("() => { if (!window.jupyterapp.shell.leftCollapsed) "
+                  "window.jupyterapp.commands.execute('application:toggle-left-area'); }")
     _run_all_cells(page)
     page.wait_for_selector(".ld-designer", timeout=30_000)
     page.locator(".ld-designer").scroll_into_view_if_needed()
     _shot(page, "lab-designer.png")
     _untick_and_follow(page, "lab-")
+    _drag_a_call_and_follow(page, "lab-")
+    _click_a_service_and_see_it_selected(page)
+    _zoom(page)
+
+
+CANVAS = ".ld-designer .ld-canvas"
+DASHED = f"{CANVAS} g.ld-call path[stroke-dasharray]:not(.ld-hit)"
+
+
+def _service(page, name: str):
+    return page.locator(f'{CANVAS} g.ld-service[data-service="{name}"]')
+
+
+def _centre(locator) -> tuple[float, float]:
+    box = locator.bounding_box()
+    assert box is not None
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def _drag(page, source, target) -> None:
+    """Press on one service, move in small steps (pointer events) and release on another."""
+    source.scroll_into_view_if_needed()
+    (x0, y0), (x1, y1) = _centre(source), _centre(target)
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + (x1 - x0) / 4, y0 + (y1 - y0) / 4, steps=4)
+    page.mouse.move(x1, y1, steps=8)
+    page.mouse.up()
+
+
+def _dashed(page, count: int) -> None:
+    page.wait_for_function(f"document.querySelectorAll({DASHED!r}).length === {count}",
+                           timeout=30_000)
 
 
 def _untick_and_follow(page, prefix: str = "") -> None:
-    """Untick mockc in lane s2: the matrix shows the fallback, the diagram a dashed edge."""
-    _tab(page, "Diagram")
-    diagram = page.locator(".ld-diagram svg.lanedesign-diagram")
-    diagram.wait_for(timeout=60_000)
-    fallback_labels = page.locator(".ld-diagram svg text", has_text="fallback -> s1")
+    """Untick mockc in lane s2: the matrix shows the fallback, the diagram beside the Lanes
+    tab a dashed edge, while both stay on screen."""
+    page.locator(f"{CANVAS} svg.ld-canvas-svg").wait_for(timeout=60_000)
+    fallback_labels = page.locator(f"{CANVAS} svg text", has_text="fallback -> s1")
     assert fallback_labels.count() == 1  # lane s2 lacks mockb only
-    assert page.locator(".ld-diagram g.edge path[stroke-dasharray]").count() == 1
+    _dashed(page, 1)
 
     _tab(page, "Lanes")
     member = page.locator(".ld-member-s2-mockc input[type=checkbox]")
     expect(member).to_be_checked()
     member.uncheck()
     page.locator("button", has_text="Undo: untick mockc in s2").wait_for(timeout=30_000)
+    # mockb -> mockc is a fallback now too, drawn beside the grid without changing tab
+    _dashed(page, 2)
+    expect(page.locator(CANVAS)).to_be_in_viewport()
+    expect(member).to_be_in_viewport()
+    assert fallback_labels.count() == 1  # the label stays on the hop that left the lane
+    assert "@s1 (fallback)" in _service(page, "mockc").text_content()
     _shot(page, f"{prefix}designer-lanes.png")
 
     _tab(page, "Matrix")
-    row = page.locator(".ld-designer table tr", has_text="mockc")
+    row = page.locator(".ld-designer .ld-matrix table tr", has_text="mockc")
     row.locator("td", has_text="↩ s1").nth(1).wait_for(timeout=30_000)
     assert row.locator("td").nth(1).inner_text().strip() == "↩ s1"  # mockc in lane s2
     _shot(page, f"{prefix}designer-matrix.png")
 
-    _tab(page, "Diagram")
-    page.wait_for_function("document.querySelectorAll('.ld-diagram g.edge "
-                           "path[stroke-dasharray]').length === 2", timeout=30_000)
-    # mockb -> mockc is a fallback now too; the label stays on the hop that left the lane
-    assert fallback_labels.count() == 1
-    mockc = page.locator(".ld-diagram g.node", has_text="mockc")
-    assert "@s1 (fallback)" in mockc.text_content()
-    _shot(page, f"{prefix}designer-diagram.png")
-
     page.locator("button", has_text="Undo: untick mockc in s2").click()
-    page.wait_for_function("document.querySelectorAll('.ld-diagram g.edge "
-                           "path[stroke-dasharray]').length === 1", timeout=30_000)
+    _dashed(page, 1)
+
+
+def _drag_a_call_and_follow(page, prefix: str = "") -> None:
+    """Drag mockc onto mocka: a call (and a cycle) appears on the diagram and in the
+    findings; Undo takes it back."""
+    _tab(page, "Services")
+    _drag(page, _service(page, "mockc"), _service(page, "mocka"))
+    page.locator("button", has_text="Undo: add call mockc -> mocka").wait_for(timeout=30_000)
+    page.locator(f'{CANVAS} g.ld-call[data-caller="mockc"][data-callee="mocka"]').wait_for(
+        timeout=30_000)
+    findings = page.locator(".ld-designer .lm-TabBar-tab", has_text="Findings (")
+    findings.wait_for(timeout=30_000)
+    _tab(page, "Findings")
+    page.locator(".ld-designer td", has_text="cycle").first.wait_for(timeout=30_000)
+    _shot(page, f"{prefix}designer-drag-call.png")
+    page.locator("button", has_text="Undo: add call mockc -> mocka").click()
+    page.locator(f'{CANVAS} g.ld-call[data-caller="mockc"]').wait_for(state="detached",
+                                                                      timeout=30_000)
+
+
+def _zoom(page) -> None:
+    """The + button zooms in by a quarter; the wheel zooms out where the pointer is."""
+    canvas = page.locator(CANVAS)
+    page.wait_for_function(f"!!document.querySelector({CANVAS!r}).dataset.scale")
+    scale = float(canvas.get_attribute("data-scale"))
+    page.locator(f"{CANVAS} .ld-canvas-in").click()
+    assert float(canvas.get_attribute("data-scale")) == pytest.approx(scale * 1.25)
+    stage = page.locator(f"{CANVAS} .ld-canvas-stage")
+    stage.scroll_into_view_if_needed()
+    x, y = _centre(stage)
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, 400)  # down: zoom out
+    page.wait_for_function(f"parseFloat(document.querySelector({CANVAS!r}).dataset.scale)"
+                           f" < {scale * 1.25}")
+    page.locator(f"{CANVAS} .ld-canvas-readable").click()
+
+
+def _click_a_service_and_see_it_selected(page) -> None:
+    _tab(page, "Lanes")
+    _service(page, "mockb").click()
+    selected = page.locator(".ld-designer .widget-select select option:checked")
+    expect(selected).to_have_text("mockb", timeout=30_000)
+    expect(page.locator(".ld-designer .lm-TabBar-tab.lm-mod-current")).to_have_text("Services")
+    expect(_service(page, "mockb")).to_have_class(re.compile(r"\bld-selected\b"))
+
+
+def test_the_diagram_beside_the_editors_follows_edits_in_voila(voila: str, page) -> None:
+    page.goto(voila)
+    page.wait_for_selector(".ld-designer", timeout=START_TIMEOUT * 1000)
+    page.locator(f"{CANVAS} svg.ld-canvas-svg").wait_for(timeout=60_000)
+    _shot(page, "designer-services.png")
+    _untick_and_follow(page)
+    _drag_a_call_and_follow(page)
+    _click_a_service_and_see_it_selected(page)
+
+
+def test_zoom_hover_legend_and_matrix_cells_in_voila(voila: str, page) -> None:
+    page.goto(voila)
+    page.locator(f"{CANVAS} svg.ld-canvas-svg g.ld-service").first.wait_for(
+        timeout=START_TIMEOUT * 1000)
+    _zoom(page)
+
+    page.locator(f"{CANVAS} .ld-canvas-readable").click()
+    _service(page, "mockb").hover()
+    tip = page.locator(f"{CANVAS} .ld-canvas-tip")
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text("lane s2 has no version of it: falls back to s1")
+    _shot(page, "designer-hover.png")
+
+    page.locator(f'{CANVAS} .ld-canvas-lane[data-lane="s3"]').click()
+    expect(page.locator(f'{CANVAS} .ld-canvas-lane.ld-current')).to_have_attribute(
+        "data-lane", "s3", timeout=30_000)
+    expect(page.locator(".ld-diagram-panel .ld-head")).to_have_text("lane s3")
+
+    _tab(page, "Matrix")
+    row = page.locator(".ld-designer .ld-matrix table tr", has_text="mockc")
+    row.locator("td").nth(1).click()  # mockc in lane s2
+    expect(page.locator(".ld-diagram-panel .ld-head")).to_have_text("lane s2", timeout=30_000)
+    expect(_service(page, "mockc")).to_have_class(re.compile(r"\bld-selected\b"))
+
+    _tab(page, "Request")
+    expect(page.locator(".ld-diagram-panel .ld-head")).to_contain_text("request in lane",
+                                                                      timeout=30_000)
+
+
+def test_lane_choice_survives_add_lane_and_undo_in_voila(voila: str, page) -> None:
+    page.goto(voila)
+    page.locator(f"{CANVAS} svg.ld-canvas-svg").wait_for(timeout=START_TIMEOUT * 1000)
+    lane = page.locator(".ld-diagram-panel .widget-dropdown select").first
+    lane.select_option("s3")
+    expect(page.locator(".ld-diagram-panel .ld-head")).to_have_text("lane s3", timeout=30_000)
+    _tab(page, "Lanes")
+    name = page.locator(".ld-designer input[placeholder='new lane name']")
+    name.fill("s4")
+    name.press("Enter")
+    page.locator(".ld-designer button", has_text="Add lane").click()
+    page.locator("button", has_text="Undo: add lane s4").wait_for(timeout=30_000)
+    page.locator(f'{CANVAS} .ld-canvas-lane[data-lane="s4"]').wait_for(timeout=30_000)
+    expect(lane).to_have_value("s3")
+    page.locator("button", has_text="Undo: add lane s4").click()
+    page.locator(f'{CANVAS} .ld-canvas-lane[data-lane="s4"]').wait_for(state="detached",
+                                                                       timeout=30_000)
+    expect(lane).to_have_value("s3")
+    expect(page.locator(".ld-diagram-panel .ld-head")).to_have_text("lane s3")
+
+
+MIN_TEXT_PX = """(sel) => {
+  const texts = [...document.querySelectorAll(sel + " svg.ld-canvas-svg text")];
+  return Math.min(...texts.map(t => parseFloat(t.getAttribute("font-size"))
+                                    * t.getScreenCTM().a));
+}"""
+
+
+def test_a_lanes_diagram_of_50_services_stays_readable(voila_large: str, page) -> None:
+    page.goto(voila_large)
+    page.locator(f"{CANVAS} svg.ld-canvas-svg g.ld-service").first.wait_for(
+        timeout=START_TIMEOUT * 1000)
+    page.wait_for_function(f"!!document.querySelector({CANVAS!r}).dataset.scale")
+    _shot(page, "large-designer.png")
+    smallest = page.evaluate(MIN_TEXT_PX, CANVAS)
+    assert smallest >= 9.0
+    _tab(page, "Lanes")
+    page.locator(".ld-member-lane-1-svc-0001 input").wait_for(timeout=60_000)
+    expect(page.locator(CANVAS)).to_be_in_viewport()
+    # 10 lanes: the grid scrolls inside, its header row and fallback column stay in it
+    placed = page.evaluate("""() => {
+      const grid = document.querySelector(".ld-designer .ld-grid");
+      grid.scrollTop = 200;
+      const g = grid.getBoundingClientRect();
+      const head = [...grid.querySelectorAll(".ld-grid-top")].map(e => e.getBoundingClientRect());
+      const col = grid.querySelector(".ld-grid-top.ld-fallback-col").getBoundingClientRect();
+      return {scrolls: grid.scrollWidth > grid.clientWidth, top: head[0].top - g.top,
+              right: g.right - col.right, scrolled: grid.scrollTop};
+    }""")
+    assert placed["scrolls"] and placed["scrolled"] > 0
+    assert abs(placed["top"]) < 2 and placed["right"] >= 0
+    _shot(page, "large-designer-lanes.png")
+    _tab(page, "Matrix")
+    page.locator(".ld-designer .ld-matrix table").wait_for(timeout=60_000)
+    head = page.evaluate("""() => {
+      const box = document.querySelector(".ld-designer .ld-matrix");
+      box.scrollTop = 300;
+      const th = box.querySelector("thead th.col_heading").getBoundingClientRect();
+      return {scrolled: box.scrollTop, top: th.top - box.getBoundingClientRect().top};
+    }""")
+    assert head["scrolled"] > 0 and abs(head["top"]) < 3  # the lane names stay in view
+    _shot(page, "large-designer-matrix.png")
+    page.locator(f"{CANVAS} .ld-canvas-fit").click()  # asked for: may go below readable
+    _shot(page, "large-designer-fit.png")
+    page.locator(f"{CANVAS} .ld-canvas-readable").click()
+    assert page.evaluate(MIN_TEXT_PX, CANVAS) >= 9.0
+
+
+def test_ingress_new_rule_defaults_header_offer_and_focus_in_voila(voila: str, page) -> None:
+    page.goto(voila)
+    page.locator(f"{CANVAS} svg.ld-canvas-svg").wait_for(timeout=START_TIMEOUT * 1000)
+    _tab(page, "Ingress")
+    page.locator(".ld-designer button", has_text="+ rule").click()
+    page.locator("button", has_text="Undo: add a rule for s1").wait_for(timeout=30_000)
+    rule = page.locator(".ld-designer .widget-dropdown", has_text="rule 2 →")
+    expect(rule.locator("select")).to_have_value("s1")
+    expect(page.locator(".ld-designer input[placeholder='value']").nth(2)).to_have_value("s1")
+    expect(page.locator(".ld-designer code", has_text="rule-2-s1")).to_be_visible()
+
+    # typing into rule 0's header value: the field keeps the keyboard focus after the edit
+    value = page.locator(".ld-designer input[placeholder='value']").first
+    value.click()
+    value.press("End")
+    value.type("-beta")
+    value.press("Enter")
+    page.locator("button", has_text="Undo: change the match of rule 0").wait_for(
+        timeout=30_000)
+    page.locator(".ld-designer .ld-msg-warning",
+                 has_text="rule 0 sends to s2 but still matches x-asm-prefer-tag: s2-beta"
+                 ).wait_for(timeout=30_000)
+    assert page.evaluate("() => document.activeElement.value") == "s2-beta"
+    page.locator(".ld-designer button", has_text="match x-asm-prefer-tag: s2").click()
+    page.locator("button", has_text="Undo: match rule 0's header to its lane").wait_for(
+        timeout=30_000)
+    expect(page.locator(".ld-designer input[placeholder='value']").first).to_have_value(
+        "s2", timeout=30_000)
+    expect(page.locator(".ld-designer .ld-msg-warning", has_text="still matches")).to_have_count(0)
+    _shot(page, "designer-ingress.png")

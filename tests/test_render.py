@@ -227,11 +227,57 @@ def test_focused_neighbourhood_on_a_large_design():
     assert set(diagram.shown) <= set(focus)
 
 
-def test_side_by_side_shares_the_node_cap():
-    diagram = lanes_diagram(layered_design(1000, 10), max_nodes=80)
-    assert len(diagram.shown) == 8
+def test_at_most_applies_to_each_compared_lane_and_leads_with_their_own_services():
+    design = layered_design(1000, 10)
+    diagram = lanes_diagram(design, ["base", "lane-3"], max_nodes=30)
+    assert len(diagram.shown) == 30 and diagram.lanes == ("base", "lane-3")
+    assert set(design.lane("lane-3").services) <= set(diagram.shown)  # it holds 20
     nodes, _ = parse_dot(diagram.source)
-    assert len([n for n in nodes if re.fullmatch(r"l\d+n\d+", n)]) == 80
+    assert len([n for n in nodes if re.fullmatch(r"l\d+n\d+", n)]) == 60
+    assert diagram.source.count("subgraph cluster_") == 2
+
+
+def test_automatic_focus_is_the_lanes_own_services_and_their_neighbours():
+    design = layered_design(50, 10)
+    lane = design.lane("lane-3")
+    diagram = chain_diagram(design, "lane-3")  # 50 services fit under "at most 60"
+    assert set(lane.services) <= set(diagram.shown)
+    assert list(diagram.shown) == [s for s in design.service_names if s in diagram.shown]
+    assert set(diagram.shown) == set(lane_focus(design, "lane-3")) != set(design.service_names)
+    assert set(chain_diagram(design, "base").shown) == set(design.service_names)
+    assert lane_focus(design, "lane-3", neighbours=False) == list(lane.services)
+
+
+def test_nodes_and_calls_carry_ids_the_interactive_diagram_can_hit(mock):
+    diagram = chain_diagram(mock, "s2")
+    nodes = dict(diagram.nodes)
+    assert sorted(nodes.values()) == ["mocka", "mockb", "mockc"]
+    svg = to_svg(diagram.source)
+    for node_id in nodes:
+        assert f'<g id="{node_id}" class="node">' in svg
+    for edge_id, caller, callee in diagram.calls:
+        assert f'<g id="{edge_id}" class="edge">' in svg
+        assert caller in nodes.values() and callee in nodes.values()
+    assert {(c, d) for _, c, d in diagram.calls} == {("mocka", "mockb"), ("mockb", "mockc")}
+
+
+def test_hover_hints_say_which_lane_serves_and_why(mock):
+    hints = {dict(chain_diagram(mock, "s2").nodes)[i]: t
+             for i, t in chain_diagram(mock, "s2").hints}
+    assert "lane s2 has its own version: served by s2" in hints["mocka"]
+    assert "lane s2 has no version of it: falls back to s1 (the baseline)" in hints["mockb"]
+    strict = replace(mock, mode="strict")
+    hints = dict(chain_diagram(strict, "s2").hints)
+    assert any("a mesh answers 404" in t for t in hints.values())
+    dropper = mock.with_service(replace(mock.service("mocka"), propagates=False))
+    hints = {dict(chain_diagram(dropper, "s2").nodes)[i]: t
+             for i, t in chain_diagram(dropper, "s2").hints}
+    assert "drops the lane context" in hints["mocka"]
+    assert "no lane context here (a caller drops it): the baseline s1 serves it" \
+        in hints["mockb"]
+    hints = {dict(chain_diagram(mock, None).nodes)[i]: t
+             for i, t in chain_diagram(mock, None).hints}
+    assert "no lane header: the baseline s1 serves it" in hints["mocka"]
 
 
 # -- properties -------------------------------------------------------------------------------
@@ -241,7 +287,8 @@ def test_every_walked_fallback_hop_is_a_dashed_or_dotted_edge(design):
     entry = design.ingress.entry
     for lane in design.lane_names:
         hops, _ = walk(design, entry, lane)
-        nodes, edges = by_service(chain_diagram(design, lane).source)
+        whole = chain_diagram(design, lane, focus=design.service_names)
+        nodes, edges = by_service(whole.source)
         assert set(nodes) == set(design.service_names)
         for hop in hops:
             if hop.caller is None:
@@ -281,3 +328,17 @@ def test_native_dot_errors_become_the_same_message(tmp_path, monkeypatch):
     out = svg._native_dot("digraph { a -> }")
     assert out.startswith("<svg") and "Graphviz could not draw this diagram" in out
     assert "syntax error in line 1" in out
+
+
+def test_strict_mode_draws_a_404_where_the_lane_lacks_a_service(mock):
+    strict = mock.with_(mode="strict")
+    diagram = chain_diagram(strict, "s2")
+    nodes, edges = by_service(diagram.source)
+    assert "404: the lane lacks it (strict)" in nodes["mockb"]["label"]
+    assert "404" not in nodes["mocka"]["label"]
+    assert edges[("mocka", "mockb")]["label"] == "404"
+    assert "strict404" in diagram.keys and "fallback" not in diagram.keys
+    # mockb's call to mockc never happens: mockc is drawn as not reached, not as served
+    assert "dashed" in nodes["mockc"]["style"] and "unreached" in diagram.keys
+    assert "cycle" not in diagram.keys
+    assert "404" not in chain_diagram(mock, "s2").source  # loose mode falls back instead

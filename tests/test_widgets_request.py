@@ -12,7 +12,10 @@ def test_a_request_in_lane_s3(designer):
         ("mocka", "s1"), ("mockb", "s3"), ("mockc", "s1")]
     assert "HTTP 200, lane <b>s3</b>" in request.status.value
     assert "fallback -&gt; s1" in request.hops.value
-    assert "request in lane s3" in request.picture.value
+    assert designer.diagram.trace is request.trace  # highlighted on the diagram beside
+    assert "request in lane s3" in designer.diagram.title_html.value
+    designer.show(designer.lanes)
+    assert designer.diagram.trace is None and "lane s2" in designer.diagram.title_html.value
 
 
 def test_a_request_that_matches_nothing(designer):

@@ -15,6 +15,8 @@ def fallback_cells(designer: Designer) -> set[tuple[str, str]]:
 
 
 def dashed_calls(designer: Designer) -> set[str]:
-    source = designer.show(designer.diagram).diagram.source
-    return {f"{m.group(1)}->{m.group(2)}" for m in
-            re.finditer(r"(n\d+) -> (n\d+) \[[^\]]*style=dashed", source)}
+    """The calls the diagram draws dashed (fallbacks), by service name."""
+    diagram = designer.show(designer.diagram).diagram
+    names = dict(diagram.nodes)
+    return {f"{names[m.group(1)]}->{names[m.group(2)]}" for m in
+            re.finditer(r"(n\d+) -> (n\d+) \[[^\]]*style=dashed", diagram.source)}

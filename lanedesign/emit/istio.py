@@ -230,7 +230,8 @@ def _ingress_routes(design: LaneDesign, ingress: Ingress, serve: Serve) -> list[
                 return routes
     else:
         for i, rule in enumerate(design.effective_rules):
-            routes.append(_http_route(f"rule-{i}-{rule.lane}", rule.match, [entry(rule.lane)]))
+            routes.append(_http_route(rule_route_name(i, rule.lane), rule.match,
+                                      [entry(rule.lane)]))
             # Istio stops generating routes after a catch-all; emitting the dead ones would
             # only draw "unreachable route" warnings on apply
             if _catches_all(rule.match):
@@ -255,6 +256,12 @@ def _entry(design: LaneDesign, entry: str, subset: str, lane: str, weight: int |
         route["weight"] = weight
     route["headers"] = {"request": request}
     return route
+
+
+def rule_route_name(index: int, lane: str) -> str:
+    """The gateway route emitted for ingress rule ``index`` (numbered from 0, like the
+    design file's ``rules[0]``; the designer shows the same number and name)."""
+    return f"rule-{index}-{lane}"
 
 
 def _http_route(name: str, match: RequestMatch | None, destinations: list[dict]) -> dict:

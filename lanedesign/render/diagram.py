@@ -18,6 +18,7 @@ from graphviz import Digraph, nohtml
 
 from ..model import LaneDesign, Service
 from ..simulate import MAX_HOPS, Hop, Trace, lane_resolver, walk
+from .hints import serving_hint
 from .svg import (
     EDGE_COLOUR,
     FADED_COLOUR,
@@ -34,6 +35,7 @@ from .svg import (
 DEFAULT_MAX_NODES = 60
 
 FONT = "Helvetica"
+SMALLEST_FONT = 9.0  # points: the smallest text the DOT asks for (edge labels, stubs)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,15 @@ class Diagram:
     left_out: tuple[str, ...] = ()
     swatches: tuple[tuple[str, str], ...] = ()  # legend: (lane text, fill colour)
     keys: tuple[str, ...] = ()  # legend: which marks the diagram uses (see svg.LEGEND_KEYS)
+    # for the interactive diagram: the SVG ids of service nodes and calls, and hover texts
+    nodes: tuple[tuple[str, str], ...] = ()  # (node id, service)
+    calls: tuple[tuple[str, str, str], ...] = ()  # (edge id, caller, callee)
+    hints: tuple[tuple[str, str], ...] = ()  # (node id, why that lane serves it)
+    lanes: tuple[str, ...] = ()  # the lanes drawn, in order
+
+    @property
+    def left_out_text(self) -> str:
+        return _sample(self.left_out)
 
     @property
     def note(self) -> str:
@@ -74,10 +85,12 @@ def _sample(names: Sequence[str], limit: int = 5) -> str:
 
 
 # -- which services a diagram shows -----------------------------------------------------------
-def lane_focus(design: LaneDesign, lane: str) -> list[str]:
+def lane_focus(design: LaneDesign, lane: str, neighbours: bool = True) -> list[str]:
     """The services ``lane`` holds, then their direct callers and callees (design order)."""
     found = design.lane(lane)
-    held = [s for s in (found.services if found else ()) if design.service(s)]
+    held = list(dict.fromkeys(s for s in (found.services if found else ()) if design.service(s)))
+    if not neighbours:
+        return held
     near = set(held)
     for svc in design.services:
         if svc.name in near:
@@ -117,10 +130,15 @@ def _adjacency(design: LaneDesign) -> dict[str, list[str]]:
     return adjacent
 
 
-def auto_focus(design: LaneDesign, lane: str | None) -> list[str]:
-    """A useful focus for a large design: the lane's own services, or the entry's area."""
-    if lane and lane != design.baseline and design.lane(lane):
-        return lane_focus(design, lane)
+def auto_focus(design: LaneDesign, lane: str | None, max_nodes: int = DEFAULT_MAX_NODES
+               ) -> list[str]:
+    """What "automatic" shows: a test lane's own services and their direct neighbours; for
+    the baseline (or no lane) the whole design, or the entry's area when it is large."""
+    found = design.lane(lane) if lane and lane != design.baseline else None
+    if found is not None and found.services:
+        return lane_focus(design, found.name)
+    if len(design.services) <= max_nodes:
+        return list(design.service_names)
     entry = design.ingress.entry if design.ingress else ""
     start = entry if design.service(entry) else next(iter(design.service_names), "")
     return neighbourhood(design, start, 2)
@@ -128,11 +146,14 @@ def auto_focus(design: LaneDesign, lane: str | None) -> list[str]:
 
 def _select(design: LaneDesign, lane: str | None, focus: Iterable[str] | None,
             max_nodes: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    automatic = focus is None
     if focus is None:
-        many = len(design.services) > max_nodes
-        focus = auto_focus(design, lane) if many else design.service_names
+        focus = auto_focus(design, lane, max_nodes)
     wanted = [s for s in dict.fromkeys(focus) if design.service(s) is not None]
     shown = tuple(wanted[:max(max_nodes, 1)])
+    if automatic:  # the lane's own come first only to survive the cut; then design order
+        kept = set(shown)
+        shown = tuple(s for s in dict.fromkeys(design.service_names) if s in kept)
     kept = set(shown)
     left_out = tuple(s for s in dict.fromkeys(design.service_names) if s not in kept)
     return shown, left_out
@@ -152,6 +173,7 @@ class _LaneView:
 
 def _lane_view(design: LaneDesign, lane: str | None, hops: Sequence[Hop]) -> _LaneView:
     view = _LaneView()
+    walked, hops = hops, _called(design, hops)
     for number, hop in enumerate(hops, 1):
         how = ("lost" if hop.context is None and lane is not None
                else "fallback" if hop.fallback else "lane")
@@ -160,8 +182,8 @@ def _lane_view(design: LaneDesign, lane: str | None, hops: Sequence[Hop]) -> _La
         if hop.caller is not None:
             _add(view.edges.setdefault((hop.caller, hop.service), []), (hop.lane, how))
             view.hop_numbers.setdefault((hop.caller, hop.service), []).append(number)
-    if len(hops) < MAX_HOPS:  # a cut-short walk would make every unexplored call look cyclic
-        view.cycles = _unfollowed_calls(design, hops)
+    if len(walked) < MAX_HOPS:  # a cut-short walk would make every unexplored call look cyclic
+        view.cycles = _unfollowed_calls(design, walked)
     serve = lane_resolver(design)
     real_lane = design.lane(lane) is not None
     for name in design.service_names:
@@ -173,6 +195,20 @@ def _lane_view(design: LaneDesign, lane: str | None, hops: Sequence[Hop]) -> _La
             if svc.name not in view.reached and callee in view.nodes:
                 view.edges.setdefault((svc.name, callee), view.nodes[callee])
     return view
+
+
+def _called(design: LaneDesign, hops: Sequence[Hop]) -> list[Hop]:
+    """The hops that happen: in strict mode a call to a service the lane lacks fails (404),
+    so what that service would have called is never called (the walk's subtree under it)."""
+    if design.mode != "strict":
+        return list(hops)
+    kept, failed_at = [], None  # the depth of the failed call whose subtree is skipped
+    for hop in hops:  # depth-first order: a subtree is the hops deeper than its root
+        if failed_at is not None and hop.depth > failed_at:
+            continue
+        failed_at = hop.depth if hop.fallback else None
+        kept.append(hop)
+    return kept
 
 
 def _unfollowed_calls(design: LaneDesign, hops: Sequence[Hop]) -> set[tuple[str, str]]:
@@ -203,15 +239,24 @@ class _Painter:
         self.highlight = highlight
         self.lanes_used: set[str] = set()
         self.used: set[str] = set()  # legend keys of the marks drawn
+        self.nodes: list[tuple[str, str]] = []  # (node id, service) for the interactive diagram
+        self.calls: list[tuple[str, str, str]] = []  # (edge id, caller, callee)
+        self.hints: list[tuple[str, str]] = []  # (node id, why its lane serves it)
 
-    def services(self, g: Digraph, view: _LaneView, shown: Sequence[str], prefix: str) -> None:
+    def services(self, g: Digraph, view: _LaneView, shown: Sequence[str], prefix: str,
+                 lane: str | None = None) -> None:
         ids = {name: f"{prefix}n{i}" for i, name in enumerate(shown)}
         for name in shown:
             self._node(g, ids[name], self.design.service(name), view)  # type: ignore[arg-type]
+            self.nodes.append((ids[name], name))
+            reached = (name in view.reached) if view.reached else None
+            self.hints.append((ids[name], serving_hint(self.design, lane, name,
+                                                       view.nodes[name], reached)))
         for svc in _unique(self.design.services):
             for callee in dict.fromkeys(svc.calls):
                 if svc.name in ids and callee in ids:
                     self._edge(g, ids[svc.name], ids[callee], (svc.name, callee), view)
+                    self.calls.append((f"{ids[svc.name]}_{ids[callee]}", svc.name, callee))
         if len(shown) < len(set(self.design.service_names)):
             self._stubs(g, ids)
 
@@ -231,10 +276,17 @@ class _Painter:
             "fillcolor": ":".join(fills),
             "style": "striped" if len(fills) > 1 else "rounded,filled",
             "tooltip": _label(svc.name),
+            "id": node_id,  # the interactive diagram finds the service by it
         }
         if not svc.propagates:
             attrs.update(color=LOST_COLOUR, fontcolor=LOST_COLOUR, penwidth="2")
             self.used.add("dropper")
+        if self.design.mode == "strict" and any(how == "fallback" for _, how in served):
+            # strict mode has no fallback: where the lane lacks the service the call fails
+            lines[1] = "404: the lane lacks it (strict)"
+            attrs.update(label=_label(*lines), fillcolor="#ffffff", color=LOST_COLOUR,
+                         fontcolor=LOST_COLOUR, style="rounded,filled,bold")
+            self.used.add("strict404")
         if not reached and view.reached:  # drawn from the routing table, not from the walk
             attrs["style"] += ",dashed"
             self.used.add("unreached")
@@ -257,10 +309,15 @@ class _Painter:
                   if how == "fallback" and lane not in before]
         if caller is not None and not caller.propagates:
             labels += [f"context dropped -> {lane}" for lane, how in served if how == "lost"]
-        attrs: dict[str, str] = {"color": EDGE_COLOUR}
+        attrs: dict[str, str] = {"color": EDGE_COLOUR, "id": f"{tail}_{head}"}
         if "lost" in hows:
             attrs.update(style="dotted", color=LOST_COLOUR, penwidth="1.6")
             self.used.add("lost")
+        elif "fallback" in hows and self.design.mode == "strict":
+            labels = [label for label in labels if not label.startswith("fallback")]
+            labels.insert(0, "404")
+            attrs.update(color=LOST_COLOUR, penwidth="1.8")
+            self.used.add("strict404")
         elif "fallback" in hows:
             attrs.update(style="dashed", color=FALLBACK_COLOUR, penwidth="1.4")
             self.used.add("fallback")
@@ -317,7 +374,9 @@ class _Painter:
         swatches = tuple(
             (lane + (" (baseline)" if lane == self.design.baseline else ""), self.colours[lane])
             for lane in dict.fromkeys(self.design.lane_names) if lane in self.lanes_used)
-        return {"swatches": swatches, "keys": tuple(k for k in LEGEND_KEYS if k in self.used)}
+        return {"swatches": swatches, "keys": tuple(k for k in LEGEND_KEYS if k in self.used),
+                "nodes": tuple(self.nodes), "calls": tuple(self.calls),
+                "hints": tuple(self.hints)}
 
 
 def _served_text(lane: str, hows: Sequence[str]) -> str:
@@ -397,10 +456,11 @@ def _single(design: LaneDesign, lane: str | None, hops: Sequence[Hop], title: st
     if not shown:
         g.node("empty", label="no services yet", shape="plaintext")
     else:
-        painter.services(g, _lane_view(design, lane, hops), shown, "")
+        painter.services(g, _lane_view(design, lane, hops), shown, "", lane)
         if _entry(design) in shown:
             painter.gateway(g, lane, f"n{shown.index(_entry(design))}", gateway_label)
-    return Diagram(g.source, title, shown, left_out, **painter.legend())
+    return Diagram(g.source, title, shown, left_out, lanes=(lane,) if lane else (),
+                   **painter.legend())
 
 
 def lanes_diagram(design: LaneDesign, lanes: Sequence[str] | None = None, *,
@@ -408,11 +468,15 @@ def lanes_diagram(design: LaneDesign, lanes: Sequence[str] | None = None, *,
                   direction: str = "TB") -> Diagram:
     """Every lane's call chain side by side, one box per lane.
 
-    The lanes share ``max_nodes`` (each shows the same services, at least 8).
+    Each lane's box shows the same services, at most ``max_nodes`` of them; pick the lanes
+    to compare rather than shrinking every box.
     """
     chosen = list(dict.fromkeys(lanes if lanes is not None else design.lane_names))
-    budget = max(max_nodes // max(len(chosen), 1), 8)
-    shown, left_out = _select(design, None, focus, budget)
+    if focus is None:  # automatic: the compared test lanes' own services and neighbours
+        tests = [lane for lane in chosen if lane != design.baseline and design.lane(lane)]
+        focus = list(dict.fromkeys(s for lane in tests for s in lane_focus(design, lane))) \
+            if tests and len(design.services) > max_nodes else None
+    shown, left_out = _select(design, None, focus, max_nodes)
     g = _graph(direction)
     painter = _Painter(design)
     for i, lane in enumerate(chosen):
@@ -420,6 +484,6 @@ def lanes_diagram(design: LaneDesign, lanes: Sequence[str] | None = None, *,
             box.attr(label=_label(_lane_title(design, lane)), style="rounded", color="#999999",
                      labeljust="l")
             painter.services(box, _lane_view(design, lane, _hops(design, lane)), shown,
-                             f"l{i}")
+                             f"l{i}", lane)
     title = "all lanes side by side" if lanes is None else "lanes " + ", ".join(chosen)
-    return Diagram(g.source, title, shown, left_out, **painter.legend())
+    return Diagram(g.source, title, shown, left_out, lanes=tuple(chosen), **painter.legend())

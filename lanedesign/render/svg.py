@@ -36,6 +36,7 @@ LEGEND_KEYS: dict[str, str] = {
     "cycle": "a call closing a cycle (not followed)",
     "unreached": "not reached from the entry service",
     "trace": "the request's hops (#n: their order)",
+    "strict404": "strict mode: the lane lacks it, the call fails (404)",
 }
 _KEY_MARKS: dict[str, str] = {
     "fallback": f'<line x1="0" y1="5" x2="24" y2="5" stroke="{FALLBACK_COLOUR}" '
@@ -48,6 +49,8 @@ _KEY_MARKS: dict[str, str] = {
     "unreached": f'<rect x="1" y="0" width="22" height="10" rx="3" fill="{BASELINE_FILL}" '
                  'stroke="#555555" stroke-dasharray="3,2"/>',
     "trace": f'<line x1="0" y1="5" x2="24" y2="5" stroke="{TRACE_COLOUR}" stroke-width="2.4"/>',
+    "strict404": f'<rect x="1" y="0" width="22" height="10" rx="3" fill="#ffffff" '
+                 f'stroke="{LOST_COLOUR}" stroke-width="2"/>',
 }
 _TEXT = 'font-family="Helvetica,Arial,sans-serif"'
 # Graphviz measured the text as Helvetica; where it is missing, prefer fonts of about its width

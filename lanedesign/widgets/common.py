@@ -40,6 +40,29 @@ CSS = """
 .ld-designer .ld-diagram svg { max-width: 100%; height: auto; }
 .ld-designer .ld-fit svg { max-height: 400px; width: auto; }
 .ld-designer .ld-title { font-size: 15px; font-weight: 600; }
+.ld-designer { container-type: inline-size; }
+.ld-designer .ld-beside { position: sticky; top: 0; align-self: flex-start; z-index: 2;
+  background: var(--jp-layout-color0, #fff); padding-top: 4px; }
+/* a notebook's output area scrolls sideways; that would hold the sticky diagram in place */
+.jp-OutputArea-output:has(.ld-designer .ld-beside) { overflow: visible; }
+/* too narrow for both side by side (a notebook with its sidebar open): the diagram goes
+   above the tabs, and scrolls with the page rather than covering the editors */
+@container (max-width: 1007px) {
+  .ld-designer .ld-beside { order: -1; flex-basis: 100% !important; position: static; }
+}
+.ld-designer .ld-matrix thead th { position: sticky; top: 0; z-index: 1;
+  background: var(--jp-layout-color0, #fff); white-space: nowrap; }
+.ld-designer .ld-matrix th.row_heading { white-space: nowrap; }
+.ld-designer .ld-matrix thead tr:nth-child(2) th { top: 1.6em; }
+.ld-designer .ld-matrix td { cursor: pointer; }
+/* tabs as wide as their titles ("Findings (12)" stays whole beside the diagram) */
+.ld-designer .widget-tab > .lm-TabBar .lm-TabBar-tab { flex: 1 1 auto; min-width: 0; }
+.ld-designer .ld-grid { max-height: 560px; }
+.ld-designer .ld-grid .ld-grid-top { position: sticky; top: 0; z-index: 2;
+  background: var(--jp-layout-color0, #fff); align-self: stretch; }
+.ld-designer .ld-grid .ld-fallback-col { position: sticky; right: 0; z-index: 1;
+  background: var(--jp-layout-color0, #fff); }
+.ld-designer .ld-grid .ld-grid-top.ld-fallback-col { z-index: 3; }
 .ld-designer table.ld-plan { border-collapse: collapse; font-size: 12px; width: 100%; }
 .ld-designer table.ld-plan th { text-align: left; border-bottom: 1px solid #ccc; padding: 2px 8px; }
 .ld-designer table.ld-plan td { vertical-align: top; border-bottom: 1px solid #eee;
@@ -154,3 +177,22 @@ def css_name(*parts: str) -> str | None:
     """A CSS class for test hooks and styling, or None when a name is not CSS-safe."""
     name = "-".join(parts)
     return f"ld-{name}" if re.fullmatch(r"[a-z0-9][a-z0-9-]*", name) else None
+
+
+def set_options(menu: W.Dropdown, options: Sequence, default: object = None) -> None:
+    """New options for a Dropdown, keeping its value while it is still offered.
+
+    Setting ``options`` alone resets the value to the first option: after adding or undoing
+    a lane, pickers jumped back to the baseline. Call inside ``Panel.syncing()``.
+    """
+    keep = menu.value
+    values = [o[1] if isinstance(o, tuple) else o for o in options]
+    if tuple(menu.options) == tuple(options):
+        return  # unchanged: nothing to send (a 1,000-service menu on every edit adds up)
+    menu.options = options
+    if keep in values:
+        menu.value = keep
+    elif default in values:
+        menu.value = default
+    else:
+        menu.value = values[0] if values else None

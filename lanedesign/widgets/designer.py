@@ -1,7 +1,9 @@
-"""The designer: one tab per task over a shared design state, with undo.
+"""The designer: one tab per task over a shared design state, with undo, and the live
+diagram beside the tabs.
 
 Only the visible tab is redrawn after an edit; the others are marked stale and redrawn when
-they are opened, so a large design stays quick to edit.
+they are opened, so a large design stays quick to edit. The diagram beside them follows
+every edit; the Request tab and the matrix highlight on it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from .. import examples
 from ..designfile import load_design
 from ..model import LaneDesign
 from ..render import DEFAULT_MAX_NODES
+from ..simulate import Trace
+from .canvas import CanvasPanel
 from .cluster import ClusterPanel
 from .common import CSS, Panel, button, message
 from .export import ExportPanel
@@ -25,7 +29,7 @@ from .lanes import LanesPanel
 from .request import RequestPanel
 from .services import ServicesPanel
 from .state import DesignState
-from .views import DiagramPanel, FindingsPanel, MatrixPanel
+from .views import FindingsPanel, MatrixPanel
 
 
 def _design_from(design: LaneDesign | str | Path | None) -> LaneDesign:
@@ -58,25 +62,36 @@ class Designer:
         self.headers = HeadersPanel(state)
         self.ingress = IngressPanel(state)
         self.findings = FindingsPanel(state)
-        self.diagram = DiagramPanel(state, max_nodes)
+        self.diagram = CanvasPanel(state, max_nodes)
         self.matrix = MatrixPanel(state)
         self.request = RequestPanel(state)
         self.export = ExportPanel(state)
         self.cluster = ClusterPanel(state)
         self.panels: list[Panel] = [self.services, self.lanes, self.headers, self.ingress,
-                                    self.findings, self.diagram, self.matrix, self.request,
+                                    self.findings, self.matrix, self.request,
                                     self.export, self.cluster]
-        self.tabs = W.Tab(children=[p.widget for p in self.panels])
-        self.tabs.observe(lambda _: self._refresh_visible(), "selected_index")
+        # tabs whose tables need the width; the others keep the diagram beside them
+        self.wide: list[Panel] = [self.findings, self.export, self.cluster]
+        self.tabs = W.Tab(children=[p.widget for p in self.panels],
+                          layout=W.Layout(flex="1 1 560px", min_width="0"))
+        self.tabs.observe(lambda _: self._tab_changed(), "selected_index")
+        self.diagram.on_select = self._select_service
+        self.request.on_trace = self._request_traced
+        self.diagram.widget.layout.flex = "1 1 440px"
+        self.diagram.widget.add_class("ld-beside")
         self.title = W.HTML()
         self.status = W.HTML()
         self.undo_button = button("Undo", self.undo, tooltip="undo the last edit",
                                   width="auto")
+        self.redo_button = button("Redo", self.redo, tooltip="make the undone edit again",
+                                  width="auto")
         self.notice = W.HTML()
-        head = W.HBox([self.title, self.status, self.undo_button],
+        head = W.HBox([self.title, self.status, self.undo_button, self.redo_button],
                       layout=W.Layout(align_items="center"))
-        self.widget = W.VBox([W.HTML(CSS), head, self.notice, self.tabs],
-                             layout=W.Layout(max_width="1240px"))
+        self.stage = W.HBox([self.tabs, self.diagram.widget],
+                            layout=W.Layout(flex_flow="row wrap", align_items="flex-start"))
+        self.widget = W.VBox([W.HTML(CSS), head, self.notice, self.stage],
+                             layout=W.Layout(max_width="1600px"))
         self.widget.add_class("ld-designer")
         state.on_change(self._changed)
         self._changed()
@@ -89,11 +104,46 @@ class Designer:
     def undo(self) -> None:
         self.state.undo()
 
+    def redo(self) -> None:
+        self.state.redo()
+
     def show(self, panel: Panel) -> Panel:
-        """Open ``panel``'s tab (it is redrawn if stale) and return it."""
+        """Open ``panel``'s tab (it is redrawn if stale) and return it; the diagram is
+        always shown beside the tabs, so it is only brought up to date."""
+        if panel is self.diagram:
+            if self.diagram.stale:
+                self._redraw(self.diagram)
+            return panel
         self.tabs.selected_index = self.panels.index(panel)
         self._refresh_visible()
         return panel
+
+    @property
+    def visible(self) -> Panel:
+        return self.panels[self.tabs.selected_index or 0]
+
+    def _tab_changed(self) -> None:
+        visible = self.visible
+        self.diagram.widget.layout.display = "none" if visible in self.wide else ""
+        self._refresh_visible()
+        if visible is self.request:
+            self.diagram.show_trace(self.request.trace)
+        elif self.diagram.trace is not None:
+            self.diagram.show_trace(None)
+
+    def _request_traced(self, trace: Trace | None) -> None:
+        if self.visible is not self.request:
+            return
+        if self.diagram.stale:  # an edit: the diagram's own refresh draws it next
+            self.diagram.trace = trace
+        else:
+            self.diagram.show_trace(trace)
+
+    def _select_service(self, service: str) -> None:
+        """A service clicked on the diagram: selected in the Services editor."""
+        if self.visible not in (self.services, self.request, self.matrix):
+            self.show(self.services)
+        self.services.choose(service)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict:
         bundle = self.widget._repr_mimebundle_(**kwargs)
@@ -117,16 +167,22 @@ class Designer:
         last = state.last_edit
         self.undo_button.disabled = last is None
         self.undo_button.description = f"Undo: {last}" if last else "Undo"
+        redo = state.next_redo
+        self.redo_button.disabled = redo is None
+        self.redo_button.description = f"Redo: {redo}" if redo else "Redo"
         self.notice.value = message(state.notice, "info") if state.notice else ""
         findings = f"Findings ({len(state.findings)})" if state.findings else "Findings"
         self.tabs.titles = [findings if p is self.findings else p.title for p in self.panels]
-        for panel in self.panels:
+        for panel in (*self.panels, self.diagram):
             panel.stale = True
         self._refresh_visible()
+        if self.diagram.stale:  # the diagram follows every edit
+            self._redraw(self.diagram)
 
     def _refresh_visible(self) -> None:
-        index = self.tabs.selected_index or 0
-        panel = self.panels[index]
+        self._redraw(self.visible)
+
+    def _redraw(self, panel: Panel) -> None:
         if not panel.stale:
             return
         try:

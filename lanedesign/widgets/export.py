@@ -127,9 +127,19 @@ class ExportPanel(Panel):
                                   style={"description_width": "70px"})
         self.open = button("Open example", self.open_example)
         self.result = W.HTML()
+        self._result_for: LaneDesign | None = None  # the design the result message is about
+        self.find = W.Text(placeholder="find in the YAML", continuous_update=False,
+                           layout=W.Layout(width="240px"))
+        self.find.observe(lambda _: self.refresh(), "value")
+        self.only_matching = W.Checkbox(description="only the objects that match", indent=False,
+                                        layout=W.Layout(width="auto"))
+        self.only_matching.observe(lambda _: self.refresh(), "value")
+        self.found = W.HTML()
         self.objects: list[dict] | None = None
         self.widget = W.VBox([
-            W.HBox([self.target, self.full_routes, self.status],
+            self.target,  # its own row: an error beside it squeezed the buttons onto two
+            self.status,
+            W.HBox([self.full_routes, self.find, self.only_matching, self.found],
                    layout=W.Layout(align_items="center")),
             self.preview,
             W.HBox([self.folder, self.write, self.prepare, self.downloads],
@@ -149,6 +159,9 @@ class ExportPanel(Panel):
         self.folder.value = self.folder.value or f"manifests/{design.name}"
         self.design_path.value = self.design_path.value or f"{design.name}.yaml"
         self.full_routes.layout.display = "" if target == "istio" else "none"
+        if self._result_for is not None and self._result_for is not design:
+            self.result.value = ""  # a "Done: ..." about an earlier design would mislead
+            self._result_for = None
         self.objects, why = manifests(design, target, self.full_routes.value)
         big = self.objects is not None and len(self.objects) > PREVIEW_OBJECTS
         links = [] if big else [self._design_link()]
@@ -167,7 +180,9 @@ class ExportPanel(Panel):
                                        _header(design, target, self.objects))
                         + f"# ... and {more} more objects: prepare the download, or write "
                           "the files, for all of them\n")
-            self.preview.value = f'<pre class="ld-yaml">{html.escape(text)}</pre>'
+            shown, self.found.value = searched(text, self.find.value.strip(),
+                                               self.only_matching.value)
+            self.preview.value = f'<pre class="ld-yaml">{shown}</pre>'
         self.write.disabled = self.objects is None
         self.prepare.layout.display = "" if big else "none"
         self.downloads.value = "".join(links)
@@ -188,6 +203,11 @@ class ExportPanel(Panel):
         self.prepare.layout.display = "none"
         self.downloads.value = self._manifest_link(text) + self._design_link()
 
+    def _say(self, html_message: str) -> None:
+        """Show the result of an action; it is cleared by the next edit of the design."""
+        self.result.value = html_message
+        self._result_for = self.state.design
+
     def write_files(self) -> None:
         if not self.objects:
             return
@@ -196,20 +216,20 @@ class ExportPanel(Panel):
             written = write_manifests(self.state.design, self.target.value, self.objects,
                                       folder)
         except OSError as exc:
-            self.result.value = message(f"Cannot write to {folder}: {exc.strerror or exc}",
-                                        "error")
+            self._say(message(f"Cannot write to {folder.resolve()}: {exc.strerror or exc}",
+                              "error"))
             return
         names = ", ".join(p.relative_to(folder).as_posix() for p in written)
-        self.result.value = message(f"Wrote {len(written)} files to {folder}: {names}", "ok")
+        self._say(message(f"Wrote {len(written)} files to {folder.resolve()}: {names}", "ok"))
 
     def save_design(self) -> None:
         path = Path(self.design_path.value.strip() or f"{self.state.design.name}.yaml")
         try:
             save_design(self.state.design, path)
         except OSError as exc:
-            self.result.value = message(f"Cannot save {path}: {exc.strerror or exc}", "error")
+            self._say(message(f"Cannot save {path.resolve()}: {exc.strerror or exc}", "error"))
             return
-        self.result.value = message(f"Saved the design to {path}", "ok")
+        self._say(message(f"Saved the design to {path.resolve()}", "ok"))
 
     def open_example(self) -> None:
         name = self.example.value
@@ -228,7 +248,7 @@ class ExportPanel(Panel):
         """Load a design file or ASM YAML; problems are shown, the current design kept."""
         loaded = load_text(content)
         if loaded.design is None:
-            self.result.value = findings_message(f"{name} was not loaded:", loaded.findings)
+            self._say(findings_message(f"{name} was not loaded:", loaded.findings))
             return
         self.load(loaded.design, f"load {name}", loaded.findings)
 
@@ -237,4 +257,25 @@ class ExportPanel(Panel):
         self.state.replace(design, what)
         note = findings_message(f"Loaded with remarks ({what}):", findings) if findings else \
             message(f"Done: {what}. Undo goes back to the previous design.", "ok")
-        self.result.value = note
+        self._say(note)
+
+
+def searched(text: str, query: str, only_matching: bool = False) -> tuple[str, str]:
+    """The YAML as HTML with ``query`` marked (case-insensitive), and a count of the matches;
+    ``only_matching`` keeps only the documents (objects) that contain it."""
+    if not query:
+        return html.escape(text), ""
+    needle = query.lower()
+    if only_matching:
+        docs = text.split("\n---\n")
+        head, kept = docs[0], [d for d in docs[1:] if needle in d.lower()]
+        text = "\n---\n".join([head, *kept])  # the header comment stays first
+    count = text.lower().count(needle)
+    out, at, low = [], 0, text.lower()
+    while (found := low.find(needle, at)) >= 0:
+        out += [html.escape(text[at:found]),
+                f"<mark>{html.escape(text[found:found + len(needle)])}</mark>"]
+        at = found + len(needle)
+    out.append(html.escape(text[at:]))
+    kind = "ok" if count else "warning"
+    return "".join(out), message(f"{count} match{'es' if count != 1 else ''}", kind)

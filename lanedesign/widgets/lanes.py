@@ -17,6 +17,7 @@ from .common import (
     help_text,
     labelled,
     parse_labels,
+    set_options,
 )
 from .state import DesignState
 
@@ -102,9 +103,7 @@ class LanesPanel(Panel):
             self.baseline.value = design.baseline if design.baseline in lanes else ""
             if design.mode in ("loose", "strict"):
                 self.mode.value = design.mode
-            self.lane.options = lanes
-            if self.lane.value not in lanes:
-                self.lane.value = lanes[0] if lanes else None
+            set_options(self.lane, lanes)
         self.mode_help.value = f'<div class="ld-help">{MODE_HELP.get(design.mode, "")}</div>'
         self._show_lane()
         self._draw_grid()
@@ -177,6 +176,9 @@ class LanesPanel(Panel):
             cells.append(_cell(lane + star, "ld-grid-head ld-center",
                                f"lane {lane}{star and ' (baseline)'}"))
         cells.append(_cell("fallback target", "ld-grid-head"))
+        cells[-1].add_class("ld-fallback-col")
+        for head in cells:  # the header row stays in view while the grid scrolls
+            head.add_class("ld-grid-top")
         self.checkboxes, self.fallbacks = {}, {}
         # one Layout for every box of the grid: a layout is a widget of its own, and sharing
         # it halves what the grid creates (the browser applies it to each box alike)
@@ -193,6 +195,7 @@ class LanesPanel(Panel):
                 self.checkboxes[(lane, service)] = box
                 cells.append(box)
             menu = W.Dropdown(layout=W.Layout(width="150px"))
+            menu.add_class("ld-fallback-col")  # stays on screen when many lanes scroll
             menu.observe(lambda c, service=service: self._fallback(service, c.new), "value")
             self.fallbacks[service] = menu
             cells.append(menu)

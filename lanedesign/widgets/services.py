@@ -32,7 +32,7 @@ class ServicesPanel(Panel):
         self.namespace.observe(lambda c: self._set_field("namespace", c.new or None), "value")
         self.port = W.Text(description="port", continuous_update=False, placeholder="none")
         self.port.observe(lambda c: self._set_port(c.new), "value")
-        self.calls = W.TagsInput(allow_duplicates=False, layout=W.Layout(width="520px"))
+        self.calls = W.TagsInput(allow_duplicates=False, layout=W.Layout(width="100%"))
         self.calls.observe(lambda c: self._set_calls(c.new), "value")
         self.propagates = W.Checkbox(description="propagates the lane context", indent=False)
         self.propagates.observe(lambda c: self._set_field("propagates", c.new), "value")
@@ -41,7 +41,7 @@ class ServicesPanel(Panel):
         self.summary = W.HTML()
 
         left = W.VBox([self.filter, self.select, W.HBox([self.new_name, add])],
-                      layout=W.Layout(width="260px"))
+                      layout=W.Layout(width="250px", min_width="250px"))
         editor = W.VBox([
             heading("Service"),
             W.HBox([self.name, self.rename]),
@@ -57,8 +57,9 @@ class ServicesPanel(Panel):
                       "route header or baggage on its outbound calls): everything it calls is "
                       "served by the baseline. A common cause of 'my lane does not work'."),
             W.HBox([self.remove], layout=W.Layout(margin="12px 0 0 0")),
-        ], layout=W.Layout(width="620px"))
-        self.widget = W.VBox([W.HBox([left, editor]),
+        ], layout=W.Layout(flex="1 1 320px", min_width="0", max_width="620px"))
+        # the editor narrows (or wraps below the list) to leave room for the diagram beside
+        self.widget = W.VBox([W.HBox([left, editor], layout=W.Layout(flex_flow="row wrap")),
                               self.summary])
 
     # -- reading the design -------------------------------------------------------------------
@@ -109,6 +110,14 @@ class ServicesPanel(Panel):
                  *(c for c in svc.calls if c)]))
             self.calls.value = list(dict.fromkeys(c for c in svc.calls if c))
             self.propagates.value = svc.propagates
+
+    def choose(self, service: str) -> None:
+        """Select ``service`` in the list (clearing a filter that hides it)."""
+        if self.state.design.service(service) is None:
+            return
+        if service not in {v for _, v in self.select.options}:
+            self.filter.value = ""  # refreshes the list
+        self.select.value = service
 
     # -- edits --------------------------------------------------------------------------------
     def _set_field(self, field: str, value: object) -> None:

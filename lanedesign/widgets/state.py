@@ -23,6 +23,7 @@ class DesignState:
     def __init__(self, design: LaneDesign) -> None:
         self.design = design
         self.history: list[tuple[LaneDesign, str]] = []  # (design before, what the edit did)
+        self.future: list[tuple[LaneDesign, str]] = []  # undone edits: (design after, what)
         self.findings: list[Finding] = validate(design)
         self.notice = ""  # a message for the user about the last action (e.g. a refused edit)
         self._listeners: list[Listener] = []
@@ -50,6 +51,7 @@ class DesignState:
             return False
         self.history.append((self.design, what))
         del self.history[:-HISTORY_LIMIT]
+        self.future.clear()  # a new edit forks history: what was undone cannot come back
         self._set(new, "")
         return True
 
@@ -64,8 +66,24 @@ class DesignState:
             self._tell()
             return False
         design, what = self.history.pop()
+        self.future.append((self.design, what))
         self._set(design, f"undid: {what}")
         return True
+
+    def redo(self) -> bool:
+        """Make the last undone edit again."""
+        if not self.future:
+            self.notice = "nothing to redo"
+            self._tell()
+            return False
+        design, what = self.future.pop()
+        self.history.append((self.design, what))
+        self._set(design, f"redid: {what}")
+        return True
+
+    @property
+    def next_redo(self) -> str | None:
+        return self.future[-1][1] if self.future else None
 
     @property
     def last_edit(self) -> str | None:
