@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from gateway_interpreter import Backend, Headers, Mesh, MeshError, headers_of
 from gateway_schema import cel_problems, schema_errors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from request_cases import PickLane, gateway_host
 from strategies import designs
 
 from lanedesign import examples
@@ -481,26 +481,6 @@ def drive(mesh: Mesh, design: LaneDesign, headers: Headers, entry: Backend) -> l
     assert design.ingress is not None
     serve(None, design.ingress.entry, entry, headers, ())
     return calls
-
-
-class PickLane(random.Random):
-    """Makes the simulator's weighted choice pick ``lane`` and records what it was offered."""
-
-    def __init__(self, lane: str) -> None:
-        super().__init__(0)
-        self.lane = lane
-        self.offered: dict[str, float] | None = None
-
-    def choices(self, population, weights=None, *, cum_weights=None, k=1):  # type: ignore[override]
-        total = sum(weights)
-        self.offered = {lane: w / total for lane, w in zip(population, weights)}
-        return [self.lane]
-
-
-def gateway_host(design: LaneDesign) -> str:
-    assert design.ingress is not None
-    host = design.ingress.hosts[0]
-    return "lanes.example.com" if host == "*" else host.replace("*", "a", 1)
 
 
 def check_request(design: LaneDesign, pairs: list[tuple[str, str]], path: str, host: str,

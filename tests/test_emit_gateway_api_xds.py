@@ -28,8 +28,9 @@ from gotools import go_tool
 from hypothesis import HealthCheck, Phase, given, settings
 from istio_interpreter import headers_of
 from istio_workloads import Workload, endpoint_slice, kube_objects, service_object, workloads
+from request_cases import PickLane, gateway_host
 from strategies import designs
-from test_emit_gateway_api import EXPRESSIBLE, PickLane, carried, gateway_host, gatewayable
+from test_emit_gateway_api import EXPRESSIBLE, carried, gatewayable
 from xds_reader import Proxy, lua_chain
 
 from lanedesign import examples

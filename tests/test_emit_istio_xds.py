@@ -25,8 +25,8 @@ from istio_interpreter import Headers, headers_of, run_lua
 from istio_workloads import Workload, istio_extras, kube_objects, workloads
 from opentelemetry import baggage as otel_baggage
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from request_cases import PickLane, gateway_host
 from strategies import designs
-from test_emit_istio import PickLane, gateway_host
 from test_emit_lua import BAGGAGE_CASES
 from xds_reader import LUA_TYPE, ROUTER, Proxy, XdsError, lua_chain, pods_by_ip, run_chain
 
