@@ -19,7 +19,7 @@ from gateway_interpreter import Backend, Headers, Mesh, MeshError, headers_of
 from gateway_schema import cel_problems, schema_errors
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from request_cases import PickLane, gateway_host
+from request_cases import PickLane, gateway_host, requests
 from strategies import designs
 
 from lanedesign import examples
@@ -589,24 +589,6 @@ def test_the_ingress_rule_order_the_target_refuses_would_route_differently():
                              headers_of(request))
     assert chosen.rule == "rule-1-s3"  # the more specific rule, though listed second
     assert simulate(design, request).lane == "s2"
-
-
-@st.composite
-def requests(draw, design: LaneDesign) -> tuple[list[tuple[str, str]], str, str]:
-    """A request with headers the design's matches look at, baggage, a path and a host."""
-    values = [*design.lane_names, "alice", "bob", "other", "S2", "", "no-such-lane"]
-    pairs = [(name, draw(st.sampled_from(values)))
-             for name in (design.route_header, "x-user", "x-env", "X-User")
-             if draw(st.booleans())]
-    if design.pass_through.method == "baggage":
-        key = design.baggage_key
-        member = st.sampled_from([*(f"{key}={lane}" for lane in design.lane_names),
-                                  f"{key}=nope", f"{key}=S2", "userId=alice", f" {key} = s2 ;p"])
-        for line in draw(st.lists(st.lists(member, min_size=1, max_size=3), max_size=2)):
-            pairs.append(("baggage", ",".join(line)))
-    path = draw(st.sampled_from(["/", "/api", "/api/v2", "/mock", "/x"]))
-    host = draw(st.sampled_from([gateway_host(design), "elsewhere.example.org"]))
-    return pairs, path, host
 
 
 @PROPERTY

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from istio_interpreter import Destination, Headers, Mesh, MeshError, fqdn, headers_of
 from istio_schema import schema_errors, webhook_problems
-from request_cases import PickLane, gateway_host
+from request_cases import PickLane, gateway_host, requests
 from strategies import designs
 
 from lanedesign import examples
@@ -496,24 +496,6 @@ def test_the_comparison_catches_a_minimal_form_that_drops_too_much(mock):
         check_sidecar_routes(mock, objects)
     with pytest.raises(AssertionError):  # and a request through the gateway notices it too
         check_request(mock, [("x-asm-prefer-tag", "s2")], "/", "a.example.com", objects)
-
-
-@st.composite
-def requests(draw, design: LaneDesign) -> tuple[list[tuple[str, str]], str, str]:
-    """A request with headers the design's matches look at, baggage, a path and a host."""
-    values = [*design.lane_names, "alice", "bob", "other", "S2", "", "no-such-lane"]
-    pairs = [(name, draw(st.sampled_from(values)))
-             for name in (design.route_header, "x-user", "x-env", "X-User")
-             if draw(st.booleans())]
-    if design.pass_through.method == "baggage":
-        key = design.baggage_key
-        member = st.sampled_from([*(f"{key}={lane}" for lane in design.lane_names),
-                                  f"{key}=nope", f"{key}=S2", "userId=alice", f" {key} = s2 ;p"])
-        for line in draw(st.lists(st.lists(member, min_size=1, max_size=3), max_size=2)):
-            pairs.append(("baggage", ",".join(line)))
-    path = draw(st.sampled_from(["/", "/api", "/api/v2", "/mock", "/x"]))
-    host = draw(st.sampled_from([gateway_host(design), "elsewhere.example.org"]))
-    return pairs, path, host
 
 
 @PROPERTY
