@@ -88,11 +88,15 @@ end
 
 def baggage_lua(route_header: str, baggage_key: str) -> str:
     """The Envoy Lua source that sets ``route_header`` from baggage member ``baggage_key``."""
-    return (
-        "-- lanedesign: set the lane route header from the W3C baggage member.\n"
-        f"local ROUTE_HEADER = {lua_string(route_header)}\n"
-        f"local BAGGAGE_KEY = {lua_string(baggage_key)}\n" + _BODY
-    )
+    return _lua_source("set the lane route header from the W3C baggage member",
+                       route_header, baggage_key, _BODY)
+
+
+def _lua_source(purpose: str, route_header: str, baggage_key: str, body: str) -> str:
+    """A filter's Lua: a comment saying what it is for, its two constants, then its body."""
+    return (f"-- lanedesign: {purpose}.\n"
+            f"local ROUTE_HEADER = {lua_string(route_header)}\n"
+            f"local BAGGAGE_KEY = {lua_string(baggage_key)}\n" + body)
 
 
 # The inbound side (every sidecar, before the app). The gateway *adds* its baggage member
@@ -141,8 +145,5 @@ end
 
 def baggage_inbound_lua(route_header: str, baggage_key: str) -> str:
     """The Envoy Lua source that makes the app's ``baggage`` name the lane it was routed in."""
-    return (
-        "-- lanedesign: hand the app one baggage line naming the lane of its route header.\n"
-        f"local ROUTE_HEADER = {lua_string(route_header)}\n"
-        f"local BAGGAGE_KEY = {lua_string(baggage_key)}\n" + _INBOUND_BODY
-    )
+    return _lua_source("hand the app one baggage line naming the lane of its route header",
+                       route_header, baggage_key, _INBOUND_BODY)
