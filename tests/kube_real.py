@@ -401,12 +401,7 @@ class ControlPlane:
         self.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
                     "metadata": {"name": "lanedesign-limited"}, "rules": LIMITED_RULES})
         for ns in ("default", *NAMESPACES):  # namespaced rights only: no cluster-wide list
-            self.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-                        "metadata": {"name": "limited", "namespace": ns},
-                        "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
-                                    "kind": "ClusterRole", "name": "lanedesign-limited"},
-                        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
-                                      "name": "limited"}]})
+            self.apply(role_binding("limited", ns, "lanedesign-limited", "limited"))
         crds = list(ASM_CRDS)
         for path in self.crd_files:
             crds += [doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8"))
@@ -461,12 +456,8 @@ class ControlPlane:
                         "rules": [{"apiGroups": ["networking.istio.io"],
                                    "resources": ["envoyfilters"],
                                    "verbs": ["create", "patch", "delete"]}]})
-            self.apply({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-                        "metadata": {"name": "limited-envoyfilters", "namespace": namespace},
-                        "roleRef": {"apiGroup": "rbac.authorization.k8s.io",
-                                    "kind": "ClusterRole", "name": "lanedesign-envoyfilters"},
-                        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
-                                      "name": "limited"}]})
+            self.apply(role_binding("limited-envoyfilters", namespace,
+                                    "lanedesign-envoyfilters", "limited"))
         elif self.get(binding) is not None:
             self.request("DELETE", binding)
         review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
@@ -627,5 +618,16 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def role_binding(name: str, namespace: str, cluster_role: str, user: str) -> dict:
+    """A RoleBinding giving ``user`` the rights of ``cluster_role`` in ``namespace`` only."""
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": name, "namespace": namespace},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": cluster_role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                          "name": user}]}
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
+
