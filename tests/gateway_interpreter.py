@@ -12,12 +12,11 @@ nothing in the objects orders them. Anything this reading does not understand is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import re2
-
-Headers = dict[str, list[str]]  # lowercase name -> each header line's value, in order
+from http_headers import Headers, joined
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 RULE_FIELDS = {"name", "matches", "filters", "backendRefs"}
@@ -29,18 +28,6 @@ class MeshError(Exception):
     """The objects hold something this reading does not know, or an undefined outcome."""
 
 
-def headers_of(pairs: Mapping[str, str] | Iterable[tuple[str, str]]) -> Headers:
-    items = pairs.items() if isinstance(pairs, Mapping) else pairs
-    out: Headers = {}
-    for name, value in items:
-        out.setdefault(name.lower(), []).append(value)
-    return out
-
-
-def joined(headers: Headers, name: str) -> str | None:
-    """A header's lines joined with ',' (how Envoy-based proxies match repeated headers)."""
-    values = headers.get(name.lower())
-    return ",".join(values) if values else None
 
 
 # -- matching ----------------------------------------------------------------------------------

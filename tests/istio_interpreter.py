@@ -11,14 +11,12 @@ so the emitter cannot produce a field this reading ignores.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import re2
+from http_headers import Headers, joined
 from lupa import luajit21
-
-# A request's headers: lowercase name -> the values of each header line, in order.
-Headers = dict[str, list[str]]
 
 ROUTER = "envoy.filters.http.router"
 HCM = "envoy.filters.network.http_connection_manager"
@@ -29,19 +27,6 @@ class MeshError(Exception):
     """The objects break a rule Istio enforces or relies on (e.g. two VirtualServices per host)."""
 
 
-def headers_of(pairs: Mapping[str, str] | Iterable[tuple[str, str]]) -> Headers:
-    """Header lines as ``Headers`` (names lowercased, repeated lines kept)."""
-    items = pairs.items() if isinstance(pairs, Mapping) else pairs
-    out: Headers = {}
-    for name, value in items:
-        out.setdefault(name.lower(), []).append(value)
-    return out
-
-
-def joined(headers: Headers, name: str) -> str | None:
-    """What Envoy matches on: every value of the header joined with ',' (None if absent)."""
-    values = headers.get(name.lower())
-    return ",".join(values) if values else None
 
 
 # -- §1.2 string matching -----------------------------------------------------------------

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from gateway_interpreter import Backend, Headers, Mesh, MeshError, headers_of
+from gateway_interpreter import Backend, Mesh, MeshError
 from gateway_schema import cel_problems, schema_errors
+from http_headers import Headers, headers_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from request_cases import PickLane, gateway_host, requests

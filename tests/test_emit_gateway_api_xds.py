@@ -25,8 +25,8 @@ import pytest
 import yaml
 from gateway_schema import with_defaults
 from gotools import go_tool
+from http_headers import headers_of
 from hypothesis import HealthCheck, Phase, given, settings
-from istio_interpreter import headers_of
 from istio_workloads import Workload, endpoint_slice, kube_objects, service_object, workloads
 from request_cases import PickLane, gateway_host
 from strategies import designs

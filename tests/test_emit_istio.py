@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from http_headers import Headers, headers_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from istio_interpreter import Destination, Headers, Mesh, MeshError, fqdn, headers_of
+from istio_interpreter import Destination, Mesh, MeshError, fqdn
 from istio_schema import schema_errors, webhook_problems
 from request_cases import PickLane, gateway_host, requests
 from strategies import designs

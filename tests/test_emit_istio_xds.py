@@ -20,8 +20,9 @@ from dataclasses import dataclass, field, replace
 import pytest
 import yaml
 from gotools import go_tool
+from http_headers import Headers, headers_of
 from hypothesis import HealthCheck, Phase, given, settings
-from istio_interpreter import Headers, headers_of, run_lua
+from istio_interpreter import run_lua
 from istio_workloads import Workload, istio_extras, kube_objects, workloads
 from opentelemetry import baggage as otel_baggage
 from opentelemetry.baggage.propagation import W3CBaggagePropagator

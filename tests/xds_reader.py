@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import re2
-from istio_interpreter import Headers, joined, run_lua
+from http_headers import Headers, joined
+from istio_interpreter import run_lua
 
 ROUTER = "envoy.filters.http.router"
 LUA_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
