@@ -28,6 +28,7 @@ from .model import (
     PassThrough,
     RequestMatch,
     Service,
+    ServicePort,
 )
 
 API_VERSION = "lanedesign/v1alpha1"
@@ -109,7 +110,8 @@ class _DesignReader(FieldReader):
         )
 
     def _service(self, raw: dict, path: str) -> Service:
-        self._fields(raw, path, ("name", "calls", "namespace", "port", "propagates", "selector"))
+        self._fields(raw, path, ("name", "calls", "namespace", "port", "propagates", "selector",
+                                 "ports", "laneCalls", "forwards"))
         port = raw.get("port")
         if port is not None and not (is_type(port, int) and 1 <= port <= 65535):
             self._add("LD006" if is_type(port, int) else "LD004", join_path(path, "port"),
@@ -126,7 +128,46 @@ class _DesignReader(FieldReader):
             port=port,
             propagates=propagates,
             selector=self._str_map(raw, "selector", path),
+            ports=self._list_of_mappings(raw, "ports", path, self._port),
+            lane_calls=self._lane_calls(raw, path),
+            forwards=self._str_list(raw, "forwards", path),
         )
+
+    def _port(self, raw: dict, path: str) -> ServicePort:
+        self._fields(raw, path, ("name", "port", "targetPort", "appProtocol", "protocol"))
+        port = raw.get("port")
+        if not (is_type(port, int) and 1 <= port <= 65535):
+            self._add("LD003" if port is None else "LD006" if is_type(port, int) else "LD004",
+                      join_path(path, "port"), f"`port` must be an integer 1-65535, not "
+                      f"{port!r}")
+            port = 0
+        target = raw.get("targetPort")
+        if target is not None and not (is_type(target, int) or isinstance(target, str)):
+            self._add("LD004", join_path(path, "targetPort"), "`targetPort` must be a port "
+                      f"number or a container port's name, not {typename(target)}")
+            target = None
+        return ServicePort(
+            port=port,
+            name=self._str(raw, "name", path, None),
+            target_port=target,
+            app_protocol=self._str(raw, "appProtocol", path, None),
+            transport=self._choice(raw, "protocol", path, ("TCP", "UDP", "SCTP"), "TCP"),
+        )
+
+    def _lane_calls(self, raw: dict, path: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        where = join_path(path, "laneCalls")
+        value = self._mapping(raw.get("laneCalls"), where)
+        if value is None:
+            return ()
+        out = []
+        for lane in value:
+            if not isinstance(lane, str):
+                self._add("LD004", where, f"key {lane!r} in `laneCalls` must be a lane name",
+                          "Quote the key in YAML.")
+                continue
+            calls = self._str_list(value, lane, where)
+            out.append((lane, calls or ()))
+        return tuple(out)
 
     def _lane(self, raw: dict, path: str) -> Lane:
         self._fields(raw, path, ("name", "labels", "services"))
@@ -207,6 +248,26 @@ def _service_to_dict(service: Service) -> dict[str, Any]:
         out["propagates"] = False
     if service.selector is not None:
         out["selector"] = flow(dict(service.selector))
+    if service.ports:
+        out["ports"] = [flow(_port_to_dict(p)) for p in service.ports]
+    if service.lane_calls:
+        out["laneCalls"] = {lane: flow(calls) for lane, calls in service.lane_calls}
+    if service.forwards is not None:
+        out["forwards"] = flow(service.forwards)
+    return out
+
+
+def _port_to_dict(port: ServicePort) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if port.name is not None:
+        out["name"] = port.name
+    out["port"] = port.port
+    if port.target_port is not None:
+        out["targetPort"] = port.target_port
+    if port.app_protocol is not None:
+        out["appProtocol"] = port.app_protocol
+    if port.transport != "TCP":
+        out["protocol"] = port.transport
     return out
 
 

@@ -89,6 +89,15 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "that holds it give the same key different values, so no pod can carry both.",
      "Use a label key for the lane (e.g. `version`) that the service's selector does not "
      "use."),
+    ("LD110", "invalid-port", "error", "A service port is not as Kubernetes accepts it: a "
+     "name that is not a DNS-1123 label, two ports with one name or number, a nameless port "
+     "among several, a targetPort out of range.", "Copy the ports from the Service "
+     "(`kubectl get svc NAME -o yaml`), or let `import-cluster` read them."),
+    ("LD111", "port-not-listed", "error", "`port` (the port lanes route) is not one of the "
+     "service's `ports`.", "Set `port` to one of the listed ports, or leave it out to route "
+     "the first HTTP or gRPC port."),
+    ("LD112", "udp-port", "info", "A UDP or SCTP port: the mesh does not proxy it, so no "
+     "lane routes traffic on it.", "Nothing to do if the lanes need not route it."),
     # -- lanes and the baseline -----------------------------------------------------------
     ("LD201", "baseline-missing", "error", "No baseline lane is set, or it names no lane.",
      "Set `spec.baseline` to the lane that holds every service."),
@@ -116,6 +125,12 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "loose mode."),
     ("LD212", "empty-lane", "warning", "A lane holds no service; every call in it falls "
      "back.", "Add the services that have a version in this lane, or remove the lane."),
+    ("LD213", "tcp-service-in-lane", "error", "A lane holds a service whose ports are all "
+     "TCP (tcp, tls, https passthrough, redis, mongo, mysql): the mesh routes TCP by "
+     "destination only, so no header can pick the lane's version and every lane would "
+     "reach every version's pods.", "Take the service out of the lane (its baseline version "
+     "serves every lane), or give the lane's version a Service of its own and make the "
+     "lane's callers call it; an HTTP or gRPC port would let the header route it."),
     # -- headers and pass-through ---------------------------------------------------------
     ("LD301", "header-method-mismatch", "error", "With the `header` method the propagated "
      "header is the route header, but `traceHeader` differs from `routeHeader`.",
@@ -141,9 +156,18 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     ("LD404", "unreachable-service", "info", "A service cannot be reached from the entry "
      "service, so no simulated request touches it.", "Add the calls that reach it, or check "
      "the entry service."),
+    ("LD405", "lane-calls-unused", "warning", "`laneCalls` names a lane that does not "
+     "exist or does not hold the service, so that version's calls are never used.",
+     "Fix the lane name, or put the service into the lane."),
+    ("LD406", "context-not-forwarded", "warning", "The app forwards a fixed list of request "
+     "headers (`forwards`) without the one that carries the lane context for the design's "
+     "pass-through method, so everything it calls is served by the baseline.", "Forward the "
+     "header in the app, or switch to a pass-through method whose header the app forwards "
+     "(the message names them)."),
     # -- ingress --------------------------------------------------------------------------
     ("LD501", "entry-missing", "error", "No ingress, or its entry service is missing or "
-     "unknown.", "Set `spec.ingress.entry` to the service the gateway sends requests to."),
+     "unknown.", "Set `spec.ingress.entry` to the service the gateway sends requests to, and "
+     "`spec.ingress.default` to the baseline so requests that name no lane reach it."),
     ("LD502", "rule-unknown-lane", "error", "An ingress rule, weight or default names a lane "
      "that does not exist.", "Fix the lane name."),
     ("LD503", "rule-shadowed", "warning", "An ingress rule can never match: an earlier rule "
@@ -163,6 +187,9 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "into this lane.", "Add a rule or a weight for the lane if it should take traffic."),
     ("LD510", "invalid-host", "error", "An ingress host is not a valid host name or "
      "`*`-prefixed wildcard.", "Write hosts like `shop.example.com`, `*.example.com` or `*`."),
+    ("LD511", "no-default-lane", "info", "Requests that name no lane and match no ingress "
+     "rule get HTTP 404 at the gateway (`spec.ingress.default` is not set).",
+     "Set `spec.ingress.default` to the baseline so they reach it, unless 404 is intended."),
     # -- targets --------------------------------------------------------------------------
     ("LD601", "traceid-needs-asm", "error", "The `traceId` method needs ASM's trace-id -> "
      "lane memory (TrafficLabel); plain Istio cannot express it.",

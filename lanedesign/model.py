@@ -126,6 +126,60 @@ class Ingress:
         return self.gateway.rpartition("/")[2]
 
 
+# How Istio picks a port's protocol: `appProtocol` first, else the port name's prefix
+# (`<protocol>[-<suffix>]`, any case); anything else is detected at run time ("auto").
+HTTP_PROTOCOLS = frozenset({"http", "http2", "grpc", "grpc-web"})
+TCP_PROTOCOLS = frozenset({"tcp", "tls", "https", "mongo", "mysql", "redis"})
+_APP_PROTOCOL_ALIASES = {"kubernetes.io/h2c": "http2", "kubernetes.io/ws": "http",
+                         "kubernetes.io/wss": "https"}
+PROTOCOLS: tuple[str, ...] = (*sorted(HTTP_PROTOCOLS), *sorted(TCP_PROTOCOLS), "udp", "auto")
+
+
+def mesh_protocol(name: str | None, app_protocol: str | None = None,
+                  transport: str = "TCP") -> str:
+    """The protocol Istio derives for a Service port.
+
+    ``udp`` for a UDP/SCTP port (the mesh does not proxy it); ``appProtocol`` when it names a
+    protocol Istio knows; else the name's prefix before the first ``-``; else ``auto`` (Istio
+    sniffs HTTP/1.1 and HTTP/2 at run time, everything else is plain TCP).
+    """
+    if transport.upper() != "TCP":
+        return "udp"
+    if app_protocol:
+        low = _APP_PROTOCOL_ALIASES.get(app_protocol.lower(), app_protocol.lower())
+        if low in HTTP_PROTOCOLS or low in TCP_PROTOCOLS:
+            return low
+    low = (name or "").lower()
+    if low.startswith("grpc-web"):  # checked before the prefix: the name holds a `-`
+        return "grpc-web"
+    prefix = low.split("-", 1)[0]
+    if prefix in HTTP_PROTOCOLS or prefix in TCP_PROTOCOLS or prefix == "udp":
+        return prefix
+    return "auto"
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    """One port of a Kubernetes Service as Kubernetes has it (``spec.ports[]``)."""
+
+    port: int
+    name: str | None = None
+    target_port: int | str | None = None  # None: the same number as ``port``
+    app_protocol: str | None = None
+    transport: str = "TCP"  # Kubernetes' ``protocol``: TCP, UDP or SCTP
+
+    @property
+    def protocol(self) -> str:
+        """The protocol Istio derives (``mesh_protocol``)."""
+        return mesh_protocol(self.name, self.app_protocol, self.transport)
+
+    @property
+    def routes_http(self) -> bool:
+        """True when a header can pick the version behind this port (HTTP, HTTP/2, gRPC, or
+        detected at run time as HTTP)."""
+        return self.protocol in HTTP_PROTOCOLS or self.protocol == "auto"
+
+
 @dataclass(frozen=True)
 class Service:
     """A Kubernetes Service and the services it calls, in call order."""
@@ -139,11 +193,65 @@ class Service:
     # means the usual ``app: <name>``. Targets without subsets (Gateway API) select a version
     # by these plus the lane's labels.
     selector: tuple[tuple[str, str], ...] | None = None
+    # The Service's ports as Kubernetes has them; empty: only ``port`` is known.
+    ports: tuple[ServicePort, ...] = ()
+    # What the version of one lane calls instead of ``calls`` (Bookinfo: reviews v1 calls
+    # nothing, v2 and v3 call ratings): lane -> calls.
+    lane_calls: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The request headers the app forwards on its outbound calls (an app that copies a fixed
+    # list); None: it forwards whatever carries the lane context.
+    forwards: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "calls", _names(self.calls))
         if self.selector is not None:
             object.__setattr__(self, "selector", _pairs(self.selector))
+        object.__setattr__(self, "ports", tuple(self.ports))
+        object.__setattr__(self, "lane_calls",
+                           tuple((k, _names(v)) for k, v in _pairs(self.lane_calls)))
+        if self.forwards is not None:
+            object.__setattr__(self, "forwards", tuple(h.lower() for h in _names(self.forwards)))
+
+    @property
+    def lane_calls_map(self) -> dict[str, tuple[str, ...]]:
+        return dict(self.lane_calls)
+
+    def calls_in(self, lane: str) -> tuple[str, ...]:
+        """What the version in ``lane`` calls: its own list if it has one, else ``calls``."""
+        for name, calls in self.lane_calls:
+            if name == lane:
+                return calls
+        return self.calls
+
+    @property
+    def all_calls(self) -> tuple[str, ...]:
+        """Every service some version calls, in first-seen order."""
+        if not self.lane_calls:
+            return self.calls
+        seen = dict.fromkeys(self.calls)
+        for _, calls in self.lane_calls:
+            seen.update(dict.fromkeys(calls))
+        return tuple(seen)
+
+    @property
+    def route_port(self) -> ServicePort | None:
+        """The port lanes route: the one numbered ``port``, else the first port a header can
+        route (HTTP, gRPC or detected), else the first port."""
+        if self.port is not None:
+            return next((p for p in self.ports if p.port == self.port), ServicePort(self.port))
+        return next((p for p in self.ports if p.routes_http), self.ports[0] if self.ports
+                    else None)
+
+    @property
+    def routed_port(self) -> int | None:
+        """The number of ``route_port`` (what routes and backends name), or None."""
+        found = self.route_port
+        return found.port if found is not None else None
+
+    @property
+    def tcp_only(self) -> bool:
+        """True when no port of the service can be routed by a header (all TCP, TLS, ...)."""
+        return bool(self.ports) and not any(p.routes_http for p in self.ports)
 
     @property
     def selector_map(self) -> dict[str, str]:
@@ -282,6 +390,32 @@ class LaneDesign:
         return self.pass_through.baggage_key or self.route_header
 
     @property
+    def context_header(self) -> str:
+        """The request header an app must forward for the lane to survive its hop: ``baggage``,
+        the route header (header method) or the trace header (traceId)."""
+        method = self.pass_through.method
+        if method == "baggage":
+            return "baggage"
+        if method == "traceId":
+            return self.pass_through.trace_header or ""
+        return self.route_header
+
+    def keeps_context(self, service: str) -> bool:
+        """True when ``service``'s outbound calls carry the lane context on: it propagates,
+        and a fixed list of forwarded headers, if it has one, holds the context header."""
+        svc = self.service(service)
+        if svc is None:
+            return True
+        if not svc.propagates:
+            return False
+        return svc.forwards is None or self.context_header.lower() in svc.forwards
+
+    @property
+    def has_lane_calls(self) -> bool:
+        """True when some version calls other services than its service's ``calls``."""
+        return any(s.lane_calls for s in self.services)
+
+    @property
     def effective_rules(self) -> tuple[IngressRule, ...]:
         """The ingress rules in force: the given ones, or one route-header rule per lane."""
         if self.ingress is not None and self.ingress.rules is not None:
@@ -327,6 +461,22 @@ class LaneDesign:
             raise KeyError(service)
         return self.with_service(replace(svc, calls=tuple(calls)))
 
+    def with_lane_calls(self, service: str, lane: str,
+                        calls: Iterable[str] | None) -> LaneDesign:
+        """What ``service``'s version in ``lane`` calls; ``None`` makes it call what the
+        service calls (``calls``) again."""
+        svc = self.service(service)
+        if svc is None:
+            raise KeyError(service)
+        rest = tuple((k, v) for k, v in svc.lane_calls if k != lane)
+        if calls is None:
+            return self.with_service(replace(svc, lane_calls=rest))
+        if lane in svc.lane_calls_map:
+            pairs = tuple((k, tuple(calls) if k == lane else v) for k, v in svc.lane_calls)
+        else:
+            pairs = (*rest, (lane, tuple(calls)))
+        return self.with_service(replace(svc, lane_calls=pairs))
+
     def with_lane(self, lane: Lane) -> LaneDesign:
         """Add ``lane``, or replace the lane of the same name in place."""
         return replace(self, lanes=_upsert(self.lanes, lane))
@@ -354,7 +504,7 @@ class LaneDesign:
         The one place that knows where a design names services and lanes, for the removes and
         renames above. Untouched services and lanes stay the same objects (their indexes too).
         """
-        services = tuple(_mapped_service(s, new, service) for s in self.services
+        services = tuple(_mapped_service(s, new, service, lane) for s in self.services
                          if (new := service(s.name)) is not None)
         lanes = tuple(_mapped_lane(ln, new, service) for ln in self.lanes
                       if (new := lane(ln.name)) is not None)
@@ -509,10 +659,16 @@ class LaneDesign:
         return self.with_ingress(weights=weights)
 
 
-def _mapped_service(svc: Service, name: str, service: Callable[[str], str | None]) -> Service:
-    calls = tuple(c2 for c in svc.calls if (c2 := service(c)) is not None)
-    return svc if (name, calls) == (svc.name, svc.calls) else replace(svc, name=name,
-                                                                       calls=calls)
+def _mapped_service(svc: Service, name: str, service: Callable[[str], str | None],
+                    lane: Callable[[str], str | None] = _same) -> Service:
+    def mapped(calls: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(c2 for c in calls if (c2 := service(c)) is not None)
+
+    calls = mapped(svc.calls)
+    lane_calls = tuple((k2, mapped(v)) for k, v in svc.lane_calls if (k2 := lane(k)) is not None)
+    if (name, calls, lane_calls) == (svc.name, svc.calls, svc.lane_calls):
+        return svc
+    return replace(svc, name=name, calls=calls, lane_calls=lane_calls)
 
 
 def _mapped_lane(lane: Lane, name: str, service: Callable[[str], str | None]) -> Lane:

@@ -445,7 +445,7 @@ def explore(design: LaneDesign, start: str, lane: str | None) -> tuple[StateGrap
     entry); this request only says who serves each state: its lane where the lane holds the
     service and the context is kept, else the fallback target, else the baseline.
     """
-    shape, labels = _shape(design, start, lane is None)
+    shape, labels = _shape(design, start, lane is None, lane)
     holder = design.lane(lane) if lane else None
     if holder is None:  # no lane, or an unknown one: the baseline serves every state
         served = (design.baseline,) * len(shape.services)
@@ -464,19 +464,23 @@ def explore(design: LaneDesign, start: str, lane: str | None) -> tuple[StateGrap
 _SHAPES = "_lanedesign_simulate_shapes"  # where a design keeps its explored shapes
 
 
-def _shape(design: LaneDesign, start: str,
-           laneless: bool) -> tuple[Shape, Mapping[str, tuple[tuple[str, str], ...]]]:
+def _shape(design: LaneDesign, start: str, laneless: bool, lane: str | None = None,
+           ) -> tuple[Shape, Mapping[str, tuple[tuple[str, str], ...]]]:
     """The design's shape for chains from ``start`` (with a lane, or without), made once.
 
     Kept on the design object like the model's own indexes: a design is immutable, and an
-    edit makes a new one, so the cache can never go stale.
+    edit makes a new one, so the cache can never go stale. Where some version calls other
+    services than its service (``laneCalls``), which calls a state makes depends on who
+    serves it, so the shape is made per lane.
     """
     cache = design.__dict__.setdefault(_SHAPES, {})
-    key = (start, laneless)
+    per_lane = design.has_lane_calls and not laneless and design.lane(lane) is not None
+    key = (start, laneless, lane if per_lane else None)
     if key not in cache:
         if "labels" not in cache:
             cache["labels"] = {ln.name: ln.labels for ln in reversed(design.lanes)}
-        cache[key] = _explore_shape(design, start, not laneless)
+        cache[key] = _explore_shape(design, start, not laneless,
+                                    lane if per_lane else None)
     return cache[key], cache["labels"]
 
 
@@ -485,7 +489,8 @@ def forget_shapes(design: LaneDesign) -> None:
     design.__dict__.pop(_SHAPES, None)
 
 
-def _explore_shape(design: LaneDesign, start: str, has_lane: bool) -> Shape:
+def _explore_shape(design: LaneDesign, start: str, has_lane: bool,
+                   lane: str | None = None) -> Shape:
     """One depth-first search over (service, context kept) states from ``start``.
 
     Each state is listed, warned about and expanded once, so the work grows with the
@@ -510,6 +515,18 @@ def _explore_shape(design: LaneDesign, start: str, has_lane: bool) -> Shape:
     on_path: dict[str, int] = {}  # services on the search's current path (a count each)
     path: list[str] = []
     cyclic = False
+    keeps = {name: design.keeps_context(name) for name in services}
+    holder = design.lane(lane) if lane is not None else None
+
+    def calls_of(name: str, context: bool) -> tuple[str, ...]:
+        """What the version serving this state calls (``laneCalls``, else ``calls``)."""
+        svc = services[name]
+        if not svc.lane_calls:
+            return svc.calls
+        if holder is not None and context and holder.holds(name):
+            return svc.calls_in(holder.name)
+        return svc.calls_in(fallback.get(name, baseline) if context and holder is not None
+                            else baseline)
 
     def visit(name: str, context: bool) -> int:
         """A new state: list it, note its warnings and callees, put it on the path."""
@@ -521,13 +538,16 @@ def _explore_shape(design: LaneDesign, start: str, has_lane: bool) -> Shape:
         calls.append([])
         svc = services[name]
         known = []
-        if svc.calls:
-            if not svc.propagates and context and name not in dropped:
+        own_calls = calls_of(name, context)
+        if own_calls:
+            if not keeps[name] and context and name not in dropped:
                 dropped.add(name)
-                warnings.append(f"context dropped: {name} does not propagate the lane "
-                                f"context; its calls ({', '.join(svc.calls)}) are served by "
-                                "the baseline")
-            for callee in reversed(svc.calls):  # the order the per-path walk warned in
+                why = ("does not propagate the lane context" if not svc.propagates else
+                       f"forwards only {', '.join(svc.forwards or ()) or 'no headers'}, not "
+                       f"{design.context_header}")
+                warnings.append(f"context dropped: {name} {why}; its calls "
+                                f"({', '.join(own_calls)}) are served by the baseline")
+            for callee in reversed(own_calls):  # the order the per-path walk warned in
                 if callee not in services:
                     if (name, callee) not in warned:
                         warned.add((name, callee))
@@ -563,7 +583,7 @@ def _explore_shape(design: LaneDesign, start: str, has_lane: bool) -> Shape:
             continue
         frame[1] = k + 1
         callee = todo[k]
-        carried = kept[i] and services[names[i]].propagates
+        carried = kept[i] and keeps[names[i]]
         j = index.get((callee, carried))
         if j is None:
             j = visit(callee, carried)

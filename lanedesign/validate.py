@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from .emit import registry
 from .findings import Finding, has_errors, make
 from .matching import covers, regex_problem
-from .model import Ingress, Lane, LaneDesign, RequestMatch
+from .model import Ingress, Lane, LaneDesign, RequestMatch, Service
 from .names import (
     is_dns1035_label,
     is_dns1123_label,
@@ -24,6 +24,10 @@ from .names import (
     is_token,
 )
 
+# Headers an app forwards that cannot carry a lane by the header method: the gateway would
+# overwrite what the app and its clients put there.
+NOT_ROUTE_HEADERS = frozenset({"baggage", "user-agent", "authorization", "jwt", "host",
+                               "content-type"})
 # Headers that carry trace context; a lane name in one of them would break tracing (ASM G).
 TRACE_HEADERS = frozenset({
     "traceparent", "tracestate", "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid",
@@ -103,6 +107,50 @@ def _selectors(d: LaneDesign) -> Iterator[Finding]:
                     yield make("LD109", f"{path}.{key}", f"lane {lane.name!r} labels its "
                                f"pods {key}={value}, but every pod of {svc.name!r} has "
                                f"{key}={selector[key]}")
+
+
+# -- ports and protocols -------------------------------------------------------------------
+def _ports(d: LaneDesign) -> Iterator[Finding]:
+    for i, svc in enumerate(d.services):
+        path = f"spec.services[{i}]"
+        names: set[str] = set()
+        numbers: set[tuple[int, str]] = set()
+        for j, port in enumerate(svc.ports):
+            where = f"{path}.ports[{j}]"
+            if port.name is not None:
+                if not is_dns1123_label(port.name):
+                    yield make("LD110", f"{where}.name", f"port name {port.name!r} is not a "
+                               "DNS-1123 label")
+                if port.name in names:
+                    yield make("LD110", f"{where}.name", f"two ports of {svc.name!r} are "
+                               f"named {port.name!r}")
+                names.add(port.name)
+            elif len(svc.ports) > 1:
+                yield make("LD110", f"{where}.name", f"{svc.name!r} has several ports, so "
+                           "Kubernetes needs each to have a name")
+            if (port.port, port.transport) in numbers:
+                yield make("LD110", f"{where}.port", f"two ports of {svc.name!r} are "
+                           f"{port.port}/{port.transport}")
+            numbers.add((port.port, port.transport))
+            target = port.target_port
+            if isinstance(target, int) and not 1 <= target <= 65535:
+                yield make("LD110", f"{where}.targetPort", f"targetPort {target} is not "
+                           "1-65535")
+            if port.transport != "TCP":
+                yield make("LD112", where, f"port {port.port}/{port.transport} of "
+                           f"{svc.name!r}: the mesh does not proxy {port.transport}, so "
+                           "no lane routes it")
+        if svc.ports and svc.port is not None and all(p.port != svc.port for p in svc.ports):
+            yield make("LD111", f"{path}.port", f"`port` {svc.port} is not one of "
+                       f"{svc.name!r}'s ports ({', '.join(str(p.port) for p in svc.ports)})")
+        if svc.tcp_only:
+            protocols = ", ".join(sorted({p.protocol for p in svc.ports}))
+            for k, lane in enumerate(d.lanes):
+                if lane.name != d.baseline and lane.holds(svc.name):
+                    yield make("LD213", f"spec.lanes[{k}].services", f"lane {lane.name!r} "
+                               f"holds {svc.name!r}, whose ports are {protocols} only: "
+                               "a header cannot pick its version, so every lane would "
+                               "reach every version's pods")
 
 
 # -- headers and pass-through ------------------------------------------------------------
@@ -228,6 +276,20 @@ def _calls(d: LaneDesign) -> Iterator[Finding]:
             if callee not in known:
                 yield make("LD401", f"spec.services[{i}].calls[{j}]", f"{svc.name!r} calls "
                            f"unknown service {callee!r}")
+        for lane, calls in svc.lane_calls:
+            holder = d.lane(lane)
+            if holder is None or not holder.holds(svc.name):
+                yield make("LD405", f"spec.services[{i}].laneCalls.{lane}", f"lane {lane!r} "
+                           + ("does not exist" if holder is None else
+                              f"has no version of {svc.name!r}")
+                           + "; what its version calls is never used")
+            for j, callee in enumerate(calls):
+                if callee not in known:
+                    yield make("LD401", f"spec.services[{i}].laneCalls.{lane}[{j}]",
+                               f"{svc.name!r} in lane {lane!r} calls unknown service "
+                               f"{callee!r}")
+        if svc.propagates and svc.all_calls and not d.keeps_context(svc.name):
+            yield make("LD406", f"spec.services[{i}].forwards", _lost_message(d, svc))
         if not svc.propagates and svc.calls:
             yield make("LD403", f"spec.services[{i}].propagates", f"{svc.name!r} does not "
                        f"propagate the lane context; {', '.join(svc.calls)} will be served by "
@@ -242,10 +304,28 @@ def _calls(d: LaneDesign) -> Iterator[Finding]:
                            f"from the entry service {entry!r}")
 
 
+def _lost_message(d: LaneDesign, svc: Service) -> str:
+    """Why ``svc`` loses the lane, and which pass-through would survive its forwarded list."""
+    forwards = svc.forwards or ()
+    method = d.pass_through.method
+    survive = []
+    traces = [h for h in forwards if h in TRACE_HEADERS]
+    if traces:
+        survive.append(f"traceId with traceHeader {traces[0]} (ASM)")
+    business = [h for h in forwards if h not in TRACE_HEADERS and h not in NOT_ROUTE_HEADERS]
+    if business:
+        survive.append(f"header with routeHeader {' or '.join(business[:3])}")
+    tail = (f"; a method that would survive: {'; '.join(survive)}" if survive else
+            "; no pass-through method survives its list")
+    return (f"{svc.name!r} forwards only {', '.join(forwards) or 'no headers'}, not "
+            f"{d.context_header!r}: the {method} method loses the lane after it and "
+            f"{', '.join(svc.all_calls)} are served by the baseline{tail}")
+
+
 def _graph(d: LaneDesign) -> dict[str, tuple[str, ...]]:
     graph: dict[str, tuple[str, ...]] = {}
     for svc in d.services:
-        graph.setdefault(svc.name, svc.calls)
+        graph.setdefault(svc.name, svc.all_calls)
     return graph
 
 
@@ -314,6 +394,10 @@ def _ingress(d: LaneDesign) -> Iterator[Finding]:
     lanes = set(d.lane_names)
     if ing.default is not None and ing.default not in lanes:
         yield make("LD502", f"{p}.default", f"default lane {ing.default!r} does not exist")
+    if ing.default is None and not _some_rule_catches_all(d, ing):
+        yield make("LD511", f"{p}.default", "requests that name no lane (and match no rule) "
+                   "get HTTP 404 at the gateway", f"Set `spec.ingress.default: {d.baseline}` "
+                   "so they reach the baseline, unless a 404 is what you want.")
     if ing.strategy == "weighted":
         yield from _weighted(ing, lanes, p)
     else:
@@ -378,6 +462,12 @@ def _match(match: RequestMatch | None, path: str) -> Iterator[Finding]:
                        "Use a presence-free match such as a non-empty prefix.")
 
 
+def _some_rule_catches_all(d: LaneDesign, ing: Ingress) -> bool:
+    if ing.strategy == "weighted":
+        return ing.match is None or ing.match.is_catch_all
+    return any(r.match is None or r.match.is_catch_all for r in d.effective_rules)
+
+
 def _lanes_not_entered(d: LaneDesign, ing: Ingress) -> Iterator[Finding]:
     if ing.strategy == "weighted":
         entered = {lane for lane, w in ing.weights if w > 0}
@@ -391,4 +481,4 @@ def _lanes_not_entered(d: LaneDesign, ing: Ingress) -> Iterator[Finding]:
                        f"into lane {lane.name!r}")
 
 
-_CHECKS = (_names, _selectors, _headers, _lanes, _fallbacks, _calls, _ingress)
+_CHECKS = (_names, _selectors, _ports, _headers, _lanes, _fallbacks, _calls, _ingress)

@@ -10,7 +10,7 @@ from conftest import ROOT
 from lanedesign import examples
 from lanedesign.designfile import dump_design, parse_design
 from lanedesign.findings import CATALOGUE, catalogue_markdown
-from lanedesign.model import IngressRule, Lane, RequestMatch, Service, StringMatch
+from lanedesign.model import IngressRule, Lane, RequestMatch, Service, ServicePort, StringMatch
 from lanedesign.validate import validate
 
 MOCK = examples.load("mock-baggage")
@@ -43,6 +43,15 @@ TRIGGERS = {
     "LD108": (svc_edit(MOCK, "mockb", selector={}), "spec.services[1].selector"),
     "LD109": (svc_edit(MOCK, "mockb", selector={"app": "mockb", "version": "v1"}),
               "spec.services[1].selector.version"),  # lane s3 holds mockb with version v3
+    "LD110": (svc_edit(MOCK, "mockb", ports=[ServicePort(80, "http"), ServicePort(81, "http")]),
+              "spec.services[1].ports[1].name"),
+    "LD111": (svc_edit(MOCK, "mockb", port=90, ports=[ServicePort(80, "http")]),
+              "spec.services[1].port"),
+    "LD112": (svc_edit(MOCK, "mockb", ports=[ServicePort(80, "http"),
+                                             ServicePort(53, "dns", transport="UDP")]),
+              "spec.services[1].ports[1]"),
+    "LD213": (svc_edit(MOCK, "mockb", ports=[ServicePort(6379, "tcp-redis")]),
+              "spec.lanes[2].services"),  # lane s3 holds mockb
     "LD201": (MOCK.with_(baseline="s9"), "spec.baseline"),
     "LD202": (lane_edit(MOCK, "s1", services=["mocka", "mockb"]), "spec.lanes[0].services"),
     "LD203": (MOCK.with_(mode="strict"), "spec.lanes[1].services"),
@@ -68,6 +77,9 @@ TRIGGERS = {
     "LD402": (MOCK.with_calls("mockc", ["mocka"]), "spec.services[2].calls[0]"),
     "LD403": (svc_edit(MOCK, "mockb", propagates=False), "spec.services[1].propagates"),
     "LD404": (MOCK.with_calls("mocka", []), "spec.services[1]"),
+    "LD405": (MOCK.with_lane_calls("mockb", "s2", ["mockc"]), "spec.services[1].laneCalls.s2"),
+    "LD406": (svc_edit(MOCK, "mockb", forwards=["x-request-id", "end-user"]),
+              "spec.services[1].forwards"),
     "LD501": (MOCK.with_ingress(entry="mockz"), "spec.ingress.entry"),
     "LD502": (MOCK.with_ingress(rules=(header_rule("s2"), header_rule("s7"))),
               "spec.ingress.rules[1].lane"),
@@ -84,6 +96,7 @@ TRIGGERS = {
     "LD508": (MOCK.with_ingress(strategy="weighted", rules=None), "spec.ingress.weights"),
     "LD509": (MOCK.with_ingress(rules=(header_rule("s2"),), default=None), "spec.lanes[0]"),
     "LD510": (MOCK.with_ingress(hosts=("shop example.com",)), "spec.ingress.hosts[0]"),
+    "LD511": (MOCK.with_ingress(default=None), "spec.ingress.default"),
 }
 # codes the design-file reader emits (it parses text, so these are triggered from text)
 READER_CODES = {"LD001", "LD002", "LD003", "LD004", "LD005", "LD006", "LD007"}
@@ -237,3 +250,31 @@ def test_a_selector_without_lane_keys_is_clean_and_the_default_is_app_name():
     # a lane that does not hold the service may use the selector's key differently
     design = svc_edit(MOCK, "mockc", selector={"app": "mockc", "version": "v1"})
     assert "LD109" in codes(validate(design))  # s2 holds mockc with version v2
+
+
+def test_a_tcp_service_only_in_the_baseline_is_fine():
+    design = svc_edit(MOCK, "mockc", ports=[ServicePort(6379, "tcp-redis")])
+    design = lane_edit(design, "s2", services=["mocka"])
+    assert "LD213" not in codes(validate(design))
+    # a gRPC or unnamed (detected) port is routed by header: no finding
+    for port in (ServicePort(5050, "grpc"), ServicePort(8080)):
+        assert "LD213" not in codes(validate(svc_edit(MOCK, "mockb", ports=[port])))
+
+
+def test_lane_calls_to_unknown_services_are_ld401_at_their_path():
+    design = MOCK.with_lane_calls("mockb", "s3", ["mockz"])
+    paths = [f.path for f in validate(design) if f.code == "LD401"]
+    assert paths == ["spec.services[1].laneCalls.s3[0]"]
+
+
+def test_lost_context_names_the_methods_that_would_survive():
+    design = svc_edit(MOCK, "mocka", forwards=["x-request-id", "end-user", "cookie"])
+    (found,) = [f for f in validate(design) if f.code == "LD406"]
+    assert "traceId with traceHeader x-request-id" in found.message
+    assert "header with routeHeader end-user" in found.message
+    # forwarding the method's header keeps the context: no finding
+    kept = svc_edit(MOCK, "mocka", forwards=["x-request-id", "baggage"])
+    assert "LD406" not in codes(validate(kept))
+    # the header method needs the route header itself
+    header = kept.with_method("header")
+    assert "LD406" in codes(validate(header))

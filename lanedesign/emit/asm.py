@@ -290,6 +290,6 @@ def _destination(design: LaneDesign) -> dict[str, Any]:
     assert ing is not None
     out: dict[str, Any] = {"host": service_host(design, ing.entry)}
     entry = design.service(ing.entry)
-    if entry is not None and entry.port is not None:
-        out["portNum"] = entry.port
+    if entry is not None and entry.routed_port is not None:
+        out["portNum"] = entry.routed_port
     return out

@@ -36,7 +36,8 @@ def emit_istio(design: LaneDesign, full_routes: bool = False) -> list[dict]:
     serve = design.serving_lane_resolver()
     objects = [destination_rule(design, svc) for svc in design.services]
     lanes = _route_candidates(design, full_routes)
-    objects += [mesh_virtual_service(design, svc, serve, lanes(svc.name), full_routes)
+    objects += [tcp_virtual_service(design, svc) if svc.tcp_only else
+                mesh_virtual_service(design, svc, serve, lanes(svc.name), full_routes)
                 for svc in design.services]
     gateway = gateway_virtual_service(design, serve, taken=_names(objects))
     if gateway is not None:
@@ -131,6 +132,23 @@ def mesh_virtual_service(design: LaneDesign, service: Service, serve: Serve,
         # no `gateways`: the default, `mesh`, i.e. every sidecar; one object per host, since
         # sidecars keep only the oldest VirtualService for a host
         "spec": {"hosts": [host], "http": http},
+    }
+
+
+def tcp_virtual_service(design: LaneDesign, service: Service) -> dict:
+    """A service with TCP ports only: every connection to the baseline's pods.
+
+    A header cannot pick a TCP version (LD213 keeps such services out of test lanes), and
+    without a route the Service would spread connections over the pods of every version.
+    """
+    host = service_host(design, service.name)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "VirtualService",
+        "metadata": _metadata(design, object_name(design.name, service.name),
+                              design.namespace_of(service.name)),
+        "spec": {"hosts": [host], "tcp": [{"route": [{"destination": {
+            "host": host, "subset": design.baseline}}]}]},
     }
 
 
@@ -245,8 +263,9 @@ def _entry(design: LaneDesign, entry: str, subset: str, lane: str, weight: int |
     """A destination at the ``entry`` service for a chain in ``lane``, which names the lane."""
     destination: dict = {"host": service_host(design, entry), "subset": subset}
     service = design.service(entry)
-    if service is not None and service.port is not None:
-        destination["port"] = {"number": service.port}
+    port = service.routed_port if service is not None else None
+    if port is not None:
+        destination["port"] = {"number": port}
     request: dict = {"set": {design.route_header: _header_value(lane)}}
     if design.pass_through.method == "baggage":
         # `add` appends after the client's baggage; the Lua filter lets the last member win

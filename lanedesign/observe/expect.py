@@ -55,9 +55,9 @@ def lane_expectations(design: LaneDesign) -> dict[str, dict[Edge, set[Expectatio
         while queue:
             name, context = queue.popleft()
             svc = services[name]
-            carried = context if svc.propagates else None
+            carried = context if design.keeps_context(name) else None
             here = serve(context, name)
-            for callee in svc.calls:
+            for callee in svc.calls_in(here):
                 if callee not in services:
                     continue
                 edges.setdefault((name, callee), set()).add(

@@ -94,8 +94,8 @@ def lane_focus(design: LaneDesign, lane: str, neighbours: bool = True) -> list[s
     near = set(held)
     for svc in design.services:
         if svc.name in near:
-            near.update(svc.calls)
-        elif near.intersection(svc.calls):
+            near.update(svc.all_calls)
+        elif near.intersection(svc.all_calls):
             near.add(svc.name)
     return list(dict.fromkeys([*held, *(s for s in design.service_names if s in near)]))
 
@@ -123,7 +123,7 @@ def _adjacency(design: LaneDesign) -> dict[str, list[str]]:
     known = set(design.service_names)
     adjacent: dict[str, list[str]] = {name: [] for name in known}
     for svc in design.services:
-        for callee in svc.calls:
+        for callee in svc.all_calls:
             if callee in known and callee != svc.name:
                 adjacent[svc.name].append(callee)
                 adjacent[callee].append(svc.name)
@@ -191,7 +191,7 @@ def _lane_view(design: LaneDesign, lane: str | None, hops: Sequence[Hop]) -> _La
             served = serve(lane, name)
             view.nodes[name] = [(served, "fallback" if real_lane and served != lane else "lane")]
     for svc in design.services:
-        for callee in svc.calls:
+        for callee in _version_calls(svc, view.nodes.get(svc.name, ())):
             if svc.name not in view.reached and callee in view.nodes:
                 view.edges.setdefault((svc.name, callee), view.nodes[callee])
     return view
@@ -218,10 +218,23 @@ def _unfollowed_calls(design: LaneDesign, hops: Sequence[Hop]) -> set[tuple[str,
     known = set(design.service_names)
     skipped = set()
     for svc in design.services:
-        for callee in set(svc.calls):
+        for callee in set(svc.all_calls):
             if callee in known and 0 < visits[svc.name] > follows[(svc.name, callee)]:
                 skipped.add((svc.name, callee))
     return skipped
+
+
+def _version_calls(svc: Service, served: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """What the versions serving ``svc`` in a view call (``laneCalls``), in first-seen order;
+    every version's calls where the view says nothing about who serves it."""
+    if not svc.lane_calls:
+        return svc.calls
+    if not served:
+        return svc.all_calls
+    seen: dict[str, None] = {}
+    for lane, _ in served:
+        seen.update(dict.fromkeys(svc.calls_in(lane)))
+    return tuple(seen)
 
 
 def _add(items: list, item: object) -> None:
@@ -253,7 +266,7 @@ class _Painter:
             self.hints.append((ids[name], serving_hint(self.design, lane, name,
                                                        view.nodes[name], reached)))
         for svc in _unique(self.design.services):
-            for callee in dict.fromkeys(svc.calls):
+            for callee in _version_calls(svc, view.nodes.get(svc.name, ())):
                 if svc.name in ids and callee in ids:
                     self._edge(g, ids[svc.name], ids[callee], (svc.name, callee), view)
                     self.calls.append((f"{ids[svc.name]}_{ids[callee]}", svc.name, callee))
@@ -268,8 +281,10 @@ class _Painter:
         for lane, how in served:
             by_lane.setdefault(lane, []).append(how)
         lines = [svc.name, " | ".join(_served_text(lane, hows) for lane, hows in by_lane.items())]
-        if not svc.propagates:
-            lines.append("drops the lane context")
+        keeps = self.design.keeps_context(svc.name)
+        if not keeps:
+            lines.append("drops the lane context" if not svc.propagates else
+                         f"does not forward {self.design.context_header}")
         fills = [self.colours.get(lane, UNKNOWN_FILL) for lane in by_lane]
         attrs = {
             "label": _label(*lines),
@@ -278,7 +293,7 @@ class _Painter:
             "tooltip": _label(svc.name),
             "id": node_id,  # the interactive diagram finds the service by it
         }
-        if not svc.propagates:
+        if not keeps:
             attrs.update(color=LOST_COLOUR, fontcolor=LOST_COLOUR, penwidth="2")
             self.used.add("dropper")
         if self.design.mode == "strict" and any(how == "fallback" for _, how in served):
@@ -307,7 +322,7 @@ class _Painter:
         # label only where something changes, so long fallback stretches stay readable
         labels = [f"fallback -> {lane}" for lane, how in served
                   if how == "fallback" and lane not in before]
-        if caller is not None and not caller.propagates:
+        if caller is not None and not self.design.keeps_context(caller.name):
             labels += [f"context dropped -> {lane}" for lane, how in served if how == "lost"]
         attrs: dict[str, str] = {"color": EDGE_COLOUR, "id": f"{tail}_{head}"}
         if "lost" in hows:
@@ -346,7 +361,7 @@ class _Painter:
         hidden_callers: Counter[str] = Counter()
         known = set(self.design.service_names)
         for svc in _unique(self.design.services):
-            for callee in set(svc.calls) & known:
+            for callee in set(svc.all_calls) & known:
                 if svc.name in ids and callee not in ids:
                     hidden_calls[svc.name] += 1
                 elif callee in ids and svc.name not in ids:

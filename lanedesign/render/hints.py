@@ -42,6 +42,8 @@ def serving_hint(design: LaneDesign, lane: str | None, service: str,
     if reached is False:
         lines.append("not reached from the entry service (drawn from the routing table)")
     svc = design.service(service)
-    if svc is not None and not svc.propagates:
-        lines.append("drops the lane context: everything it calls goes to the baseline")
+    if svc is not None and not design.keeps_context(service):
+        why = ("drops the lane context" if not svc.propagates else
+               f"does not forward {design.context_header}")
+        lines.append(f"{why}: everything it calls goes to the baseline")
     return "\n".join(lines)
