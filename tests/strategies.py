@@ -5,6 +5,8 @@ Shared by the property tests of every module (simulator, design files, emitters)
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import assume
 from hypothesis import strategies as st
 
@@ -17,6 +19,7 @@ from lanedesign.model import (
     PassThrough,
     RequestMatch,
     Service,
+    ServicePort,
     StringMatch,
 )
 from lanedesign.validate import validate
@@ -35,6 +38,17 @@ def string_matches(draw, values: list[str]) -> StringMatch:
     if kind == "prefix" and not value:
         value = "x"
     return StringMatch(kind, value)
+
+
+@st.composite
+def ports(draw, port: int | None) -> tuple[ServicePort, ...]:
+    """Kubernetes ports a header can route (HTTP, gRPC, detected), holding ``port`` if set."""
+    if draw(st.booleans()):
+        return ()
+    number = port or 9080
+    name = draw(st.sampled_from(["http", "grpc", "http-web", None]))
+    target = draw(st.sampled_from([None, 8081, "web"]))
+    return (ServicePort(number, name, target),)
 
 
 @st.composite
@@ -67,10 +81,14 @@ def designs(draw, max_services: int = 7, max_lanes: int = 5) -> LaneDesign:
             name=s,
             calls=tuple(draw(st.lists(st.sampled_from(services), max_size=3, unique=True))),
             namespace=draw(st.sampled_from([None, None, "other"])),
-            port=draw(st.sampled_from([None, 8080])),
+            port=(port := draw(st.sampled_from([None, 8080]))),
             propagates=draw(st.sampled_from([True, True, True, False])),
             selector=draw(st.sampled_from([None, None, {"app": s},
                                            {"app.kubernetes.io/name": s, "tier": "web"}])),
+            ports=draw(ports(port)),
+            # an app that copies a fixed list of headers, which may miss the lane's
+            forwards=draw(st.sampled_from([None, None, None, ("x-request-id", "baggage"),
+                                           ("x-b3-traceid", route), ("x-request-id",)])),
         )
         for s in services
     )
@@ -107,6 +125,14 @@ def designs(draw, max_services: int = 7, max_lanes: int = 5) -> LaneDesign:
         weights = tuple((ln, bounds[i + 1] - bounds[i]) for i, ln in enumerate(lanes))
         ingress = Ingress(entry=entry, strategy="weighted", weights=weights, default=default,
                           match=draw(st.one_of(st.none(), request_matches(route, lanes))))
+    # some versions call other services than their service (Bookinfo's reviews)
+    for svc in svc_objs:
+        holders = [ln.name for ln in lane_objs if ln.holds(svc.name)]
+        if draw(st.integers(0, 3)) == 0:
+            lane = draw(st.sampled_from(holders))
+            calls = tuple(draw(st.lists(st.sampled_from(services), max_size=3, unique=True)))
+            svc_objs = tuple(replace(x, lane_calls=((lane, calls),)) if x is svc else x
+                             for x in svc_objs)
     design = LaneDesign(
         name="prop", services=svc_objs, lanes=tuple(lane_objs), baseline=baseline, mode=mode,
         route_header=route, pass_through=pass_through, fallback=tuple(fallback),

@@ -462,17 +462,23 @@ def drive(mesh: Mesh, design: LaneDesign, headers: Headers, entry: Backend) -> l
 
     def serve(caller: str | None, name: str, backend: Backend, sent: Headers,
               path: tuple) -> None:
-        calls.append(Call(caller, name, pods(mesh, backend)))
+        labels = pods(mesh, backend)
+        calls.append(Call(caller, name, labels))
         received = backend.forward(sent)
         service = design.service(name)
         assert service is not None
         here = (*path, name)
-        for callee in service.calls:
+        # the version whose pods answered makes the calls (its lane's labels are on them)
+        version = next((ln.name for ln in design.lanes
+                        if labels and all(labels.get(k) == v for k, v in ln.labels)), None)
+        for callee in dict(service.lane_calls).get(version, service.calls):
             target = design.service(callee)
             if callee in here or target is None:
                 continue  # the simulator follows neither cycles nor unknown services
-            # an OpenTelemetry app carries on only the first baggage line it received
-            outbound = ({h: received[h][:1] for h in propagated(design) if h in received}
+            # an OpenTelemetry app carries on only the first baggage line it received, and
+            # an app with a fixed list copies only what is on it
+            outbound = ({h: received[h][:1] for h in propagated(design) if h in received
+                         and (service.forwards is None or h in service.forwards)}
                         if service.propagates else {})
             routed = mesh.to_service(design.namespace_of(callee), callee, target.port, "/",
                                      outbound)

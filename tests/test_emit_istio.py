@@ -396,10 +396,12 @@ def drive(mesh: Mesh, design: LaneDesign, headers: Headers, path: str, host: str
         service = design.service(name)
         assert service is not None
         here = (*path, name)
-        for callee in service.calls:
+        # the version behind the subset makes the calls; an app copies only what it forwards
+        for callee in dict(service.lane_calls).get(dest.subset, service.calls):
             if callee in here or design.service(callee) is None:
                 continue  # the simulator does not follow cycles or unknown services either
-            outbound = ({h: received[h] for h in propagated(design) if h in received}
+            outbound = ({h: received[h] for h in propagated(design) if h in received
+                         and (service.forwards is None or h in service.forwards)}
                         if service.propagates else {})
             outbound = mesh.run_filters("SIDECAR_OUTBOUND", outbound)
             routed = mesh.sidecar(host_of(design, callee), outbound)

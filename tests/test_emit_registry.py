@@ -82,7 +82,7 @@ def test_without_registering_it_the_cli_refuses_the_name(capsys):
 
 def test_a_registered_target_is_checked_by_validate_and_emitted(toy):
     weighted = examples.load("mock-weighted")
-    assert [f.code for f in validate(weighted, "toy")] == ["LD610"]
+    assert [f.code for f in validate(weighted, "toy") if f.code != "LD511"] == ["LD610"]
     assert emit(examples.load("mock-header"), "toy")[0]["kind"] == "ToyRoute"
 
 

@@ -43,7 +43,7 @@ def test_context_is_lost_only_below_a_service_that_drops_it(design):
                 assert hop.context == lane
                 continue
             parent = by_depth[hop.depth - 1]
-            carried = parent.context if design.service(parent.service).propagates else None
+            carried = parent.context if design.keeps_context(parent.service) else None
             assert hop.context == carried
             if hop.context is None:
                 assert hop.lane == design.baseline
@@ -106,8 +106,15 @@ def path_walk(design, start: str, lane: str | None) -> tuple[list[tuple], list[s
                      len(path)))
         svc = design.service(name)
         here = (*path, name)
-        carried = context if svc.propagates else None
-        for callee in reversed(svc.calls):
+        # the app drops the context, or copies a fixed list of headers without the one
+        # that carries it
+        keeps = svc.propagates and (svc.forwards is None or {
+            "baggage": "baggage", "header": design.route_header,
+            "traceId": design.pass_through.trace_header}[design.pass_through.method]
+            in svc.forwards)
+        carried = context if keeps else None
+        # the version that serves the call makes the calls
+        for callee in reversed(dict(svc.lane_calls).get(served, svc.calls)):
             if design.service(callee) is None:
                 continue
             if callee in here:

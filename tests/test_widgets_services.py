@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 
 # -- services ---------------------------------------------------------------------------------
 def test_rename_add_and_remove_a_service(designer):
@@ -45,3 +47,29 @@ def test_a_bad_port_is_a_notice_and_changes_nothing(designer):
     services.port.value = "eighty"
     assert designer.design == before
     assert "not a number" in designer.notice.value
+
+
+def test_ports_version_calls_and_forwarded_headers(designer):
+    from lanedesign.model import ServicePort
+    designer.state.edit("ports", lambda d: d.with_service(replace(
+        d.service("mockb"), ports=(ServicePort(80, "http", 8080), ServicePort(6379, "tcp-x")))))
+    services = designer.show(designer.services)
+    services.select.value = "mockb"
+    assert "8080" in services.ports.value and "TCP: no header routing" in services.ports.value
+    # mockb's version in lane s3 calls nothing; the baseline's still calls mockc
+    assert list(services.version.options) == ["s1", "s3"]
+    services.version.value = "s3"
+    assert services.version_calls.value == ["mockc"]
+    services.version_calls.value = []
+    design = designer.design
+    assert design.service("mockb").calls_in("s3") == ()
+    assert design.service("mockb").calls == ("mockc",)
+    assert not services.version_same.disabled
+    services.version_same.click()
+    assert designer.design.service("mockb").lane_calls == ()
+    # a fixed list of forwarded headers without `baggage` loses the lane: LD406
+    services.forwards.value = "x-request-id, End-User"
+    assert designer.design.service("mockb").forwards == ("x-request-id", "end-user")
+    assert "LD406" in [f.code for f in designer.state.findings]
+    services.forwards.value = ""
+    assert designer.design.service("mockb").forwards is None

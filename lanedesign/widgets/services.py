@@ -1,8 +1,10 @@
-"""Services and calls: add, remove, rename services; who calls whom; who drops the context."""
+"""Services and calls: add, remove, rename services; their ports; who calls whom (per lane
+version where versions differ); who drops the context or forwards only some headers."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from html import escape
 
 import ipywidgets as W
 
@@ -34,8 +36,19 @@ class ServicesPanel(Panel):
         self.port.observe(lambda c: self._set_port(c.new), "value")
         self.calls = W.TagsInput(allow_duplicates=False, layout=W.Layout(width="100%"))
         self.calls.observe(lambda c: self._set_calls(c.new), "value")
+        self.ports = W.HTML()
+        self.version = W.Dropdown(description="version in", layout=W.Layout(width="240px"))
+        self.version.observe(lambda _: self._show_version_calls(), "value")
+        self.version_calls = W.TagsInput(allow_duplicates=False, layout=W.Layout(width="100%"))
+        self.version_calls.observe(lambda c: self._set_version_calls(c.new), "value")
+        self.version_same = button("Same as the service", self._clear_version_calls,
+                                   tooltip="this version calls what the service calls")
         self.propagates = W.Checkbox(description="propagates the lane context", indent=False)
         self.propagates.observe(lambda c: self._set_field("propagates", c.new), "value")
+        self.forwards = W.Text(description="forwards only", continuous_update=False,
+                               placeholder="every header that carries the lane",
+                               layout=W.Layout(width="100%"))
+        self.forwards.observe(lambda c: self._set_forwards(c.new), "value")
         self.remove = button("Remove service", self._remove, "danger",
                              "remove the service and every reference to it")
         self.summary = W.HTML()
@@ -47,15 +60,25 @@ class ServicesPanel(Panel):
             W.HBox([self.name, self.rename]),
             self.namespace,
             self.port,
+            self.ports,
             heading("Calls (in call order)"),
             help_text("Type a service name and press Enter; only services of the design are "
                       "accepted."),
             self.calls,
+            heading("Calls of one lane's version"),
+            help_text("Where a lane's version calls other services than the rest (Bookinfo's "
+                      "reviews v1 calls nothing, v2 and v3 call ratings)."),
+            W.HBox([self.version, self.version_same]),
+            self.version_calls,
             heading("Lane context"),
             self.propagates,
             help_text("Untick to model an app that drops the lane context (no trace header, "
                       "route header or baggage on its outbound calls): everything it calls is "
                       "served by the baseline. A common cause of 'my lane does not work'."),
+            self.forwards,
+            help_text("For an app that copies a fixed list of request headers onto its calls "
+                      "(comma-separated): the lane survives only if the list holds the "
+                      "pass-through method's header."),
             W.HBox([self.remove], layout=W.Layout(margin="12px 0 0 0")),
         ], layout=W.Layout(flex="1 1 320px", min_width="0", max_width="620px"))
         # the editor narrows (or wraps below the list) to leave room for the diagram beside
@@ -86,18 +109,21 @@ class ServicesPanel(Panel):
     @staticmethod
     def _option_label(design: LaneDesign, name: str) -> str:
         svc = design.service(name)
-        mark = "  (drops context)" if svc is not None and not svc.propagates else ""
-        return f"{name}{mark}"
+        mark = "  (drops context)" if svc is not None and not design.keeps_context(name) else ""
+        tcp = "  (tcp)" if svc is not None and svc.tcp_only else ""
+        return f"{name}{tcp}{mark}"
 
     def _show_selected(self) -> None:
         svc = self.selected
         design = self.state.design
         with self.syncing():
             for w in (self.name, self.namespace, self.port, self.calls, self.propagates,
-                      self.rename, self.remove):
+                      self.rename, self.remove, self.version, self.version_calls,
+                      self.version_same, self.forwards):
                 w.disabled = svc is None
             if svc is None:
                 self.name.value = ""
+                self.ports.value = ""
                 return
             self.name.value = svc.name
             self.namespace.value = svc.namespace or ""
@@ -110,6 +136,26 @@ class ServicesPanel(Panel):
                  *(c for c in svc.calls if c)]))
             self.calls.value = list(dict.fromkeys(c for c in svc.calls if c))
             self.propagates.value = svc.propagates
+            self.forwards.value = ", ".join(svc.forwards or ())
+            self.ports.value = ports_table(svc)
+            lanes = [ln.name for ln in design.lanes if ln.holds(svc.name)]
+            keep = self.version.value if self.version.value in lanes else None
+            self.version.options = lanes
+            self.version.value = keep if keep is not None else (lanes[0] if lanes else None)
+        self._show_version_calls()
+
+    def _show_version_calls(self) -> None:
+        svc, lane = self.selected, self.version.value
+        with self.syncing():
+            self.version_calls.value = []
+            if svc is None or not lane:
+                return
+            own = svc.calls_in(lane)
+            self.version_calls.allowed_tags = list(dict.fromkeys(
+                [*(n for n in self.state.design.service_names if n and n != svc.name),
+                 *own]))
+            self.version_calls.value = list(dict.fromkeys(own))
+            self.version_same.disabled = lane not in svc.lane_calls_map
 
     def choose(self, service: str) -> None:
         """Select ``service`` in the list (clearing a filter that hides it)."""
@@ -139,6 +185,23 @@ class ServicesPanel(Panel):
             self.edit(f"set the calls of {svc.name}",
                       lambda d: d.with_calls(svc.name, tuple(calls)))
 
+    def _set_version_calls(self, calls: list[str]) -> None:
+        svc, lane = self.selected, self.version.value
+        if svc is None or not lane or tuple(calls) == svc.calls_in(lane):
+            return
+        self.edit(f"set the calls of {svc.name} in lane {lane}",
+                  lambda d: d.with_lane_calls(svc.name, lane, tuple(calls)))
+
+    def _clear_version_calls(self) -> None:
+        svc, lane = self.selected, self.version.value
+        if svc is not None and lane:
+            self.edit(f"{svc.name} in lane {lane} calls what {svc.name} calls",
+                      lambda d: d.with_lane_calls(svc.name, lane, None))
+
+    def _set_forwards(self, text: str) -> None:
+        headers = tuple(dict.fromkeys(h.strip().lower() for h in text.split(",") if h.strip()))
+        self._set_field("forwards", headers or None)
+
     def _rename(self) -> None:
         svc, new = self.selected, self.name.value.strip()
         if svc is None or not new or new == svc.name:
@@ -164,6 +227,22 @@ class ServicesPanel(Panel):
         svc = self.selected
         if svc is not None:
             self.edit(f"remove service {svc.name}", lambda d: d.without_service(svc.name))
+
+
+def ports_table(svc: Service) -> str:
+    """The service's ports as Kubernetes has them, with the protocol Istio derives."""
+    if not svc.ports:
+        return ""
+    routed = svc.route_port
+    rows = "".join(
+        f"<tr><td>{escape(p.name or '')}</td><td>{p.port}</td>"
+        f"<td>{escape(str(p.target_port if p.target_port is not None else p.port))}</td>"
+        f"<td>{escape(p.protocol)}</td>"
+        f"<td>{'routed by lanes' if p is routed and p.routes_http else ''}"
+        f"{'TCP: no header routing' if not p.routes_http else ''}</td></tr>"
+        for p in svc.ports)
+    return ("<table class='ld-ports'><tr><th>port</th><th>number</th><th>targetPort</th>"
+            f"<th>protocol</th><th></th></tr>{rows}</table>")
 
 
 def add_service(design: LaneDesign, name: str) -> LaneDesign:
