@@ -43,7 +43,8 @@ class Workload:
 
 def port_of(design: LaneDesign, service: str) -> int:
     found = design.service(service)
-    return found.port if found is not None and found.port is not None else DEFAULT_PORT
+    port = found.routed_port if found is not None else None
+    return port if port is not None else DEFAULT_PORT
 
 
 def gateway_ref(design: LaneDesign) -> tuple[str, str]:

@@ -229,11 +229,14 @@ def follow(design: LaneDesign, dump: dict, pods: list[Workload], entry: Workload
         service = design.service(pod.service)
         assert service is not None
         here = (*path, pod.service)
-        for callee in service.calls:
+        # the pod's version makes the calls (``laneCalls``)
+        for callee in dict(service.lane_calls).get(pod.lane, service.calls):
             if callee in here or design.service(callee) is None:
                 continue  # the simulator follows no cycle and no unknown service either
-            # an OpenTelemetry app carries on the first baggage line; a header app its header
-            out = ({h: received[h][:1] for h in carried_on if h in received}
+            # an OpenTelemetry app carries on the first baggage line; a header app its header;
+            # an app with a fixed list copies only what is on it
+            out = ({h: received[h][:1] for h in carried_on if h in received
+                    and (service.forwards is None or h in service.forwards)}
                    if service.propagates else {})
             target, _ = call(design, dump, pods, pod, callee, out)
             serve(pod.service, target, out, here)

@@ -241,10 +241,13 @@ def follow(case: Case, entry: Workload, headers: Headers) -> list[Call]:
         service = design.service(pod.service)
         assert service is not None
         here = (*path, pod.service)
-        for callee in service.calls:
+        # the pod's version makes the calls; an app with a fixed list copies only that
+        for callee in dict(service.lane_calls).get(pod.lane, service.calls):
             if callee in here or design.service(callee) is None:
                 continue  # the simulator follows no cycle and no unknown service either
-            out = propagated(design, received) if service.propagates else {}
+            out = ({h: v for h, v in propagated(design, received).items()
+                    if service.forwards is None or h in service.forwards}
+                   if service.propagates else {})
             target, _ = outbound(case, pod, callee, out)
             serve(pod.service, target, out, here)
 
