@@ -195,7 +195,7 @@ def design_from_workloads(services: Sequence[dict], deployments: Sequence[dict],
                                                for ln in design.lanes) else "loose")
     known = {key: key[1] for key in values_of}
     known.update({k: v for k, v in reading.aliases.items() if v in design.service_names})
-    design = _calls_from_env(design, behind, values_of, lane_names, known, label_key, notes)
+    design = _calls_from_env(design, {key[1]: behind[key] for key in values_of}, known, notes)
     design = design.with_(ingress=_propose_ingress(design, reading, mesh, known, notes))
     if existing:
         design = _with_existing(design, existing)
@@ -258,38 +258,35 @@ def _tcp_in_baseline_only(design: LaneDesign) -> tuple[LaneDesign, list[Finding]
     return design, findings
 
 
-def _calls_from_env(design: LaneDesign, behind: dict[tuple[str, str], AppService],
-                    values_of: dict[tuple[str, str], list[str]], lane_names: dict[str, str],
-                    known: dict[tuple[str, str], str], label_key: str,
-                    notes: list[str]) -> LaneDesign:
-    """Each version's calls: the services its Deployments' environment names. A version
-    that calls other services than the baseline's gets calls of its own (``laneCalls``)."""
-    base_value = (design.baseline_lane().label_map.get(label_key)
-                  if design.baseline_lane() else None)
-    for key, values in values_of.items():
-        svc = behind[key]
-        per_value: dict[str, list[str]] = {}
+def _calls_from_env(design: LaneDesign, behind: dict[str, AppService],
+                    known: dict[tuple[str, str], str], notes: list[str]) -> LaneDesign:
+    """Each version's calls: the services its Deployments' environment names (a version is
+    the workloads behind the service that carry a lane's labels). A version that calls
+    other services than the baseline's gets calls of its own (``laneCalls``)."""
+    for name, svc in behind.items():
+        per_lane: dict[str, list[str]] = {}
         evidence: list[str] = []
-        for value in values:
-            calls, seen = calls_in_env([w for w in svc.workloads
-                                        if w.labels.get(label_key) == value], svc.name, known)
-            per_value[value] = calls
+        for lane in design.lanes:
+            if not lane.holds(name):
+                continue
+            calls, seen = calls_in_env([w for w in svc.workloads if all(
+                w.labels.get(k) == v for k, v in lane.labels)], name, known)
+            per_lane[lane.name] = calls
             evidence += [e for e in seen if e not in evidence]
         if not evidence:
             continue
-        default = per_value[base_value if base_value in per_value else values[0]]
-        design = design.with_calls(svc.name, default)
-        differ = [(lane_names[v], c) for v, c in per_value.items()
-                  if c != default and design.lane(lane_names[v]).holds(svc.name)]
+        default = per_lane.get(design.baseline, next(iter(per_lane.values())))
+        design = design.with_calls(name, default)
+        differ = [(lane, calls) for lane, calls in per_lane.items() if calls != default]
         for lane, calls in differ:
-            design = design.with_lane_calls(svc.name, lane, calls)
-        text = ", ".join(dict.fromkeys(c for cs in per_value.values() for c in cs))
-        notes.append(f"calls of {svc.name} inferred from its environment: {text} "
+            design = design.with_lane_calls(name, lane, calls)
+        text = ", ".join(dict.fromkeys(c for cs in per_lane.values() for c in cs))
+        notes.append(f"calls of {name} inferred from its environment: {text} "
                      f"({'; '.join(evidence)})")
         if differ:
-            notes.append(f"the versions of {svc.name} call different services (inferred): "
-                         + "; ".join(f"{lane_names[v]} -> {', '.join(c) or 'nothing'}"
-                                     for v, c in per_value.items()))
+            notes.append(f"the versions of {name} call different services (inferred): "
+                         + "; ".join(f"{lane} -> {', '.join(c) or 'nothing'}"
+                                     for lane, c in per_lane.items()))
     return design
 
 
@@ -393,9 +390,12 @@ def _with_existing(design: LaneDesign, existing: LaneDesign) -> LaneDesign:
 
 
 # -- from the objects a lane group owns -------------------------------------------------------
-def import_owned(cluster: Cluster, group: str) -> ImportResult:
+def import_owned(cluster: Cluster, group: str,
+                 existing: LaneDesign | None = None) -> ImportResult:
     """The design behind the objects lane group ``group`` owns, read by the target that made
-    them (the readable target with the most objects among them)."""
+    them (the readable target with the most objects among them); the ports, selectors and
+    environment calls of its services from their Services and Deployments; what
+    ``existing`` holds (calls, headers, ingress) over what was read."""
     owned = [comparable(o) for o in owned_objects(cluster, group, registry.group_kinds())]
     if not owned:
         return ImportResult(None, (f"the cluster holds no objects of lane group {group!r}",))
@@ -409,8 +409,59 @@ def import_owned(cluster: Cluster, group: str) -> ImportResult:
         notes.append(f"objects of the group that {chosen.label} does not make were ignored")
     if read.design is None:
         return ImportResult(None, tuple(notes), read.findings)
-    return ImportResult(read.design, tuple(notes),
-                        tuple(read.findings) + tuple(validate(read.design)))
+    design = read.design
+    services, deployments = _app_objects(cluster, design, notes)
+    design = with_workloads(design, services, deployments, notes)
+    if existing:
+        design = _with_existing(design, existing)
+        notes.append("calls, headers and ingress taken from the existing design where it "
+                     "has them")
+    return ImportResult(design, tuple(notes),
+                        tuple(read.findings) + tuple(validate(design)))
+
+
+def _app_objects(cluster: Cluster, design: LaneDesign, notes: list[str],
+                 ) -> tuple[list[dict], list[dict]]:
+    """The Services and Deployments in the namespaces of the design's services."""
+    namespaces = sorted({design.namespace_of(s) for s in design.service_names})
+    found: list[list[dict]] = [[], []]
+    for i, (api_version, kind) in enumerate((("v1", "Service"), ("apps/v1", "Deployment"))):
+        res = cluster.resource(api_version, kind)
+        try:
+            found[i] = [o for ns in namespaces for o in cluster.list(res, ns)] if res else []
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            notes.append(f"no right to list {kind}s; their ports and calls are not read")
+    return found[0], found[1]
+
+
+def with_workloads(design: LaneDesign, services: Sequence[dict], deployments: Sequence[dict],
+                   notes: list[str]) -> LaneDesign:
+    """``design`` with each service's ports and selector from its Service, and (when the
+    design has no calls) the calls its workloads' environment names, per lane."""
+    base = design.baseline_lane()
+    label_key = base.labels[0][0] if base and base.labels else "version"
+    reading = read_services(services, [Workload.of(d, "default") for d in deployments],
+                            label_key)
+    apps = {svc.key: svc for svc in reading.services}
+    behind: dict[str, AppService] = {}
+    for svc in design.services:
+        app = apps.get((design.namespace_of(svc.name), svc.name))
+        if app is None:
+            continue
+        behind[svc.name] = app
+        kept = svc.port is not None and any(p.port == svc.port for p in app.ports)
+        fresh = _service(app, design.namespace)
+        design = design.with_service(replace(svc, ports=app.ports, selector=fresh.selector,
+                                             port=svc.port if kept else fresh.port))
+    if behind:
+        notes.append(f"ports and selectors of {', '.join(behind)} read from their Services")
+    if not any(s.all_calls for s in design.services):
+        known = {(design.namespace_of(n), n): n for n in design.service_names}
+        known.update({k: v for k, v in reading.aliases.items() if v in behind})
+        design = _calls_from_env(design, behind, known, notes)
+    return design
 
 
 def _reader_of(objects: Sequence[dict]) -> Target | None:
