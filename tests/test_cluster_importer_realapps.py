@@ -101,6 +101,23 @@ def test_a_loadbalancer_service_is_the_entry_when_no_route_names_one(shared_dir)
     assert design.ingress.gateway == "istio-system/ingressgateway"
 
 
+def test_an_istio_gateway_in_the_namespace_is_proposed_beside_the_loadbalancer(shared_dir):
+    app = boutique(shared_dir)
+    gateway = {"apiVersion": "networking.istio.io/v1", "kind": "Gateway",
+               "metadata": {"name": "frontend-gateway", "namespace": "default"},
+               "spec": {"selector": {"istio": "ingressgateway"},
+                        "servers": [{"port": {"number": 80, "name": "http",
+                                              "protocol": "HTTP"}, "hosts": ["*"]}]}}
+    # a Gateway API Gateway of the same name is not an Istio Gateway
+    other = {**gateway, "apiVersion": "gateway.networking.k8s.io/v1",
+             "metadata": {"name": "other", "namespace": "default"}}
+    result = design_from_workloads(app.services, app.deployments, mesh=[other, gateway])
+    ingress = result.design.ingress
+    assert (ingress.entry, ingress.gateway) == ("frontend", "default/frontend-gateway")
+    assert "ingress gateway default/frontend-gateway: an Istio Gateway in the namespace" in \
+        result.notes
+
+
 def test_boutique_as_shipped_has_no_lanes_and_says_which_label_to_add(shared_dir):
     folder = shared_dir / "realapps" / "online-boutique"
     docs = documents(folder / "kubernetes-manifests.yaml")
