@@ -260,3 +260,14 @@ def test_istio_objects_read_back_route_like_the_design(design):
         for headers, path in probe_requests(design):
             want, got = simulate(design, headers, path), simulate(back, headers, path)
             assert (got.status, got.lane) == (want.status, want.lane), (headers, path)
+
+
+def test_a_services_own_selector_is_kept_whatever_its_keys():
+    named = {"app.kubernetes.io/name": "cart"}
+    services = [service("cart", selector=named), service("pay")]
+    deployments = [deployment("cart-x", {**named, "version": v}) for v in ("v1", "v2")]
+    deployments.append(deployment("pay", {"version": "v1"}))
+    design = design_from_workloads(services, deployments).design
+    assert design.service("cart").selector_map == named  # not app: cart
+    assert design.service("pay").selector is None  # app: pay, the default
+    assert design.lane("v2").services == ("cart",)

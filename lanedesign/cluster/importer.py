@@ -150,7 +150,7 @@ def design_from_workloads(services: Sequence[dict], deployments: Sequence[dict],
     the Service names in the workloads' environment; the ingress from ``mesh`` (Gateways,
     VirtualServices, HTTPRoutes) or a LoadBalancer/NodePort Service."""
     workloads = [Workload.of(d, "default") for d in deployments]
-    reading = read_services(services, workloads, label_key)
+    reading = read_services(services, workloads)
     notes, findings = list(reading.notes), list(reading.findings)
     values_of: dict[tuple[str, str], list[str]] = {}
     behind = {svc.key: svc for svc in reading.services}
@@ -440,10 +440,7 @@ def with_workloads(design: LaneDesign, services: Sequence[dict], deployments: Se
                    notes: list[str]) -> LaneDesign:
     """``design`` with each service's ports and selector from its Service, and (when the
     design has no calls) the calls its workloads' environment names, per lane."""
-    base = design.baseline_lane()
-    label_key = base.labels[0][0] if base and base.labels else "version"
-    reading = read_services(services, [Workload.of(d, "default") for d in deployments],
-                            label_key)
+    reading = read_services(services, [Workload.of(d, "default") for d in deployments])
     apps = {svc.key: svc for svc in reading.services}
     behind: dict[str, AppService] = {}
     for svc in design.services:

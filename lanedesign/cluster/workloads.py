@@ -111,8 +111,7 @@ def service_ports(raw: Iterable[dict]) -> tuple[ServicePort, ...]:
     return tuple(ports)
 
 
-def read_services(services: Sequence[dict], workloads: Sequence[Workload],
-                  label_key: str) -> Reading:
+def read_services(services: Sequence[dict], workloads: Sequence[Workload]) -> Reading:
     """The app's services among ``services``: lanedesign's own objects, Services without a
     selector, a second Service over the same pods and per-version Services are left out
     (each said once)."""
@@ -145,15 +144,15 @@ def read_services(services: Sequence[dict], workloads: Sequence[Workload],
                        all(w.labels.get(k) == v for k, v in selector.items()))
         found.append(AppService(ns, name, kind, selector, service_ports(spec(svc).get("ports")
                                                                         or ()), behind))
-    return _fold(found, label_key, Reading([], {}, [], notes, findings))
+    return _fold(found, Reading([], {}, [], notes, findings))
 
 
-def _fold(found: list[AppService], label_key: str, reading: Reading) -> Reading:
+def _fold(found: list[AppService], reading: Reading) -> Reading:
     """Keep one service per set of pods; fold the rest into it with a note."""
     def primary_first(svc: AppService) -> tuple:
-        # the Service the app's own calls name: no version in its selector, ClusterIP, then
-        # the shorter name
-        return (label_key in svc.selector, svc.external, len(svc.name), svc.name)
+        # the Service the app's own calls name: the widest selector (no version in it),
+        # ClusterIP, then the shorter name
+        return (len(svc.selector), svc.external, len(svc.name), svc.name)
 
     groups: dict[tuple[str, frozenset], list[AppService]] = {}
     for svc in found:
@@ -165,8 +164,8 @@ def _fold(found: list[AppService], label_key: str, reading: Reading) -> Reading:
         if not svc.workloads or svc is primary:
             kept.append(svc)
             continue
-        if label_key in svc.selector and label_key not in primary.selector:
-            _fold_version(svc, primary, label_key, reading)
+        if _narrower(svc, primary):
+            _fold_version(svc, primary, reading)
             continue
         reading.aliases[svc.key] = primary.name
         reading.notes.append(f"service {svc.namespace}/{svc.name} ({svc.type}) selects the "
@@ -177,34 +176,36 @@ def _fold(found: list[AppService], label_key: str, reading: Reading) -> Reading:
     for svc in list(kept):
         if svc.external and svc.name not in reading.entry_candidates:
             reading.entry_candidates.append(svc.name)
-        whole = _per_version_of(svc, kept, label_key)
+        whole = _per_version_of(svc, kept)
         if whole is not None:
             kept.remove(svc)
-            _fold_version(svc, whole, label_key, reading)
+            _fold_version(svc, whole, reading)
     reading.services = kept
     return reading
 
 
-def _fold_version(svc: AppService, whole: AppService, label_key: str,
-                  reading: Reading) -> None:
+def _narrower(svc: AppService, other: AppService) -> bool:
+    """True when ``svc``'s selector is ``other``'s plus more labels (a version of its pods)."""
+    return len(svc.selector) > len(other.selector) and \
+        all(svc.selector.get(k) == v for k, v in other.selector.items())
+
+
+def _fold_version(svc: AppService, whole: AppService, reading: Reading) -> None:
+    extra = ", ".join(f"{k}={v}" for k, v in svc.selector.items() if k not in whole.selector)
     reading.aliases[svc.key] = whole.name
     reading.notes.append(
-        f"service {svc.namespace}/{svc.name} selects only the {label_key}="
-        f"{svc.selector[label_key]} pods of {whole.name} (a per-version Service): they are "
-        f"{whole.name}'s version in a lane, not a service of their own")
+        f"service {svc.namespace}/{svc.name} selects only the {extra} pods of {whole.name} "
+        f"(a per-version Service): they are {whole.name}'s version in a lane, not a service "
+        "of their own")
 
 
-def _per_version_of(svc: AppService, kept: list[AppService], label_key: str,
-                    ) -> AppService | None:
-    """The Service whose pods ``svc`` selects a version of (its selector plus the label key),
-    or None."""
-    if label_key not in svc.selector or not svc.workloads:
+def _per_version_of(svc: AppService, kept: list[AppService]) -> AppService | None:
+    """The Service whose pods ``svc`` selects a part of by more labels, or None."""
+    if not svc.workloads:
         return None
     for other in kept:
-        if other is svc or other.namespace != svc.namespace or label_key in other.selector:
-            continue
-        narrower = all(svc.selector.get(k) == v for k, v in other.selector.items())
-        if narrower and svc.pods < other.pods:
+        if other is not svc and other.namespace == svc.namespace and \
+                _narrower(svc, other) and svc.pods < other.pods:
             return other
     return None
 
