@@ -332,7 +332,7 @@ def cmd_import_cluster(args: argparse.Namespace) -> int:
     def run(cluster: Any) -> int:
         api = _cluster_api()
         if args.group:
-            result = api.import_owned(cluster, args.group)
+            result = api.import_owned(cluster, args.group, existing)
         else:
             result = api.import_design(cluster, args.namespace, args.label_key, args.name,
                                    args.baseline, existing)
@@ -343,7 +343,8 @@ def cmd_import_cluster(args: argparse.Namespace) -> int:
                 print(f"# {line}", file=sys.stderr)
             sys.stdout.write(result.yaml())
         # a proposal to complete by hand: its findings say what Kubernetes could not tell
-        # (the ingress entry, calls); only finding nothing at all is a failure
+        # (calls no environment names); only finding nothing at all (a missing namespace,
+        # no lane label: coded findings) is a failure
         return EXIT_OK if result.design is not None else EXIT_DESIGN
 
     return _on_cluster(args, run)
@@ -478,7 +479,8 @@ def _import_cluster_parser(sub: Any) -> None:
     p.add_argument("--name", help="design name (default: the first namespace)")
     p.add_argument("--baseline", help="the baseline lane (default: one holding every service)")
     p.add_argument("--calls-from", metavar="DESIGN",
-                   help="take calls, headers and ingress from this design")
+                   help="take calls, headers and ingress from this design (over the calls "
+                   "inferred from the workloads' environment; with --group too)")
     p.add_argument("--group", metavar="NAME",
                    help="instead: rebuild lane group NAME from the objects it owns")
     _cluster_options(p)

@@ -327,6 +327,27 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     ("LD812", "ingress-split-diverges", "warning", "A weighted ingress sent a lane a share of "
      "the requests that its weight does not give (beyond random noise).", "Compare the "
      "gateway VirtualService's weights with the design (`lanedesign diff`), then apply."),
+    # -- cluster import (import-cluster: an app's own Services and Deployments) LD920-LD939
+    ("LD920", "namespace-missing", "error", "A namespace given to `import-cluster` does not "
+     "exist in the cluster.", "Check the name (`kubectl get namespaces`) and the context; pass "
+     "the namespace the app runs in with `-n`."),
+    ("LD921", "namespace-empty", "warning", "A namespace given to `import-cluster` holds no "
+     "Service that selects a Deployment, so nothing in it can become a lane.", "Deploy the app "
+     "there first, or pass the namespace it runs in with `-n`."),
+    ("LD922", "service-without-selector", "warning", "A Service without a pod selector "
+     "(ExternalName, headless or with hand-made endpoints) has no pods of its own to put in "
+     "lanes; it is left out of the proposal.", "Nothing to do if the service is outside the "
+     "app; otherwise give it a selector over its pods and import again."),
+    ("LD923", "tcp-service-versions", "warning", "A service whose ports are all TCP (tcp, "
+     "redis, mongo, ...) has versions in several lanes, but no header can pick a TCP "
+     "service's version: the proposal keeps it in the baseline only.", "Leave it so (its "
+     "baseline version serves every lane), or give the lane's version a Service of its own "
+     "that the lane's callers call."),
+    ("LD924", "no-lane-label", "error", "No Deployment behind the app's Services has the pod "
+     "label that names lanes (`--label-key`), so there are no lanes to propose.", "Label each "
+     "Deployment's pod template with its version (e.g. `version: v1`, and `version: v2` on "
+     "the new copies), or pass `--label-key` with the label your versions carry (the message "
+     "lists the keys found)."),
 )
 
 

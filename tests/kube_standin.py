@@ -55,8 +55,9 @@ ASM = (
 CORE = (
     ("", "v1", "services", "Service"),
     ("apps", "v1", "deployments", "Deployment"),
+    ("", "v1", "namespaces", "Namespace"),  # read only, from ``namespaces``
 )
-CLUSTER_SCOPED = {"ASMSwimLaneGroup", "ASMSwimLane"}
+CLUSTER_SCOPED = {"ASMSwimLaneGroup", "ASMSwimLane", "Namespace"}
 VERBS = {"get", "list", "create", "patch", "update", "delete", "watch"}
 
 Path = tuple[str, ...]
@@ -342,9 +343,24 @@ class KubeStandIn(kmock.KubernetesEmulator):
         if self.token is not None and request.headers.get("Authorization") != \
                 f"Bearer {self.token}":
             raise status_error(401, "Unauthorized", "Unauthorized")
+        namespace = self._namespace_get(request)
+        if namespace is not None:
+            return await kmock.Response(payload=namespace)(request)
         # The emulator's own _handle merges every PATCH into the stored dict before any
         # reaction runs; our fallbacks below do the state changes instead, so skip it.
         return await apps.RawHandler._handle(self, request)
+
+    def _namespace_get(self, request: kmock.Request) -> dict | None:
+        """``GET /api/v1/namespaces/NAME`` (kmock reads NAME as a namespace, not an object):
+        the namespace from ``namespaces``, or 404."""
+        if str(request.method.value) != "GET" or request.resource is None or \
+                request.resource.plural is not None or not request.namespace or \
+                "Namespace" not in {r.kind for r in self.resources.values()}:
+            return None
+        if request.namespace not in self.namespaces:
+            raise status_error(404, "NotFound", f'namespaces "{request.namespace}" not found',
+                               name=request.namespace, kind="namespaces")
+        return self._namespace_object(request.namespace)
 
     def calls(self) -> list[Call]:
         """The recorded requests so far, oldest first."""
@@ -459,6 +475,10 @@ class KubeStandIn(kmock.KubernetesEmulator):
                     update(None, copy.deepcopy(obj), manager, self._now()))
 
     # -- the fallbacks that serve objects --------------------------------------------------
+    def _namespace_object(self, name: str) -> dict:
+        return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name},
+                "status": {"phase": "Active"}}
+
     async def _serve_fetch(self, request: kmock.Request) -> Any:
         self._known(request)
         obj = self._stored(request)

@@ -1,11 +1,11 @@
 """Import a design from a running cluster.
 
-Two sources: the workloads (Services and the pod-template labels of the Deployments behind
-them, grouped into lanes by one label key), or the objects a lane group already owns
-(read back by the target that makes them: ``Target.read`` of the registry).
-Calls between services cannot be read from Kubernetes; they stay empty unless an existing
-design supplies them. The functions that build designs take plain dicts, so they are
-tested without a server.
+Two sources: the workloads (the app's Services, with their selectors and ports, and the
+pod-template labels of the Deployments behind them, grouped into lanes by one label key), or
+the objects a lane group already owns (read back by the target that makes them:
+``Target.read`` of the registry). Calls are inferred from the Service names in the
+workloads' environment (``workloads.py``), or taken from an existing design. The functions
+that build designs take plain dicts, so they are tested without a server.
 """
 
 from __future__ import annotations
@@ -13,17 +13,29 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..designfile import design_to_dict, dump_design
 from ..emit import istio_import, registry
 from ..emit.target import ReadResult, Target
-from ..model import Lane, LaneDesign, Service
+from ..findings import Finding, make
+from ..model import Ingress, Lane, LaneDesign, Service
 from ..names import is_dns1123_label
 from ..validate import validate
-from .client import Cluster
+from .client import Cluster, ObjectRef
+from .errors import ApiError
 from .plan import comparable, owned_objects
+from .workloads import (
+    AppService,
+    Reading,
+    Workload,
+    calls_in_env,
+    gateway_api_entry,
+    istio_entry,
+    istio_gateways,
+    read_services,
+)
 
 # lane names people give their stable version; preferred as the baseline when several
 # lanes hold every service
@@ -59,58 +71,108 @@ def _result(design: LaneDesign | None, notes: Iterable[str]) -> ImportResult:
 
 
 # -- from workloads --------------------------------------------------------------------------
+# What may hold the ingress: Istio's Gateway and gateway-bound VirtualServices, the Gateway
+# API's Gateways and HTTPRoutes; each read only where the cluster serves the kind (first
+# version served wins).
+MESH_KINDS: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("networking.istio.io/v1", "Gateway"), ("networking.istio.io/v1beta1", "Gateway")),
+    (("networking.istio.io/v1", "VirtualService"),
+     ("networking.istio.io/v1beta1", "VirtualService")),
+    (("gateway.networking.k8s.io/v1", "Gateway"), ("gateway.networking.k8s.io/v1beta1",
+                                                   "Gateway")),
+    (("gateway.networking.k8s.io/v1", "HTTPRoute"), ("gateway.networking.k8s.io/v1beta1",
+                                                     "HTTPRoute")),
+)
+
+
 def import_design(cluster: Cluster, namespaces: Sequence[str], label_key: str = "version",
                   name: str | None = None, baseline: str | None = None,
                   existing: LaneDesign | None = None) -> ImportResult:
-    """Propose a design from the Services and Deployments in ``namespaces``."""
+    """Propose a design from the Services and Deployments in ``namespaces`` (and the Gateways
+    and routes there that show where requests enter)."""
     found = cluster.require([("v1", "Service"), ("apps/v1", "Deployment")])
-    services, deployments = [], []
-    for namespace in namespaces:
+    missing = [ns for ns in namespaces if _namespace_exists(cluster, ns) is False]
+    findings = [make("LD920", f"namespace {ns}", f"namespace {ns!r} does not exist in the "
+                     f"cluster{f' (context {cluster.context})' if cluster.context else ''}")
+                for ns in missing]
+    present = [ns for ns in namespaces if ns not in missing]
+    if not present:
+        return ImportResult(None, (), tuple(findings))
+    services, deployments, mesh = [], [], []
+    for namespace in present:
         services += cluster.list(found[("v1", "Service")], namespace)
         deployments += cluster.list(found[("apps/v1", "Deployment")], namespace)
-    return design_from_workloads(services, deployments, label_key,
-                                 name or _dns_name(namespaces[0] if namespaces else "imported"),
-                                 baseline, existing)
+    notes: list[str] = []
+    for choices in MESH_KINDS:
+        mesh += _list_served(cluster, choices, present, notes)
+    result = design_from_workloads(services, deployments, label_key,
+                                   name or _dns_name(present[0]), baseline, existing, mesh,
+                                   present)
+    return ImportResult(result.design, (*notes, *result.notes),
+                        (*findings, *result.findings))
+
+
+def _namespace_exists(cluster: Cluster, namespace: str) -> bool | None:
+    """Whether ``namespace`` exists; None when the cluster does not say (no Namespace kind
+    served, or no right to read it). A list in a missing namespace is merely empty."""
+    if cluster.resource("v1", "Namespace") is None:
+        return None
+    try:
+        return cluster.get(ObjectRef("Namespace", None, namespace, "v1")) is not None
+    except ApiError as exc:
+        if exc.status == 403:
+            return None
+        raise
+
+
+def _list_served(cluster: Cluster, choices: Sequence[tuple[str, str]],
+                 namespaces: Sequence[str], notes: list[str]) -> list[dict]:
+    for api_version, kind in choices:
+        res = cluster.resource(api_version, kind)
+        if res is None:
+            continue
+        try:
+            return [o for ns in namespaces for o in cluster.list(res, ns)]
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            notes.append(f"no right to list {api_version} {kind}; its ingress is not read")
+            return []
+    return []
 
 
 def design_from_workloads(services: Sequence[dict], deployments: Sequence[dict],
                           label_key: str = "version", name: str = "imported",
                           baseline: str | None = None, existing: LaneDesign | None = None,
+                          mesh: Sequence[dict] = (), namespaces: Sequence[str] = (),
                           ) -> ImportResult:
-    """Lanes from the ``label_key`` values of the pods behind each Service."""
-    notes: list[str] = []
-    values_of: dict[tuple[str, str], list[str]] = {}  # (namespace, service) -> label values
-    ports: dict[tuple[str, str], int | None] = {}
-    for svc in services:
-        meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
-        key = (meta.get("namespace") or "default", meta.get("name", ""))
-        selector = spec.get("selector") or {}
-        if not selector:
-            notes.append(f"service {key[0]}/{key[1]} has no pod selector; left out")
-            continue
+    """Lanes from the ``label_key`` values of the pods behind each app Service; calls from
+    the Service names in the workloads' environment; the ingress from ``mesh`` (Gateways,
+    VirtualServices, HTTPRoutes) or a LoadBalancer/NodePort Service."""
+    workloads = [Workload.of(d, "default") for d in deployments]
+    reading = read_services(services, workloads)
+    notes, findings = list(reading.notes), list(reading.findings)
+    values_of: dict[tuple[str, str], list[str]] = {}
+    behind = {svc.key: svc for svc in reading.services}
+    for svc in reading.services:
         values = set()
-        for dep in deployments:
-            dmeta = dep.get("metadata") or {}
-            labels = (((dep.get("spec") or {}).get("template") or {}).get("metadata")
-                      or {}).get("labels") or {}
-            if dmeta.get("namespace", key[0]) != key[0] or \
-                    any(labels.get(k) != v for k, v in selector.items()):
-                continue
-            if label_key in labels:
-                values.add(str(labels[label_key]))
+        for w in svc.workloads:
+            if label_key in w.labels:
+                values.add(w.labels[label_key])
             else:
-                notes.append(f"deployment {key[0]}/{dmeta.get('name')} behind service "
-                             f"{key[1]} has no pod label {label_key!r}; in no lane")
+                notes.append(f"deployment {w.namespace}/{w.name} behind service {svc.name} "
+                             f"has no pod label {label_key!r}; in no lane")
         if not values:
-            notes.append(f"service {key[0]}/{key[1]}: no Deployment with pod label "
+            notes.append(f"service {svc.namespace}/{svc.name}: no Deployment with pod label "
                          f"{label_key!r} behind it; left out")
             continue
-        values_of[key] = sorted(values)
-        port_list = spec.get("ports") or [{}]
-        ports[key] = port_list[0].get("port")
+        values_of[svc.key] = sorted(values)
+    findings += _empty_namespaces(reading, namespaces or
+                                  sorted({svc.namespace for svc in reading.services}))
     if not values_of:
-        notes.append(f"no Service has Deployments with pod label {label_key!r} behind it")
-        return ImportResult(None, tuple(notes))
+        if any(svc.workloads for svc in reading.services):
+            findings.append(_no_lane_label(reading, label_key))
+        return ImportResult(None, tuple(notes), tuple(findings))
     lane_names = _lane_names(sorted({v for vs in values_of.values() for v in vs}), notes)
     namespace = Counter(ns for ns, _ in values_of).most_common(1)[0][0]
     svc_names = [svc for _, svc in values_of]
@@ -124,15 +186,150 @@ def design_from_workloads(services: Sequence[dict], deployments: Sequence[dict],
     )
     design = LaneDesign(
         name=name, namespace=namespace,
-        services=tuple(Service(svc, namespace=None if ns == namespace else ns,
-                               port=ports[(ns, svc)]) for ns, svc in values_of),
-        lanes=lanes,
-        mode="strict" if all(len(ln.services) == len(values_of) for ln in lanes) else "loose",
-    )
+        services=tuple(_service(behind[key], namespace) for key in values_of),
+        lanes=lanes)
     design = design.with_(baseline=_pick_baseline(design, baseline, notes))
-    notes.append("calls between services cannot be read from Kubernetes"
-                 + ("; taken from the existing design" if existing else "; add them by hand"))
-    return _result(_with_existing(design, existing) if existing else design, notes)
+    design, tcp_findings = _tcp_in_baseline_only(design)
+    findings += tcp_findings
+    design = design.with_(mode="strict" if all(len(ln.services) == len(design.services)
+                                               for ln in design.lanes) else "loose")
+    known = {key: key[1] for key in values_of}
+    known.update({k: v for k, v in reading.aliases.items() if v in design.service_names})
+    design = _calls_from_env(design, {key[1]: behind[key] for key in values_of}, known, notes)
+    design = design.with_(ingress=_propose_ingress(design, reading, mesh, known, notes))
+    if existing:
+        design = _with_existing(design, existing)
+        notes.append("calls, headers and ingress taken from the existing design where it "
+                     "has them")
+    elif not any(s.all_calls for s in design.services):
+        notes.append("calls between services cannot be read from Kubernetes and no "
+                     "workload's environment names another service; add them by hand (or "
+                     "from traffic: lanedesign import-traffic)")
+    return ImportResult(design, tuple(notes), (*findings, *validate(design)))
+
+
+def _service(svc: AppService, namespace: str) -> Service:
+    """The design's service for an app Service: its selector unless ``app: <name>``, its
+    ports, and the port lanes route (the first HTTP or gRPC one)."""
+    selector = None if svc.selector == {"app": svc.name} else tuple(svc.selector.items())
+    draft = Service(svc.name, ports=svc.ports)
+    return Service(svc.name, namespace=None if svc.namespace == namespace else svc.namespace,
+                   port=draft.routed_port, selector=selector, ports=svc.ports)
+
+
+def _empty_namespaces(reading: Reading, namespaces: Sequence[str]) -> list[Finding]:
+    held = {svc.namespace for svc in reading.services if svc.workloads}
+    return [make("LD921", f"namespace {ns}", f"namespace {ns!r} holds no Service that "
+                 "selects a Deployment") for ns in namespaces if ns not in held]
+
+
+def _no_lane_label(reading: Reading, label_key: str) -> Finding:
+    selector_keys = {k for svc in reading.services for k in svc.selector}
+    keys = sorted({k for svc in reading.services for w in svc.workloads for k in w.labels}
+                  - selector_keys)
+    found = (f"their pods carry {', '.join(keys)} besides the Services' selectors" if keys
+             else "their pods carry no label besides the Services' selectors")
+    return make("LD924", f"--label-key {label_key}", f"no Deployment behind the Services has "
+                f"pod label {label_key!r}; {found}",
+                f"Label each Deployment's pod template with its version ({label_key}: v1, "
+                f"and {label_key}: v2 on the new copies)"
+                + (f", or pass --label-key with one of {', '.join(keys)}." if keys else "."))
+
+
+def _tcp_in_baseline_only(design: LaneDesign) -> tuple[LaneDesign, list[Finding]]:
+    """Take TCP-only services out of the lanes other than the baseline (LD213 would refuse
+    them: no header picks a TCP service's version)."""
+    findings = []
+    for svc in design.services:
+        if not svc.tcp_only or not design.baseline_lane() or \
+                not design.baseline_lane().holds(svc.name):
+            continue
+        others = [ln.name for ln in design.lanes
+                  if ln.name != design.baseline and ln.holds(svc.name)]
+        if not others:
+            continue
+        protocols = ", ".join(sorted({p.protocol for p in svc.ports}))
+        findings.append(make("LD923", f"service {svc.name}", f"{svc.name} has versions in "
+                             f"lanes {', '.join(others)}, but its ports are {protocols} only: "
+                             f"kept in the baseline {design.baseline!r} only"))
+        design = design.with_(lanes=tuple(
+            replace(ln, services=tuple(s for s in ln.services if s != svc.name))
+            if ln.name in others else ln for ln in design.lanes))
+    return design, findings
+
+
+def _calls_from_env(design: LaneDesign, behind: dict[str, AppService],
+                    known: dict[tuple[str, str], str], notes: list[str]) -> LaneDesign:
+    """Each version's calls: the services its Deployments' environment names (a version is
+    the workloads behind the service that carry a lane's labels). A version that calls
+    other services than the baseline's gets calls of its own (``laneCalls``)."""
+    for name, svc in behind.items():
+        per_lane: dict[str, list[str]] = {}
+        evidence: list[str] = []
+        for lane in design.lanes:
+            if not lane.holds(name):
+                continue
+            calls, seen = calls_in_env([w for w in svc.workloads if all(
+                w.labels.get(k) == v for k, v in lane.labels)], name, known)
+            per_lane[lane.name] = calls
+            evidence += [e for e in seen if e not in evidence]
+        if not evidence:
+            continue
+        default = per_lane.get(design.baseline, next(iter(per_lane.values())))
+        design = design.with_calls(name, default)
+        differ = [(lane, calls) for lane, calls in per_lane.items() if calls != default]
+        for lane, calls in differ:
+            design = design.with_lane_calls(name, lane, calls)
+        text = ", ".join(dict.fromkeys(c for cs in per_lane.values() for c in cs))
+        notes.append(f"calls of {name} inferred from its environment: {text} "
+                     f"({'; '.join(evidence)})")
+        if differ:
+            notes.append(f"the versions of {name} call different services (inferred): "
+                         + "; ".join(f"{lane} -> {', '.join(c) or 'nothing'}"
+                                     for lane, c in per_lane.items()))
+    return design
+
+
+def _propose_ingress(design: LaneDesign, reading: Reading, mesh: Sequence[dict],
+                     known: dict[tuple[str, str], str], notes: list[str]) -> Ingress:
+    """Where requests enter: the service an existing gateway route sends to, else the one
+    behind a LoadBalancer/NodePort Service, else the only service nothing calls; requests
+    that name no lane go to the baseline."""
+    found = istio_entry(mesh, known) or gateway_api_entry(mesh, known)
+    entry, gateway, hosts = "", None, ("*",)
+    if found:
+        entry, gateway, hosts = found.entry, found.gateway, found.hosts
+        notes.append(f"ingress entry {entry}: {found.why}")
+    elif reading.entry_candidates:
+        entry = reading.entry_candidates[0]
+        notes.append(f"ingress entry {entry}: a LoadBalancer/NodePort Service leads to it")
+    else:
+        called = {c for s in design.services for c in s.all_calls}
+        roots = [s for s in design.service_names if s not in called]
+        if called and len(roots) == 1:
+            entry = roots[0]
+            notes.append(f"ingress entry {entry} (inferred): the only service no other calls")
+        else:
+            notes.append("no ingress entry found (no gateway route, LoadBalancer or NodePort "
+                         "Service leads to a service); set spec.ingress.entry")
+    if gateway is None:
+        istio = istio_gateways(mesh)
+        if istio:
+            gateway = istio[0]
+            notes.append(f"ingress gateway {gateway}: an Istio Gateway in the namespace"
+                         + (f" (of {', '.join(istio)})" if len(istio) > 1 else ""))
+    elif found and "Gateway API" in found.why:
+        notes.append(f"gateway {gateway} is a Gateway API Gateway: right for --target "
+                     "gateway-api; for --target istio or asm set spec.ingress.gateway to an "
+                     "Istio Gateway")
+    if gateway is None:
+        gateway = Ingress().gateway
+        notes.append(f"no Gateway found in the namespaces; the proposal names {gateway} "
+                     "(check that it exists)")
+    if design.baseline:
+        notes.append(f"requests that name no lane go to the baseline {design.baseline!r} "
+                     "(ingress.default)")
+    return Ingress(gateway=gateway, hosts=hosts, entry=entry, default=design.baseline or None)
 
 
 def _lane_names(values: list[str], notes: list[str]) -> dict[str, str]:
@@ -172,13 +369,20 @@ def _pick_baseline(design: LaneDesign, wanted: str | None, notes: list[str]) -> 
 
 
 def _with_existing(design: LaneDesign, existing: LaneDesign) -> LaneDesign:
-    """Take what Kubernetes cannot tell (calls, headers, ingress) from ``existing``."""
-    names = set(design.service_names)
+    """Take what Kubernetes cannot tell (calls, per-version calls, what each app forwards,
+    headers, ingress) from ``existing``, for the services and lanes both have."""
+    names, lanes = set(design.service_names), set(design.lane_names)
     for svc in existing.services:
-        if svc.name in names:
-            design = design.with_calls(svc.name, [c for c in svc.calls if c in names])
-    ingress = existing.ingress if existing.ingress and existing.ingress.entry in names else None
-    lanes = set(design.lane_names)
+        mine = design.service(svc.name)
+        if mine is None:
+            continue
+        lane_calls = tuple((lane, tuple(c for c in calls if c in names))
+                           for lane, calls in svc.lane_calls if lane in lanes)
+        design = design.with_service(replace(
+            mine, calls=tuple(c for c in svc.calls if c in names), lane_calls=lane_calls,
+            propagates=svc.propagates, forwards=svc.forwards))
+    ingress = existing.ingress if existing.ingress and existing.ingress.entry in names \
+        else design.ingress
     fallback = tuple((s, t) for s, t in existing.fallback if s in names and t in lanes)
     return design.with_(route_header=existing.route_header,
                         pass_through=existing.pass_through, ingress=ingress,
@@ -186,9 +390,12 @@ def _with_existing(design: LaneDesign, existing: LaneDesign) -> LaneDesign:
 
 
 # -- from the objects a lane group owns -------------------------------------------------------
-def import_owned(cluster: Cluster, group: str) -> ImportResult:
+def import_owned(cluster: Cluster, group: str,
+                 existing: LaneDesign | None = None) -> ImportResult:
     """The design behind the objects lane group ``group`` owns, read by the target that made
-    them (the readable target with the most objects among them)."""
+    them (the readable target with the most objects among them); the ports, selectors and
+    environment calls of its services from their Services and Deployments; what
+    ``existing`` holds (calls, headers, ingress) over what was read."""
     owned = [comparable(o) for o in owned_objects(cluster, group, registry.group_kinds())]
     if not owned:
         return ImportResult(None, (f"the cluster holds no objects of lane group {group!r}",))
@@ -202,8 +409,56 @@ def import_owned(cluster: Cluster, group: str) -> ImportResult:
         notes.append(f"objects of the group that {chosen.label} does not make were ignored")
     if read.design is None:
         return ImportResult(None, tuple(notes), read.findings)
-    return ImportResult(read.design, tuple(notes),
-                        tuple(read.findings) + tuple(validate(read.design)))
+    design = read.design
+    services, deployments = _app_objects(cluster, design, notes)
+    design = with_workloads(design, services, deployments, notes)
+    if existing:
+        design = _with_existing(design, existing)
+        notes.append("calls, headers and ingress taken from the existing design where it "
+                     "has them")
+    return ImportResult(design, tuple(notes),
+                        tuple(read.findings) + tuple(validate(design)))
+
+
+def _app_objects(cluster: Cluster, design: LaneDesign, notes: list[str],
+                 ) -> tuple[list[dict], list[dict]]:
+    """The Services and Deployments in the namespaces of the design's services."""
+    namespaces = sorted({design.namespace_of(s) for s in design.service_names})
+    found: list[list[dict]] = [[], []]
+    for i, (api_version, kind) in enumerate((("v1", "Service"), ("apps/v1", "Deployment"))):
+        res = cluster.resource(api_version, kind)
+        try:
+            found[i] = [o for ns in namespaces for o in cluster.list(res, ns)] if res else []
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            notes.append(f"no right to list {kind}s; their ports and calls are not read")
+    return found[0], found[1]
+
+
+def with_workloads(design: LaneDesign, services: Sequence[dict], deployments: Sequence[dict],
+                   notes: list[str]) -> LaneDesign:
+    """``design`` with each service's ports and selector from its Service, and (when the
+    design has no calls) the calls its workloads' environment names, per lane."""
+    reading = read_services(services, [Workload.of(d, "default") for d in deployments])
+    apps = {svc.key: svc for svc in reading.services}
+    behind: dict[str, AppService] = {}
+    for svc in design.services:
+        app = apps.get((design.namespace_of(svc.name), svc.name))
+        if app is None:
+            continue
+        behind[svc.name] = app
+        kept = svc.port is not None and any(p.port == svc.port for p in app.ports)
+        fresh = _service(app, design.namespace)
+        design = design.with_service(replace(svc, ports=app.ports, selector=fresh.selector,
+                                             port=svc.port if kept else fresh.port))
+    if behind:
+        notes.append(f"ports and selectors of {', '.join(behind)} read from their Services")
+    if not any(s.all_calls for s in design.services):
+        known = {(design.namespace_of(n), n): n for n in design.service_names}
+        known.update({k: v for k, v in reading.aliases.items() if v in behind})
+        design = _calls_from_env(design, behind, known, notes)
+    return design
 
 
 def _reader_of(objects: Sequence[dict]) -> Target | None:

@@ -39,10 +39,8 @@ class ImportPart:
                                   style={"description_width": "40px"})
         self.keep_calls = W.Checkbox(description="keep the current design's calls, headers "
                                      "and ingress", indent=False, layout=W.Layout(width="auto"))
-        self.workloads_box = W.VBox([
-            W.HBox([self.namespaces, self.label_key, self.design_name],
-                   layout=W.Layout(flex_flow="row wrap")),
-            self.keep_calls])
+        self.workloads_box = W.HBox([self.namespaces, self.label_key, self.design_name],
+                                    layout=W.Layout(flex_flow="row wrap"))
         self.group = W.Text(description="lane group", layout=W.Layout(width="300px"),
                             style=_LABEL_WIDTH)
         self.propose_button = button("Propose a design", self.propose, width="150px")
@@ -53,10 +51,11 @@ class ImportPart:
         self._show_source()
         self.children: list[W.Widget] = [
             heading("Import a design"),
-            help_text("From workloads: each value of a pod label becomes a lane. From a lane "
-                      "group: the design behind the objects it owns. Calls between services "
-                      "cannot be read from Kubernetes."),
-            self.source, self.workloads_box, self.group,
+            help_text("From workloads: each value of a pod label becomes a lane; each Service "
+                      "brings its selector and ports, its workloads' environment the calls "
+                      "it names (inferred), and a gateway route or LoadBalancer the ingress. "
+                      "From a lane group: the design behind the objects it owns."),
+            self.source, self.workloads_box, self.group, self.keep_calls,
             W.HBox([self.propose_button, self.use_button, self.note],
                    layout=W.Layout(align_items="center")),
             self.view]
@@ -79,7 +78,8 @@ class ImportPart:
             return
         if self.source.value == "group":
             group = self.group.value.strip() or design.name
-            result = attempt(self.note, lambda: cluster.import_owned(conn, group))
+            result = attempt(self.note, lambda: cluster.import_owned(
+                conn, group, existing=design if self.keep_calls.value else None))
         else:
             namespaces = [n for n in (p.strip() for p in self.namespaces.value.split(",")) if n]
             if not namespaces:
