@@ -121,7 +121,7 @@ def test_diff_reports_each_team_object_with_what_istio_keeps_and_loses(team, tmp
     assert "header end-user exact jason -> reviews subset v2" in message
     ratings = next(f for f in doc["findings"] if f["code"] == "LD900"
                    and f["path"] == "spec.services[3]")
-    assert "fault delay 7s for 100.0%" in ratings["message"]
+    assert "fault delay 7s for 100%" in ratings["message"]
     # DestinationRules: merged, same subset names with the same labels: nothing lost
     rule = found[("DestinationRule", "reviews")]
     assert rule["code"] == "LD901" and rule["kept"] == "merged" and rule["lost"] == []
@@ -285,3 +285,31 @@ def test_a_virtual_service_is_described_by_what_would_be_lost():
         "qa (uri prefix /api and header end-user exact qa -> r subset v2; timeout 2s, "
         "retries 3 on 5xx, mirror to shadow); http[1] (every request -> r; fault abort 503 "
         "for 10%)")
+
+
+# -- the designer's Cluster tab: the same function, the same findings ---------------------------
+def test_the_cluster_tab_shows_the_overlaps_and_refuses_to_apply_until_allowed(team, tmp_path):
+    from lanedesign.designfile import load_design
+    from lanedesign.widgets import Designer
+
+    designer = Designer(load_design(design_file(tmp_path)).design)
+    panel = designer.show(designer.cluster)
+    panel.kubeconfig.value = str(team.kubeconfig)
+    panel.wait.value = 0
+    panel.connect_button.click()
+    panel.diff_button.click()
+    panel.confirm.value = True
+    assert "Blocked:</b> 7 object(s) of other owners" in panel.plan_status.value
+    assert "<b>LD900</b> error spec.services[2]" in panel.plan_status.value
+    assert panel.apply_button.disabled
+    assert panel.apply_blocker() == "objects of other owners route the same hosts (see the " \
+                                    "findings)"
+    panel.apply_plan()
+    assert team.writes() == []
+    panel.allow_overlap.value = True
+    panel.diff_button.click()
+    panel.confirm.value = True
+    assert "<b>LD900</b>" in panel.plan_status.value and "Blocked" not in panel.plan_status.value
+    assert not panel.apply_button.disabled
+    panel.apply_plan()
+    assert ("VirtualService", "bookinfo-reviews") in {(c.kind, c.name) for c in team.writes()}

@@ -418,6 +418,12 @@ def _destination_words(dest: dict) -> str:
     return text + (f" weight {dest['weight']}" if "weight" in dest else "")
 
 
+def _percent(fault: dict) -> str:
+    """A fault's percentage (100 when absent); a server may store 100.0 as 100."""
+    value = (fault.get("percentage") or {}).get("value", 100)
+    return f"{float(value):g}%"
+
+
 def _route_extras(route: dict) -> list[str]:
     extras = []
     if route.get("timeout"):
@@ -429,12 +435,11 @@ def _route_extras(route: dict) -> list[str]:
     fault = route.get("fault") or {}
     if fault.get("delay"):
         delay = fault["delay"]
-        extras.append(f"fault delay {delay.get('fixedDelay', '?')} for "
-                      f"{(delay.get('percentage') or {}).get('value', 100)}%")
+        extras.append(f"fault delay {delay.get('fixedDelay', '?')} for {_percent(delay)}")
     if fault.get("abort"):
         abort = fault["abort"]
         extras.append(f"fault abort {abort.get('httpStatus', abort.get('grpcStatus', '?'))} "
-                      f"for {(abort.get('percentage') or {}).get('value', 100)}%")
+                      f"for {_percent(abort)}")
     if route.get("mirror") or route.get("mirrors"):
         targets = [route["mirror"]] if route.get("mirror") else [
             m.get("destination", {}) for m in route["mirrors"]]
