@@ -285,9 +285,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
         return unusable(findings, args)
 
     def run(cluster: Any) -> int:
-        plan = _cluster_api().diff(cluster, objects, design.name, args.force_conflicts)
+        plan = _cluster_api().diff(cluster, objects, design.name, args.force_conflicts,
+                                   allow_overlap=args.allow_overlap, design=design)
         if args.format == "json":
-            print_json({**plan.to_dict(), "findings": [f.to_dict() for f in findings]})
+            print_json({**plan.to_dict(),
+                        "findings": [f.to_dict() for f in [*findings, *plan.findings]]})
         else:
             print(plan.summary())
         return EXIT_DESIGN if plan.blocked else EXIT_OK
@@ -298,6 +300,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_apply(args: argparse.Namespace) -> int:
     if args.wait < 0:
         raise UsageError("--wait must be 0 or more seconds")
+    if args.adopt:
+        raise UsageError("--adopt (taking over other owners' VirtualServices, DestinationRules "
+                         "and HTTPRoutes) is not available yet (issue 19 part 2); remove or "
+                         "hand over those objects, or use --allow-overlap")
     design, objects, findings = _emitted(args)
     if design is None:
         return unusable(findings, args)
@@ -306,9 +312,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
         result = _cluster_api().apply(
             cluster, objects, design.name, dry_run=not args.yes, prune=args.prune,
             force_conflicts=args.force_conflicts, settle_seconds=args.wait,
-            on_progress=_progress_line)
+            on_progress=_progress_line, allow_overlap=args.allow_overlap, design=design)
         if args.format == "json":
-            print_json({**result.to_dict(), "findings": [f.to_dict() for f in findings]})
+            print_json({**result.to_dict(), "findings": [
+                f.to_dict() for f in [*findings, *result.plan.findings]]})
         else:
             print(result.summary())
             if not args.yes and result.ok and result.steps:
@@ -450,6 +457,7 @@ def _diff_parser(sub: Any) -> None:
     _full_routes_option(p)
     p.add_argument("--force-conflicts", action="store_true",
                    help="judge as if taking over fields other managers own")
+    _overlap_option(p, "judge as apply --allow-overlap would (exit 0 despite overlaps)")
     _cluster_options(p)
 
 
@@ -465,6 +473,10 @@ def _apply_parser(sub: Any) -> None:
                    help="take over fields another field manager owns")
     p.add_argument("--wait", type=float, default=3.0, metavar="SECONDS",
                    help="pause between phases so proxies get new subsets first (default 3)")
+    _overlap_option(p, "apply even though objects of other owners route the same hosts "
+                    "(the findings say what Istio then keeps and what is lost)")
+    p.add_argument("--adopt", action="store_true", help="take over the other owners' "
+                   "routing objects (issue 19 part 2: not available yet)")
     _cluster_options(p)
 
 
@@ -484,6 +496,10 @@ def _import_cluster_parser(sub: Any) -> None:
     p.add_argument("--group", metavar="NAME",
                    help="instead: rebuild lane group NAME from the objects it owns")
     _cluster_options(p)
+
+
+def _overlap_option(p: argparse.ArgumentParser, help_text: str) -> None:
+    p.add_argument("--allow-overlap", action="store_true", help=help_text)
 
 
 def _full_routes_option(p: argparse.ArgumentParser) -> None:

@@ -327,6 +327,47 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     ("LD812", "ingress-split-diverges", "warning", "A weighted ingress sent a lane a share of "
      "the requests that its weight does not give (beyond random noise).", "Compare the "
      "gateway VirtualService's weights with the design (`lanedesign diff`), then apply."),
+    # -- the cluster: routing objects of other owners (diff, apply; docs/cluster.md) ---------
+    ("LD900", "foreign-virtualservice", "error", "A mesh VirtualService of another owner routes "
+     "a host the design routes; sidecars keep one VirtualService per host (the oldest, unless "
+     "`exportTo` makes one private to the caller's namespace) and silently drop the other, so "
+     "either the lanes never route or the team's routes (retries, faults, test routes) vanish.",
+     "Remove the team's object or hand it over (move its routes into the design); "
+     "`apply --allow-overlap` applies anyway."),
+    ("LD901", "foreign-destinationrule-merged", "warning", "A DestinationRule of another owner "
+     "configures a host the design routes; Istio merges the two (the older one's subsets and "
+     "traffic policy first) and nothing is lost as long as both stay as they are.",
+     "Hand the rule over (its subsets and policy into the design), or leave it and apply with "
+     "`--allow-overlap`."),
+    ("LD902", "foreign-destinationrule-clash", "error", "A DestinationRule of another owner "
+     "configures a host the design routes and something is lost: a subset name both define "
+     "with different labels (the older wins), a second top-level traffic policy, or a rule "
+     "Istio does not merge (another namespace, exportTo or a workloadSelector) that lacks the "
+     "lane subsets.", "Remove or rename the clashing subsets in the team's rule, or hand the "
+     "rule over; `apply --allow-overlap` applies anyway."),
+    ("LD903", "foreign-service-httproute", "error", "An HTTPRoute of another owner is attached "
+     "to a Service the design routes; Istio makes it the mesh route for that host (one per "
+     "host), or, next to the lanes' HTTPRoutes, the Gateway API merges the rules by "
+     "precedence.", "Remove the team's HTTPRoute or hand it over; `apply --allow-overlap` "
+     "applies anyway."),
+    ("LD904", "foreign-gateway-virtualservice", "error", "A VirtualService of another owner is "
+     "bound to the design's ingress gateway for the same hosts; the gateway merges the routes "
+     "in age order with every catch-all last, so some requests skip the lanes or the team's "
+     "routes.", "Remove the team's VirtualService, give it other hosts, or hand it over; "
+     "`apply --allow-overlap` applies anyway."),
+    ("LD905", "foreign-gateway-httproute", "error", "An HTTPRoute of another owner is attached "
+     "to the design's Gateway for the same hostnames; the Gateway API merges its rules with "
+     "the lanes' by precedence.", "Remove the team's HTTPRoute, give it other hostnames, or "
+     "hand it over; `apply --allow-overlap` applies anyway."),
+    ("LD906", "ingress-gateway-missing", "warning", "The ingress gateway the design names "
+     "(`spec.ingress.gateway`) does not exist in the cluster (an Istio Gateway for the istio "
+     "target, a Gateway API Gateway for gateway-api): the ingress routes bind to nothing "
+     "(istioctl analyze: IST0101).", "Create the Gateway, name an existing one, or export it "
+     "with the lanes (`--with-gateway`)."),
+    ("LD909", "overlaps-unchecked", "warning", "A kind of routing object could not be listed "
+     "(no permission), so objects of other owners of that kind were not checked.",
+     "Grant `list` on VirtualServices, DestinationRules and HTTPRoutes, or check by hand "
+     "(`kubectl get virtualservices,destinationrules,httproutes -A`)."),
     # -- cluster import (import-cluster: an app's own Services and Deployments) LD920-LD939
     ("LD920", "namespace-missing", "error", "A namespace given to `import-cluster` does not "
      "exist in the cluster.", "Check the name (`kubectl get namespaces`) and the context; pass "

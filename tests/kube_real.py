@@ -60,6 +60,7 @@ KINDS = (
     ("networking.istio.io", "v1", "destinationrules", "DestinationRule"),
     ("networking.istio.io", "v1", "virtualservices", "VirtualService"),
     ("networking.istio.io", "v1alpha3", "envoyfilters", "EnvoyFilter"),
+    ("networking.istio.io", "v1", "gateways", "Gateway"),
     ("istio.alibabacloud.com", "v1", "asmswimlanegroups", "ASMSwimLaneGroup"),
     ("istio.alibabacloud.com", "v1", "asmswimlanes", "ASMSwimLane"),
     ("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute"),

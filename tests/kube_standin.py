@@ -57,6 +57,11 @@ CORE = (
     ("apps", "v1", "deployments", "Deployment"),
     ("", "v1", "namespaces", "Namespace"),  # read only, from ``namespaces``
 )
+GATEWAYS = (  # what a mesh's ingress is made of: Istio's Gateway and the Gateway API's kinds
+    ("networking.istio.io", "v1", "gateways", "Gateway"),
+    ("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute"),
+    ("gateway.networking.k8s.io", "v1", "gateways", "Gateway"),
+)
 CLUSTER_SCOPED = {"ASMSwimLaneGroup", "ASMSwimLane", "Namespace"}
 VERBS = {"get", "list", "create", "patch", "update", "delete", "watch"}
 
@@ -465,7 +470,7 @@ class KubeStandIn(kmock.KubernetesEmulator):
     def add(self, obj: dict, manager: str = "kubectl-client-side-apply") -> None:
         """Store an object directly (test setup), owned by ``manager`` as an Update."""
         group, _, version = obj["apiVersion"].rpartition("/")
-        plural = next(p for g, v, p, k in (*ISTIO, *ISTIO_OLD, *ASM, *CORE)
+        plural = next(p for g, v, p, k in (*ISTIO, *ISTIO_OLD, *ASM, *CORE, *GATEWAYS)
                       if (g, v, k) == (group, version, obj["kind"]))
         request = kmock.Request(resource=kmock.resource(group, version, plural),
                                 namespace=obj["metadata"].get("namespace"))

@@ -385,11 +385,15 @@ def test_no_route_ever_points_at_a_missing_subset(shared_kube, before, after):
     for namespace in {o["metadata"]["namespace"] for d in (before, after)
                       for o in emit(d, "istio")}:
         served.ensure_namespace(namespace)
-    assert apply(cluster, emit(before, "istio"), group, settle_seconds=0).status == "applied"
+    # every example is its own lane group on one server, so earlier groups' objects route
+    # the same hosts: overlaps (test_cluster_overlaps.py), accepted here knowingly
+    assert apply(cluster, emit(before, "istio"), group, settle_seconds=0,
+                 allow_overlap=True).status == "applied"
     state = {(o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]): o
              for o in emit(before, "istio")}
     mark = len(served.writes())
-    result = apply(cluster, emit(after, "istio"), group, prune=True, settle_seconds=0)
+    result = apply(cluster, emit(after, "istio"), group, prune=True, settle_seconds=0,
+                   allow_overlap=True)
     assert result.ok
     for call in served.writes()[mark:]:  # replay every write; check the state after each
         key = (call.kind, call.namespace, call.name)

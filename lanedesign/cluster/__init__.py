@@ -5,7 +5,7 @@ The API for the notebook and the CLI::
     cluster = connect(context="prod")            # or connect(in_cluster=True)
     objects = emit(design, "istio")
     plan = diff(cluster, objects, design.name)   # server dry run of every object
-    print(plan.summary())
+    print(plan.summary())                        # overlaps: other owners' routing objects
     result = apply(cluster, plan, prune=True, on_progress=print)
     print(result.summary())
     proposal = import_design(cluster, ["shop"], label_key="version")
@@ -35,6 +35,7 @@ from .importer import (
     import_design,
     import_owned,
 )
+from .overlaps import Overlap, find_overlaps
 from .plan import Change, Plan, diff, owned_objects
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "Discovery",
     "ImportResult",
     "ObjectRef",
+    "Overlap",
     "Plan",
     "Progress",
     "Resource",
@@ -65,6 +67,7 @@ __all__ = [
     "design_from_workloads",
     "diff",
     "discover",
+    "find_overlaps",
     "import_design",
     "import_owned",
     "owned_objects",

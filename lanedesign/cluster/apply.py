@@ -11,7 +11,8 @@ Every state in between serves traffic, so a failure stops at once and a re-run c
 Within a phase the writes are independent (any order of them is one of those states), so up
 to ``concurrency`` of them are in flight at once; phases never overlap.
 Before any write the whole set went through the server's dry run (``diff``); a plan with
-conflicts or rejections writes nothing.
+conflicts, rejections or (unless ``allow_overlap``) objects of other owners routing the same
+hosts writes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..emit.registry import routing_kinds
+from ..model import LaneDesign
 from .client import DEFAULT_CONCURRENCY, Cluster, ObjectRef
 from .errors import ClusterError, StalePlan
 from .plan import Change, Plan, diff
@@ -182,15 +184,19 @@ def apply(cluster: Cluster, plan_or_objects: Plan | Sequence[dict], group: str |
           settle_seconds: float = DEFAULT_SETTLE_SECONDS,
           on_progress: Callable[[Progress], None] | None = None,
           sleep: Callable[[float], None] = time.sleep,
-          concurrency: int = DEFAULT_CONCURRENCY) -> ApplyResult:
+          concurrency: int = DEFAULT_CONCURRENCY, allow_overlap: bool = False,
+          design: LaneDesign | None = None) -> ApplyResult:
     """Apply objects (or a reviewed ``Plan``) after a server dry run of the whole set.
 
     A ``Plan`` is re-checked first: if the cluster changed since it was made, ``StalePlan``
     is raised and nothing is written. ``dry_run`` stops after the check and reports the steps.
     Within a phase up to ``concurrency`` writes are in flight; a phase starts only when every
     write of the one before it is done. ``on_progress`` is called on the caller's thread.
+    Objects of other owners routing the same hosts block the apply unless ``allow_overlap``
+    (or the reviewed plan allowed them); ``design`` only names paths in findings.
     """
-    plan = _current_plan(cluster, plan_or_objects, group, force_conflicts, concurrency)
+    plan = _current_plan(cluster, plan_or_objects, group, force_conflicts, concurrency,
+                         allow_overlap, design)
     steps = tuple(plan_steps(plan, prune))
     if plan.blocked or dry_run:
         return ApplyResult(plan, steps, dry_run)
@@ -260,18 +266,22 @@ def _run_phase(pool: ThreadPoolExecutor, cluster: Cluster, steps: tuple[Step, ..
 
 
 def _current_plan(cluster: Cluster, plan_or_objects: Plan | Sequence[dict], group: str | None,
-                  force_conflicts: bool, concurrency: int) -> Plan:
+                  force_conflicts: bool, concurrency: int, allow_overlap: bool,
+                  design: LaneDesign | None) -> Plan:
     if isinstance(plan_or_objects, Plan):
         reviewed = plan_or_objects
         force = force_conflicts or reviewed.force_conflicts
-        fresh = diff(cluster, reviewed.objects, reviewed.group, force, concurrency)
+        allow = allow_overlap or reviewed.allow_overlap
+        fresh = diff(cluster, reviewed.objects, reviewed.group, force, concurrency, allow,
+                     design)
         if fresh.fingerprint() != reviewed.fingerprint():
             raise StalePlan("the cluster changed since this plan was made",
                             "Run diff again, review it, then apply the new plan.")
         return fresh
     if group is None:
         raise ValueError("apply needs the lane group name when given objects, not a Plan")
-    return diff(cluster, plan_or_objects, group, force_conflicts, concurrency)
+    return diff(cluster, plan_or_objects, group, force_conflicts, concurrency, allow_overlap,
+                design)
 
 
 def _write(cluster: Cluster, step: Step, force: bool) -> None:

@@ -5,6 +5,8 @@ For each emitted object the live one is read and a server-side apply dry run
 compared without server bookkeeping. Objects this lane group owns (ownership labels) that
 the design no longer emits are prune candidates. An object of the same name without our
 labels, or owned by another lane group, is a conflict: never changed, never deleted.
+Objects of other owners that route the same hosts (``overlaps.py``) are overlaps: apply
+refuses while any remain, unless told ``allow_overlap``.
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from typing import Any
 from ..codec import dump_sorted
 from ..emit import registry
 from ..emit.common import GROUP_LABEL, MANAGED_BY, MANAGER
+from ..findings import Finding
+from ..model import LaneDesign
 from .client import DEFAULT_CONCURRENCY, Cluster, ObjectRef, Resource
 from .errors import ApiError
+from .overlaps import Overlap, find_overlaps
 
 ACTIONS = ("create", "update", "unchanged", "prune", "conflict", "rejected")
 _SERVER_FIELDS = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp",
@@ -65,14 +70,27 @@ class Plan:
     objects: tuple[dict, ...] = field(repr=False)
     cluster: dict[str, str | None] = field(default_factory=dict)
     force_conflicts: bool = False
+    # objects of other owners routing the same hosts, and other cluster findings (LD906)
+    overlaps: tuple[Overlap, ...] = ()
+    notes: tuple[Finding, ...] = ()
+    allow_overlap: bool = False
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The coded findings about the cluster: each overlap, then the notes."""
+        return [o.finding for o in self.overlaps] + list(self.notes)
 
     def of(self, *actions: str) -> list[Change]:
         return [c for c in self.changes if c.action in actions]
 
     @property
     def blocked(self) -> bool:
-        """Conflicts or rejections: apply would write nothing."""
-        return bool(self.of("conflict", "rejected"))
+        """Conflicts, rejections or (unless allowed) overlaps: apply would write nothing."""
+        return bool(self.of("conflict", "rejected")) or self.overlap_blocked
+
+    @property
+    def overlap_blocked(self) -> bool:
+        return bool(self.overlaps) and not self.allow_overlap
 
     @property
     def in_sync(self) -> bool:
@@ -83,13 +101,17 @@ class Plan:
         return {action: len(self.of(action)) for action in ACTIONS}
 
     def fingerprint(self) -> tuple:
-        """What a reviewer saw: each object's action and the live version it was judged on."""
-        return tuple((c.ref, c.action, c.live_version[1]) for c in self.changes)
+        """What a reviewer saw: each object's action and the live version it was judged on,
+        and the objects of other owners in the way."""
+        return (tuple((c.ref, c.action, c.live_version[1]) for c in self.changes)
+                + tuple(("overlap", o.foreign, o.ours, o.kept) for o in self.overlaps))
 
     def to_dict(self) -> dict[str, Any]:
         return {"group": self.group, **self.cluster, "counts": self.counts(),
                 "blocked": self.blocked, "inSync": self.in_sync,
-                "changes": [c.to_dict() for c in self.changes]}
+                "changes": [c.to_dict() for c in self.changes],
+                "overlaps": [o.to_dict() for o in self.overlaps],
+                "allowOverlap": self.allow_overlap}
 
     def summary(self, diffs: bool = True) -> str:
         where = self.cluster.get("context") or self.cluster.get("server") or "the cluster"
@@ -103,10 +125,28 @@ class Plan:
         if counts["prune"]:
             lines.append("prune candidates are owned by this lane group and no longer emitted; "
                          "apply --prune deletes them")
-        if self.blocked:
+        lines += self._findings_lines()
+        if self.of("conflict", "rejected"):
             lines.append("blocked: resolve the conflicts/rejections above; nothing is applied "
                          "while any remain")
+        if self.overlap_blocked:
+            lines += [f"blocked: {len(self.overlaps)} object(s) of other owners route the same "
+                      "hosts; nothing is applied while any remain. Choose per object:",
+                      "  - remove it, or hand it over (move its routes into the design)",
+                      "  - apply --adopt: take it over (issue 19 part 2; not available yet)",
+                      "  - apply --allow-overlap: apply anyway, knowing what the findings say "
+                      "is lost"]
+        elif self.overlaps:
+            lines.append(f"--allow-overlap: {len(self.overlaps)} overlap(s) accepted; what "
+                         "they say is lost will be lost")
         return "\n".join(lines)
+
+    def _findings_lines(self) -> list[str]:
+        lines = []
+        for finding in self.findings:
+            lines.append(f"{finding}")
+            lines.append(f"    fix: {finding.hint}")
+        return lines
 
 
 def owner_group(obj: dict) -> str | None:
@@ -120,10 +160,13 @@ def selector(group: str) -> str:
 
 
 def diff(cluster: Cluster, objects: Sequence[dict], group: str,
-         force_conflicts: bool = False, concurrency: int = DEFAULT_CONCURRENCY) -> Plan:
+         force_conflicts: bool = False, concurrency: int = DEFAULT_CONCURRENCY,
+         allow_overlap: bool = False, design: LaneDesign | None = None) -> Plan:
     """The plan for applying ``objects`` (emitted, in apply order) as lane group ``group``.
 
     Up to ``concurrency`` objects are read and dry-run at once; the plan keeps their order.
+    Objects of other owners routing the same hosts are the plan's ``overlaps`` (it is
+    blocked by them unless ``allow_overlap``); ``design`` only names paths in findings.
     """
     objects = tuple(copy.deepcopy(o) for o in objects)
     for obj in objects:
@@ -139,7 +182,10 @@ def diff(cluster: Cluster, objects: Sequence[dict], group: str,
                 for live in owned_objects(cluster, group, _groups_of(objects),
                                           _namespaces_of(objects))
                 if ObjectRef.of(live) not in wanted]
-    return Plan(group, tuple(changes), objects, cluster.describe(), force_conflicts)
+    overlaps, notes = find_overlaps(cluster, objects, group,
+                                    {c.ref: c.live for c in changes}, design, owner_group)
+    return Plan(group, tuple(changes), objects, cluster.describe(), force_conflicts,
+                tuple(overlaps), tuple(notes), allow_overlap)
 
 
 # from this many objects of one kind in one namespace, one LIST reads them all instead of a

@@ -87,12 +87,17 @@ class ClusterPanel(Panel):
                                 "manager set (off unless you mean it)", indent=False,
                                 layout=W.Layout(width="auto"))
         self.force.observe(lambda _: self._invalidate("force conflicts changed"), "value")
+        self.allow_overlap = W.Checkbox(description="allow overlap: apply although other "
+                                        "owners' objects route the same hosts", indent=False,
+                                        layout=W.Layout(width="auto"))
+        self.allow_overlap.observe(lambda _: self._invalidate("allow overlap changed"), "value")
         self.diff_button = button("Diff (server dry run)", self.run_diff, width="170px")
         self.emit_status = W.HTML()
         self.plan_status = W.HTML()
         self.plan_table = W.HTML(layout=W.Layout(max_height="300px", overflow="auto"))
         return [heading("Diff"),
-                W.HBox([labelled("target", self.target, "45px"), self.diff_button, self.force],
+                W.HBox([labelled("target", self.target, "45px"), self.diff_button, self.force,
+                        self.allow_overlap],
                        layout=W.Layout(align_items="center", flex_flow="row wrap")),
                 self.emit_status, self.plan_status, self.plan_table]
 
@@ -169,6 +174,8 @@ class ClusterPanel(Panel):
         if reviewed is None:
             return "run Diff first; Apply writes only a plan you have reviewed"
         if reviewed.plan.blocked:
+            if reviewed.plan.overlap_blocked and not reviewed.plan.of("conflict", "rejected"):
+                return "objects of other owners route the same hosts (see the findings)"
             return "the plan is blocked by conflicts or rejections"
         if not self._ready_steps():
             if reviewed.plan.of("prune"):
@@ -240,7 +247,8 @@ class ClusterPanel(Panel):
             self.plan_status.value = why or message("Connect first.", "info")
             return
         plan = attempt(self.plan_status, lambda: cluster.diff(
-            self.connection, objects, design.name, self.force.value))
+            self.connection, objects, design.name, self.force.value,
+            allow_overlap=self.allow_overlap.value, design=design))
         if plan is None:
             self.plan_table.value = ""
             return
@@ -263,6 +271,7 @@ class ClusterPanel(Panel):
         self._start_progress(len(cluster.plan_steps(reviewed.plan, prune)))
         try:
             result = cluster.apply(self.connection, reviewed.plan, prune=prune,
+                                   design=reviewed.design,
                                    settle_seconds=self.wait.value,
                                    on_progress=self._progressed)
         except StalePlan:

@@ -72,10 +72,31 @@ def counts_html(plan: Plan) -> str:
     return "".join(chip(action, f"{n} {action}") for action, n in plan.counts().items() if n)
 
 
+def findings_html(plan: Plan) -> str:
+    """The plan's findings about the cluster (other owners' routing objects, a missing
+    gateway), each with its fix: the same findings `lanedesign diff` prints."""
+    if not plan.findings:
+        return ""
+    items = "".join(f"<li><b>{html.escape(f.code)}</b> {html.escape(f.severity)} "
+                    f"{html.escape(f.path)}: {html.escape(f.message)}<br><i>fix:</i> "
+                    f"{html.escape(f.hint)}</li>" for f in plan.findings)
+    return f'<ul class="ld-findings">{items}</ul>'
+
+
 def plan_status(plan: Plan) -> str:
-    """One message saying what the plan means for Apply."""
+    """One message saying what the plan means for Apply, then the plan's findings."""
+    return _plan_message(plan) + findings_html(plan)
+
+
+def _plan_message(plan: Plan) -> str:
     counts = counts_html(plan)
     target = html.escape(where(plan.cluster))
+    if plan.overlap_blocked and not plan.of("conflict", "rejected"):
+        return message(f"{counts}<br><b>Blocked:</b> {len(plan.overlaps)} object(s) of other "
+                       "owners route the hosts of this design (below: what Istio would keep "
+                       "and what is lost). Remove them or hand them over; taking them over "
+                       "(<i>adopt</i>) is not available yet; or tick <i>allow overlap</i> and "
+                       "Diff again to apply anyway.", "error", raw=True)
     if plan.blocked:
         return message(f"{counts}<br><b>Blocked:</b> nothing can be applied while a conflict or "
                        "rejection remains. A conflict is an object lanedesign does not own, or "
