@@ -313,3 +313,60 @@ def test_the_cluster_tab_shows_the_overlaps_and_refuses_to_apply_until_allowed(t
     assert not panel.apply_button.disabled
     panel.apply_plan()
     assert ("VirtualService", "bookinfo-reviews") in {(c.kind, c.name) for c in team.writes()}
+
+
+def test_a_team_subset_with_other_labels_is_a_clash_ld902(mesh, tmp_path, capsys):
+    rule = {"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+            "metadata": {"name": "reviews", "namespace": NS},
+            "spec": {"host": "reviews",
+                     "subsets": [{"name": "v2", "labels": {"version": "v2-canary"}}]}}
+    mesh.add(rule, TEAM)
+    code, doc = diff_json(capsys, mesh, design_file(tmp_path))
+    found = by_foreign(doc)[("DestinationRule", "reviews")]
+    assert code == 1 and found["code"] == "LD902"
+    assert found["lost"][0].startswith("the subsets v2 of DestinationRule default/bookinfo-")
+
+
+def test_a_team_httproute_on_the_design_gateway_is_an_overlap_ld905(mesh, tmp_path, capsys):
+    gateway = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+               "metadata": {"name": "web", "namespace": NS},
+               "spec": {"gatewayClassName": "istio",
+                        "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+             "metadata": {"name": "bookinfo", "namespace": NS},
+             "spec": {"parentRefs": [{"name": "web"}],
+                      "rules": [{"backendRefs": [{"name": "productpage", "port": 9080}]}]}}
+    mesh.add(gateway, TEAM)
+    mesh.add(route, TEAM)
+    code, doc = diff_json(capsys, mesh, design_file(tmp_path, "default/web"),
+                          "--target", "gateway-api")
+    found = by_foreign(doc)[("HTTPRoute", "bookinfo")]
+    assert code == 1 and found["code"] == "LD905"
+    assert not any(f["code"] == "LD906" for f in doc["findings"])  # the Gateway exists
+
+
+def test_a_kind_that_cannot_be_listed_is_said_ld909():
+    from lanedesign.cluster.errors import ApiError
+    from lanedesign.cluster.overlaps import find_overlaps
+    from lanedesign.emit import emit
+
+    class Refusing:
+        """A cluster that serves the routing kinds (no Gateway) and refuses every list."""
+
+        def resource(self, api_version, kind):
+            return None if kind == "Gateway" else (api_version, kind)
+
+        def list(self, res, namespace=None):
+            raise ApiError(403, "Forbidden", f"cannot list {res[1]}")
+
+        def get(self, *args, **kwargs):
+            return None
+
+    from lanedesign.designfile import parse_design
+    design = parse_design(DESIGN % "default/bookinfo-gateway").design
+    overlaps, notes = find_overlaps(Refusing(), emit(design, "istio"), "bookinfo")
+    assert overlaps == []
+    listed = [n for n in notes if n.code == "LD909"]
+    assert {n.message.split(" (")[0] for n in listed} == {
+        "could not list VirtualServices", "could not list DestinationRules",
+        "could not list HTTPRoutes"}
