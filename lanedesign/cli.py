@@ -99,7 +99,13 @@ def trace_text(design: LaneDesign, trace: Any, limit: int = TREE_LINES) -> str:
         lines = [f"HTTP {trace.status}: the request enters no lane"]
     else:
         via = f" (chosen by {trace.via})" if trace.via else ""
-        lines = [f"HTTP 200, lane {trace.lane}{via}"]
+        if trace.lane is not None and design.lane(trace.lane) is None:
+            # `--lane nope`: the chain carries a name no route matches, so every hop takes
+            # its default route, the baseline (lanes.md §2); say so, never "lane nope"
+            lines = [f"HTTP 200, no lane: {trace.lane!r} names no lane of this design, so "
+                     f"the baseline {design.baseline} serves the chain"]
+        else:
+            lines = [f"HTTP 200, lane {trace.lane}{via}"]
         tree = trace.tree(limit)
         if not tree.more_paths and all(h.depth == i for i, h in enumerate(tree.hops)):
             lines.append("chain: " + " -> ".join(_hop_label(h) for h in tree.hops))

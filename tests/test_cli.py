@@ -185,3 +185,23 @@ def test_simulate_on_a_large_mesh_shortens_the_tree_and_lists_every_state(tmp_pa
     services = {s["service"] for s in doc["states"]}
     assert len(services) == len(design.services)  # every service of the mesh is reached
     assert doc["more_paths"] > 0 and len(doc["hops"]) == 10_000
+
+
+def test_simulate_with_an_unknown_lane_warns_and_claims_no_lane(capsys):
+    """``--lane nope``: the baseline serves the chain (lanes.md §2); the text never says
+    "lane nope", and text and JSON both carry the warning."""
+    design = EX / "mock-baggage.yaml"
+    assert main(["simulate", str(design), "--lane", "nope"]) == 0
+    text = capsys.readouterr().out
+    assert "lane nope" not in text and "'nope' names no lane" in text
+    assert "the baseline s1 serves the chain" in text
+    assert "chain: mocka@s1 -> mockb@s1 -> mockc@s1" in text
+    assert "warning: unknown lane: nope" in text
+    code, data = run_json(capsys, "simulate", design, "--lane", "nope")
+    assert code == 0 and data["status"] == 200
+    assert any("unknown lane" in w and "nope" in w for w in data["warnings"])
+    assert {h["lane"] for h in data["hops"]} == {"s1"}
+    # a lane of the design: no warning, and the text names it (the check above can fail)
+    assert main(["simulate", str(design), "--lane", "s2"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("HTTP 200, lane s2") and "warning" not in text
