@@ -33,7 +33,7 @@ from .designfile import design_to_dict, dump_design, save_design
 from .emit import TargetError, registry
 from .emit.asm import import_asm
 from .emit.telemetry import emit_telemetry
-from .files import write_manifests
+from .files import export_files
 from .findings import CATALOGUE, Finding, has_errors
 from .model import LaneDesign
 from .pipeline import check_and_export
@@ -177,13 +177,20 @@ def cmd_export(args: argparse.Namespace) -> int:
             sys.stdout.write(dump_manifests(objects, header))
         return EXIT_OK
     try:
-        written = [str(p) for p in write_manifests(objects, Path(args.out), header)]
+        # the folder keeps exactly the design's objects: files this export no longer writes,
+        # and that lanedesign wrote there before, go (files.py)
+        done = export_files(objects, Path(args.out), header, design.name, args.target)
     except OSError as exc:
         raise UsageError(f"cannot write to {args.out}: {exc.strerror or exc}") from exc
     if args.format == "json":
-        print_json({"files": written})
+        print_json(done.to_dict())
     else:
-        print("\n".join(written))
+        print("\n".join(str(p) for p in done.written))
+        # stdout lists the files written (for scripts); what else happened goes to stderr
+        for path in done.removed:
+            print(f"removed {path} (no longer emitted)", file=sys.stderr)
+        for finding in done.findings:
+            print(f"{finding}\n  fix: {finding.hint}", file=sys.stderr)
     return EXIT_OK
 
 

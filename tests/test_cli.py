@@ -205,3 +205,28 @@ def test_simulate_with_an_unknown_lane_warns_and_claims_no_lane(capsys):
     assert main(["simulate", str(design), "--lane", "s2"]) == 0
     text = capsys.readouterr().out
     assert text.startswith("HTTP 200, lane s2") and "warning" not in text
+
+
+def test_export_out_twice_removes_what_the_design_no_longer_emits(tmp_path, capsys):
+    """GitOps: the folder holds exactly the design's objects; the user's files stay."""
+    out = tmp_path / "out"
+    design = tmp_path / "d.yaml"
+    design.write_text((EX / "mock-baggage.yaml").read_text())
+    code, first = run_json(capsys, "export", design, "--target", "istio", "--out", out)
+    assert code == 0 and first["removed"] == [] and first["findings"] == []
+    envoy = [f for f in first["files"] if "envoyfilter-" in f]
+    assert len(envoy) == 1
+    (out / "istio-system" / "envoyfilter-mine.yaml").write_text("# mine\n")
+    # the header method: no EnvoyFilter (and its folder keeps only the user's file)
+    design.write_text((EX / "mock-header.yaml").read_text().replace("name: mock-header",
+                                                                    "name: mock-baggage"))
+    assert main(["export", str(design), "--target", "istio", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert f"removed {envoy[0]} (no longer emitted)" in captured.err
+    assert envoy[0] not in captured.out
+    assert not (out / envoy[0]).exists() and not any("envoyfilter-mock" in p.name
+                                                     for p in out.rglob("*"))
+    assert (out / "istio-system" / "envoyfilter-mine.yaml").read_text() == "# mine\n"
+    (out / ".lanedesign-export.json").write_text("garbled")
+    code, third = run_json(capsys, "export", design, "--target", "istio", "--out", out)
+    assert code == 0 and [f["code"] for f in third["findings"]] == ["LD603"]

@@ -13,7 +13,7 @@ from .. import examples
 from ..codec import dump_manifests, manifest_header
 from ..designfile import Loaded, dump_design, save_design
 from ..emit import registry
-from ..files import write_manifests as write_object_files
+from ..files import FilesWritten, export_files
 from ..findings import Finding
 from ..model import LaneDesign
 from ..pipeline import check_and_export, design_from_text
@@ -71,9 +71,11 @@ def _header(design: LaneDesign, target: str, objects: list[dict]) -> str:
 
 
 def write_manifests(design: LaneDesign, target: str, objects: list[dict],
-                    folder: Path) -> list[Path]:
-    """One YAML file per object in ``folder`` (created if needed); the paths written."""
-    return write_object_files(objects, folder, _header(design, target, objects))
+                    folder: Path) -> FilesWritten:
+    """One YAML file per object in ``folder`` (created if needed), and the files lanedesign
+    wrote there before for objects no longer emitted removed, as ``lanedesign export --out``
+    does (``files.export_files``)."""
+    return export_files(objects, folder, _header(design, target, objects), design.name, target)
 
 
 def load_text(content: bytes) -> Loaded:
@@ -219,8 +221,13 @@ class ExportPanel(Panel):
             self._say(message(f"Cannot write to {folder.resolve()}: {exc.strerror or exc}",
                               "error"))
             return
-        names = ", ".join(p.relative_to(folder).as_posix() for p in written)
-        self._say(message(f"Wrote {len(written)} files to {folder.resolve()}: {names}", "ok"))
+        names = ", ".join(p.relative_to(folder).as_posix() for p in written.written)
+        text = f"Wrote {len(written.written)} files to {folder.resolve()}: {names}"
+        if written.removed:
+            gone = ", ".join(p.relative_to(folder).as_posix() for p in written.removed)
+            text += f". Removed {len(written.removed)} no longer emitted: {gone}"
+        self._say(message(text, "ok") + (findings_message("", written.findings)
+                                         if written.findings else ""))
 
     def save_design(self) -> None:
         path = Path(self.design_path.value.strip() or f"{self.state.design.name}.yaml")
