@@ -275,8 +275,14 @@ def _cluster_api() -> ModuleType:
 
 def _emitted(args: argparse.Namespace) -> tuple[LaneDesign | None, list, list[Finding]]:
     """The design, its objects for ``--target``, and findings (design ``None`` if unusable)."""
+    with_gateway = getattr(args, "with_gateway", False)
+    if with_gateway and "with_gateway" not in registry.target(args.target).options:
+        raise UsageError(f"--with-gateway: the {args.target} target emits no Gateway; "
+                         "targets that do: " + ", ".join(
+                             t.name for t in registry.targets() if "with_gateway" in t.options))
     checked = check_and_export(args.design, args.target,
-                               full_routes=getattr(args, "full_routes", False))
+                               full_routes=getattr(args, "full_routes", False),
+                               with_gateway=with_gateway)
     objects = list(checked.objects)
     if checked.design is not None and getattr(args, "telemetry", False):
         # export --telemetry: a Telemetry that tags request metrics with the lane (observe)
@@ -430,8 +436,11 @@ def _export_parser(sub: Any) -> None:
     p = _command(sub, "export", cmd_export, "Emit the manifests for a target as multi-document "
                  "YAML (or one file per object with --out).")
     p.add_argument("--target", choices=registry.names(), required=True)
-    p.add_argument("--out", metavar="DIR", help="write one YAML file per object into DIR")
+    p.add_argument("--out", metavar="DIR", help="write one YAML file per object into DIR "
+                   "(and remove the files an earlier export wrote there for objects no longer "
+                   "emitted)")
     _full_routes_option(p)
+    _with_gateway_option(p)
     p.add_argument("--telemetry", action="store_true", help="also emit an Istio Telemetry "
                    "that tags request metrics with the lane (for `lanedesign observe`)")
 
@@ -460,6 +469,7 @@ def _diff_parser(sub: Any) -> None:
                  "conflict.")
     p.add_argument("--target", choices=registry.names(), default="istio")
     _full_routes_option(p)
+    _with_gateway_option(p)
     p.add_argument("--force-conflicts", action="store_true",
                    help="judge as if taking over fields other managers own")
     _cluster_options(p)
@@ -470,6 +480,7 @@ def _apply_parser(sub: Any) -> None:
                  "without --yes only the server dry run runs.")
     p.add_argument("--target", choices=registry.names(), default="istio")
     _full_routes_option(p)
+    _with_gateway_option(p)
     p.add_argument("--yes", action="store_true", help="really apply (default: dry run)")
     p.add_argument("--prune", action="store_true",
                    help="delete objects this lane group owns that the design no longer emits")
@@ -502,6 +513,12 @@ def _full_routes_option(p: argparse.ArgumentParser) -> None:
                    help="istio: a route for every lane in each VirtualService, also where the "
                         "default route serves the lane already (default: only routes that "
                         "change where a request goes)")
+
+
+def _with_gateway_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--with-gateway", action="store_true",
+                   help="istio, gateway-api: also emit the Gateway the ingress names (a stock "
+                        "mesh has none); see docs/istio.md, docs/gateway-api.md")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -230,3 +230,22 @@ def test_export_out_twice_removes_what_the_design_no_longer_emits(tmp_path, caps
     (out / ".lanedesign-export.json").write_text("garbled")
     code, third = run_json(capsys, "export", design, "--target", "istio", "--out", out)
     assert code == 0 and [f["code"] for f in third["findings"]] == ["LD603"]
+
+
+def test_export_with_gateway_adds_the_gateway_and_asm_refuses_the_option(capsys):
+    code, plain = run_json(capsys, "export", EX / "mock-baggage.yaml", "--target", "istio")
+    code2, data = run_json(capsys, "export", EX / "mock-baggage.yaml", "--target", "istio",
+                           "--with-gateway")
+    assert code == code2 == 0
+    gateways = [o for o in data["objects"] if o["kind"] == "Gateway"]
+    assert [(g["metadata"]["namespace"], g["metadata"]["name"]) for g in gateways] == [
+        ("istio-system", "ingressgateway")]
+    assert not [o for o in plain["objects"] if o["kind"] == "Gateway"]
+    code, data = run_json(capsys, "export", EX / "mock-header.yaml", "--target", "gateway-api",
+                          "--with-gateway")
+    assert code == 0 and [o["kind"] for o in data["objects"]].count("Gateway") == 1
+    proc = run("export", EX / "mock-header.yaml", "--target", "asm", "--with-gateway")
+    assert proc.returncode == 2 and "--with-gateway" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    for command in ("diff", "apply"):  # the same option where the objects go to a cluster
+        assert "--with-gateway" in run(command, "--help").stdout

@@ -172,3 +172,13 @@ def test_writing_files_again_removes_what_the_design_no_longer_emits(tmp_path, d
     assert not envoy.exists()
     assert "Removed 1 no longer emitted: istio-system/envoyfilter-mock-baggage-baggage.yaml" \
         in export.result.value
+
+
+def test_the_export_tab_offers_the_gateway_where_the_target_emits_one(designer):
+    export = designer.show(designer.export)
+    assert "kind: Gateway" not in export.preview.value  # opt-in
+    export.with_gateway.value = True
+    assert "kind: Gateway\n" in export.preview.value
+    assert export.objects == emit(designer.design, "istio", with_gateway=True)
+    export.target.value = "asm"  # ASM emits no Gateway: the box is not offered
+    assert export.with_gateway.layout.display == "none"

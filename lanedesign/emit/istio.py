@@ -24,11 +24,14 @@ LUA_FILTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
 Serve = Callable[[str | None, str], str]
 
 
-def emit_istio(design: LaneDesign, full_routes: bool = False) -> list[dict]:
+def emit_istio(design: LaneDesign, full_routes: bool = False,
+               with_gateway: bool = False) -> list[dict]:
     """DestinationRules, mesh VirtualServices, the gateway VirtualService, the EnvoyFilter.
 
     ``full_routes`` gives every mesh VirtualService a route per lane; by default a lane's
     route is left out where the default route already serves it (``mesh_virtual_service``).
+    ``with_gateway`` also emits the Gateway the ingress names (``ingress_gateway``), before
+    the routes bound to it.
     """
     refused = [p for p in istio_problems(design) if p.severity == "error"]
     if refused:
@@ -38,6 +41,8 @@ def emit_istio(design: LaneDesign, full_routes: bool = False) -> list[dict]:
     lanes = _route_candidates(design, full_routes)
     objects += [mesh_virtual_service(design, svc, serve, lanes(svc.name), full_routes)
                 for svc in design.services]
+    if with_gateway and design.ingress is not None:
+        objects.append(ingress_gateway(design))
     gateway = gateway_virtual_service(design, serve, taken=_names(objects))
     if gateway is not None:
         objects.append(gateway)
@@ -72,7 +77,9 @@ TARGET = Target(
                   "context of a mesh cluster with --context."},
     problems=istio_problems,
     emit=emit_istio,
-    options=frozenset({"full_routes"}),
+    # the Gateway (with_gateway) is not among `kinds`: the cluster never prunes an ingress
+    # Gateway, which other routes than the design's may be bound to
+    options=frozenset({"full_routes", "with_gateway"}),
     read=read_objects,
 )
 
@@ -187,6 +194,31 @@ def _route_candidates(design: LaneDesign, full_routes: bool) -> Callable[[str], 
         return list(dict.fromkeys(held)) if len(held) > 1 else held
 
     return candidates
+
+
+GATEWAY_SELECTOR = {"istio": "ingressgateway"}  # the stock ingress gateway's pods (istioctl)
+GATEWAY_PORT = 80
+
+
+def ingress_gateway(design: LaneDesign) -> dict:
+    """The Gateway the ingress names (``istio-system/ingressgateway``), for a mesh without one.
+
+    A stock install has the ingress gateway's pods and Service but no Gateway object, so the
+    gateway VirtualService binds to nothing (``istioctl analyze`` IST0101). This one selects
+    the stock gateway's pods and serves the design's hosts over HTTP on port 80; hosts
+    without a ``namespace/`` prefix let a VirtualService in any namespace bind to them.
+    """
+    ingress = design.ingress
+    assert ingress is not None
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Gateway",
+        "metadata": _metadata(design, ingress.gateway_name,
+                              ingress.gateway_namespace or design.namespace),
+        "spec": {"selector": dict(GATEWAY_SELECTOR), "servers": [{
+            "port": {"number": GATEWAY_PORT, "name": "http", "protocol": "HTTP"},
+            "hosts": list(ingress.hosts)}]},
+    }
 
 
 def gateway_virtual_service(design: LaneDesign, serve: Serve,
