@@ -20,6 +20,11 @@ API_VERSION = "networking.istio.io/v1"
 ENVOY_FILTER_API_VERSION = "networking.istio.io/v1alpha3"  # EnvoyFilter has no v1
 ROOT_NAMESPACE = "istio-system"  # Istio's default root namespace: filters there reach every proxy
 LUA_FILTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
+# EnvoyFilters are applied in ascending priority (0 by default): a positive one is applied
+# after the default ones, so the INSERT_BEFORE lands last, right before the router, whatever
+# else inserts there; and a set priority is what `istioctl analyze` asks of a relative
+# operation (IST0151). A multiple of 10, as Istio's API recommends, to leave room around it.
+BAGGAGE_FILTER_PRIORITY = 10
 
 Serve = Callable[[str | None, str], str]
 
@@ -323,7 +328,8 @@ def baggage_envoy_filter(design: LaneDesign) -> dict:
         "kind": "EnvoyFilter",
         # root namespace and no workloadSelector: every sidecar and gateway of the mesh
         "metadata": _metadata(design, object_name(design.name, "baggage"), ROOT_NAMESPACE),
-        "spec": {"configPatches": [*(_lua_patch(context, filter_name, source)
+        "spec": {"priority": BAGGAGE_FILTER_PRIORITY,
+                 "configPatches": [*(_lua_patch(context, filter_name, source)
                                      for context in ("SIDECAR_OUTBOUND", "GATEWAY")),
                                    baggage_inbound_patch(design)]},
     }
