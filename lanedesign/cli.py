@@ -33,7 +33,7 @@ from .designfile import design_to_dict, dump_design, save_design
 from .emit import TargetError, registry
 from .emit.asm import import_asm
 from .emit.telemetry import emit_telemetry
-from .files import write_manifests
+from .files import export_files
 from .findings import CATALOGUE, Finding, has_errors
 from .model import LaneDesign
 from .pipeline import check_and_export
@@ -99,7 +99,13 @@ def trace_text(design: LaneDesign, trace: Any, limit: int = TREE_LINES) -> str:
         lines = [f"HTTP {trace.status}: the request enters no lane"]
     else:
         via = f" (chosen by {trace.via})" if trace.via else ""
-        lines = [f"HTTP 200, lane {trace.lane}{via}"]
+        if trace.lane is not None and design.lane(trace.lane) is None:
+            # `--lane nope`: the chain carries a name no route matches, so every hop takes
+            # its default route, the baseline (lanes.md §2); say so, never "lane nope"
+            lines = [f"HTTP 200, no lane: {trace.lane!r} names no lane of this design, so "
+                     f"the baseline {design.baseline} serves the chain"]
+        else:
+            lines = [f"HTTP 200, lane {trace.lane}{via}"]
         tree = trace.tree(limit)
         if not tree.more_paths and all(h.depth == i for i, h in enumerate(tree.hops)):
             lines.append("chain: " + " -> ".join(_hop_label(h) for h in tree.hops))
@@ -171,13 +177,20 @@ def cmd_export(args: argparse.Namespace) -> int:
             sys.stdout.write(dump_manifests(objects, header))
         return EXIT_OK
     try:
-        written = [str(p) for p in write_manifests(objects, Path(args.out), header)]
+        # the folder keeps exactly the design's objects: files this export no longer writes,
+        # and that lanedesign wrote there before, go (files.py)
+        done = export_files(objects, Path(args.out), header, design.name, args.target)
     except OSError as exc:
         raise UsageError(f"cannot write to {args.out}: {exc.strerror or exc}") from exc
     if args.format == "json":
-        print_json({"files": written})
+        print_json(done.to_dict())
     else:
-        print("\n".join(written))
+        print("\n".join(str(p) for p in done.written))
+        # stdout lists the files written (for scripts); what else happened goes to stderr
+        for path in done.removed:
+            print(f"removed {path} (no longer emitted)", file=sys.stderr)
+        for finding in done.findings:
+            print(f"{finding}\n  fix: {finding.hint}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -262,8 +275,14 @@ def _cluster_api() -> ModuleType:
 
 def _emitted(args: argparse.Namespace) -> tuple[LaneDesign | None, list, list[Finding]]:
     """The design, its objects for ``--target``, and findings (design ``None`` if unusable)."""
+    with_gateway = getattr(args, "with_gateway", False)
+    if with_gateway and "with_gateway" not in registry.target(args.target).options:
+        raise UsageError(f"--with-gateway: the {args.target} target emits no Gateway; "
+                         "targets that do: " + ", ".join(
+                             t.name for t in registry.targets() if "with_gateway" in t.options))
     checked = check_and_export(args.design, args.target,
-                               full_routes=getattr(args, "full_routes", False))
+                               full_routes=getattr(args, "full_routes", False),
+                               with_gateway=with_gateway)
     objects = list(checked.objects)
     if checked.design is not None and getattr(args, "telemetry", False):
         # export --telemetry: a Telemetry that tags request metrics with the lane (observe)
@@ -425,8 +444,11 @@ def _export_parser(sub: Any) -> None:
     p = _command(sub, "export", cmd_export, "Emit the manifests for a target as multi-document "
                  "YAML (or one file per object with --out).")
     p.add_argument("--target", choices=registry.names(), required=True)
-    p.add_argument("--out", metavar="DIR", help="write one YAML file per object into DIR")
+    p.add_argument("--out", metavar="DIR", help="write one YAML file per object into DIR "
+                   "(and remove the files an earlier export wrote there for objects no longer "
+                   "emitted)")
     _full_routes_option(p)
+    _with_gateway_option(p)
     p.add_argument("--telemetry", action="store_true", help="also emit an Istio Telemetry "
                    "that tags request metrics with the lane (for `lanedesign observe`)")
 
@@ -455,6 +477,7 @@ def _diff_parser(sub: Any) -> None:
                  "conflict.")
     p.add_argument("--target", choices=registry.names(), default="istio")
     _full_routes_option(p)
+    _with_gateway_option(p)
     p.add_argument("--force-conflicts", action="store_true",
                    help="judge as if taking over fields other managers own")
     _overlap_option(p, "judge as apply --allow-overlap would (exit 0 despite overlaps)")
@@ -466,6 +489,7 @@ def _apply_parser(sub: Any) -> None:
                  "without --yes only the server dry run runs.")
     p.add_argument("--target", choices=registry.names(), default="istio")
     _full_routes_option(p)
+    _with_gateway_option(p)
     p.add_argument("--yes", action="store_true", help="really apply (default: dry run)")
     p.add_argument("--prune", action="store_true",
                    help="delete objects this lane group owns that the design no longer emits")
@@ -507,6 +531,12 @@ def _full_routes_option(p: argparse.ArgumentParser) -> None:
                    help="istio: a route for every lane in each VirtualService, also where the "
                         "default route serves the lane already (default: only routes that "
                         "change where a request goes)")
+
+
+def _with_gateway_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--with-gateway", action="store_true",
+                   help="istio, gateway-api: also emit the Gateway the ingress names (a stock "
+                        "mesh has none); see docs/istio.md, docs/gateway-api.md")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

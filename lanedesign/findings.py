@@ -200,6 +200,18 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "`kubectl apply` through Istio's webhook).", "Expected: re-run the `istio` tests (or "
      "check the filter in a staging mesh) before upgrading Istio; the `header` method needs "
      "no EnvoyFilter when the apps copy the route header."),
+    # -- export folders (lanedesign export --out, the designer's files; docs/istio.md) -----
+    ("LD603", "export-index-unreadable", "warning", "The export folder's index "
+     "(`.lanedesign-export.json`, what lanedesign wrote there) is unreadable or not one "
+     "lanedesign wrote; the files were written, but no stale file was removed.",
+     "Fix the index, or delete it and remove stale files by hand once: the next export "
+     "starts a new index."),
+    ("LD604", "export-stale-file-changed", "warning", "A file lanedesign wrote for an object "
+     "the design no longer emits was changed since; it is kept.", "Delete the file if the "
+     "object should go, or move it out of the export folder to keep it."),
+    ("LD605", "export-stale-file-not-removed", "warning", "A file lanedesign wrote for an "
+     "object the design no longer emits could not be removed (permissions).",
+     "Remove it by hand, or fix the folder's permissions and export again."),
     # -- the ASM target (docs/asm.md says why each is refused) --------------------------------
     ("LD610", "asm-default-lane", "error", "ASM's lane ingress rules have no route for "
      "unmatched requests (they get 404), and a catch-all rule in the default lane would race "

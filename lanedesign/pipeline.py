@@ -42,11 +42,13 @@ class Exported:
 
 
 def check_and_export(source: str | Path | Loaded | LaneDesign,
-                     target: str | None = None, full_routes: bool = False) -> Exported:
+                     target: str | None = None, full_routes: bool = False,
+                     with_gateway: bool = False) -> Exported:
     """Check ``source`` (a design file, a parsed file or a design), for ``target`` if given,
     and emit its objects when nothing stops it. Never raises on bad input.
 
-    ``full_routes`` asks the target for its full form where it has one (``emit``)."""
+    ``full_routes`` asks the target for its full form where it has one, ``with_gateway`` for
+    the Gateway the ingress names too (``emit``)."""
     loaded = source if isinstance(source, Loaded) else (
         Loaded(source, ()) if isinstance(source, LaneDesign) else load_design(source))
     if loaded.design is None:
@@ -62,7 +64,7 @@ def check_and_export(source: str | Path | Loaded | LaneDesign,
     if target is None:
         return Exported(design, findings)
     try:
-        objects = emit(design, target, full_routes)
+        objects = emit(design, target, full_routes, with_gateway)
     except TargetError as exc:  # a target whose problems() missed a case still refuses
         return Exported(None, (*findings, exc.finding), target, refusals=(exc.finding,))
     return Exported(design, findings, target, tuple(objects))

@@ -1,7 +1,8 @@
-"""Validate Gateway API objects against the real v1.6.1 CRD schema, made strict, plus CEL rules.
+"""Validate Gateway API objects against the real v1.6.1 CRD schemas, made strict, plus CEL rules.
 
 The HTTPRoute ``openAPIV3Schema`` comes from
-``../shared/schemas/gateway.networking.k8s.io_httproutes.yaml`` and is made strict the way
+``../shared/schemas/gateway.networking.k8s.io_httproutes.yaml`` (the Gateway's, which
+``--with-gateway`` emits, from ``..._gateways.yaml``) and is made strict the way
 ``istio_schema.strict`` does (unknown fields are errors, as with ``fieldValidation=Strict``).
 A JSON-schema validator does not run the CRD's CEL rules (``x-kubernetes-validations``) nor
 its list-map keys, so the ones the lane objects can meet are written out in ``cel_problems``.
@@ -21,6 +22,8 @@ import yaml
 from istio_schema import LABEL, LABEL_KEY, LABEL_VALUE, METADATA, _whole, strict
 
 HTTPROUTE_CRD = "gateway.networking.k8s.io_httproutes.yaml"
+GATEWAY_CRD = "gateway.networking.k8s.io_gateways.yaml"  # with --with-gateway
+CRDS = {"HTTPRoute": HTTPROUTE_CRD, "Gateway": GATEWAY_CRD}
 DNS1035 = r"[a-z]([-a-z0-9]*[a-z0-9])?"
 
 SERVICE = {
@@ -54,23 +57,24 @@ SERVICE = {
 }
 
 
-@functools.lru_cache(maxsize=2)
-def _httproute_schema(path: Path) -> dict:
+@functools.lru_cache(maxsize=4)
+def _crd_schema(path: Path, kind: str = "HTTPRoute") -> dict:
+    """The strict v1 schema of ``kind`` (HTTPRoute, Gateway) from its CRD file."""
     crd = yaml.load(path.read_text(encoding="utf-8"),
                     Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    assert crd["spec"]["names"]["kind"] == "HTTPRoute"
+    assert crd["spec"]["names"]["kind"] == kind
     served = {v["name"]: v for v in crd["spec"]["versions"] if v.get("served")}
     schema = strict(served["v1"]["schema"]["openAPIV3Schema"])
     schema["properties"].update(apiVersion={"const": "gateway.networking.k8s.io/v1"},
-                                kind={"const": "HTTPRoute"}, metadata=METADATA)
+                                kind={"const": kind}, metadata=METADATA)
     schema["required"] = ["apiVersion", "kind", "metadata", "spec"]
     return schema
 
 
 @functools.lru_cache(maxsize=4)
 def validator(shared: Path, kind: str) -> jsonschema.protocols.Validator:
-    schema = SERVICE if kind == "Service" else _httproute_schema(shared / "schemas" /
-                                                                  HTTPROUTE_CRD)
+    schema = SERVICE if kind == "Service" else _crd_schema(shared / "schemas" /
+                                                                  CRDS[kind], kind)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     cls.check_schema(schema)
     return cls(schema)
@@ -78,7 +82,7 @@ def validator(shared: Path, kind: str) -> jsonschema.protocols.Validator:
 
 def schema_errors(shared: Path, obj: dict) -> list[str]:
     """Every way ``obj`` breaks its strict schema, as ``path: message`` lines."""
-    if obj.get("kind") not in ("Service", "HTTPRoute"):
+    if obj.get("kind") not in ("Service", "HTTPRoute", "Gateway"):
         return [f"<root>: a kind the Gateway API target does not make: {obj.get('kind')!r}"]
     check = validator(shared, obj["kind"])
     return [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
@@ -88,6 +92,8 @@ def schema_errors(shared: Path, obj: dict) -> list[str]:
 def cel_problems(obj: dict) -> list[str]:
     """The HTTPRoute CRD's CEL rules and list-map keys that lane objects could break, and the
     spec's unique rule names (which no CEL rule enforces)."""
+    if obj["kind"] == "Gateway":
+        return _gateway_cel_problems(obj["spec"])
     if obj["kind"] != "HTTPRoute":
         return []
     spec = obj["spec"]
@@ -126,6 +132,25 @@ def cel_problems(obj: dict) -> list[str]:
     return problems
 
 
+def _gateway_cel_problems(spec: dict) -> list[str]:
+    """The Gateway CRD's listener rules (CEL and the list-map key ``name``)."""
+    listeners = spec.get("listeners", [])
+    problems = []
+    if len({ln["name"] for ln in listeners}) != len(listeners):
+        problems.append("Listener name must be unique within the Gateway")
+    combos = [(ln["port"], ln["protocol"], ln.get("hostname")) for ln in listeners]
+    if len(set(combos)) != len(combos):
+        problems.append("Combination of port, protocol and hostname must be unique")
+    for ln in listeners:
+        if ln["protocol"] in ("HTTP", "TCP", "UDP") and "tls" in ln:
+            problems.append(f"listener {ln['name']}: tls must not be specified")
+        if ln["protocol"] in ("TCP", "UDP") and ln.get("hostname"):
+            problems.append(f"listener {ln['name']}: hostname must not be specified")
+        if ln["protocol"] == "TLS" and not ln.get("tls", {}).get("mode"):
+            problems.append(f"listener {ln['name']}: tls mode must be set")
+    return problems
+
+
 def _path_problems(value: str) -> list[str]:
     out = []
     if not value.startswith("/"):
@@ -160,7 +185,7 @@ def with_defaults(shared: Path, obj: dict) -> dict:
     without matches gets one PathPrefix "/" match, a match without path gets that path...)."""
     import copy
 
-    schema = _httproute_schema(shared / "schemas" / HTTPROUTE_CRD)
+    schema = _crd_schema(shared / "schemas" / HTTPROUTE_CRD)
     return _default(schema, copy.deepcopy(obj)) if obj.get("kind") == "HTTPRoute" else obj
 
 

@@ -100,6 +100,8 @@ def webhook_problems(obj: dict) -> list[str]:
         return [*(f"subset {n!r} is not a DNS-1123 label" for n in names
                   if not re.fullmatch(LABEL, n) or len(n) > 63),
                 *(["duplicate subset names"] if len(set(names)) != len(names) else [])]
+    if obj["kind"] == "Gateway":
+        return _gateway_problems(spec)
     if obj["kind"] != "VirtualService":
         return []
     problems = []
@@ -133,4 +135,24 @@ def webhook_problems(obj: dict) -> list[str]:
                         problems.append(f"http[{i}]: pseudo-header {name} in {op}")
                     if "%" in value.replace("%%", ""):
                         problems.append(f"http[{i}]: lone % in {name}: {value!r}")
+    return problems
+
+
+def _gateway_problems(spec: dict) -> list[str]:
+    """Istio's Gateway validation for the parts an exported Gateway has: servers with hosts
+    (`*`, `*.domain`, a DNS name, each optionally `namespace/`), unique port names."""
+    problems = []
+    servers = spec.get("servers", [])
+    if not servers:
+        problems.append("a Gateway needs servers")
+    names = [s.get("port", {}).get("name") for s in servers]
+    if len(set(names)) != len(names):
+        problems.append("duplicate server port names")
+    for i, server in enumerate(servers):
+        if not server.get("hosts"):
+            problems.append(f"servers[{i}]: no hosts")
+        for host in server.get("hosts", []):
+            name = host.rpartition("/")[2]
+            if name != "*" and not re.fullmatch(rf"(\*\.)?{SUBDOMAIN}", name):
+                problems.append(f"servers[{i}]: host {host!r} is not a DNS name or wildcard")
     return problems

@@ -185,3 +185,67 @@ def test_simulate_on_a_large_mesh_shortens_the_tree_and_lists_every_state(tmp_pa
     services = {s["service"] for s in doc["states"]}
     assert len(services) == len(design.services)  # every service of the mesh is reached
     assert doc["more_paths"] > 0 and len(doc["hops"]) == 10_000
+
+
+def test_simulate_with_an_unknown_lane_warns_and_claims_no_lane(capsys):
+    """``--lane nope``: the baseline serves the chain (lanes.md §2); the text never says
+    "lane nope", and text and JSON both carry the warning."""
+    design = EX / "mock-baggage.yaml"
+    assert main(["simulate", str(design), "--lane", "nope"]) == 0
+    text = capsys.readouterr().out
+    assert "lane nope" not in text and "'nope' names no lane" in text
+    assert "the baseline s1 serves the chain" in text
+    assert "chain: mocka@s1 -> mockb@s1 -> mockc@s1" in text
+    assert "warning: unknown lane: nope" in text
+    code, data = run_json(capsys, "simulate", design, "--lane", "nope")
+    assert code == 0 and data["status"] == 200
+    assert any("unknown lane" in w and "nope" in w for w in data["warnings"])
+    assert {h["lane"] for h in data["hops"]} == {"s1"}
+    # a lane of the design: no warning, and the text names it (the check above can fail)
+    assert main(["simulate", str(design), "--lane", "s2"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("HTTP 200, lane s2") and "warning" not in text
+
+
+def test_export_out_twice_removes_what_the_design_no_longer_emits(tmp_path, capsys):
+    """GitOps: the folder holds exactly the design's objects; the user's files stay."""
+    out = tmp_path / "out"
+    design = tmp_path / "d.yaml"
+    design.write_text((EX / "mock-baggage.yaml").read_text())
+    code, first = run_json(capsys, "export", design, "--target", "istio", "--out", out)
+    assert code == 0 and first["removed"] == [] and first["findings"] == []
+    envoy = [f for f in first["files"] if "envoyfilter-" in f]
+    assert len(envoy) == 1
+    (out / "istio-system" / "envoyfilter-mine.yaml").write_text("# mine\n")
+    # the header method: no EnvoyFilter (and its folder keeps only the user's file)
+    design.write_text((EX / "mock-header.yaml").read_text().replace("name: mock-header",
+                                                                    "name: mock-baggage"))
+    assert main(["export", str(design), "--target", "istio", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert f"removed {envoy[0]} (no longer emitted)" in captured.err
+    assert envoy[0] not in captured.out
+    assert not (out / envoy[0]).exists() and not any("envoyfilter-mock" in p.name
+                                                     for p in out.rglob("*"))
+    assert (out / "istio-system" / "envoyfilter-mine.yaml").read_text() == "# mine\n"
+    (out / ".lanedesign-export.json").write_text("garbled")
+    code, third = run_json(capsys, "export", design, "--target", "istio", "--out", out)
+    assert code == 0 and [f["code"] for f in third["findings"]] == ["LD603"]
+
+
+def test_export_with_gateway_adds_the_gateway_and_asm_refuses_the_option(capsys):
+    code, plain = run_json(capsys, "export", EX / "mock-baggage.yaml", "--target", "istio")
+    code2, data = run_json(capsys, "export", EX / "mock-baggage.yaml", "--target", "istio",
+                           "--with-gateway")
+    assert code == code2 == 0
+    gateways = [o for o in data["objects"] if o["kind"] == "Gateway"]
+    assert [(g["metadata"]["namespace"], g["metadata"]["name"]) for g in gateways] == [
+        ("istio-system", "ingressgateway")]
+    assert not [o for o in plain["objects"] if o["kind"] == "Gateway"]
+    code, data = run_json(capsys, "export", EX / "mock-header.yaml", "--target", "gateway-api",
+                          "--with-gateway")
+    assert code == 0 and [o["kind"] for o in data["objects"]].count("Gateway") == 1
+    proc = run("export", EX / "mock-header.yaml", "--target", "asm", "--with-gateway")
+    assert proc.returncode == 2 and "--with-gateway" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    for command in ("diff", "apply"):  # the same option where the objects go to a cluster
+        assert "--with-gateway" in run(command, "--help").stdout

@@ -466,3 +466,28 @@ def test_an_unexpected_error_starts_no_further_write(standin_kube):
     # s0 went first; at most the other write in flight finished: no rule after it, no route
     assert len(served.writes()) <= 2
     assert {c.kind for c in served.writes()} <= {"DestinationRule"}
+
+
+def test_an_exported_gateway_is_prepared_before_the_routes_and_never_pruned(tmp_path):
+    """``--with-gateway``: the Gateway goes in the first phase, before the VirtualService
+    bound to it; exporting without it later prunes nothing (it is not a target kind)."""
+    from lanedesign import examples
+    from lanedesign.cluster.client import ObjectRef
+
+    gateway_kind = ("networking.istio.io", "v1", "gateways", "Gateway")
+    design = examples.load("mock-header")
+    with running(tmp_path, *ISTIO, gateway_kind) as run, connect(run.kubeconfig) as cluster:
+        objects = emit(design, "istio", with_gateway=True)
+        steps = plan_steps(diff(cluster, objects, design.name))
+        order = [(s.phase, s.ref.kind) for s in steps]
+        first_vs = order.index(("route", "VirtualService"))
+        assert order.index(("prepare", "Gateway")) < first_vs
+        result = apply(cluster, objects, design.name, dry_run=False, settle_seconds=0)
+        assert result.status == "applied", result.summary()
+        (gateway,) = [o for o in objects if o["kind"] == "Gateway"]
+        assert cluster.get(ObjectRef.of(gateway)) is not None
+        without = emit(design, "istio")
+        assert not [c for c in diff(cluster, without, design.name).changes
+                    if c.ref.kind == "Gateway"]
+        apply(cluster, without, design.name, dry_run=False, prune=True, settle_seconds=0)
+        assert cluster.get(ObjectRef.of(gateway)) is not None

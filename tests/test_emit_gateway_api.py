@@ -356,6 +356,55 @@ def test_examples_match_the_crd_schemas(shared_dir, name):
         assert cel_problems(obj) == [], obj["metadata"]["name"]
 
 
+@pytest.mark.parametrize("name", EXPRESSIBLE)
+def test_with_gateway_emits_the_gateway_the_ingress_routes_attach_to(shared_dir, name):
+    """Opt-in: class istio, one HTTP listener on 80 admitting exactly the namespace the
+    ingress routes live in; before those routes; the rest of the export unchanged."""
+    design = examples.load(name)
+    plain, objects = emit_gateway_api(design), emit_gateway_api(design, with_gateway=True)
+    (gateway,) = [o for o in objects if o["kind"] == "Gateway"]
+    assert [o for o in objects if o is not gateway] == plain
+    ingress = [o for o in objects if o["kind"] == "HTTPRoute"
+               and o["spec"]["parentRefs"][0]["kind"] == "Gateway"]
+    assert ingress and objects.index(gateway) < min(objects.index(o) for o in ingress)
+    meta = gateway["metadata"]
+    for route in ingress:
+        (parent,) = route["spec"]["parentRefs"]
+        assert (parent["namespace"], parent["name"]) == (meta["namespace"], meta["name"])
+    (listener,) = gateway["spec"]["listeners"]
+    assert gateway["spec"]["gatewayClassName"] == "istio"
+    assert (listener["port"], listener["protocol"]) == (80, "HTTP")
+    route_ns = {r["metadata"]["namespace"] for r in ingress}
+    allowed = listener["allowedRoutes"]["namespaces"]
+    if route_ns == {meta["namespace"]}:
+        assert allowed == {"from": "Same"}
+    else:
+        (ns,) = route_ns
+        assert allowed == {"from": "Selector", "selector": {
+            "matchLabels": {"kubernetes.io/metadata.name": ns}}}
+    assert schema_errors(shared_dir, gateway) == [] and cel_problems(gateway) == []
+    assert emit(design, "gateway-api", with_gateway=True) == objects
+
+
+def test_routes_in_the_gateways_namespace_are_admitted_as_same():
+    design = HEADER.with_ingress(gateway="ingress-gw")  # beside the routes
+    (gateway,) = [o for o in emit_gateway_api(design, with_gateway=True)
+                  if o["kind"] == "Gateway"]
+    assert gateway["metadata"]["namespace"] == design.namespace_of(design.ingress.entry)
+    assert gateway["spec"]["listeners"][0]["allowedRoutes"] == {"namespaces": {"from": "Same"}}
+
+
+def test_the_gateway_schema_and_cel_checks_bite(shared_dir):
+    (gateway,) = [o for o in emit_gateway_api(HEADER, with_gateway=True)
+                  if o["kind"] == "Gateway"]
+    broken = json.loads(json.dumps(gateway))
+    broken["spec"]["listeners"][0]["protocol"] = 80
+    assert any("protocol" in e for e in schema_errors(shared_dir, broken))
+    broken = json.loads(json.dumps(gateway))
+    broken["spec"]["listeners"].append(dict(broken["spec"]["listeners"][0]))
+    assert "Listener name must be unique within the Gateway" in cel_problems(broken)
+
+
 def test_the_strict_schema_and_the_cel_rules_catch_wrong_objects(shared_dir):
     objects = emit_gateway_api(examples.load("mock-weighted"))
     ingress = named(objects, "mock-weighted-ingress")

@@ -310,6 +310,48 @@ def test_examples_match_the_istio_crd_schemas(shared_dir, name):
         assert webhook_problems(obj) == [], obj["metadata"]["name"]
 
 
+@pytest.mark.parametrize("name", EMITTING)
+def test_with_gateway_emits_the_gateway_the_ingress_names(shared_dir, name):
+    """Opt-in: the stock ingress gateway's selector, HTTP on 80 for the design's hosts,
+    before the routes bound to it; the rest of the export unchanged."""
+    design = examples.load(name)
+    plain, objects = emit_istio(design), emit_istio(design, with_gateway=True)
+    assert by_kind(plain, "Gateway") == []
+    (gateway,) = by_kind(objects, "Gateway")
+    assert [o for o in objects if o is not gateway] == plain
+    namespace, _, gw_name = design.ingress.gateway.rpartition("/")
+    assert (gateway["metadata"]["namespace"], gateway["metadata"]["name"]) == (namespace,
+                                                                              gw_name)
+    assert gateway["spec"] == {"selector": {"istio": "ingressgateway"}, "servers": [{
+        "port": {"number": 80, "name": "http", "protocol": "HTTP"},
+        "hosts": list(design.ingress.hosts)}]}
+    bound = [o for o in objects if o["kind"] == "VirtualService" and o["spec"].get("gateways")]
+    assert bound and all(o["spec"]["gateways"] == [design.ingress.gateway] for o in bound)
+    assert objects.index(gateway) < min(objects.index(o) for o in bound)
+    assert schema_errors(shared_dir, gateway) == [] and webhook_problems(gateway) == []
+    assert emit(design, "istio", with_gateway=True) == objects
+
+
+def test_the_gateway_schema_check_bites(shared_dir, mock):
+    (gateway,) = by_kind(emit_istio(mock, with_gateway=True), "Gateway")
+    broken = json.loads(json.dumps(gateway))
+    broken["spec"]["servers"][0]["port"]["nubmer"] = broken["spec"]["servers"][0]["port"].pop(
+        "number")
+    assert any("nubmer" in e for e in schema_errors(shared_dir, broken))
+    broken = json.loads(json.dumps(gateway))
+    broken["spec"]["servers"][0]["hosts"] = []
+    assert webhook_problems(broken) != []
+
+
+def test_a_gateway_without_a_namespace_lives_beside_its_virtual_service(mock):
+    design = mock.with_ingress(gateway="my-gateway")
+    objects = emit_istio(design, with_gateway=True)
+    (gateway,) = by_kind(objects, "Gateway")
+    bound = next(o for o in objects if o["spec"].get("gateways") == ["my-gateway"])
+    assert gateway["metadata"]["name"] == "my-gateway"
+    assert gateway["metadata"]["namespace"] == bound["metadata"]["namespace"]
+
+
 def test_the_strict_schema_catches_a_misspelt_field_and_a_string_weight(shared_dir):
     objects = emit_istio(examples.load("mock-weighted"))
     gateway = named(objects, "mock-weighted-ingress")

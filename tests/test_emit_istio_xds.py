@@ -93,6 +93,7 @@ class Case:
     kube: list[dict]
     pods: list[Workload]
     dump: dict = field(default_factory=dict)
+    extras: bool = True  # the user's Gateway beside the export (istio_extras)
 
     def proxy(self, workload: Workload) -> Proxy:
         return Proxy(workload.name, self.dump["proxies"][workload.name])
@@ -115,7 +116,7 @@ def run_xdsdump(binary, cases: list[Case]) -> float:
     """One run of the program for every case; fills each case's dump; returns seconds taken."""
     request = {"cases": [{
         "name": c.name,
-        "config": yaml_stream([*c.objects, *istio_extras(c.design)]),
+        "config": yaml_stream([*c.objects, *(istio_extras(c.design) if c.extras else [])]),
         "kube": yaml_stream(c.kube),
         "proxies": [w.proxy for w in c.pods],
     } for c in cases]}
@@ -451,3 +452,70 @@ def test_the_reader_picks_virtual_hosts_as_envoy_does():
     assert proxy.route("80", "b.example.com", "/", {}).clusters[0].name == "suffix"
     assert proxy.route("80", "a.example.org", "/", {}).clusters[0].name == "prefix"
     assert proxy.route("80", "other", "/", {}).clusters[0].name == "any"
+
+
+# -- the filter's priority and the exported Gateway ------------------------------------------
+def someone_elses_filter(priority: int | None = None) -> dict:
+    """Another EnvoyFilter in the root namespace inserting its own Lua before every router,
+    named so that at the same priority it is applied after ours (ties go by name)."""
+    def patch(context: str) -> dict:
+        return {"applyTo": "HTTP_FILTER", "match": {"context": context, "listener": {
+            "filterChain": {"filter": {"name": "envoy.filters.network.http_connection_manager",
+                                       "subFilter": {"name": ROUTER}}}}},
+                "patch": {"operation": "INSERT_BEFORE", "value": {
+                    "name": "someone.else", "typed_config": {
+                        "@type": LUA_TYPE,
+                        "default_source_code": {"inline_string": "function envoy_on_request(h)"
+                                                " end"}}}}}
+
+    spec: dict = {"configPatches": [patch(c) for c in ("SIDECAR_OUTBOUND", "GATEWAY",
+                                                        "SIDECAR_INBOUND")]}
+    if priority is not None:
+        spec["priority"] = priority
+    return {"apiVersion": "networking.istio.io/v1alpha3", "kind": "EnvoyFilter",
+            "metadata": {"name": "someone-else", "namespace": "istio-system"}, "spec": spec}
+
+
+def test_the_priority_keeps_our_filter_right_before_the_router(xdsdump):
+    """Our EnvoyFilter's priority (10) has Istio apply it after filters of the default
+    priority, so ours stays right before the router beside another INSERT_BEFORE; without
+    it (priority 0, the export before IST0151 was fixed) the other filter would get there."""
+    design = examples.load("mock-baggage")
+    ours = emit_istio(design)
+    unset = json.loads(json.dumps(ours))
+    (envoy_filter,) = [o for o in unset if o["kind"] == "EnvoyFilter"]
+    assert envoy_filter["spec"].pop("priority") == 10
+    with_ours = Case("beside-another", design, [*ours, someone_elses_filter()],
+                     kube_objects(design), workloads(design))
+    without = Case("beside-another-unset", design, [*unset, someone_elses_filter()],
+                   kube_objects(design), workloads(design))
+    run_xdsdump(xdsdump, [with_ours, without])
+    assert with_ours.dump["errors"] == [] and without.dump["errors"] == []
+    for w in with_ours.pods:  # delivered_lua asserts [ours, router] at every chain's end
+        if w.service is None:
+            delivered_lua(with_ours, w, "OUTBOUND")
+        else:
+            delivered_lua(with_ours, w, "INBOUND", w.port)
+            delivered_lua(with_ours, w, "OUTBOUND", w.port)
+    (chain,) = without.proxy(without.gateway).http_filters("OUTBOUND")
+    names = [f["name"] for f in chain]
+    assert names[-3:] == [f"lanedesign.{design.name}.baggage", "someone.else", ROUTER]
+
+
+@pytest.mark.parametrize("name", ["mock-baggage", "shop"])
+def test_the_exported_gateway_serves_the_ingress_like_the_users(xdsdump, name):
+    """``with_gateway``: with the exported Gateway and no Gateway of the user's, the ingress
+    gateway routes every request as the simulator says."""
+    design = examples.load(name)
+    case = Case(f"{name}-with-gateway", design, emit_istio(design, with_gateway=True),
+                kube_objects(design), workloads(design), extras=False)
+    bare = Case(f"{name}-no-gateway", design, emit_istio(design), kube_objects(design),
+                workloads(design), extras=False)
+    run_xdsdump(xdsdump, [case, bare])
+    assert case.dump["errors"] == []
+    assert len(case.proxy(case.gateway).http_filters("OUTBOUND")) == 1
+    host = gateway_host(design)
+    for pairs in requests(design):
+        check_request(case, pairs, "/", host)
+    # the check bites: without a Gateway the ingress gateway has no HTTP listener at all
+    assert bare.proxy(bare.gateway).http_filters("OUTBOUND") == []

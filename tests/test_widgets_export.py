@@ -22,7 +22,9 @@ def test_asm_export_preview_and_files(tmp_path, designer):
     export.folder.value = str(tmp_path / "out")
     export.write.click()
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert "asmswimlanegroup-mock-baggage.yaml" in files and len(files) == 4
+    # the four objects, and the index of what lanedesign wrote there (files.py)
+    assert "asmswimlanegroup-mock-baggage.yaml" in files and len(files) == 5
+    assert ".lanedesign-export.json" in files
     assert "Wrote 4 files" in export.result.value
 
 
@@ -155,3 +157,28 @@ def test_a_large_export_previews_the_first_objects_and_prepares_the_download_on_
     assert export.prepare.layout.display == "none"
     # the Cluster tab asks for the same objects: one emission serves both
     assert manifests(designer.design, "istio")[0] is export.objects
+
+
+def test_writing_files_again_removes_what_the_design_no_longer_emits(tmp_path, designer):
+    """The Export tab writes through ``files.export_files``, as ``export --out`` does."""
+    export = designer.show(designer.export)
+    export.folder.value = str(tmp_path)
+    export.write.click()
+    envoy = tmp_path / "istio-system" / "envoyfilter-mock-baggage-baggage.yaml"
+    assert envoy.is_file() and (tmp_path / ".lanedesign-export.json").is_file()
+    designer.state.edit("header method", lambda d: d.with_method("header"))
+    export = designer.show(designer.export)
+    export.write.click()
+    assert not envoy.exists()
+    assert "Removed 1 no longer emitted: istio-system/envoyfilter-mock-baggage-baggage.yaml" \
+        in export.result.value
+
+
+def test_the_export_tab_offers_the_gateway_where_the_target_emits_one(designer):
+    export = designer.show(designer.export)
+    assert "kind: Gateway" not in export.preview.value  # opt-in
+    export.with_gateway.value = True
+    assert "kind: Gateway\n" in export.preview.value
+    assert export.objects == emit(designer.design, "istio", with_gateway=True)
+    export.target.value = "asm"  # ASM emits no Gateway: the box is not offered
+    assert export.with_gateway.layout.display == "none"

@@ -23,16 +23,19 @@ __all__ = ["ReadResult", "Target", "TargetError", "dump_manifests", "emit", "man
            "object_filename"]
 
 
-def emit(design: LaneDesign, target: str, full_routes: bool = False) -> list[dict]:
+def emit(design: LaneDesign, target: str, full_routes: bool = False,
+         with_gateway: bool = False) -> list[dict]:
     """The manifests for ``target`` (a registered name: ``istio``, ``asm``, ``gateway-api``),
     in apply order.
 
-    ``full_routes``: for a target that offers it (``Target.options``, Istio), a route for
-    every lane in every VirtualService, even where the default route already serves the
-    lane; other targets have no such choice and ignore it.
+    Options, for a target that offers them (``Target.options``); others ignore them:
+    ``full_routes`` (Istio) a route for every lane in every VirtualService, even where the
+    default route already serves the lane; ``with_gateway`` (Istio, Gateway API) also the
+    Gateway the ingress names, which a stock mesh does not have.
     """
     found = registry.target(target)
-    options = {"full_routes": full_routes} if "full_routes" in found.options else {}
+    asked = {"full_routes": full_routes, "with_gateway": with_gateway}
+    options = {name: value for name, value in asked.items() if name in found.options}
     with collector_paused():
         return found.emit(design, **options)
 

@@ -39,10 +39,12 @@ PATH_CHARS = re.compile(r"(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|%[0-9a-fA-F]{2})+")
 Serve = Callable[[str | None, str], str]
 
 
-def emit_gateway_api(design: LaneDesign) -> list[dict]:
+def emit_gateway_api(design: LaneDesign, with_gateway: bool = False) -> list[dict]:
     """Version Services, then the mesh HTTPRoutes, then the ingress route (apply order).
 
-    Raises ``TargetError`` with the first of ``gateway_api_problems`` if there are any.
+    ``with_gateway`` also emits the Gateway the ingress names (``ingress_gateway``), before
+    the ingress routes. Raises ``TargetError`` with the first of ``gateway_api_problems`` if
+    there are any.
     """
     problems = gateway_api_problems(design)
     if problems:
@@ -55,7 +57,8 @@ def emit_gateway_api(design: LaneDesign) -> list[dict]:
     for svc in design.services:
         services += [version_service(design, svc, lane) for lane in _versions(design, svc, serve)]
         routes += mesh_routes(design, svc, serve, taken)
-    return [*services, *routes, *ingress_routes(design, serve, taken)]
+    gateway = [ingress_gateway(design)] if with_gateway and design.ingress is not None else []
+    return [*services, *routes, *gateway, *ingress_routes(design, serve, taken)]
 
 
 def gateway_api_problems(design: LaneDesign) -> list[Finding]:
@@ -75,6 +78,9 @@ TARGET = Target(
                   "Cilium) document which release they need."},
     problems=gateway_api_problems,
     emit=emit_gateway_api,
+    # the Gateway (with_gateway) is not among `kinds`: the cluster never prunes an ingress
+    # Gateway, which other routes than the design's may be attached to
+    options=frozenset({"with_gateway"}),
 )
 
 
@@ -403,6 +409,33 @@ def ingress_routes(design: LaneDesign, serve: Serve,
     names = [name, *(_free_name(design, "ingress", k, namespace, taken)
                      for k in range(2, len(parts) + 1))]
     return [_ingress_route(design, name, namespace, rules) for name, rules in zip(names, parts)]
+
+
+GATEWAY_CLASS = "istio"  # Istio's controller; another mesh's class is a one-word change
+GATEWAY_PORT = 80
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"  # every namespace has it (since 1.22)
+
+
+def ingress_gateway(design: LaneDesign) -> dict:
+    """The Gateway the ingress routes attach to, for a cluster without one.
+
+    One HTTP listener on port 80 with no hostname (each ingress HTTPRoute names its hosts);
+    it admits routes from the namespace the ingress routes live in (the entry service's):
+    ``Same`` when that is the Gateway's own, else that one namespace by its name label.
+    """
+    ing = design.ingress
+    assert ing is not None
+    namespace = ing.gateway_namespace or design.namespace
+    routes_in = design.namespace_of(ing.entry)
+    allowed: dict[str, Any] = {"from": "Same"} if routes_in == namespace else {
+        "from": "Selector", "selector": {"matchLabels": {NAMESPACE_NAME_LABEL: routes_in}}}
+    return {
+        "apiVersion": API_VERSION, "kind": "Gateway",
+        "metadata": _metadata(design, ing.gateway_name, namespace),
+        "spec": {"gatewayClassName": GATEWAY_CLASS, "listeners": [{
+            "name": "http", "port": GATEWAY_PORT, "protocol": "HTTP",
+            "allowedRoutes": {"namespaces": allowed}}]},
+    }
 
 
 def _ingress_route(design: LaneDesign, name: str, namespace: str, rules: list[dict]) -> dict:

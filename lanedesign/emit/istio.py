@@ -20,15 +20,23 @@ API_VERSION = "networking.istio.io/v1"
 ENVOY_FILTER_API_VERSION = "networking.istio.io/v1alpha3"  # EnvoyFilter has no v1
 ROOT_NAMESPACE = "istio-system"  # Istio's default root namespace: filters there reach every proxy
 LUA_FILTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
+# EnvoyFilters are applied in ascending priority (0 by default): a positive one is applied
+# after the default ones, so the INSERT_BEFORE lands last, right before the router, whatever
+# else inserts there; and a set priority is what `istioctl analyze` asks of a relative
+# operation (IST0151). A multiple of 10, as Istio's API recommends, to leave room around it.
+BAGGAGE_FILTER_PRIORITY = 10
 
 Serve = Callable[[str | None, str], str]
 
 
-def emit_istio(design: LaneDesign, full_routes: bool = False) -> list[dict]:
+def emit_istio(design: LaneDesign, full_routes: bool = False,
+               with_gateway: bool = False) -> list[dict]:
     """DestinationRules, mesh VirtualServices, the gateway VirtualService, the EnvoyFilter.
 
     ``full_routes`` gives every mesh VirtualService a route per lane; by default a lane's
     route is left out where the default route already serves it (``mesh_virtual_service``).
+    ``with_gateway`` also emits the Gateway the ingress names (``ingress_gateway``), before
+    the routes bound to it.
     """
     refused = [p for p in istio_problems(design) if p.severity == "error"]
     if refused:
@@ -39,6 +47,8 @@ def emit_istio(design: LaneDesign, full_routes: bool = False) -> list[dict]:
     objects += [tcp_virtual_service(design, svc) if svc.tcp_only else
                 mesh_virtual_service(design, svc, serve, lanes(svc.name), full_routes)
                 for svc in design.services]
+    if with_gateway and design.ingress is not None:
+        objects.append(ingress_gateway(design))
     gateway = gateway_virtual_service(design, serve, taken=_names(objects))
     if gateway is not None:
         objects.append(gateway)
@@ -73,7 +83,9 @@ TARGET = Target(
                   "context of a mesh cluster with --context."},
     problems=istio_problems,
     emit=emit_istio,
-    options=frozenset({"full_routes"}),
+    # the Gateway (with_gateway) is not among `kinds`: the cluster never prunes an ingress
+    # Gateway, which other routes than the design's may be bound to
+    options=frozenset({"full_routes", "with_gateway"}),
     read=read_objects,
 )
 
@@ -207,6 +219,31 @@ def _route_candidates(design: LaneDesign, full_routes: bool) -> Callable[[str], 
     return candidates
 
 
+GATEWAY_SELECTOR = {"istio": "ingressgateway"}  # the stock ingress gateway's pods (istioctl)
+GATEWAY_PORT = 80
+
+
+def ingress_gateway(design: LaneDesign) -> dict:
+    """The Gateway the ingress names (``istio-system/ingressgateway``), for a mesh without one.
+
+    A stock install has the ingress gateway's pods and Service but no Gateway object, so the
+    gateway VirtualService binds to nothing (``istioctl analyze`` IST0101). This one selects
+    the stock gateway's pods and serves the design's hosts over HTTP on port 80; hosts
+    without a ``namespace/`` prefix let a VirtualService in any namespace bind to them.
+    """
+    ingress = design.ingress
+    assert ingress is not None
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Gateway",
+        "metadata": _metadata(design, ingress.gateway_name,
+                              ingress.gateway_namespace or design.namespace),
+        "spec": {"selector": dict(GATEWAY_SELECTOR), "servers": [{
+            "port": {"number": GATEWAY_PORT, "name": "http", "protocol": "HTTP"},
+            "hosts": list(ingress.hosts)}]},
+    }
+
+
 def gateway_virtual_service(design: LaneDesign, serve: Serve,
                             taken: frozenset[tuple[str, str, str]] = frozenset()) -> dict | None:
     """The gateway's routes into the lanes; ``None`` when no request can enter (all 404)."""
@@ -310,7 +347,8 @@ def baggage_envoy_filter(design: LaneDesign) -> dict:
         "kind": "EnvoyFilter",
         # root namespace and no workloadSelector: every sidecar and gateway of the mesh
         "metadata": _metadata(design, object_name(design.name, "baggage"), ROOT_NAMESPACE),
-        "spec": {"configPatches": [*(_lua_patch(context, filter_name, source)
+        "spec": {"priority": BAGGAGE_FILTER_PRIORITY,
+                 "configPatches": [*(_lua_patch(context, filter_name, source)
                                      for context in ("SIDECAR_OUTBOUND", "GATEWAY")),
                                    baggage_inbound_patch(design)]},
     }

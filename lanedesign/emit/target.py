@@ -42,7 +42,8 @@ class Target:
     problems: Callable[[LaneDesign], list[Finding]]
     emit: Callable[[LaneDesign], list[dict]]  # plain dicts in apply order; pure
     read: Callable[[list[dict]], ReadResult] | None = None  # objects -> design, if supported
-    # keyword options ``emit`` also takes (``full_routes``: Istio's every-lane routes)
+    # keyword options ``emit`` also takes (``full_routes``: Istio's every-lane routes;
+    # ``with_gateway``: the Gateway the ingress names)
     options: frozenset[str] = frozenset()
 
     @property

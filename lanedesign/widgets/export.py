@@ -13,7 +13,7 @@ from .. import examples
 from ..codec import dump_manifests, manifest_header
 from ..designfile import Loaded, dump_design, save_design
 from ..emit import registry
-from ..files import write_manifests as write_object_files
+from ..files import FilesWritten, export_files
 from ..findings import Finding
 from ..model import LaneDesign
 from ..pipeline import check_and_export, design_from_text
@@ -31,27 +31,28 @@ def target_options() -> list[tuple[str, str]]:
     return [(t.label, t.name) for t in registry.targets()]
 
 
-_last: list[tuple[LaneDesign, str, bool, tuple[list[dict] | None, str]]] = []
+_last: list[tuple[LaneDesign, str, bool, bool, tuple[list[dict] | None, str]]] = []
 
 
-def manifests(design: LaneDesign, target: str,
-              full_routes: bool = False) -> tuple[list[dict] | None, str]:
+def manifests(design: LaneDesign, target: str, full_routes: bool = False,
+              with_gateway: bool = False) -> tuple[list[dict] | None, str]:
     """The target's objects, or None and an HTML message listing every reason there are none.
 
     The last answer is kept (for this very design object, which is immutable): the Export and
     Cluster tabs both ask after every edit, and a large mesh takes a while to emit. The
     objects are shared, so callers must not change them.
     """
-    if _last and _last[0][0] is design and _last[0][1:3] == (target, full_routes):
-        return _last[0][3]
-    found = _manifests(design, target, full_routes)
-    _last[:] = [(design, target, full_routes, found)]
+    if _last and _last[0][0] is design and _last[0][1:4] == (target, full_routes, with_gateway):
+        return _last[0][4]
+    found = _manifests(design, target, full_routes, with_gateway)
+    _last[:] = [(design, target, full_routes, with_gateway, found)]
     return found
 
 
-def _manifests(design: LaneDesign, target: str,
-               full_routes: bool) -> tuple[list[dict] | None, str]:
-    checked = check_and_export(design, target, full_routes=full_routes)
+def _manifests(design: LaneDesign, target: str, full_routes: bool,
+               with_gateway: bool) -> tuple[list[dict] | None, str]:
+    checked = check_and_export(design, target, full_routes=full_routes,
+                               with_gateway=with_gateway)
     if checked.ok:
         return list(checked.objects), ""
     if checked.refusals:
@@ -71,9 +72,11 @@ def _header(design: LaneDesign, target: str, objects: list[dict]) -> str:
 
 
 def write_manifests(design: LaneDesign, target: str, objects: list[dict],
-                    folder: Path) -> list[Path]:
-    """One YAML file per object in ``folder`` (created if needed); the paths written."""
-    return write_object_files(objects, folder, _header(design, target, objects))
+                    folder: Path) -> FilesWritten:
+    """One YAML file per object in ``folder`` (created if needed), and the files lanedesign
+    wrote there before for objects no longer emitted removed, as ``lanedesign export --out``
+    does (``files.export_files``)."""
+    return export_files(objects, folder, _header(design, target, objects), design.name, target)
 
 
 def load_text(content: bytes) -> Loaded:
@@ -107,6 +110,10 @@ class ExportPanel(Panel):
                                       tooltip="Istio: every VirtualService lists every lane, "
                                               "also those its default route serves already")
         self.full_routes.observe(lambda _: self.refresh(), "value")
+        self.with_gateway = W.Checkbox(description="the ingress Gateway too", indent=False,
+                                       tooltip="also emit the Gateway the ingress names "
+                                               "(a stock mesh has none)")
+        self.with_gateway.observe(lambda _: self.refresh(), "value")
         self.status = W.HTML()
         self.preview = W.HTML(layout=W.Layout(max_height="330px", overflow="auto",
                                               border="1px solid #ddd", padding="4px"))
@@ -139,7 +146,8 @@ class ExportPanel(Panel):
         self.widget = W.VBox([
             self.target,  # its own row: an error beside it squeezed the buttons onto two
             self.status,
-            W.HBox([self.full_routes, self.find, self.only_matching, self.found],
+            W.HBox([self.full_routes, self.with_gateway, self.find, self.only_matching,
+                    self.found],
                    layout=W.Layout(align_items="center")),
             self.preview,
             W.HBox([self.folder, self.write, self.prepare, self.downloads],
@@ -158,11 +166,14 @@ class ExportPanel(Panel):
         design, target = self.state.design, self.target.value
         self.folder.value = self.folder.value or f"manifests/{design.name}"
         self.design_path.value = self.design_path.value or f"{design.name}.yaml"
-        self.full_routes.layout.display = "" if target == "istio" else "none"
+        options = registry.target(target).options
+        self.full_routes.layout.display = "" if "full_routes" in options else "none"
+        self.with_gateway.layout.display = "" if "with_gateway" in options else "none"
         if self._result_for is not None and self._result_for is not design:
             self.result.value = ""  # a "Done: ..." about an earlier design would mislead
             self._result_for = None
-        self.objects, why = manifests(design, target, self.full_routes.value)
+        self.objects, why = manifests(design, target, self.full_routes.value,
+                                      self.with_gateway.value)
         big = self.objects is not None and len(self.objects) > PREVIEW_OBJECTS
         links = [] if big else [self._design_link()]
         self.preview.layout.display = "none" if self.objects is None else ""
@@ -219,8 +230,13 @@ class ExportPanel(Panel):
             self._say(message(f"Cannot write to {folder.resolve()}: {exc.strerror or exc}",
                               "error"))
             return
-        names = ", ".join(p.relative_to(folder).as_posix() for p in written)
-        self._say(message(f"Wrote {len(written)} files to {folder.resolve()}: {names}", "ok"))
+        names = ", ".join(p.relative_to(folder).as_posix() for p in written.written)
+        text = f"Wrote {len(written.written)} files to {folder.resolve()}: {names}"
+        if written.removed:
+            gone = ", ".join(p.relative_to(folder).as_posix() for p in written.removed)
+            text += f". Removed {len(written.removed)} no longer emitted: {gone}"
+        self._say(message(text, "ok") + (findings_message("", written.findings)
+                                         if written.findings else ""))
 
     def save_design(self) -> None:
         path = Path(self.design_path.value.strip() or f"{self.state.design.name}.yaml")
