@@ -300,10 +300,15 @@ def selects(service: dict, pod: Pod) -> bool:
     return bool(selector) and all(pod.labels.get(k) == v for k, v in selector.items())
 
 
-def with_cluster_ip(service: dict, ip: str) -> dict:
-    """The Service as the API server has it once created: with its ClusterIP."""
+def as_created(service: dict, ip: str) -> dict:
+    """The Service as the API server stores it: its ClusterIP, and each port's defaults
+    (``targetPort`` = ``port``, ``protocol: TCP``; Bookinfo's Services leave both out, and
+    Istio reads the inbound port from ``targetPort``)."""
     out = copy.deepcopy(service)
     out["spec"]["clusterIP"] = ip
+    for port in out["spec"]["ports"]:
+        port.setdefault("targetPort", port["port"])
+        port.setdefault("protocol", "TCP")
     return out
 
 
