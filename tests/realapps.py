@@ -23,41 +23,15 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lanedesign.codec import parse_yaml_documents
+from realapp_manifests import documents, in_namespace, of_kind, with_version
+
 from lanedesign.model import Ingress, Lane, LaneDesign, PassThrough, Service, ServicePort
 
 BOUTIQUE_NS = "boutique"
 BOOKINFO_NS = "bookinfo"
 VERSION = "version"  # the pod label the lanes select on
 
-# -- the apps as shipped --------------------------------------------------------------------
-
-
-def documents(path: Path) -> list[dict]:
-    docs, problem = parse_yaml_documents(path.read_text(encoding="utf-8"))
-    assert problem is None, problem
-    return [d for d in docs if isinstance(d, dict)]
-
-
-def of_kind(docs: list[dict], *kinds: str) -> list[dict]:
-    return [d for d in docs if d.get("kind") in kinds]
-
-
-def in_namespace(obj: dict, namespace: str) -> dict:
-    obj = copy.deepcopy(obj)
-    obj["metadata"]["namespace"] = namespace
-    return obj
-
-
-def with_version(deployment: dict, value: str, rename: bool = False) -> dict:
-    """``deployment`` whose pods carry ``version: value`` (in its selector too, so that two
-    Deployments of one app never select each other's pods); ``<name>-<value>`` if ``rename``."""
-    out = copy.deepcopy(deployment)
-    out["spec"]["template"]["metadata"]["labels"][VERSION] = value
-    out["spec"]["selector"]["matchLabels"][VERSION] = value
-    if rename:
-        out["metadata"]["name"] += f"-{value}"
-    return out
+# -- the apps as shipped (read and labelled with realapp_manifests' helpers) ----------------
 
 
 @dataclass
