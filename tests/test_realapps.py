@@ -35,13 +35,13 @@ pytestmark = pytest.mark.realapps
 
 
 @pytest.fixture(scope="module")
-def shop(shared_dir) -> App:
-    return boutique(shared_dir)
+def shop(realapps_shared) -> App:
+    return boutique(realapps_shared)
 
 
 @pytest.fixture(scope="module")
-def books(shared_dir) -> App:
-    return bookinfo(shared_dir)
+def books(realapps_shared) -> App:
+    return bookinfo(realapps_shared)
 
 
 def codes(findings, severities=("error", "warning")) -> list[str]:

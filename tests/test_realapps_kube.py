@@ -27,10 +27,10 @@ def ident(obj: dict) -> tuple[str, str | None, str]:
     return obj["kind"], meta.get("namespace"), meta["name"]
 
 
-def bookinfo_gateway_api(shared_dir) -> list[dict]:
+def bookinfo_gateway_api(realapps_shared) -> list[dict]:
     """Bookinfo's own Gateway API Gateway (``gateway-api/bookinfo-gateway.yaml``; not its
     HTTPRoute, which would route productpage beside the lanes: issue 19)."""
-    folder = shared_dir / "realapps" / "bookinfo" / "gateway-api"
+    folder = realapps_shared / "realapps" / "bookinfo" / "gateway-api"
     return [in_namespace(d, "bookinfo") for d in documents(folder / "bookinfo-gateway.yaml")
             if d["kind"] == "Gateway"]
 
@@ -58,11 +58,11 @@ class Scenario:
             return design.with_ingress(default=None)
         return design
 
-    def app_objects(self, shared_dir) -> tuple[App, list[dict]]:
+    def app_objects(self, realapps_shared) -> tuple[App, list[dict]]:
         if self.app == "boutique":
-            return boutique(shared_dir), []
-        books = bookinfo(shared_dir)
-        own = bookinfo_gateway_api(shared_dir) if self.target == "gateway-api" else \
+            return boutique(realapps_shared), []
+        books = bookinfo(realapps_shared)
+        own = bookinfo_gateway_api(realapps_shared) if self.target == "gateway-api" else \
             [books.mesh_object("Gateway", "bookinfo-gateway")]
         return books, own
 
@@ -89,11 +89,11 @@ def owned(cluster: Cluster, objects: list[dict]) -> set[tuple]:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: f"{s.app}-{s.target}")
-def test_apply_diff_reapply_and_prune_a_lane(scenario, control_plane, shared_dir, tmp_path,
+def test_apply_diff_reapply_and_prune_a_lane(scenario, control_plane, realapps_shared, tmp_path,
                                              capsys):
     plane = control_plane
     plane.reset()
-    app, own = scenario.app_objects(shared_dir)
+    app, own = scenario.app_objects(realapps_shared)
     plane.ensure_namespace(app.namespace)
     config = plane.kubeconfig(tmp_path)
     design = scenario.design()

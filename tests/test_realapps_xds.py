@@ -136,8 +136,8 @@ def broken_boutique(app: App) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def cases(shared_dir) -> dict[str, Case]:
-    shop, books = boutique(shared_dir), bookinfo(shared_dir)
+def cases(realapps_shared) -> dict[str, Case]:
+    shop, books = boutique(realapps_shared), bookinfo(realapps_shared)
     # Boutique's design names its Gateway API Gateway `istio-gateway`; an Istio Gateway of
     # that name is what `export --with-gateway` (branch istiofix) emits: a stand-in here.
     shop_gateway = [istio_gateway(shop.namespace, "istio-gateway", 80)]
