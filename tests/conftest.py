@@ -40,6 +40,19 @@ def shared_dir() -> Path:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session")
+def realapps_shared(shared_dir) -> Path:
+    """``shared_dir``, checked to hold ``realapps/`` (Online Boutique and Bookinfo as shipped);
+    skipped, or failed under ``LANEDESIGN_REQUIRE_SHARED=1``, as ``shared_dir`` is."""
+    folder = shared_dir / "realapps"
+    if (folder / "online-boutique").is_dir() and (folder / "bookinfo").is_dir():
+        return shared_dir
+    reason = f"{folder} lacks online-boutique/ or bookinfo/ (the realapps tier's manifests)"
+    if os.environ.get("LANEDESIGN_REQUIRE_SHARED") == "1":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 @pytest.fixture
 def mock():
     """The product page's mock scenario (baggage method)."""

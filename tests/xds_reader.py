@@ -238,10 +238,32 @@ class Proxy:
                     and listener["name"] != f"0.0.0.0_{port}":
                 continue
             for chain in listener.get("chains") or []:
+                if "tcpProxy" in chain:  # a TCP proxy: no HTTP filters (``tcp_proxies``)
+                    continue
                 if direction == "INBOUND" and port is not None \
                         and not chain["name"].endswith(f"_{port}"):
                     continue
                 out.append(chain["httpFilters"])
+        return out
+
+    def tcp_proxies(self, listener: str) -> list[dict]:
+        """The TCP proxies (``envoy.filters.network.tcp_proxy``) of the listener named
+        ``listener`` (a sidecar's ``<ClusterIP>_<port>`` for a TCP service): each chain's one
+        ``cluster``, or its ``weighted_clusters``."""
+        found = [ln for ln in self.dump["listeners"] if ln["name"] == listener]
+        if len(found) != 1:
+            raise XdsError(f"{self.name}: {len(found)} listeners named {listener!r}")
+        out = []
+        for chain in found[0].get("chains") or []:
+            if "tcpProxy" not in chain:
+                continue
+            proxy = chain["tcpProxy"]
+            unknown = set(proxy) - {"stat_prefix", "cluster", "weighted_clusters",
+                                    "access_log", "max_connect_attempts", "idle_timeout",
+                                    "metadata_match", "hash_policy"}
+            if unknown or "metadata_match" in proxy or "hash_policy" in proxy:
+                raise XdsError(f"TcpProxy fields this reading does not know: {sorted(proxy)}")
+            out.append(proxy)
         return out
 
     def endpoints(self, cluster: str) -> list[str]:

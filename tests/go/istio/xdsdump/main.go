@@ -1,12 +1,14 @@
 // Command xdsdump runs Istio's own control plane in-process (pilot/test/xds, the fake
 // discovery server Istio's tests use) and writes, as JSON, the Envoy configuration that given
-// proxies receive: route configurations, each listener's HTTP filter chains, and the
-// endpoints (IP addresses) of every cluster.
+// proxies receive: route configurations, each listener's HTTP filter chains (and its TCP
+// proxies: where a TCP service's connections go), and the endpoints (IP addresses) of every
+// cluster.
 //
 // Input (stdin): {"cases": [{"name", "config": Istio YAML, "kube": Kubernetes YAML,
 // "proxies": [{"name", "type": "sidecar"|"router", "namespace", "ip", "labels"}]}]}.
 // Output (stdout): {"cases": [{"name", "errors": [...], "proxies": {NAME: {"routes": [...],
-// "listeners": [...], "endpoints": {CLUSTER: [IP, ...]}}}}]}. Several designs go in one
+// "listeners": [{"name", "direction", "chains": [{"name", "routeConfig",
+// "httpFilters"} | {"name", "tcpProxy"}]}], "endpoints": {CLUSTER: [IP, ...]}}}}]}. Several designs go in one
 // call so that the process starts once. A case that Istio rejects carries its errors and no
 // proxies; the program itself fails only on unreadable input.
 package main
@@ -23,6 +25,7 @@ import (
 
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	tcp "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -50,7 +53,8 @@ type caseIn struct {
 type chainOut struct {
 	Name        string            `json:"name"`
 	RouteConfig string            `json:"routeConfig,omitempty"`
-	HTTPFilters []json.RawMessage `json:"httpFilters"`
+	HTTPFilters []json.RawMessage `json:"httpFilters,omitempty"`
+	TCPProxy    json.RawMessage   `json:"tcpProxy,omitempty"`
 }
 
 type listenerOut struct {
@@ -143,7 +147,11 @@ func dumpListeners(f *failer, listeners []*listener.Listener) []listenerOut {
 				}
 				manager := &hcm.HttpConnectionManager{}
 				if filter.GetTypedConfig().UnmarshalTo(manager) != nil {
-					continue // not an HTTP connection manager (TCP proxy, ...)
+					proxy := &tcp.TcpProxy{}
+					if filter.GetTypedConfig().UnmarshalTo(proxy) == nil {
+						lo.Chains = append(lo.Chains, chainOut{Name: fc.Name, TCPProxy: raw(f, proxy)})
+					}
+					continue // neither (RBAC, metadata exchange, ...): not where traffic goes
 				}
 				co := chainOut{Name: fc.Name, RouteConfig: manager.GetRds().GetRouteConfigName()}
 				for _, hf := range manager.HttpFilters {
