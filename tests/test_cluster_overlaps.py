@@ -230,6 +230,12 @@ def test_a_missing_gateway_is_a_warning_with_the_fix(mesh, tmp_path, capsys):
     code, out, _ = run(capsys, "diff", design_file(tmp_path, "istio-system/nope"),
                        "--target", "gateway-api", "--kubeconfig", mesh.kubeconfig)
     assert code == 0 and "a Gateway API Gateway that does not exist" in out
+    # the export that brings the Gateway itself is not missing one
+    for target in ("istio", "gateway-api"):
+        code, out, _ = run(capsys, "diff", design_file(tmp_path, "default/web"), "--target",
+                           target, "--with-gateway", "--kubeconfig", mesh.kubeconfig)
+        assert code == 0 and "LD906" not in out, out
+        assert "Gateway default/web" in out or "default/web" in out
 
 
 def test_a_team_httproute_on_a_design_service_is_an_overlap(mesh, tmp_path, capsys):

@@ -653,6 +653,12 @@ def _missing_gateways(cluster: Cluster, objects: Sequence[dict], paths: _Paths) 
                 if parent.get("kind", "Gateway") == "Gateway":
                     wanted[(GATEWAY_API_GROUP, parent.get("namespace") or ns,
                             parent.get("name", ""))] = None
+    # a Gateway the export brings itself (`--with-gateway`) is not missing
+    for obj in objects:
+        if obj["kind"] == "Gateway":
+            group = obj.get("apiVersion", "").split("/")[0]
+            wanted.pop((group, obj["metadata"].get("namespace") or "",
+                        obj["metadata"].get("name", "")), None)
     findings = []
     for group, ns, name in wanted:
         versions = _ISTIO_VERSIONS if group == ISTIO_GROUP else _GATEWAY_API_VERSIONS
