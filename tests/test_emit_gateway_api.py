@@ -982,8 +982,12 @@ def dry_run(plane, obj: dict) -> None:
 
 @pytest.mark.kube
 def test_a_real_api_server_takes_every_object(control_plane):
+    several = replace(boutique().service("cartservice"), ports=(
+        ServicePort(7070, "grpc", "rpc", "kubernetes.io/h2c"), ServicePort(9090, "metrics", 9091),
+        ServicePort(53, "dns", None, None, "UDP")))
     designs = [*(examples.load(n) for n in EXPRESSIBLE), many_lanes(300),
-               many_lanes(300, holding=False), lanes_by_header(40), many_lanes(40, "baggage")]
+               many_lanes(300, holding=False), lanes_by_header(40), many_lanes(40, "baggage"),
+               boutique(), boutique().with_service(several)]
     exported = [emit_gateway_api(design) for design in designs]
     for objects in exported:
         for namespace in sorted({o["metadata"]["namespace"] for o in objects}):
