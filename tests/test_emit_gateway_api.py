@@ -602,7 +602,8 @@ def port_shapes(i: int) -> dict[str, tuple[ServicePort, ...]]:
         "h2c": (ServicePort(9000 + i, "api", "rpc", "kubernetes.io/h2c"),),
         "unnamed": (ServicePort(8000 + i, None, 18000 + i),),
         "grpc-and-metrics": (ServicePort(7000 + i, "grpc"), ServicePort(9090, "http-metrics")),
-        "tcp": (ServicePort(6379, "tcp-redis"),),
+        # numbered apart: TCP services without cluster IPs on one port would share a listener
+        "tcp": (ServicePort(6379 + i, "tcp-redis"),),
     }
 
 

@@ -45,7 +45,7 @@ from istio_workloads import (
 )
 from request_cases import PickLane, gateway_host
 from strategies import designs
-from test_emit_gateway_api import EXPRESSIBLE, boutique, carried, gatewayable
+from test_emit_gateway_api import EXPRESSIBLE, PORTED, boutique, carried, gatewayable
 from xds_reader import Proxy, lua_chain
 
 from lanedesign import examples
@@ -58,6 +58,7 @@ from lanedesign.validate import validate
 pytestmark = pytest.mark.istio
 
 RANDOM_DESIGNS = 12
+PORTED_DESIGNS = 3  # random designs with applications' ports: gRPC, h2c, targetPorts, TCP
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 
 
@@ -86,16 +87,40 @@ def seeded_designs(count: int) -> list[LaneDesign]:
     return list(found.values())
 
 
+def seeded_ported(count: int) -> list[LaneDesign]:
+    """``count`` distinct random designs with ports (``PORTED``), the same every run."""
+    found: dict[str, LaneDesign] = {}
+
+    @settings(max_examples=count * 40, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(PORTED)
+    def collect(design: LaneDesign) -> None:
+        design = design.with_(services=tuple(replace(s, selector=None)
+                                             for s in design.services))
+        shapes = {(p.name, p.target_port is not None) for s in design.services for p in s.ports}
+        if (len(found) < count and len(shapes) >= 3 and design.ingress is not None
+                and not has_errors(validate(design))
+                and not has_errors(gateway_api_problems(design))):
+            found.setdefault(repr(design), design)
+
+    collect()
+    assert len(found) == count, f"only {len(found)} distinct random designs with ports"
+    return list(found.values())
+
+
 @functools.cache
 def variants() -> dict[str, LaneDesign]:
     out = {name: examples.load(name) for name in EXPRESSIBLE}
     out["boutique"] = boutique()
     for i, design in enumerate(seeded_designs(RANDOM_DESIGNS)):
         out[f"random-{i:02d}"] = design
+    for i, design in enumerate(seeded_ported(PORTED_DESIGNS)):
+        out[f"ported-{i}"] = design
     return out
 
 
-CASE_NAMES = [*EXPRESSIBLE, "boutique", *(f"random-{i:02d}" for i in range(RANDOM_DESIGNS))]
+CASE_NAMES = [*EXPRESSIBLE, "boutique", *(f"random-{i:02d}" for i in range(RANDOM_DESIGNS)),
+              *(f"ported-{i}" for i in range(PORTED_DESIGNS))]
 WRONG = "mock-header-wrong"  # mockb's route sends lane s3 to the baseline: the check must fail
 # the version Services as they were before ports were modelled: no targetPort, every port
 # `http`; Istio takes them, and the storefront's lanes reach port 80 of pods listening on 8080
