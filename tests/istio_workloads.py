@@ -37,11 +37,16 @@ class Workload:
     port: int
     # what the app listens on: (name, containerPort, protocol); empty: ("http", port, "TCP")
     containers: tuple[tuple[str, int, str], ...] = field(default=())
+    target: int | None = None  # the container port ``port`` reaches; None: ``port`` itself
+
+    @property
+    def app_port(self) -> int:
+        """The port the app listens on for calls to the routed port (its inbound port)."""
+        return self.port if self.target is None else self.target
 
     @property
     def container_ports(self) -> list[dict]:
-        listed = self.containers or (("http", self.port, "TCP"),)
-        return [{"name": n, "containerPort": p, "protocol": t} for n, p, t in listed]
+        return container_specs(self.containers or (("http", self.port, "TCP"),))
 
     @property
     def proxy(self) -> dict:
@@ -49,6 +54,10 @@ class Workload:
         return {"name": self.name, "namespace": self.namespace, "ip": self.ip,
                 "labels": self.labels,
                 "type": "router" if self.service is None else "sidecar"}
+
+
+def container_specs(containers: tuple[tuple[str, int, str], ...]) -> list[dict]:
+    return [{"name": n, "containerPort": p, "protocol": t} for n, p, t in containers]
 
 
 def port_of(design: LaneDesign, service: str) -> int:
@@ -131,13 +140,18 @@ def workloads(design: LaneDesign) -> list[Workload]:
             clash = set(lane.label_map) & {"app"}
             assert not clash, f"lane {lane.name} labels {clash}: the Service selects on it"
             n = len(out) + 1
+            containers = containers_of(service)
+            routed = [p for p in service_ports(design, service.name)
+                      if p["port"] == port_of(design, service.name)]
+            target = (resolve(routed[0], container_specs(containers))
+                      if routed and containers else None)
             out.append(Workload(
                 name=f"{service.name}-{lane.name}"[:63].rstrip("-"),
                 namespace=design.namespace_of(service.name),
                 ip=f"10.1.{n // 250}.{n % 250 + 1}",
                 labels={"app": service.name, **lane.label_map},
                 service=service.name, lane=lane.name, port=port_of(design, service.name),
-                containers=containers_of(service)))
+                containers=containers, target=target))
     if design.ingress is not None:
         namespace, _ = gateway_ref(design)
         out.append(Workload("ingressgateway", namespace, "10.0.0.2", dict(GATEWAY_LABELS),
