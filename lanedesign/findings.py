@@ -240,7 +240,8 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "Export with `--target asm`, or switch the design to the `baggage` or `header` method."),
     ("LD621", "gateway-api-port-needed", "error", "A Gateway API backend that is a Service must "
      "name its port (a CEL rule of the HTTPRoute CRD), and the version Services need it too.",
-     "Set the service's `port`."),
+     "Set the service's `port`, or list its `ports` (then the first HTTP or gRPC port is "
+     "routed)."),
     ("LD622", "gateway-api-name-clash", "error", "The version Service `<service>-<lane>` would "
      "have the name of a service of the design, or of another version Service, in the same "
      "namespace.", "Rename the lane or the service."),
@@ -271,6 +272,19 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     ("LD629", "gateway-api-baggage-key", "error", "The baggage key holds `%`, which Envoy-based "
      "implementations read as the start of a formatter in header values.",
      "Use a baggage key without `%`, e.g. the route header's name."),
+    ("LD630", "gateway-api-tcp-entry", "error", "The ingress entry service has only TCP "
+     "ports (tcp, tls, redis, ...): the ingress is an HTTPRoute, which sends HTTP requests to "
+     "its backends.", "Make the service the gateway sends HTTP requests to the entry, or give "
+     "the entry service its HTTP or gRPC port in `ports`."),
+    ("LD631", "gateway-api-port-not-http", "error", "The port lanes route (`port`) is not an "
+     "HTTP, HTTP/2 or gRPC port (its name or appProtocol says tcp, tls, redis, ... or it is "
+     "UDP), so an HTTPRoute attached to it does nothing.", "Set `port` to the service's HTTP "
+     "or gRPC port, or leave it out to route the first one."),
+    ("LD632", "gateway-api-port-not-routed", "warning", "A service that lanes route has more "
+     "than one HTTP or gRPC port; the HTTPRoutes attach to the routed port only, so calls to "
+     "the others reach every version's pods through the service's own Service.",
+     "Nothing to do if callers use only the routed port; else set `port` to the one they "
+     "call."),
     # -- reading ASM objects (lanedesign import-asm) ----------------------------------------
     ("LD701", "asm-group-missing", "error", "The input holds no ASMSwimLaneGroup (or none of "
      "the requested name).", "Import YAML with an `istio.alibabacloud.com/v1` "

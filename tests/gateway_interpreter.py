@@ -6,6 +6,10 @@ proxy applies them to traffic to that Service) or to a Gateway. Among the matche
 rule of every route attached to the parent, the most specific wins: an exact path, then the
 longest prefix, then a method match, then most header matches, then most query matches; then
 the oldest route, then namespace/name, then list order. A request no rule matches gets 404.
+Ports as Istio reads them: an HTTPRoute attached to a Service port that is not HTTP (its
+appProtocol or name prefix says tcp, tls, redis, ...) routes nothing, since the proxy handles
+that port as TCP; a backend names one of its Service's ports, and reaches the pods on that
+port's targetPort.
 A tie that creation time would break, between routes whose outcomes differ, is an error here:
 nothing in the objects orders them. Anything this reading does not understand is an error too.
 """
@@ -26,6 +30,28 @@ BACKEND_FIELDS = {"group", "kind", "name", "namespace", "port", "weight", "filte
 
 class MeshError(Exception):
     """The objects hold something this reading does not know, or an undefined outcome."""
+
+
+# Istio's reading of a Service port's protocol: appProtocol, else the name's prefix before `-`
+# (`grpc-web` whole); a name it does not know is sniffed, and HTTP routes apply to what
+# turns out HTTP. Only these are handled as plain TCP.
+TCP_PROTOCOLS = {"tcp", "tls", "https", "mongo", "mysql", "redis"}
+APP_PROTOCOL_ALIASES = {"kubernetes.io/h2c": "http2", "kubernetes.io/ws": "http",
+                        "kubernetes.io/wss": "https"}
+
+
+def port_is_tcp(port: Mapping) -> bool:
+    """True when a proxy handles this Service port as TCP (UDP/SCTP: not proxied at all)."""
+    if port.get("protocol", "TCP") != "TCP":
+        return True
+    app = port.get("appProtocol")
+    if app:
+        app = APP_PROTOCOL_ALIASES.get(app.lower(), app.lower())
+        if app in TCP_PROTOCOLS:
+            return True
+        if app in {"http", "http2", "grpc", "grpc-web"}:
+            return False
+    return port.get("name", "").lower().split("-", 1)[0] in TCP_PROTOCOLS
 
 
 
@@ -161,6 +187,26 @@ class Mesh:
         svc = self.services.get((namespace, name))
         return None if svc is None else dict(svc["spec"]["selector"])
 
+    def service_port(self, namespace: str, name: str, port: int | None) -> dict | None:
+        """The port ``port`` of Service ``namespace/name`` (None: the Service is unknown).
+
+        A Service that exists without that port is an error: a backend naming it gets no
+        endpoints, and a caller could not reach it.
+        """
+        svc = self.services.get((namespace, name))
+        if svc is None:
+            return None
+        for spec in svc["spec"]["ports"]:
+            if port is None or spec["port"] == port:
+                return spec
+        raise MeshError(f"Service {namespace}/{name} has no port {port}")
+
+    def target_port(self, backend: Backend) -> int | str | None:
+        """The pod port ``backend`` reaches: its Service port's targetPort (default: the port
+        itself; a name is looked up in the pod). None: the Service is unknown."""
+        spec = self.service_port(backend.namespace, backend.name, backend.port)
+        return None if spec is None else spec.get("targetPort", spec["port"])
+
     # which routes apply
     def _attached(self, group: str, kind: str, namespace: str, name: str,
                   port: int | None) -> list[dict]:
@@ -178,7 +224,9 @@ class Mesh:
     def to_service(self, namespace: str, name: str, port: int | None, path: str,
                    headers: Headers) -> Routed:
         """A call from inside the mesh to Service ``namespace/name``."""
-        routes = self._attached("", "Service", namespace, name, port)
+        spec = self.service_port(namespace, name, port)
+        tcp = spec is not None and port_is_tcp(spec)
+        routes = [] if tcp else self._attached("", "Service", namespace, name, port)
         if not routes:  # no route: the Service itself, every pod it selects
             return Routed(200, None, (Backend(namespace, name, port, 1, ()),))
         return self._choose(routes, path, headers)
@@ -225,8 +273,12 @@ class Mesh:
             ns = ref.get("namespace", namespace)
             if ns != namespace:
                 raise MeshError("a backend in another namespace needs a ReferenceGrant")
-            out.append(Backend(ns, ref["name"], ref.get("port"), ref.get("weight", 1),
-                               rule_filters + tuple(ref.get("filters", []))))
+            backend = Backend(ns, ref["name"], ref.get("port"), ref.get("weight", 1),
+                              rule_filters + tuple(ref.get("filters", [])))
+            spec = self.service_port(ns, backend.name, backend.port)  # it must have that port
+            if spec is not None and port_is_tcp(spec):
+                raise MeshError(f"an HTTP backend on a TCP port: {ref}")
+            out.append(backend)
         if not out:
             raise MeshError("a rule without backends")
         return tuple(out)

@@ -6,7 +6,9 @@ The HTTPRoute ``openAPIV3Schema`` comes from
 ``istio_schema.strict`` does (unknown fields are errors, as with ``fieldValidation=Strict``).
 A JSON-schema validator does not run the CRD's CEL rules (``x-kubernetes-validations``) nor
 its list-map keys, so the ones the lane objects can meet are written out in ``cel_problems``.
-The core ``v1`` Service has no CRD; ``SERVICE`` is the part of its schema the target uses.
+The core ``v1`` Service has no CRD; ``SERVICE`` is the part of its schema the target uses, and
+``cel_problems`` adds the API server's checks of its ports (unique names and numbers, a name
+on each of several ports).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ HTTPROUTE_CRD = "gateway.networking.k8s.io_httproutes.yaml"
 GATEWAY_CRD = "gateway.networking.k8s.io_gateways.yaml"  # with --with-gateway
 CRDS = {"HTTPRoute": HTTPROUTE_CRD, "Gateway": GATEWAY_CRD}
 DNS1035 = r"[a-z]([-a-z0-9]*[a-z0-9])?"
+# a container port's name, which a named targetPort is (IANA_SVC_NAME: 15 characters, a letter)
+IANA_SVC_NAME = r"(?=.{1,15}\Z)(?=.*[a-z])(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 
 SERVICE = {
     "type": "object",
@@ -48,8 +52,12 @@ SERVICE = {
                 "ports": {"type": "array", "minItems": 1, "items": {
                     "type": "object", "additionalProperties": False, "required": ["port"],
                     "properties": {
-                        "name": {"type": "string", "maxLength": 15, "pattern": _whole(LABEL)},
+                        "name": {"type": "string", "maxLength": 63, "pattern": _whole(LABEL)},
                         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                        "targetPort": {"oneOf": [
+                            {"type": "integer", "minimum": 1, "maximum": 65535},
+                            {"type": "string", "pattern": _whole(IANA_SVC_NAME)}]},
+                        "protocol": {"enum": ["TCP", "UDP", "SCTP"]},
                         "appProtocol": {"type": "string"}}}},
             },
         },
@@ -91,9 +99,12 @@ def schema_errors(shared: Path, obj: dict) -> list[str]:
 
 def cel_problems(obj: dict) -> list[str]:
     """The HTTPRoute CRD's CEL rules and list-map keys that lane objects could break, and the
-    spec's unique rule names (which no CEL rule enforces)."""
+    spec's unique rule names (which no CEL rule enforces); for a Gateway, its listener rules;
+    for a Service, the API server's checks of its ports."""
     if obj["kind"] == "Gateway":
         return _gateway_cel_problems(obj["spec"])
+    if obj["kind"] == "Service":
+        return _service_port_problems(obj["spec"]["ports"])
     if obj["kind"] != "HTTPRoute":
         return []
     spec = obj["spec"]
@@ -149,6 +160,21 @@ def _gateway_cel_problems(spec: dict) -> list[str]:
         if ln["protocol"] == "TLS" and not ln.get("tls", {}).get("mode"):
             problems.append(f"listener {ln['name']}: tls mode must be set")
     return problems
+
+
+def _service_port_problems(ports: list[dict]) -> list[str]:
+    """Kubernetes' validation of ``spec.ports``: names unique and required on each of several
+    ports, one port per number and protocol."""
+    out = []
+    names = [p.get("name", "") for p in ports]
+    if len(ports) > 1 and "" in names:
+        out.append("ports: each of several ports needs a name")
+    if len({n for n in names if n}) != len([n for n in names if n]):
+        out.append("ports: two ports with one name")
+    numbers = [(p["port"], p.get("protocol", "TCP")) for p in ports]
+    if len(set(numbers)) != len(numbers):
+        out.append("ports: two ports with one number and protocol")
+    return out
 
 
 def _path_problems(value: str) -> list[str]:

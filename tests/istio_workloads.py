@@ -1,8 +1,11 @@
 """The cluster a design runs in, as Kubernetes objects: what real Istio needs beside the export.
 
-For every service a Service with a named HTTP port; for every lane that holds it one Pod,
-labelled ``app: <service>`` plus the lane's labels (what the lane's subset selects), with an
-injected sidecar and an IP; an EndpointSlice per service; the namespaces (injection on); and
+For every service a Service with the design's ports (or, with only ``port`` known, one port
+named ``http``); for every lane that holds it one Pod, labelled ``app: <service>`` plus the
+lane's labels (what the lane's subset selects), with an injected sidecar, an IP and a container
+port for each Service port's targetPort; an EndpointSlice per service, its ports resolved
+against the pods' container ports as Kubernetes' endpoint controller does; the namespaces
+(injection on); and
 the ingress: the Istio ``Gateway`` the export refers to, its pod and Service. Built from the
 design's model only (never from the emitter), so that the export is checked against a cluster
 made independently of it.
@@ -10,9 +13,9 @@ made independently of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from lanedesign.model import LaneDesign
+from lanedesign.model import LaneDesign, Service
 
 DEFAULT_PORT = 80  # a service without a port in the design listens here
 GATEWAY_LABELS = {"istio": "ingressgateway"}
@@ -32,6 +35,18 @@ class Workload:
     service: str | None
     lane: str | None
     port: int
+    # what the app listens on: (name, containerPort, protocol); empty: ("http", port, "TCP")
+    containers: tuple[tuple[str, int, str], ...] = field(default=())
+    target: int | None = None  # the container port ``port`` reaches; None: ``port`` itself
+
+    @property
+    def app_port(self) -> int:
+        """The port the app listens on for calls to the routed port (its inbound port)."""
+        return self.port if self.target is None else self.target
+
+    @property
+    def container_ports(self) -> list[dict]:
+        return container_specs(self.containers or (("http", self.port, "TCP"),))
 
     @property
     def proxy(self) -> dict:
@@ -41,10 +56,71 @@ class Workload:
                 "type": "router" if self.service is None else "sidecar"}
 
 
+def container_specs(containers: tuple[tuple[str, int, str], ...]) -> list[dict]:
+    return [{"name": n, "containerPort": p, "protocol": t} for n, p, t in containers]
+
+
 def port_of(design: LaneDesign, service: str) -> int:
+    """The port lanes route (the design's routed port), else ``DEFAULT_PORT``."""
     found = design.service(service)
-    port = found.routed_port if found is not None else None
-    return port if port is not None else DEFAULT_PORT
+    routed = found.routed_port if found is not None else None
+    return routed if routed is not None else DEFAULT_PORT
+
+
+def service_ports(design: LaneDesign, service: str) -> list[dict]:
+    """The app Service's ports as the cluster holds them: the design's ``ports`` with
+    Kubernetes' defaults filled in, or one port named ``http``."""
+    found = design.service(service)
+    if found is None or not found.ports:
+        port = port_of(design, service)
+        return [{"name": "http", "port": port, "targetPort": port, "protocol": "TCP"}]
+    out = []
+    for p in found.ports:
+        spec: dict = {"port": p.port,
+                      "targetPort": p.port if p.target_port is None else p.target_port,
+                      "protocol": p.transport}
+        if p.name is not None:
+            spec = {"name": p.name, **spec}
+        if p.app_protocol is not None:
+            spec["appProtocol"] = p.app_protocol
+        out.append(spec)
+    return out
+
+
+def containers_of(service: Service | None) -> tuple[tuple[str, int, str], ...]:
+    """The container ports the service's pods listen on: one per Service port, numbered by
+    its targetPort (a named targetPort names the container port, numbered as the Service
+    port); empty for a service with only ``port`` (the ``http`` default)."""
+    if service is None or not service.ports:
+        return ()
+    out = []
+    for i, p in enumerate(service.ports):
+        target = p.port if p.target_port is None else p.target_port
+        name = target if isinstance(target, str) else f"p{i}-{target}"
+        out.append((name, target if isinstance(target, int) else p.port, p.transport))
+    return tuple(out)
+
+
+def resolve(port: dict, containers: list[dict]) -> int | None:
+    """The pod port a Service port reaches (Kubernetes' rule): a number is taken as it is, a
+    name is looked up among the pod's container ports (None: the pod has no such port)."""
+    target = port.get("targetPort", port["port"])
+    if isinstance(target, int):
+        return target
+    return next((c["containerPort"] for c in containers if c["name"] == target
+                 and c.get("protocol", "TCP") == port.get("protocol", "TCP")), None)
+
+
+def slice_ports(ports: list[dict], pod: Workload | None) -> list[dict]:
+    """An EndpointSlice's ports for ``ports`` of a Service over pods like ``pod`` (None: no
+    pods, so only numbered targetPorts)."""
+    out = []
+    for p in ports:
+        number = resolve(p, pod.container_ports if pod is not None else [])
+        if number is not None:
+            entry = {"port": number, "protocol": p.get("protocol", "TCP")}
+            out.append({"name": p["name"], **entry} if "name" in p else {"name": "", **entry})
+    return out
 
 
 def gateway_ref(design: LaneDesign) -> tuple[str, str]:
@@ -64,12 +140,18 @@ def workloads(design: LaneDesign) -> list[Workload]:
             clash = set(lane.label_map) & {"app"}
             assert not clash, f"lane {lane.name} labels {clash}: the Service selects on it"
             n = len(out) + 1
+            containers = containers_of(service)
+            routed = [p for p in service_ports(design, service.name)
+                      if p["port"] == port_of(design, service.name)]
+            target = (resolve(routed[0], container_specs(containers))
+                      if routed and containers else None)
             out.append(Workload(
                 name=f"{service.name}-{lane.name}"[:63].rstrip("-"),
                 namespace=design.namespace_of(service.name),
                 ip=f"10.1.{n // 250}.{n % 250 + 1}",
                 labels={"app": service.name, **lane.label_map},
-                service=service.name, lane=lane.name, port=port_of(design, service.name)))
+                service=service.name, lane=lane.name, port=port_of(design, service.name),
+                containers=containers, target=target))
     if design.ingress is not None:
         namespace, _ = gateway_ref(design)
         out.append(Workload("ingressgateway", namespace, "10.0.0.2", dict(GATEWAY_LABELS),
@@ -94,7 +176,7 @@ def pod(w: Workload) -> dict:
         meta = _meta(w.name, w.namespace, labels=w.labels,
                      annotations={"sidecar.istio.io/status": SIDECAR_STATUS})
         containers = [{"name": "app", "image": "registry.example/app:1",
-                       "ports": [{"name": "http", "containerPort": w.port}]},
+                       "ports": w.container_ports},
                       {"name": "istio-proxy", "image": PROXY_IMAGE}]
     return {
         "apiVersion": "v1", "kind": "Pod", "metadata": meta,
@@ -104,17 +186,24 @@ def pod(w: Workload) -> dict:
     }
 
 
-def service_object(name: str, namespace: str, selector: dict[str, str], port: int) -> dict:
+def service_object(name: str, namespace: str, selector: dict[str, str], port: int,
+                   ports: list[dict] | None = None) -> dict:
+    """A Service; ``ports`` as Kubernetes holds them, else one ``http`` port ``port``."""
     return {
         "apiVersion": "v1", "kind": "Service",
         "metadata": _meta(name, namespace, labels=dict(selector)),
         "spec": {"selector": selector,
-                 "ports": [{"name": "http", "port": port, "targetPort": port,
-                            "protocol": "TCP"}]},
+                 "ports": ports or [{"name": "http", "port": port, "targetPort": port,
+                                    "protocol": "TCP"}]},
     }
 
 
-def endpoint_slice(name: str, namespace: str, pods: list[Workload], port: int) -> dict:
+def endpoint_slice(name: str, namespace: str, pods: list[Workload],
+                   port: int | list[dict]) -> dict:
+    """The slice of Service ``name`` over ``pods``; ``port`` a number (one ``http`` port) or
+    the slice's ports (``slice_ports``)."""
+    ports = [{"name": "http", "port": port, "protocol": "TCP"}] if isinstance(port, int) \
+        else port
     return {
         "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
         "metadata": _meta(name, namespace, labels={"kubernetes.io/service-name": name}),
@@ -122,7 +211,7 @@ def endpoint_slice(name: str, namespace: str, pods: list[Workload], port: int) -
         "endpoints": [{"addresses": [w.ip], "conditions": {"ready": True},
                        "targetRef": {"kind": "Pod", "name": w.name, "namespace": w.namespace}}
                       for w in pods],
-        "ports": [{"name": "http", "port": port, "protocol": "TCP"}],
+        "ports": ports,
     }
 
 
@@ -150,8 +239,12 @@ def kube_objects(design: LaneDesign) -> list[dict]:
     for service in design.services:
         namespace, port = design.namespace_of(service.name), port_of(design, service.name)
         mine = [w for w in pods if w.service == service.name]
-        objects.append(service_object(service.name, namespace, {"app": service.name}, port))
-        objects.append(endpoint_slice(service.name, namespace, mine, port))
+        ports = service_ports(design, service.name)
+        objects.append(service_object(service.name, namespace, {"app": service.name}, port,
+                                      ports))
+        # every pod of a service listens on the same ports, so one slice holds them all
+        objects.append(endpoint_slice(service.name, namespace, mine,
+                                      slice_ports(ports, mine[0] if mine else None)))
     gw = [w for w in pods if w.service is None]
     if gw:
         (w,) = gw

@@ -20,11 +20,13 @@ from gateway_schema import cel_problems, schema_errors
 from http_headers import Headers, headers_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from istio_workloads import service_object, service_ports
 from request_cases import PickLane, gateway_host, requests
 from strategies import designs
 
 from lanedesign import examples
 from lanedesign.cli import main
+from lanedesign.designfile import parse_design
 from lanedesign.emit import TargetError, dump_manifests, emit
 from lanedesign.emit.gateway_api import emit_gateway_api, gateway_api_problems
 from lanedesign.findings import has_errors
@@ -35,6 +37,7 @@ from lanedesign.model import (
     PassThrough,
     RequestMatch,
     Service,
+    ServicePort,
     StringMatch,
 )
 from lanedesign.simulate import routing_table, simulate
@@ -48,6 +51,49 @@ PROPERTY = settings(max_examples=60, deadline=None,
 HEADER = examples.load("mock-header")
 
 
+# Online Boutique's shape, its ports as its own Services have them (../shared/realapps):
+# frontend 80 -> 8080 `http`, gRPC services named `grpc` (emailservice 5000 -> 8080), redis-cart
+# `tcp-redis`, which only the baseline can hold; lane v2 has new frontend and cartservice.
+BOUTIQUE = """
+apiVersion: lanedesign/v1alpha1
+kind: LaneDesign
+metadata: {name: boutique}
+spec:
+  namespace: boutique
+  routeHeader: x-lane
+  passThrough: {method: header, traceHeader: x-lane}
+  baseline: v1
+  services:
+  - name: frontend
+    calls: [cartservice, checkoutservice]
+    ports: [{name: http, port: 80, targetPort: 8080}]
+  - name: checkoutservice
+    calls: [cartservice, emailservice]
+    ports: [{name: grpc, port: 5050, targetPort: 5050}]
+  - name: cartservice
+    calls: [redis-cart]
+    ports: [{name: grpc, port: 7070, targetPort: 7070}]
+  - name: emailservice
+    ports: [{name: grpc, port: 5000, targetPort: 8080}]
+  - name: redis-cart
+    ports: [{name: tcp-redis, port: 6379, targetPort: 6379}]
+  lanes:
+  - name: v1
+    labels: {version: v1}
+    services: [frontend, checkoutservice, cartservice, emailservice, redis-cart]
+  - name: v2
+    labels: {version: v2}
+    services: [frontend, cartservice]
+  ingress: {gateway: istio-system/ingressgateway, entry: frontend, default: v1}
+"""
+
+
+def boutique() -> LaneDesign:
+    loaded = parse_design(BOUTIQUE)
+    assert loaded.design is not None and not loaded.findings, loaded.findings
+    return loaded.design
+
+
 def codes(design: LaneDesign) -> list[str]:
     return [f.code for f in gateway_api_problems(design)]
 
@@ -58,6 +104,12 @@ def expressible(design: LaneDesign) -> LaneDesign:
     assert not errors, errors
     assert gateway_api_problems(design) == []
     return design
+
+
+def app_services(design: LaneDesign) -> list[dict]:
+    """The application's own Services, as its cluster has them (not emitted: the user's)."""
+    return [service_object(s.name, design.namespace_of(s.name), s.selector_map, 0,
+                           service_ports(design, s.name)) for s in design.services]
 
 
 def by_kind(objects: list[dict], kind: str) -> list[dict]:
@@ -262,6 +314,145 @@ def test_emitting_is_pure_and_deterministic():
     assert repr(HEADER) == before
 
 
+# -- ports ---------------------------------------------------------------------------------------
+def test_version_services_carry_the_app_services_ports_exactly():
+    design = expressible(boutique())
+    objects = emit_gateway_api(design)
+    frontend = named(objects, "frontend-v2", "Service")["spec"]
+    assert frontend == {"selector": {"app": "frontend", "version": "v2"},
+                        "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}
+    email = named(objects, "emailservice-v1", "Service")["spec"]["ports"]
+    assert email == [{"name": "grpc", "port": 5000, "targetPort": 8080}]
+    several = (ServicePort(7070, "grpc", "rpc", "kubernetes.io/h2c"),
+               ServicePort(9090, "metrics", 9091), ServicePort(53, "dns", None, None, "UDP"))
+    cart = replace(design.service("cartservice"), ports=several)
+    ports = named(emit_gateway_api(design.with_service(cart)), "cartservice-v2",
+                  "Service")["spec"]["ports"]
+    assert ports == [
+        {"name": "grpc", "port": 7070, "targetPort": "rpc", "appProtocol": "kubernetes.io/h2c"},
+        {"name": "metrics", "port": 9090, "targetPort": 9091},
+        {"name": "dns", "port": 53, "protocol": "UDP"}]
+
+
+def test_without_ports_the_one_port_is_named_http_as_before():
+    service = named(emit_gateway_api(HEADER), "mockb-s3", "Service")
+    assert service["spec"]["ports"] == [{"name": "http", "port": 8000}]
+
+
+def test_routes_and_backends_name_the_routed_port():
+    objects = emit_gateway_api(boutique())
+    for service, port in (("frontend", 80), ("cartservice", 7070), ("emailservice", 5000)):
+        route = named(objects, f"boutique-{service}")
+        assert route["spec"]["parentRefs"] == [
+            {"group": "", "kind": "Service", "name": service, "port": port}]
+        assert {b["port"] for r in route["spec"]["rules"] for b in r["backendRefs"]} == {port}
+    ingress = named(objects, "boutique-ingress")
+    assert {b["port"] for r in ingress["spec"]["rules"] for b in r["backendRefs"]} == {80}
+    # `port` picks the routed port among several; without it, the first HTTP or gRPC one
+    cart = replace(boutique().service("cartservice"), port=None, ports=(
+        ServicePort(6379, "tcp-cache"), ServicePort(7070, "grpc"), ServicePort(8080, "http")))
+    route = named(emit_gateway_api(boutique().with_service(cart)), "boutique-cartservice")
+    assert route["spec"]["parentRefs"][0]["port"] == 7070
+    route = named(emit_gateway_api(boutique().with_service(replace(cart, port=8080))),
+                  "boutique-cartservice")
+    assert route["spec"]["parentRefs"][0]["port"] == 8080
+
+
+def test_grpc_ports_route_by_header_with_an_httproute():
+    route = named(emit_gateway_api(boutique()), "boutique-cartservice")
+    assert route["kind"] == "HTTPRoute"
+    assert route["spec"]["rules"][0]["matches"] == [
+        {"headers": [{"type": "Exact", "name": "x-lane", "value": "v2"}]}]
+    for app_protocol in ("grpc", "kubernetes.io/h2c"):
+        cart = replace(boutique().service("cartservice"), ports=(
+            ServicePort(7070, "rpc", app_protocol=app_protocol),))
+        design = expressible(boutique().with_service(cart))
+        check_mesh_routes(design)
+
+
+def test_a_tcp_service_only_the_baseline_holds_gets_no_route_and_no_version_service():
+    objects = emit_gateway_api(expressible(boutique()))
+    assert not [o for o in objects if "redis-cart" in o["metadata"]["name"]]
+    assert [o["metadata"]["name"] for o in by_kind(objects, "HTTPRoute")] == [
+        "boutique-frontend", "boutique-checkoutservice", "boutique-cartservice",
+        "boutique-emailservice", "boutique-ingress"]
+
+
+def test_a_lane_holding_a_tcp_service_is_refused_by_the_target_as_by_the_validator():
+    design = boutique().with_membership("v2", "redis-cart", True)
+    assert "LD213" in [f.code for f in validate(design)]
+    assert codes(design) == ["LD213"]
+    with pytest.raises(TargetError) as err:
+        emit_gateway_api(design)
+    assert err.value.finding.code == "LD213"
+    assert err.value.finding.path == "spec.services[4].ports"
+
+
+def test_a_tcp_entry_and_a_routed_tcp_port_are_refused():
+    entry = boutique().with_ingress(entry="redis-cart")
+    assert codes(entry) == ["LD630"]
+    cart = replace(boutique().service("cartservice"), port=6379, ports=(
+        ServicePort(7070, "grpc"), ServicePort(6379, "tcp-cache")))
+    assert codes(boutique().with_service(cart)) == ["LD631"]
+    udp = replace(cart, port=53, ports=(ServicePort(7070, "grpc"),
+                                        ServicePort(53, "dns", transport="UDP")))
+    assert codes(boutique().with_service(udp)) == ["LD631"]
+
+
+def test_another_http_port_of_a_lane_routed_service_is_a_warning_and_still_exported():
+    cart = replace(boutique().service("cartservice"), ports=(
+        ServicePort(7070, "grpc"), ServicePort(9090, "http-metrics")))
+    design = boutique().with_service(cart)
+    (finding,) = gateway_api_problems(design)
+    assert (finding.code, finding.severity) == ("LD632", "warning")
+    assert "9090" in finding.message
+    assert named(emit_gateway_api(design), "boutique-cartservice")  # a warning does not stop it
+    # the baseline serves every lane of emailservice: nothing routed, nothing to warn about
+    email = replace(boutique().service("emailservice"), ports=(
+        ServicePort(5000, "grpc", 8080), ServicePort(9090, "http-metrics")))
+    assert codes(boutique().with_service(email)) == []
+
+
+def test_boutique_routes_like_the_simulator_on_the_right_target_ports(shared_dir):
+    design = boutique()
+    objects = emit_gateway_api(design)
+    for obj in objects:
+        assert schema_errors(shared_dir, obj) == [], obj["metadata"]["name"]
+        assert cel_problems(obj) == [], obj["metadata"]["name"]
+    check_mesh_routes(design, objects)
+    for pairs in ([], [("x-lane", "v2")], [("x-lane", "v1")], [("x-lane", "nope")]):
+        check_request(design, pairs, "/", "shop.example.com")
+
+
+def test_the_port_checks_catch_a_version_service_without_its_target_port():
+    design = boutique()
+    objects = emit_gateway_api(design)
+    del named(objects, "frontend-v2", "Service")["spec"]["ports"][0]["targetPort"]
+    with pytest.raises(AssertionError, match="8080"):
+        check_mesh_routes(design, objects)
+    objects = emit_gateway_api(design)
+    named(objects, "boutique-cartservice")["spec"]["rules"][0]["backendRefs"][0]["port"] = 80
+    with pytest.raises(MeshError, match="no port 80"):
+        check_mesh_routes(design, objects)
+
+
+def test_an_httproute_on_a_tcp_port_routes_nothing_in_the_reading():
+    design = boutique()
+    route = json.loads(json.dumps(named(emit_gateway_api(design), "boutique-cartservice")))
+    route["metadata"]["name"] = "redis-lanes"
+    route["spec"]["parentRefs"][0].update(name="redis-cart", port=6379)
+    route["spec"]["rules"][1]["backendRefs"][0].update(name="redis-cart", port=6379)
+    route["spec"]["rules"] = route["spec"]["rules"][1:]
+    mesh = Mesh([*emit_gateway_api(design), route, *app_services(design)])
+    routed = mesh.to_service("boutique", "redis-cart", 6379, "/", headers_of({}))
+    assert routed.rule is None  # the proxy handles port 6379 as TCP: the Service itself
+    tcp_named_http = json.loads(json.dumps(route))
+    tcp_named_http["spec"]["parentRefs"][0].update(name="cartservice", port=7070)
+    mesh = Mesh([*emit_gateway_api(design), tcp_named_http, *app_services(design)])
+    with pytest.raises(MeshError, match="TCP port"):  # a backend on redis's TCP port
+        mesh.to_service("boutique", "cartservice", 7070, "/", headers_of({}))
+
+
 # -- refusals ----------------------------------------------------------------------------------
 REFUSALS = {
     "LD620": (examples.load("mock-traceid"), "spec.passThrough.method"),
@@ -286,6 +477,11 @@ REFUSALS = {
               "spec.passThrough.baggageKey"),
     "LD109": (HEADER.with_lane(replace(HEADER.lane("s3"), labels={"app": "mockb-v3"})),
               "spec.services[1].selector"),
+    "LD630": (boutique().with_ingress(entry="redis-cart"), "spec.ingress.entry"),
+    "LD631": (boutique().with_service(replace(boutique().service("cartservice"), port=6379,
+                                              ports=(ServicePort(7070, "grpc"),
+                                                     ServicePort(6379, "tcp-cache")))),
+              "spec.services[2].port"),
 }
 
 
@@ -446,8 +642,44 @@ GATEWAYABLE = designs().map(gatewayable).filter(
     lambda d: not has_errors(validate(d)) and not gateway_api_problems(d))
 
 
+def port_shapes(i: int) -> dict[str, tuple[ServicePort, ...]]:
+    """Ports as applications have them, numbered apart per service ``i``."""
+    return {
+        "port": (),  # only `port`: one `http` port, as before ports were modelled
+        "http-target": (ServicePort(80, "http", 8080 + i),),
+        "grpc": (ServicePort(7000 + i, "grpc"),),
+        "h2c": (ServicePort(9000 + i, "api", "rpc", "kubernetes.io/h2c"),),
+        "unnamed": (ServicePort(8000 + i, None, 18000 + i),),
+        "grpc-and-metrics": (ServicePort(7000 + i, "grpc"), ServicePort(9090, "http-metrics")),
+        # numbered apart: TCP services without cluster IPs on one port would share a listener
+        "tcp": (ServicePort(6379 + i, "tcp-redis"),),
+    }
+
+
+def with_ports(design: LaneDesign, shapes: list[str]) -> LaneDesign:
+    """``design`` with the ports ``shapes`` names per service; TCP only where only the
+    baseline holds the service and it is not the entry (elsewhere the target refuses it)."""
+    services = []
+    entry = design.ingress.entry if design.ingress is not None else None
+    for i, (svc, shape) in enumerate(zip(design.services, shapes)):
+        tested = any(lane.name != design.baseline and lane.holds(svc.name)
+                     for lane in design.lanes)
+        if shape == "tcp" and (tested or svc.name == entry):
+            shape = "grpc"
+        ports = port_shapes(i)[shape]
+        services.append(replace(svc, port=None, ports=ports) if ports else svc)
+    return design.with_(services=tuple(services))
+
+
+# random designs with the ports of real applications: gRPC, targetPorts, TCP in the baseline
+PORTED = designs().map(gatewayable).flatmap(
+    lambda d: st.lists(st.sampled_from(sorted(port_shapes(0))), min_size=len(d.services),
+                       max_size=len(d.services)).map(lambda shapes: with_ports(d, shapes))
+).filter(lambda d: not has_errors(validate(d)) and not has_errors(gateway_api_problems(d)))
+
+
 @PROPERTY
-@given(GATEWAYABLE)
+@given(st.one_of(GATEWAYABLE, PORTED))
 def test_random_designs_match_the_crd_schemas(shared_dir, design):
     objects = emit_gateway_api(design)
     for obj in objects:
@@ -473,23 +705,51 @@ def carried(design: LaneDesign, lane: str) -> Headers:
     return headers_of({design.route_header: lane})
 
 
-def pods(mesh: Mesh, backend: Backend) -> dict[str, str] | None:
-    return mesh.selector(backend.namespace, backend.name)
+def pods(mesh: Mesh, backend: Backend, design: LaneDesign | None = None,
+         service: str | None = None) -> dict[str, str] | None:
+    """The labels of the pods ``backend`` selects. The service's own Service (no route
+    applied, e.g. a TCP port) selects every version's pods: given the design, that is the
+    baseline's pods when no other lane holds the service."""
+    selector = mesh.selector(backend.namespace, backend.name)
+    if design is not None and backend.name == service:
+        svc = design.service(service)
+        holders = [lane.name for lane in design.lanes if lane.holds(service)]
+        if svc is not None and selector == svc.selector_map and holders == [design.baseline]:
+            return lane_pods(design, service, design.baseline)
+    return selector
+
+
+def mesh_of(design: LaneDesign, objects: list[dict] | None) -> Mesh:
+    """The export (or ``objects``) beside the application's own Services."""
+    return Mesh([*(emit_gateway_api(design) if objects is None else objects),
+                 *app_services(design)])
+
+
+def app_target(mesh: Mesh, design: LaneDesign, service: str) -> int | str | None:
+    """The pod port a call to ``service``'s routed port reaches through its own Service."""
+    svc = design.service(service)
+    assert svc is not None
+    own = Backend(design.namespace_of(service), service, svc.routed_port, 1, ())
+    return mesh.target_port(own)
 
 
 def check_mesh_routes(design: LaneDesign, objects: list[dict] | None = None) -> None:
-    """Every service, every lane (and none, and an unknown one) lands on the simulator's pods."""
-    mesh = Mesh(emit_gateway_api(design) if objects is None else objects)
+    """Every service, every lane (and none, and an unknown one) lands on the simulator's pods,
+    on the container port the service's own Service reaches."""
+    mesh = mesh_of(design, objects)
     table = routing_table(design)
     for svc in design.services:
         ns = design.namespace_of(svc.name)
         cases = [*((carried(design, lane), table[svc.name][lane]) for lane in design.lane_names),
                  ({}, design.baseline), (carried(design, "no-such-lane"), design.baseline)]
         for headers, expected in cases:
-            routed = mesh.to_service(ns, svc.name, svc.port, "/", headers)
+            routed = mesh.to_service(ns, svc.name, svc.routed_port, "/", headers)
             assert routed.status == 200 and len(routed.backends) == 1, (svc.name, headers)
-            assert pods(mesh, routed.backends[0]) == lane_pods(design, svc.name, expected), (
-                svc.name, headers)
+            (backend,) = routed.backends
+            assert pods(mesh, backend, design, svc.name) == lane_pods(
+                design, svc.name, expected), (svc.name, headers)
+            assert mesh.target_port(backend) == app_target(mesh, design, svc.name), (
+                svc.name, backend.name, mesh.target_port(backend))
 
 
 @dataclass(frozen=True)
@@ -511,8 +771,9 @@ def drive(mesh: Mesh, design: LaneDesign, headers: Headers, entry: Backend) -> l
 
     def serve(caller: str | None, name: str, backend: Backend, sent: Headers,
               path: tuple) -> None:
-        labels = pods(mesh, backend)
+        labels = pods(mesh, backend, design, name)
         calls.append(Call(caller, name, labels))
+        assert mesh.target_port(backend) == app_target(mesh, design, name), backend
         received = backend.forward(sent)
         service = design.service(name)
         assert service is not None
@@ -529,8 +790,8 @@ def drive(mesh: Mesh, design: LaneDesign, headers: Headers, entry: Backend) -> l
             outbound = ({h: received[h][:1] for h in propagated(design) if h in received
                          and (service.forwards is None or h in service.forwards)}
                         if service.propagates else {})
-            routed = mesh.to_service(design.namespace_of(callee), callee, target.port, "/",
-                                     outbound)
+            routed = mesh.to_service(design.namespace_of(callee), callee, target.routed_port,
+                                     "/", outbound)
             assert routed.status == 200 and len(routed.backends) == 1
             serve(name, callee, routed.backends[0], outbound, here)
 
@@ -544,7 +805,7 @@ def check_request(design: LaneDesign, pairs: list[tuple[str, str]], path: str, h
     """The gateway and every hop after it, read from the objects, against ``simulate``."""
     ing = design.ingress
     assert ing is not None
-    mesh = Mesh(emit_gateway_api(design) if objects is None else objects)
+    mesh = mesh_of(design, objects)
     headers = headers_of(pairs)
     routed = mesh.at_gateway(ing.gateway_namespace or design.namespace, ing.gateway_name,
                              host, path, headers)
@@ -648,7 +909,7 @@ def test_the_ingress_rule_order_the_target_refuses_would_route_differently():
 
 
 @PROPERTY
-@given(GATEWAYABLE)
+@given(st.one_of(GATEWAYABLE, PORTED))
 def test_random_designs_route_the_mesh_like_the_simulator(design):
     check_mesh_routes(design)
 
@@ -656,7 +917,7 @@ def test_random_designs_route_the_mesh_like_the_simulator(design):
 @PROPERTY
 @given(st.data())
 def test_random_designs_route_requests_like_the_simulator(data):
-    design = data.draw(GATEWAYABLE)
+    design = data.draw(st.one_of(GATEWAYABLE, PORTED))
     for _ in range(3):
         pairs, path, host = data.draw(requests(design))
         check_request(design, pairs, path, host)
@@ -771,8 +1032,12 @@ def dry_run(plane, obj: dict) -> None:
 
 @pytest.mark.kube
 def test_a_real_api_server_takes_every_object(control_plane):
+    several = replace(boutique().service("cartservice"), ports=(
+        ServicePort(7070, "grpc", "rpc", "kubernetes.io/h2c"), ServicePort(9090, "metrics", 9091),
+        ServicePort(53, "dns", None, None, "UDP")))
     designs = [*(examples.load(n) for n in EXPRESSIBLE), many_lanes(300),
-               many_lanes(300, holding=False), lanes_by_header(40), many_lanes(40, "baggage")]
+               many_lanes(300, holding=False), lanes_by_header(40), many_lanes(40, "baggage"),
+               boutique(), boutique().with_service(several)]
     exported = [emit_gateway_api(design) for design in designs]
     for objects in exported:
         for namespace in sorted({o["metadata"]["namespace"] for o in objects}):

@@ -12,6 +12,11 @@ are checked for every caller, callee and lane. The ingress route attaches to a G
 deployment controller would make it; requests through it are followed hop by hop, the apps
 carrying on what an OpenTelemetry app would (the first ``baggage`` line), against
 ``simulate``.
+
+Ports are the application's: the ``boutique`` case (Online Boutique's shape) has an HTTP port
+whose pods listen elsewhere (80 -> 8080), gRPC ports (one 5000 -> 8080) and a TCP service
+only the baseline holds. Every call checks that Envoy connects to the pod on the container
+port the app's own Service targets, and gRPC ports are routed by the lane header like HTTP.
 """
 
 from __future__ import annotations
@@ -27,10 +32,20 @@ from gateway_schema import with_defaults
 from gotools import go_tool
 from http_headers import headers_of
 from hypothesis import HealthCheck, Phase, given, settings
-from istio_workloads import Workload, endpoint_slice, kube_objects, service_object, workloads
+from istio_workloads import (
+    Workload,
+    endpoint_slice,
+    kube_objects,
+    port_of,
+    resolve,
+    service_object,
+    service_ports,
+    slice_ports,
+    workloads,
+)
 from request_cases import PickLane, gateway_host
 from strategies import designs
-from test_emit_gateway_api import EXPRESSIBLE, carried, gatewayable
+from test_emit_gateway_api import EXPRESSIBLE, PORTED, boutique, carried, gatewayable
 from xds_reader import Proxy, lua_chain
 
 from lanedesign import examples
@@ -43,6 +58,7 @@ from lanedesign.validate import validate
 pytestmark = pytest.mark.istio
 
 RANDOM_DESIGNS = 12
+PORTED_DESIGNS = 3  # random designs with applications' ports: gRPC, h2c, targetPorts, TCP
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 
 
@@ -71,16 +87,53 @@ def seeded_designs(count: int) -> list[LaneDesign]:
     return list(found.values())
 
 
+def seeded_ported(count: int) -> list[LaneDesign]:
+    """``count`` distinct random designs with ports (``PORTED``), the same every run."""
+    found: dict[str, LaneDesign] = {}
+
+    @settings(max_examples=count * 40, derandomize=True, database=None, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @given(PORTED)
+    def collect(design: LaneDesign) -> None:
+        design = design.with_(services=tuple(replace(s, selector=None)
+                                             for s in design.services))
+        shapes = {(p.name, p.target_port is not None) for s in design.services for p in s.ports}
+        if (len(found) < count and len(shapes) >= 3 and design.ingress is not None
+                and not has_errors(validate(design))
+                and not has_errors(gateway_api_problems(design))):
+            found.setdefault(repr(design), design)
+
+    collect()
+    assert len(found) == count, f"only {len(found)} distinct random designs with ports"
+    return list(found.values())
+
+
 @functools.cache
 def variants() -> dict[str, LaneDesign]:
     out = {name: examples.load(name) for name in EXPRESSIBLE}
+    out["boutique"] = boutique()
     for i, design in enumerate(seeded_designs(RANDOM_DESIGNS)):
         out[f"random-{i:02d}"] = design
+    for i, design in enumerate(seeded_ported(PORTED_DESIGNS)):
+        out[f"ported-{i}"] = design
     return out
 
 
-CASE_NAMES = [*EXPRESSIBLE, *(f"random-{i:02d}" for i in range(RANDOM_DESIGNS))]
+CASE_NAMES = [*EXPRESSIBLE, "boutique", *(f"random-{i:02d}" for i in range(RANDOM_DESIGNS)),
+              *(f"ported-{i}" for i in range(PORTED_DESIGNS))]
 WRONG = "mock-header-wrong"  # mockb's route sends lane s3 to the baseline: the check must fail
+# the version Services as they were before ports were modelled: no targetPort, every port
+# `http`; Istio takes them, and the storefront's lanes reach port 80 of pods listening on 8080
+WRONG_PORTS = "boutique-ports-dropped"
+
+
+def ports_dropped(design: LaneDesign) -> list[dict]:
+    objects = emit_gateway_api(design)
+    for obj in objects:
+        if obj["kind"] == "Service":
+            obj["spec"]["ports"] = [{"name": "http", "port": p["port"]}
+                                    for p in obj["spec"]["ports"]]
+    return objects
 
 
 def wrong_export(design: LaneDesign) -> list[dict]:
@@ -116,7 +169,7 @@ def cluster_for(shared, design: LaneDesign, exported: list[dict],
         chosen = [w for w in pods if w.namespace == meta["namespace"] and w.service is not None
                   and selects(spec["selector"], w.labels)]
         objects.append(endpoint_slice(meta["name"], meta["namespace"], chosen,
-                                      spec["ports"][0]["port"]))
+                                      slice_ports(spec["ports"], chosen[0] if chosen else None)))
     return [*objects, *mesh], pods
 
 
@@ -148,6 +201,7 @@ def dumps(shared_dir) -> dict[str, tuple[LaneDesign, list[dict], list[Workload],
     request = []
     exports = {name: (design, emit_gateway_api(design)) for name, design in variants().items()}
     exports[WRONG] = (examples.load("mock-header"), wrong_export(examples.load("mock-header")))
+    exports[WRONG_PORTS] = (boutique(), ports_dropped(boutique()))
     for name, (design, exported) in exports.items():
         kube, pods = cluster_for(shared_dir, design, exported)
         cases[name] = (design, kube, pods)
@@ -182,17 +236,38 @@ def test_the_check_catches_a_wrong_route(dumps):
 
 def call(design: LaneDesign, dump: dict, pods: list[Workload], caller: Workload,
          callee: str, headers) -> tuple[Workload, str]:
-    """A call from ``caller``'s app to ``callee`` through its sidecar: the one pod it reaches."""
+    """A call from ``caller``'s app to ``callee``'s routed port through its sidecar: the one
+    pod it reaches, which must be reached on the container port the app's Service targets."""
     proxy = Proxy(caller.name, dump["proxies"][caller.name])
     service = design.service(callee)
-    assert service is not None and service.port is not None
-    (chain,) = proxy.http_filters("OUTBOUND", service.port)
-    assert lua_chain(chain) == []  # no EnvoyFilter: nothing rewrites the headers
+    assert service is not None
+    port = port_of(design, callee)
     host = f"{callee}.{design.namespace_of(callee)}.svc.cluster.local"
-    routed = proxy.route(str(service.port), host, "/", headers)
-    assert routed.status == 200 and len(routed.clusters) == 1, (caller.name, callee, headers)
-    (cluster,) = routed.clusters
-    return pod_at(proxy, pods, cluster.name), cluster.name
+    if service.tcp_only:
+        # no HTTP listener for the port: the sidecar proxies TCP to the Service's own cluster
+        assert proxy.http_filters("OUTBOUND", port) == [], (caller.name, callee)
+        cluster = f"outbound|{port}||{host}"
+    else:
+        (chain,) = proxy.http_filters("OUTBOUND", port)
+        assert lua_chain(chain) == []  # no EnvoyFilter: nothing rewrites the headers
+        routed = proxy.route(str(port), host, "/", headers)
+        assert routed.status == 200 and len(routed.clusters) == 1, (caller.name, callee,
+                                                                    headers)
+        cluster = routed.clusters[0].name
+    pod = pod_at(proxy, pods, cluster)
+    check_target_port(design, proxy, pod, cluster)
+    return pod, cluster
+
+
+def check_target_port(design: LaneDesign, proxy: Proxy, pod: Workload, cluster: str) -> None:
+    """Envoy connects to ``pod`` on the container port the app's own Service port targets."""
+    assert pod.service is not None
+    routed = port_of(design, pod.service)
+    (own,) = [p for p in service_ports(design, pod.service) if p["port"] == routed]
+    expected = resolve(own, pod.container_ports)
+    assert proxy.endpoint_ports(cluster) == [expected], (
+        f"{cluster} reaches {pod.name} on {proxy.endpoint_ports(cluster)}, its app on "
+        f"{expected}")
 
 
 def pod_at(proxy: Proxy, pods: list[Workload], cluster: str) -> Workload:
@@ -264,6 +339,7 @@ def check_request(design: LaneDesign, pods: list[Workload], dump: dict,
         assert (trace.status, trace.lane) == (200, lane), (pairs, path)
         offered = rng.offered
         entry = pod_at(proxy, pods, cluster.name)
+        check_target_port(design, proxy, entry, cluster.name)
         expected = [(h.caller, h.service, h.lane) for h in trace.hops]
         assert follow(design, dump, pods, entry, cluster.headers) == expected, (pairs, lane)
     if len(routed.clusters) > 1 or offered is not None:  # a weighted split
@@ -294,3 +370,34 @@ def test_the_request_check_catches_a_wrong_route(dumps):
     check_request(design, pods, dump, [("x-asm-prefer-tag", "s2")], "/", "a.example.com")
     with pytest.raises(AssertionError):  # lane s3 reaches mockb's baseline version
         check_request(design, pods, dump, [("x-asm-prefer-tag", "s3")], "/", "a.example.com")
+
+
+def test_boutique_lanes_reach_the_pods_on_their_target_ports_and_grpc_routes_by_header(dumps):
+    _design, _kube, pods, dump = dumps["boutique"]
+    assert dump["errors"] == []
+    frontend = next(w for w in pods if w.service == "frontend" and w.lane == "v2")
+    proxy = Proxy(frontend.name, dump["proxies"][frontend.name])
+    host = "cartservice.boutique.svc.cluster.local"
+    # the gRPC port is an HTTP listener with the routes of the HTTPRoute, by the lane header
+    (chain,) = proxy.http_filters("OUTBOUND", 7070)
+    assert lua_chain(chain) == []
+    for lane, version in (("v2", "v2"), ("v1", "v1"), (None, "v1")):
+        headers = headers_of({} if lane is None else {"x-lane": lane})
+        (cluster,) = proxy.route("7070", host, "/hipstershop.CartService/GetCart",
+                                 headers).clusters
+        assert cluster.name == f"outbound|7070||cartservice-{version}.boutique.svc.cluster.local"
+        assert (pod_at(proxy, pods, cluster.name).lane, proxy.endpoint_ports(cluster.name)) \
+            == (version, [7070])
+    # emailservice 5000 -> 8080 through its version Service; redis-cart: TCP, the baseline
+    email = "outbound|5000||emailservice-v1.boutique.svc.cluster.local"
+    assert proxy.endpoint_ports(email) == [8080]
+    assert proxy.http_filters("OUTBOUND", 6379) == []
+    redis = "outbound|6379||redis-cart.boutique.svc.cluster.local"
+    assert (pod_at(proxy, pods, redis).lane, proxy.endpoint_ports(redis)) == ("v1", [6379])
+
+
+def test_the_port_check_catches_version_services_without_their_ports(dumps):
+    design, kube, pods, dump = dumps[WRONG_PORTS]
+    assert dump["errors"] == []  # Istio takes them: the storefront breaks only at run time
+    with pytest.raises(AssertionError, match="its app on 8080"):
+        check_sidecars(design, kube, pods, dump)

@@ -212,8 +212,8 @@ def outbound(case: Case, caller: Workload, callee: str, headers: Headers) -> tup
 
 def inbound(case: Case, pod: Workload, headers: Headers) -> Headers:
     """What the app behind ``pod`` receives: its sidecar's inbound Lua applied."""
-    chains = case.proxy(pod).http_filters("INBOUND", pod.port)
-    assert chains, f"{pod.name}: no inbound HTTP chain for port {pod.port}"
+    chains = case.proxy(pod).http_filters("INBOUND", pod.app_port)
+    assert chains, f"{pod.name}: no inbound HTTP chain for port {pod.app_port}"
     sources = {tuple(lua_chain(c)) for c in chains}
     assert len(sources) == 1, f"{pod.name}: inbound chains disagree"
     return run_chain(list(sources.pop()), headers)
@@ -392,7 +392,7 @@ def test_the_baggage_filters_sit_before_the_router_in_every_proxy(cases, name):
         for callee in case.design.service_names:  # every port the app may call
             outbound_sources.update(delivered_lua(case, w, "OUTBOUND", case.pod(
                 callee, case.design.baseline).port))
-        inbound_sources.update(delivered_lua(case, w, "INBOUND", w.port))
+        inbound_sources.update(delivered_lua(case, w, "INBOUND", w.app_port))
     assert len(outbound_sources) == 1 and len(inbound_sources) == 1  # one text everywhere
 
 

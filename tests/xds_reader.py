@@ -272,6 +272,11 @@ class Proxy:
             raise XdsError(f"{self.name}: no cluster {cluster!r} (503 NC)")
         return [addr.rsplit(":", 1)[0] for addr in self.dump["endpoints"][cluster]]
 
+    def endpoint_ports(self, cluster: str) -> list[int]:
+        """The ports Envoy connects to behind ``cluster`` (the pods' ports, EDS)."""
+        self.endpoints(cluster)  # the same checks
+        return [int(addr.rsplit(":", 1)[1]) for addr in self.dump["endpoints"][cluster]]
+
 
 def lua_chain(filters: list[dict]) -> list[str]:
     """The inline Lua of the filters before the router, in chain order; the router must end it.

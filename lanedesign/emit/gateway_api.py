@@ -6,6 +6,13 @@ an HTTPRoute attached to its own Service (``parentRefs`` kind Service), which th
 proxy applies: an Istio sidecar or waypoint, Linkerd, Cilium. The ingress is an HTTPRoute
 attached to the design's Gateway. ``docs/gateway-api.md`` says what each lane feature becomes.
 
+Version Services carry the app Service's ports exactly (names, targetPorts, appProtocols),
+so a lane's Service reaches the same container ports as the app's own, and the mesh learns
+each port's protocol from it as from the app's Service. Routes attach to the port lanes route
+(``Service.routed_port``): HTTP, HTTP/2 and gRPC alike, since a header picks a gRPC version
+the same way. A service with TCP ports only gets neither routes nor version Services: no
+header can pick its version, so only the baseline may hold it (LD213).
+
 Matching differs from Istio's first match: across all rules of all routes of one parent, the
 most specific match wins (exact path, longest prefix, most headers), and list order only breaks
 ties. Everything this or the API's limits would make route differently from the simulator is
@@ -21,7 +28,7 @@ from typing import Any
 
 from ..findings import Finding, make
 from ..matching import covers, disjoint
-from ..model import IngressRule, LaneDesign, RequestMatch, Service, StringMatch
+from ..model import IngressRule, LaneDesign, RequestMatch, Service, ServicePort, StringMatch
 from .baggage_match import baggage_regex, quote_regex
 from .common import TargetError, managed_labels, object_name
 from .target import Target
@@ -46,15 +53,17 @@ def emit_gateway_api(design: LaneDesign, with_gateway: bool = False) -> list[dic
     the ingress routes. Raises ``TargetError`` with the first of ``gateway_api_problems`` if
     there are any.
     """
-    problems = gateway_api_problems(design)
-    if problems:
-        raise TargetError(problems[0])
+    refused = [p for p in gateway_api_problems(design) if p.severity == "error"]
+    if refused:
+        raise TargetError(refused[0])
     serve = design.serving_lane_resolver()
     services: list[dict] = []
     routes: list[dict] = []
     taken = {(design.namespace_of(s.name), object_name(design.name, s.name))
              for s in design.services}
     for svc in design.services:
+        if svc.tcp_only:  # no header picks its version: its own Service serves every lane
+            continue
         services += [version_service(design, svc, lane) for lane in _versions(design, svc, serve)]
         routes += mesh_routes(design, svc, serve, taken)
     gateway = [ingress_gateway(design)] if with_gateway and design.ingress is not None else []
@@ -62,7 +71,8 @@ def emit_gateway_api(design: LaneDesign, with_gateway: bool = False) -> list[dic
 
 
 def gateway_api_problems(design: LaneDesign) -> list[Finding]:
-    """Every reason this target cannot express ``design`` exactly (empty: it can)."""
+    """Every reason this target cannot express ``design`` exactly (errors; empty: it can),
+    and what the export leaves unrouted (LD632, a warning)."""
     return [*_method_problems(design), *_service_problems(design),
             *_ingress_problems(design)]
 
@@ -101,9 +111,7 @@ def _service_problems(d: LaneDesign) -> Iterator[Finding]:
                                           for s in d.services}
     for i, svc in enumerate(d.services):
         path = f"spec.services[{i}]"
-        if svc.port is None:
-            yield make("LD621", f"{path}.port", f"{svc.name!r} has no port; a Gateway API "
-                       "backend that is a Service must name its port")
+        yield from _port_problems(d, svc, path, serve)
         if svc.selector is None:  # the validator checks selectors given in the design
             for lane in d.lanes:
                 clash = [k for k, v in lane.labels if k == "app" and v != svc.name]
@@ -111,7 +119,7 @@ def _service_problems(d: LaneDesign) -> Iterator[Finding]:
                     yield make("LD109", f"{path}.selector", f"lane {lane.name!r} labels its "
                                f"pods app={lane.label_map['app']}, but {svc.name!r} selects "
                                f"its pods by the default app={svc.name}")
-        for lane in _versions(d, svc, serve):
+        for lane in ([] if svc.tcp_only else _versions(d, svc, serve)):
             key = (d.namespace_of(svc.name), version_name(svc.name, lane))
             mine = f"the version Service of {svc.name!r} in lane {lane!r}"
             if key in owners:
@@ -120,11 +128,39 @@ def _service_problems(d: LaneDesign) -> Iterator[Finding]:
             owners.setdefault(key, mine)
 
 
+def _port_problems(d: LaneDesign, svc: Service, path: str, serve: Serve) -> Iterator[Finding]:
+    if svc.tcp_only:
+        # the validator's LD213, stated again so that the emitter never makes routes for it
+        held = [lane.name for lane in d.lanes if lane.name != d.baseline and lane.holds(svc.name)]
+        if held:
+            yield make("LD213", f"{path}.ports", f"{svc.name!r} has TCP ports only, and lane "
+                       f"{held[0]!r} holds it: no HTTPRoute can pick a version of it")
+        return
+    port = svc.route_port
+    if port is None:
+        yield make("LD621", f"{path}.port", f"{svc.name!r} has no port; a Gateway API "
+                   "backend that is a Service must name its port")
+        return
+    if not port.routes_http:
+        yield make("LD631", f"{path}.port", f"{svc.name!r} routes port {port.port}, which is "
+                   f"{port.protocol}: an HTTPRoute attached to it does nothing")
+        return
+    others = [p.port for p in svc.ports if p.routes_http and p.port != port.port]
+    if others and any(serve(lane, svc.name) != d.baseline for lane in d.lane_names):
+        yield make("LD632", f"{path}.ports", f"lanes route {svc.name!r} on port {port.port} "
+                   f"only; calls to port {', '.join(map(str, others))} reach every version's "
+                   "pods")
+
+
 def _ingress_problems(d: LaneDesign) -> Iterator[Finding]:
     ing = d.ingress
     if ing is None:
         return
     p = "spec.ingress"
+    entry = d.service(ing.entry)
+    if entry is not None and entry.tcp_only:
+        yield make("LD630", f"{p}.entry", f"the entry service {ing.entry!r} has TCP ports "
+                   "only; the gateway's HTTPRoute cannot send requests to it")
     for i, host in enumerate(ing.hosts):
         if host != "*" and (not HOSTNAME.fullmatch(host) or IPV4.fullmatch(host)):
             yield make("LD627", f"{p}.hosts[{i}]", f"{host!r} is not a Gateway API hostname "
@@ -267,7 +303,8 @@ def _versions(design: LaneDesign, service: Service, serve: Serve) -> list[str]:
 
 
 def version_service(design: LaneDesign, service: Service, lane: str) -> dict:
-    """A Service that selects the pods of ``service`` in ``lane``: its selector + lane labels."""
+    """A Service that selects the pods of ``service`` in ``lane``: its selector + lane labels,
+    and the app Service's ports (so the same container ports, and the same protocols)."""
     found = design.lane(lane)
     labels = found.label_map if found is not None else {}
     return {
@@ -277,11 +314,37 @@ def version_service(design: LaneDesign, service: Service, lane: str) -> dict:
                               design.namespace_of(service.name)),
         "spec": {
             "selector": {**service.selector_map, **labels},
-            # as Istio's bookinfo names its version Services' ports: `http` tells the mesh the
-            # protocol; no targetPort, so it is the port, as on most Services
-            "ports": [{"name": "http", "port": service.port}],
+            "ports": version_ports(service),
         },
     }
+
+
+def version_ports(service: Service) -> list[dict]:
+    """The app Service's ports, as Kubernetes has them; with only ``port`` known, that port
+    named ``http``.
+
+    The name (or appProtocol) is how the mesh learns the protocol it speaks to the pods: a
+    gRPC port named ``http`` would be spoken to in HTTP/1.1. Without ``ports`` the design
+    says nothing better, and a port lanes route by header is an HTTP port; as Istio's
+    bookinfo names its version Services.
+    """
+    if not service.ports:
+        return [{"name": "http", "port": service.port}]
+    return [_port(p) for p in service.ports]
+
+
+def _port(port: ServicePort) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if port.name is not None:
+        out["name"] = port.name
+    out["port"] = port.port
+    if port.target_port is not None:
+        out["targetPort"] = port.target_port
+    if port.transport != "TCP":  # Kubernetes' default
+        out["protocol"] = port.transport
+    if port.app_protocol is not None:
+        out["appProtocol"] = port.app_protocol
+    return out
 
 
 # -- the mesh routes ---------------------------------------------------------------------------
@@ -342,8 +405,8 @@ def _free_name(design: LaneDesign, service: str, k: int, namespace: str,
 
 def _mesh_route(design: LaneDesign, service: Service, name: str, rules: list[_Rule]) -> dict:
     parent: dict[str, Any] = {"group": "", "kind": "Service", "name": service.name}
-    if service.port is not None:
-        parent["port"] = service.port
+    if service.routed_port is not None:
+        parent["port"] = service.routed_port
     return {
         "apiVersion": API_VERSION,
         "kind": "HTTPRoute",
@@ -373,8 +436,8 @@ def _lane_header(design: LaneDesign, lane: str) -> dict[str, str]:
 def _backend(design: LaneDesign, service: str, lane: str) -> dict[str, Any]:
     svc = design.service(service)
     out: dict[str, Any] = {"group": "", "kind": "Service", "name": version_name(service, lane)}
-    if svc is not None and svc.port is not None:
-        out["port"] = svc.port
+    if svc is not None and svc.routed_port is not None:
+        out["port"] = svc.routed_port  # the version Service has the app Service's numbers
     return out
 
 
