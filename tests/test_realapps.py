@@ -23,7 +23,6 @@ from realapps import (
     bookinfo_design,
     boutique,
     boutique_design,
-    istio_gateway,
 )
 
 from lanedesign.emit.istio import emit_istio
@@ -155,8 +154,6 @@ def test_bookinfo_validates_clean_with_the_header_it_forwards():
     assert codes(validate(design, "asm")) == ["LD610"]
 
 
-@pytest.mark.xfail(strict=True, reason="LD621 until the gwports branch carries real ports to "
-                   "the Gateway API; then this passes and the marker must go")
 def test_bookinfo_validates_clean_for_the_gateway_api():
     assert codes(validate(bookinfo_design(), "gateway-api")) == []
 
@@ -294,24 +291,23 @@ def test_istioctl_analyze_boutique(istioctl, tmp_path, shop):
     Left out of the app's ``istio-manifests.yaml``: its mesh VirtualService ``frontend``
     (another VirtualService for frontend's host, beside the lane's: adopting it is issue 19)
     and its ServiceEntries (Google APIs; nothing the lanes touch). The ingress gateway the
-    design names, ``istio-gateway``, is the app's *Gateway API* Gateway: there is no Istio
-    Gateway of that name until ``export --with-gateway`` (branch ``istiofix``) emits one.
+    design names, ``istio-gateway``, is the app's *Gateway API* Gateway: the Istio target
+    needs an Istio Gateway of that name, which ``export --with-gateway`` emits.
     """
     design = boutique_design()
-    export = write(tmp_path, "export", emit_istio(design))
     cluster = write(tmp_path, "cluster", app_objects(shop))
     ingress, envoy_filter = "VirtualService boutique/boutique-ingress", \
         "EnvoyFilter istio-system/boutique-baggage"
+    # the check bites: without the Gateway, Istio says the route binds to nothing
+    export = write(tmp_path, "export", emit_istio(design))
     assert analyze(istioctl, export, cluster) == {
-        ("IST0101", ingress),  # gateway not found: istiofix's --with-gateway emits it
+        ("IST0101", ingress),  # gateway not found
         ("IST0132", ingress),  # its hosts not in that gateway: the same
         ("IST0133", envoy_filter),  # EnvoyFilter schema warning: LD602, stays
-        ("IST0151", envoy_filter),  # no priority on a relative patch: istiofix sets one
     }
-    # with the Gateway --with-gateway emits (a stand-in here), only the EnvoyFilter's remain
-    gateway = write(tmp_path, "gateway", [istio_gateway(design.namespace, "istio-gateway", 80)])
-    assert analyze(istioctl, export, cluster, gateway) == {
-        ("IST0133", envoy_filter), ("IST0151", envoy_filter)}
+    # with the Gateway the export brings (--with-gateway), only the EnvoyFilter's warning
+    export = write(tmp_path, "export-gw", emit_istio(design, with_gateway=True))
+    assert analyze(istioctl, export, cluster) == {("IST0133", envoy_filter)}
 
 
 @pytest.mark.istio
