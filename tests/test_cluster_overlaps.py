@@ -376,3 +376,22 @@ def test_a_kind_that_cannot_be_listed_is_said_ld909():
     assert {n.message.split(" (")[0] for n in listed} == {
         "could not list VirtualServices", "could not list DestinationRules",
         "could not list HTTPRoutes"}
+
+
+def test_an_istio_gateway_and_a_gateway_api_gateway_of_one_name_are_two(mesh, tmp_path, capsys):
+    """Online Boutique ships a Gateway API Gateway ``istio-gateway`` with its HTTPRoute; the
+    istio target's route binds an Istio Gateway of the same name (a proxy of its own): the
+    team's HTTPRoute routes none of its requests, so it is no overlap there."""
+    gateway = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+               "metadata": {"name": "web", "namespace": NS},
+               "spec": {"gatewayClassName": "istio",
+                        "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+             "metadata": {"name": "bookinfo", "namespace": NS},
+             "spec": {"parentRefs": [{"name": "web"}],
+                      "rules": [{"backendRefs": [{"name": "productpage", "port": 9080}]}]}}
+    mesh.add(gateway, TEAM)
+    mesh.add(route, TEAM)
+    code, doc = diff_json(capsys, mesh, design_file(tmp_path, "default/web"),
+                          "--with-gateway")
+    assert code == 0 and doc["overlaps"] == [], doc["overlaps"]

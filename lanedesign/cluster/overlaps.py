@@ -73,7 +73,9 @@ class _Ours:
 
     mesh: dict[str, dict]  # FQDN -> our object routing it for sidecars (VS or HTTPRoute)
     rules: dict[str, dict]  # FQDN -> our DestinationRule
-    gateways: dict[tuple[str, str], tuple[dict, tuple[str, ...]]]  # gateway -> (obj, hosts)
+    # (API group, namespace, name) of a gateway -> (our object bound to it, its hosts): an
+    # Istio Gateway and a Gateway API Gateway of one name are two gateways (two proxies)
+    gateways: dict[tuple[str, str, str], tuple[dict, tuple[str, ...]]]
 
 
 def find_overlaps(cluster: Cluster, objects: Sequence[dict], group: str,
@@ -122,7 +124,7 @@ def find_overlaps(cluster: Cluster, objects: Sequence[dict], group: str,
 def _ours(objects: Iterable[dict]) -> _Ours:
     mesh: dict[str, dict] = {}
     rules: dict[str, dict] = {}
-    gateways: dict[tuple[str, str], tuple[dict, tuple[str, ...]]] = {}
+    gateways: dict[tuple[str, str, str], tuple[dict, tuple[str, ...]]] = {}
     for obj in objects:
         kind, ns, spec = obj["kind"], obj["metadata"].get("namespace") or "", obj.get("spec") or {}
         if kind == "VirtualService":
@@ -132,7 +134,8 @@ def _ours(objects: Iterable[dict]) -> _Ours:
                 mesh.update({h: obj for h in hosts})
             for gw in bound:
                 if gw != "mesh":
-                    gateways[_gateway_key(gw, ns)] = (obj, tuple(spec.get("hosts") or ()))
+                    gateways[(ISTIO_GROUP, *_gateway_key(gw, ns))] = (
+                        obj, tuple(spec.get("hosts") or ()))
         elif kind == "DestinationRule":
             rules[resolve_host(spec.get("host", ""), ns)] = obj
         elif kind == "HTTPRoute":
@@ -141,8 +144,8 @@ def _ours(objects: Iterable[dict]) -> _Ours:
                 if parent.get("kind") == "Service":
                     mesh[service_fqdn(parent.get("name", ""), pns)] = obj
                 elif parent.get("kind", "Gateway") == "Gateway":
-                    gateways[(pns, parent.get("name", ""))] = (obj, tuple(
-                        spec.get("hostnames") or ("*",)))
+                    gateways[(GATEWAY_API_GROUP, pns, parent.get("name", ""))] = (
+                        obj, tuple(spec.get("hostnames") or ("*",)))
     return _Ours(mesh, rules, gateways)
 
 
@@ -278,9 +281,9 @@ def _virtual_service(vs: dict, ours: _Ours, age: _Age, paths: _Paths) -> list[Ov
         if gw == "mesh":
             continue
         key = _gateway_key(gw, ns)
-        if key not in ours.gateways:
+        if (ISTIO_GROUP, *key) not in ours.gateways:
             continue
-        obj, our_hosts = ours.gateways[key]
+        obj, our_hosts = ours.gateways[(ISTIO_GROUP, *key)]
         common = sorted({h for h in hosts for o in our_hosts if hosts_intersect(h, o)})
         if common:
             found.append(_gateway_vs_overlap(vs, obj, key, common, age))
@@ -531,8 +534,8 @@ def _http_route(route: dict, ours: _Ours, age: _Age, paths: _Paths) -> list[Over
                 found.append(_service_route_overlap(route, ours.mesh[host], host, age, paths))
         elif kind == "Gateway" and parent.get("group", GATEWAY_API_GROUP) == GATEWAY_API_GROUP:
             key = (pns, parent.get("name", ""))
-            if key in ours.gateways:
-                obj, our_hosts = ours.gateways[key]
+            if (GATEWAY_API_GROUP, *key) in ours.gateways:
+                obj, our_hosts = ours.gateways[(GATEWAY_API_GROUP, *key)]
                 hostnames = spec.get("hostnames") or ["*"]
                 common = sorted({h for h in hostnames for o in our_hosts
                                  if hosts_intersect(h, o)})
