@@ -28,6 +28,12 @@ from .names import (
 # overwrite what the app and its clients put there.
 NOT_ROUTE_HEADERS = frozenset({"baggage", "user-agent", "authorization", "jwt", "host",
                                "content-type"})
+# Headers whose value is unique per trace: what ASM's traceId method can map to a lane
+TRACE_ID_HEADERS = frozenset({"x-request-id", "traceparent", "b3", "x-b3-traceid",
+                              "x-datadog-trace-id", "x-cloud-trace-context", "uber-trace-id",
+                              "sw8"})
+# Prefixes of tracing systems' own headers (sampling flags and the like): no place for a lane
+TRACING_PREFIXES = ("x-b3-", "x-datadog-", "x-ot-", "x-cloud-trace", "uber-trace", "sw8")
 # Headers that carry trace context; a lane name in one of them would break tracing (ASM G).
 TRACE_HEADERS = frozenset({
     "traceparent", "tracestate", "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid",
@@ -309,10 +315,11 @@ def _lost_message(d: LaneDesign, svc: Service) -> str:
     forwards = svc.forwards or ()
     method = d.pass_through.method
     survive = []
-    traces = [h for h in forwards if h in TRACE_HEADERS]
+    traces = [h for h in forwards if h in TRACE_ID_HEADERS]
     if traces:
         survive.append(f"traceId with traceHeader {traces[0]} (ASM)")
-    business = [h for h in forwards if h not in TRACE_HEADERS and h not in NOT_ROUTE_HEADERS]
+    business = [h for h in forwards if h not in TRACE_HEADERS and h not in NOT_ROUTE_HEADERS
+                and not h.startswith(TRACING_PREFIXES)]
     if business:
         survive.append(f"header with routeHeader {' or '.join(business[:3])}")
     tail = (f"; a method that would survive: {'; '.join(survive)}" if survive else

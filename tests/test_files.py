@@ -113,6 +113,25 @@ def test_a_stale_file_changed_since_is_kept_with_a_finding(tmp_path):
     assert done.findings[0].severity == "warning" and str(envoy) in done.findings[0].message
 
 
+def test_a_stale_file_that_cannot_be_removed_is_kept_with_a_finding(tmp_path, monkeypatch):
+    design = examples.load("mock-baggage")
+    first = export(design, tmp_path)
+    envoy = next(p for p in first.written if p.name.startswith("envoyfilter-"))
+
+    def refuse(self, missing_ok=False):  # as a read-only mount or a locked file would
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(type(envoy), "unlink", refuse)
+    done = export(design.with_method("header"), tmp_path)
+    assert envoy.is_file() and envoy not in done.removed
+    assert [f.code for f in done.findings] == ["LD605"]
+    assert "Permission denied" in done.findings[0].message
+    monkeypatch.undo()
+    # still recorded: the next export removes it
+    again = export(design.with_method("header"), tmp_path)
+    assert envoy in again.removed and not envoy.exists()
+
+
 @pytest.mark.parametrize("content", [
     "{not json", "[]", '{"writer": "lanedesign", "format": 99, "groups": {}}',
     '{"writer": "lanedesign", "format": 1, "groups": {"mock-baggage": {"files": '

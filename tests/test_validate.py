@@ -272,6 +272,10 @@ def test_lost_context_names_the_methods_that_would_survive():
     (found,) = [f for f in validate(design) if f.code == "LD406"]
     assert "traceId with traceHeader x-request-id" in found.message
     assert "header with routeHeader end-user" in found.message
+    # a tracing system's own header (a sampling flag) is no place for a lane
+    sampled = svc_edit(MOCK, "mocka", forwards=["x-datadog-sampling-priority", "x-b3-sampled"])
+    (found,) = [f for f in validate(sampled) if f.code == "LD406"]
+    assert "no pass-through method survives" in found.message
     # forwarding the method's header keeps the context: no finding
     kept = svc_edit(MOCK, "mocka", forwards=["x-request-id", "baggage"])
     assert "LD406" not in codes(validate(kept))
