@@ -6,8 +6,9 @@ into the project) and labelled the way a user adopting lanes would: every pod te
 copies of frontend and cartservice (pod label ``version: v2``), Bookinfo keeps its own
 reviews v1/v2/v3.
 
-The expected designs (``boutique_design``, ``bookinfo_design``) are written by hand from the
-facts in ``../shared/realapps/README.md`` - never computed from the manifests or by
+The expected designs (``boutique_design``, ``bookinfo_design``; ``boutique_gateway_api_design``
+for the Gateway API, which cannot express Boutique's baggage default rules) are written by
+hand from the facts in ``../shared/realapps/README.md`` - never computed from the manifests or by
 lanedesign - so that a test comparing them with what lanedesign proposes, simulates or emits
 checks something. Where a fact cannot be read from a cluster (calls no environment variable
 names, per-version calls, forwarded headers, the pass-through method) the docstrings say so.
@@ -25,7 +26,17 @@ from pathlib import Path
 
 from realapp_manifests import documents, in_namespace, of_kind, with_version
 
-from lanedesign.model import Ingress, Lane, LaneDesign, PassThrough, Service, ServicePort
+from lanedesign.model import (
+    Ingress,
+    IngressRule,
+    Lane,
+    LaneDesign,
+    PassThrough,
+    RequestMatch,
+    Service,
+    ServicePort,
+    StringMatch,
+)
 
 BOUTIQUE_NS = "boutique"
 BOOKINFO_NS = "bookinfo"
@@ -147,6 +158,27 @@ def boutique_design(namespace: str = BOUTIQUE_NS) -> LaneDesign:
         ingress=Ingress(gateway=f"{namespace}/istio-gateway", hosts=("*",), entry="frontend",
                         default="v1"))
 
+
+
+# The header a tester's client sends to enter lane v2 at a Gateway API gateway
+BOUTIQUE_TESTER = ("x-user", "tester")
+
+
+def boutique_gateway_api_design(namespace: str = BOUTIQUE_NS) -> LaneDesign:
+    """Online Boutique for the Gateway API target: ``boutique_design`` with the lane chosen at
+    the gateway by a header of the user's (``x-user: tester`` -> v2, else v1).
+
+    ``boutique_design``'s default ingress rules match the route header, and with baggage
+    Istio's gateway takes the lane from the client's ``baggage`` when that header is absent;
+    a Gateway API match cannot test that a header is absent, so the target refuses them
+    (LD623). Explicit rules on another header it can express: the gateway's HTTPRoute sets
+    the route header and the lane's baggage member (replacing the client's ``baggage``), and
+    the hops keep baggage, which Boutique's OpenTelemetry apps carry. So a client's own
+    baggage naming a lane enters v1 here: only the gateway's rule puts a request in a lane.
+    """
+    header, value = BOUTIQUE_TESTER
+    tester = IngressRule("v2", RequestMatch(headers=((header, StringMatch("exact", value)),)))
+    return boutique_design(namespace).with_ingress(rules=(tester,))
 
 # What productpage and reviews copy onto their calls (the README, from their source); no
 # ``baggage`` and no custom header outside this list.
@@ -330,3 +362,18 @@ def istio_gateway(namespace: str, name: str, port: int) -> dict:
             "spec": {"selector": dict(GATEWAY_LABELS), "servers": [{
                 "port": {"number": port, "name": "http", "protocol": "HTTP"},
                 "hosts": ["*"]}]}}
+
+
+def gateway_api_gateway(shared: Path, app: App) -> dict:
+    """The Gateway API ``Gateway`` the app ships, in the app's namespace: Boutique's
+    ``istio-gateway`` (``istio-manifests.yaml``), Bookinfo's ``bookinfo-gateway``
+    (``gateway-api/bookinfo-gateway.yaml``; not its HTTPRoute, which would route productpage
+    beside the lanes: issue 19)."""
+    if app.name == "boutique":
+        docs = app.mesh
+    else:
+        folder = shared / "realapps" / "bookinfo" / "gateway-api"
+        docs = [in_namespace(d, app.namespace) for d in documents(folder / "bookinfo-gateway.yaml")]
+    (found,) = [d for d in docs if d["kind"] == "Gateway"
+                and d["apiVersion"].startswith("gateway.networking.k8s.io/")]
+    return found
