@@ -484,3 +484,79 @@ def test_ingress_new_rule_defaults_header_offer_and_focus_in_voila(voila: str, p
         "s2", timeout=30_000)
     expect(page.locator(".ld-designer .ld-msg-warning", has_text="still matches")).to_have_count(0)
     _shot(page, "designer-ingress.png")
+
+
+BOOKINFO = """\
+apiVersion: lanedesign/v1alpha1
+kind: LaneDesign
+metadata: {name: bookinfo}
+spec:
+  namespace: bookinfo
+  baseline: v1
+  services:
+  - name: productpage
+    calls: [details, reviews]
+    ports:
+    - {name: http, port: 9080}
+    forwards: [x-request-id, traceparent, end-user, cookie]
+  - name: details
+    ports:
+    - {name: http, port: 9080}
+  - name: reviews
+    laneCalls: {v2: [ratings], v3: [ratings]}
+    ports:
+    - {name: http, port: 9080}
+    - {name: tcp-metrics, port: 9091, targetPort: metrics}
+  - name: ratings
+    ports:
+    - {name: http, port: 9080}
+  lanes:
+  - {name: v1, labels: {version: v1}, services: [productpage, details, reviews, ratings]}
+  - {name: v2, labels: {version: v2}, services: [reviews]}
+  - {name: v3, labels: {version: v3}, services: [reviews]}
+  ingress: {entry: productpage, default: v1}
+"""
+
+
+@pytest.fixture(scope="module")
+def voila_bookinfo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The designer on a Bookinfo design: ports, per-version calls, a forwarded-headers list."""
+    home = tmp_path_factory.mktemp("voila-bookinfo")
+    (home / "bookinfo.yaml").write_text(BOOKINFO, encoding="utf-8")
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell(
+        "from lanedesign.widgets import Designer\n"
+        f"Designer({str(home / 'bookinfo.yaml')!r})")]
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                   "language": "python"}
+    path = home / "bookinfo.ipynb"
+    nbformat.write(book, path)
+    yield from _voila(path, home)
+
+
+def test_ports_version_calls_and_a_lost_lane_in_voila(voila_bookinfo: str, page) -> None:
+    page.goto(voila_bookinfo)
+    page.locator(f"{CANVAS} svg.ld-canvas-svg g.ld-service").first.wait_for(
+        timeout=START_TIMEOUT * 1000)
+    _tab(page, "Services")
+    services = page.locator(".ld-designer .widget-select select").first
+    services.wait_for(timeout=60_000)
+    services.select_option("reviews")
+    ports = page.locator(".ld-designer table.ld-ports")
+    expect(ports).to_contain_text("tcp-metrics")
+    expect(ports).to_contain_text("TCP: no header routing")
+    expect(ports).to_contain_text("routed by lanes")
+    # the version in lane v2 calls ratings; the baseline's calls nothing
+    version = page.locator(".ld-designer .widget-dropdown", has_text="version in").locator(
+        "select")
+    version.select_option("v2")
+    expect(page.locator(".ld-designer .jupyter-widget-tagsinput").nth(1)).to_contain_text(
+        "ratings")
+    _shot(page, "bookinfo-services.png")
+    # productpage forwards no baggage: the service list, the diagram and the finding say so
+    expect(services).to_contain_text("productpage  (drops context)")
+    expect(page.locator(CANVAS)).to_contain_text("does not forward baggage")
+    _tab(page, "Findings")
+    expect(page.locator(".ld-designer")).to_contain_text("LD406")
+    expect(page.locator(".ld-designer")).to_contain_text("header with routeHeader end-user")
+    _shot(page, "bookinfo-lost-lane.png")

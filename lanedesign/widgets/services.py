@@ -42,11 +42,13 @@ class ServicesPanel(Panel):
         self.version_calls = W.TagsInput(allow_duplicates=False, layout=W.Layout(width="100%"))
         self.version_calls.observe(lambda c: self._set_version_calls(c.new), "value")
         self.version_same = button("Same as the service", self._clear_version_calls,
-                                   tooltip="this version calls what the service calls")
+                                   tooltip="this version calls what the service calls",
+                                   width="160px")
         self.propagates = W.Checkbox(description="propagates the lane context", indent=False)
         self.propagates.observe(lambda c: self._set_field("propagates", c.new), "value")
         self.forwards = W.Text(description="forwards only", continuous_update=False,
                                placeholder="every header that carries the lane",
+                               style={"description_width": "initial"},
                                layout=W.Layout(width="100%"))
         self.forwards.observe(lambda c: self._set_forwards(c.new), "value")
         self.remove = button("Remove service", self._remove, "danger",
@@ -129,6 +131,9 @@ class ServicesPanel(Panel):
             self.namespace.value = svc.namespace or ""
             self.namespace.placeholder = f"{design.namespace} (the design's)"
             self.port.value = "" if svc.port is None else str(svc.port)
+            routed = svc.routed_port
+            self.port.placeholder = (f"{routed} (the first HTTP or gRPC port)"
+                                     if svc.port is None and routed is not None else "none")
             # unknown callees (a finding) stay visible: TagsInput rejects values not allowed
             self.calls.value = []
             self.calls.allowed_tags = list(dict.fromkeys(
