@@ -25,8 +25,10 @@ from realapps import (
     boutique,
     boutique_design,
     boutique_gateway_api_design,
+    gateway_api_gateway,
 )
 
+from lanedesign.emit import emit
 from lanedesign.emit.istio import emit_istio
 from lanedesign.model import ServicePort
 from lanedesign.simulate import simulate
@@ -336,3 +338,28 @@ def test_istioctl_analyze_bookinfo(istioctl, tmp_path, books):
         ("IST0132", "VirtualService bookinfo/bookinfo-ingress")}
     gateway = write(tmp_path, "gateway", [books.mesh_object("Gateway", "bookinfo-gateway")])
     assert analyze(istioctl, export, cluster, gateway) == set()
+
+
+@pytest.mark.istio
+@pytest.mark.parametrize("which", ["boutique", "bookinfo"])
+def test_istioctl_analyze_the_gateway_api_exports(istioctl, tmp_path, shop, books,
+                                                  realapps_shared, which):
+    """The gateway-api export (version Services, HTTPRoutes) beside the app's Deployments,
+    Services and the Gateway API Gateway it ships: Istio has nothing to say. (analyze does not
+    judge Gateway API parents and backends, which Istio reports in the routes' status; the
+    xDS tier is what proves them.) The check bites: the same run with one VirtualService
+    bound to a missing gateway reports it."""
+    app, design = (shop, boutique_gateway_api_design()) if which == "boutique" else \
+        (books, bookinfo_design())
+    export = write(tmp_path, "export", emit(design, "gateway-api"))
+    cluster = write(tmp_path, "cluster", app_objects(app))
+    gateway = dict(gateway_api_gateway(realapps_shared, app))
+    gateway["apiVersion"] = "gateway.networking.k8s.io/v1"  # as the API server serves it
+    own = write(tmp_path, "gateway", [gateway])
+    assert analyze(istioctl, export, cluster, own) == set()
+    stray = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+             "metadata": {"name": "stray", "namespace": app.namespace},
+             "spec": {"hosts": ["*"], "gateways": ["nowhere"],
+                      "http": [{"route": [{"destination": {"host": design.ingress.entry}}]}]}}
+    found = analyze(istioctl, export, cluster, own, write(tmp_path, "stray", [stray]))
+    assert ("IST0101", f"VirtualService {app.namespace}/stray") in found, found

@@ -97,8 +97,9 @@ def _strict_context_problems(d: LaneDesign) -> Iterator[Finding]:
     if d.mode != "strict":
         return
     for i, svc in enumerate(d.services):
-        if not svc.propagates and svc.calls:
-            yield make("LD613", f"spec.services[{i}].propagates", f"{svc.name!r} drops the "
+        if not d.keeps_context(svc.name) and svc.all_calls:
+            field = "propagates" if not svc.propagates else "forwards"
+            yield make("LD613", f"spec.services[{i}].{field}", f"{svc.name!r} drops the "
                        "lane context, but in ASM strict mode its calls stay in the lane")
 
 
