@@ -506,14 +506,15 @@ class LaneDesign:
             return False
         return svc.forwards is None or self.context_header.lower() in svc.forwards
 
-    @property
+    # cached: the simulator asks on every request, and a design is immutable
+    @cached_property
     def team_steered(self) -> bool:
         """True when some service's team routes decide where baseline traffic goes (or a
         fault of theirs may stop a call), so the simulator follows the request's headers."""
         return any(s.routing is not None and (s.routing.steers or _has_fault(s.routing))
                    for s in self.services)
 
-    @property
+    @cached_property
     def team_headers(self) -> frozenset[str]:
         """Every request header a team route of the design tests (lowercase)."""
         return frozenset(h for s in self.services if s.routing is not None
