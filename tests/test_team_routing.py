@@ -231,3 +231,10 @@ def test_the_text_tree_shows_the_team_route_and_fault(capsys, tmp_path):
     assert main(["simulate", str(path), "--header", "end-user=jason"]) == 0
     out = capsys.readouterr().out
     assert "ratings @v1 [version=v1]  team route routes[0]  fault: delay 7s" in out
+
+
+@pytest.mark.parametrize("target", ["asm", "gateway-api"])
+def test_targets_that_cannot_carry_team_routing_refuse_it(target):
+    found = [f for f in validate(bookinfo_adopted(), target) if f.code == "LD948"]
+    assert [f.path for f in found] == [f"spec.services[{i}].routing" for i in range(4)]
+    assert not [f for f in validate(bookinfo_lanes(), target) if f.code == "LD948"]
