@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from strategies import designs_with_team_routing
 from team_routing import DELAY, JASON, bookinfo_adopted, bookinfo_lanes, with_routing
 
 from lanedesign.designfile import dump_design, parse_design
@@ -238,3 +240,10 @@ def test_targets_that_cannot_carry_team_routing_refuse_it(target):
     found = [f for f in validate(bookinfo_adopted(), target) if f.code == "LD948"]
     assert [f.path for f in found] == [f"spec.services[{i}].routing" for i in range(4)]
     assert not [f for f in validate(bookinfo_lanes(), target) if f.code == "LD948"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(designs_with_team_routing())
+def test_random_team_routing_round_trips(design):
+    again = parse_design(dump_design(design))
+    assert again.findings == () and again.design == design
