@@ -133,6 +133,12 @@ def _tree_lines(lane: str | None, hops: Sequence[Any]) -> list[str]:
         note = f"  fallback -> {hop.lane}" if hop.fallback else ""
         if hop.context is None and lane is not None:
             note += "  (no lane context)"
+        if hop.route:  # a team's route chose the version
+            note += f"  team route {hop.route}"
+        if hop.fault:
+            note += f"  fault: {hop.fault}"
+        if hop.status:
+            note += f"  -> HTTP {hop.status}"
         lines.append(f"{indent}{branch}{hop.service} @{hop.lane} [{labels}]{note}")
         open_levels.append(not is_last)
     return lines

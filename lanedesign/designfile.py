@@ -20,6 +20,7 @@ from .findings import make
 from .model import (
     METHODS,
     MODES,
+    ROUTE_SETTINGS,
     STRATEGIES,
     Ingress,
     IngressRule,
@@ -27,8 +28,12 @@ from .model import (
     LaneDesign,
     PassThrough,
     RequestMatch,
+    RouteDestination,
+    Routing,
     Service,
     ServicePort,
+    TeamRoute,
+    TeamSubset,
 )
 
 API_VERSION = "lanedesign/v1alpha1"
@@ -111,7 +116,7 @@ class _DesignReader(FieldReader):
 
     def _service(self, raw: dict, path: str) -> Service:
         self._fields(raw, path, ("name", "calls", "namespace", "port", "propagates", "selector",
-                                 "ports", "laneCalls", "forwards"))
+                                 "ports", "laneCalls", "forwards", "routing"))
         port = raw.get("port")
         if port is not None and not (is_type(port, int) and 1 <= port <= 65535):
             self._add("LD006" if is_type(port, int) else "LD004", join_path(path, "port"),
@@ -131,6 +136,88 @@ class _DesignReader(FieldReader):
             ports=self._list_of_mappings(raw, "ports", path, self._port),
             lane_calls=self._lane_calls(raw, path),
             forwards=self._str_list(raw, "forwards", path),
+            routing=self._routing(raw.get("routing"), join_path(path, "routing")),
+        )
+
+    # -- a team's routing (docs/design-format.md): Istio's own spelling, kept verbatim --------
+    def _routing(self, value: Any, path: str) -> Routing | None:
+        raw = self._mapping(value, path)
+        if raw is None:
+            return None
+        self._fields(raw, path, ("settings", "routes", "default", "trafficPolicy", "subsets"))
+        settings = self._mapping(raw.get("settings"), join_path(path, "settings")) or {}
+        self._fields(settings, join_path(path, "settings"), ROUTE_SETTINGS)
+        default = ()
+        if raw.get("default") is not None:
+            default = self._destinations(raw.get("default"), join_path(path, "default"))
+        return Routing(
+            settings={k: v for k, v in settings.items() if k in ROUTE_SETTINGS},
+            routes=self._list_of_mappings(raw, "routes", path, self._team_route),
+            default=default,
+            traffic_policy=self._mapping(raw.get("trafficPolicy"),
+                                         join_path(path, "trafficPolicy")) or {},
+            subsets=self._list_of_mappings(raw, "subsets", path, self._team_subset),
+        )
+
+    def _team_route(self, raw: dict, path: str) -> TeamRoute:
+        self._fields(raw, path, ("name", "match", "route", *ROUTE_SETTINGS))
+        matches = []
+        blocks = raw.get("match")
+        if not isinstance(blocks, list) or not blocks:
+            self._add("LD004" if blocks is not None else "LD003", join_path(path, "match"),
+                      "`match` must be a non-empty list of match blocks (any one matches)",
+                      "Write `match: [{headers: {end-user: {exact: jason}}}]`.")
+        else:
+            for i, block in enumerate(blocks):
+                found = self._request_match(block, f"{join_path(path, 'match')}[{i}]")
+                if found is not None:
+                    matches.append(found)
+        return TeamRoute(
+            name=self._str(raw, "name", path),
+            matches=tuple(matches),
+            destinations=self._destinations(raw.get("route"), join_path(path, "route")),
+            settings={k: raw[k] for k in ROUTE_SETTINGS if k in raw},
+        )
+
+    def _destinations(self, value: Any, path: str) -> tuple[RouteDestination, ...]:
+        if not isinstance(value, list) or not value:
+            self._add("LD004" if value is not None else "LD003", path, "a route needs a "
+                      "non-empty list of `{destination: {subset}, weight}`",
+                      "Write `[{destination: {subset: v2}}]`.")
+            return ()
+        out = []
+        for i, item in enumerate(value):
+            where = f"{path}[{i}]"
+            raw = self._mapping(item, where) or {}
+            self._fields(raw, where, ("destination", "weight"))
+            dest = self._mapping(raw.get("destination"), join_path(where, "destination"),
+                                 required=True) or {}
+            self._fields(dest, join_path(where, "destination"), ("subset", "port"))
+            weight = raw.get("weight")
+            if weight is not None and not (is_type(weight, int) and weight >= 0):
+                self._add("LD004", join_path(where, "weight"), "`weight` must be an integer "
+                          f">= 0, not {weight!r}")
+                weight = None
+            port = (self._mapping(dest.get("port"), join_path(where, "destination.port"))
+                    or {}).get("number")
+            if port is not None and not is_type(port, int):
+                self._add("LD004", join_path(where, "destination.port.number"),
+                          "`port.number` must be an integer")
+                port = None
+            subset = self._str(dest, "subset", join_path(where, "destination"))
+            if not subset:
+                self._add("LD003", join_path(where, "destination.subset"), "a team "
+                          "destination names a subset")
+            out.append(RouteDestination(subset, weight, port))
+        return tuple(out)
+
+    def _team_subset(self, raw: dict, path: str) -> TeamSubset:
+        self._fields(raw, path, ("name", "labels", "trafficPolicy"))
+        return TeamSubset(
+            name=self._str(raw, "name", path),
+            labels=self._str_map(raw, "labels", path) or (),
+            traffic_policy=self._mapping(raw.get("trafficPolicy"),
+                                         join_path(path, "trafficPolicy")) or {},
         )
 
     def _port(self, raw: dict, path: str) -> ServicePort:
@@ -254,6 +341,46 @@ def _service_to_dict(service: Service) -> dict[str, Any]:
         out["laneCalls"] = {lane: flow(calls) for lane, calls in service.lane_calls}
     if service.forwards is not None:
         out["forwards"] = flow(service.forwards)
+    if service.routing is not None:
+        out["routing"] = routing_to_dict(service.routing)
+    return out
+
+
+def routing_to_dict(routing: Routing) -> dict[str, Any]:
+    """A team's routing as the design file spells it (Istio's names), empty parts left out."""
+    out: dict[str, Any] = {}
+    if routing.settings:
+        out["settings"] = dict(routing.settings)
+    if routing.routes:
+        out["routes"] = [_team_route_to_dict(r) for r in routing.routes]
+    if routing.default:
+        out["default"] = [_destination_to_dict(d) for d in routing.default]
+    if routing.traffic_policy:
+        out["trafficPolicy"] = dict(routing.traffic_policy)
+    if routing.subsets:
+        out["subsets"] = [{"name": s.name, "labels": flow(dict(s.labels)),
+                           **({"trafficPolicy": dict(s.traffic_policy)}
+                              if s.traffic_policy else {})} for s in routing.subsets]
+    return out
+
+
+def _team_route_to_dict(route: TeamRoute) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if route.name:
+        out["name"] = route.name
+    out["match"] = [_match_to_dict(m) or {} for m in route.matches]
+    out["route"] = [_destination_to_dict(d) for d in route.destinations]
+    out.update(route.settings)
+    return out
+
+
+def _destination_to_dict(dest: RouteDestination) -> dict[str, Any]:
+    destination: dict[str, Any] = {"subset": dest.subset}
+    if dest.port is not None:
+        destination["port"] = flow({"number": dest.port})
+    out: dict[str, Any] = {"destination": flow(destination)}
+    if dest.weight is not None:
+        out["weight"] = dest.weight
     return out
 
 

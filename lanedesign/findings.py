@@ -415,6 +415,67 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "Deployment's pod template with its version (e.g. `version: v1`, and `version: v2` on "
      "the new copies), or pass `--label-key` with the label your versions carry (the message "
      "lists the keys found)."),
+    # -- adopting a team's routing (services[].routing; docs/istio.md "A team's routing") ------
+    ("LD940", "team-subset-unknown", "error", "A team route or default names a subset that "
+     "neither a lane holding the service nor the team's subsets define: Envoy would answer "
+     "503 (NC).", "Add the subset to `routing.subsets` (name and pod labels), or point the "
+     "route at a lane's subset."),
+    ("LD941", "team-subset-clash", "error", "A team subset has the name of a lane that holds "
+     "the service, with other pod labels: one DestinationRule cannot hold both.",
+     "Rename the team's subset (and its routes), or give the lane the team's labels."),
+    ("LD942", "team-match-on-lane-header", "error", "A team route matches on the header that "
+     "carries the lane (the route header, `baggage`, or the trace header): lanes set and "
+     "rewrite it, so the team's route would change meaning.", "Match the team's route on "
+     "another header, or drop it."),
+    ("LD943", "team-header-ops-on-lane-header", "error", "Team route settings set, add or "
+     "remove a header that carries the lane or that a team match tests: the lane or the "
+     "team's matches further down would change meaning.", "Drop that header operation from "
+     "the team's settings."),
+    ("LD944", "team-routing-at-entry", "warning", "The entry service has team routes, a team "
+     "default or settings: the gateway sends requests to its subset directly, so they apply "
+     "only to calls from inside the mesh.", "Expected when the entry is also called from "
+     "inside the mesh; otherwise move the settings onto the ingress."),
+    ("LD945", "team-path-match", "warning", "A team route matches on the request path: the "
+     "path an app calls is not in the design, so the simulator takes such a condition as "
+     "not matched.", "Nothing to do if the path route is for other callers; the emitted "
+     "objects keep it."),
+    ("LD946", "team-weighted-route", "info", "A team route or default splits traffic by "
+     "weight: the simulator follows the largest share (the first on a tie) and names the "
+     "split on the hop.", "Nothing to do; the emitted objects keep the weights."),
+    ("LD947", "team-routing-invalid", "error", "A team route or subset Istio would refuse or "
+     "misread: no match, an empty match block, no destination, several destinations without "
+     "weights (or weights summing to 0), a missing name, or routing on a TCP-only service.",
+     "Fix the route as the message says (Istio's HTTPRoute rules)."),
+    ("LD948", "team-routing-target", "error", "The target cannot carry a team's routing yet "
+     "(ASM, Gateway API): exporting would drop the team's routes and settings.",
+     "Export with `--target istio`, or remove `routing` from the services."),
+    ("LD950", "adopt-delegate", "error", "A team VirtualService delegates routes to another "
+     "VirtualService: lanes cannot be merged into a delegate chain.", "Inline the delegate's "
+     "routes into the root VirtualService, then adopt it."),
+    ("LD951", "adopt-tcp-tls", "error", "A team VirtualService has `tcp` or `tls` routes: a "
+     "header cannot pick a version there, and lanedesign keeps HTTP routes only.",
+     "Leave the service out of the design, or split the TCP/TLS routes into their own "
+     "VirtualService for another host."),
+    ("LD952", "adopt-export-to", "error", "A team VirtualService or DestinationRule is "
+     "exported to some namespaces only (`exportTo` other than `*` or `.`): lanedesign's "
+     "objects are visible to every namespace, which would widen it.", "Drop `exportTo` (or "
+     "use `*`), then adopt."),
+    ("LD953", "adopt-several-hosts", "error", "A team VirtualService routes several hosts (or "
+     "a gateway and the mesh): its routes apply to each, and one service's routing cannot "
+     "hold that exactly.", "Split it into one VirtualService per host, then adopt."),
+    ("LD954", "adopt-match-unsupported", "error", "A team match tests something the design "
+     "cannot hold (queryParams, method, sourceLabels, withoutHeaders, port, authority, "
+     "scheme, ignoreUriCase, gateways, sourceNamespace): adopting it would change which "
+     "requests match.", "Rewrite the match on uri and headers, or leave the service out."),
+    ("LD955", "adopt-route-unsupported", "error", "A team route sends requests elsewhere than "
+     "a subset of its own host (another host, redirect, directResponse), or has a field "
+     "lanedesign does not keep.", "Leave the service out of the design, or change the route."),
+    ("LD956", "adopt-whole-service", "info", "A team's catch-all route sends requests to the "
+     "whole service (no subset): after adoption the baseline's subset takes them.",
+     "Expected: the baseline's pods are the service's only version outside the lanes."),
+    ("LD957", "adopt-no-catch-all", "warning", "A team VirtualService has no catch-all route: "
+     "requests matching none of its routes got 404 (NR); after adoption they reach the "
+     "baseline's subset.", "Add a catch-all route to the team's object if 404 was meant."),
 )
 
 

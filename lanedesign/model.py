@@ -126,6 +126,100 @@ class Ingress:
         return self.gateway.rpartition("/")[2]
 
 
+# The per-route fields of an Istio HTTPRoute that do not choose the destination: a team's
+# routing keeps them verbatim (docs/istio.md, "A team's routing").
+ROUTE_SETTINGS: tuple[str, ...] = ("timeout", "retries", "fault", "mirror", "mirrorPercentage",
+                                   "mirrors", "headers", "corsPolicy", "rewrite")
+
+
+def _frozen_dict(value: Mapping | None) -> dict:
+    return dict(value or {})
+
+
+@dataclass(frozen=True)
+class RouteDestination:
+    """One destination of a team's route: a subset of the service, its weight, its port."""
+
+    subset: str
+    weight: int | None = None  # None: the route's only destination
+    port: int | None = None
+
+
+@dataclass(frozen=True)
+class TeamRoute:
+    """A team's match route: any match (OR) sends the request to ``destinations``.
+
+    ``settings`` are its own Istio route fields (``ROUTE_SETTINGS``: Bookinfo's jason route
+    to ratings has a 7 s ``fault``), kept verbatim and left out of the hash.
+    """
+
+    name: str
+    matches: tuple[RequestMatch, ...]
+    destinations: tuple[RouteDestination, ...]
+    settings: dict = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "matches", tuple(self.matches))
+        object.__setattr__(self, "destinations", tuple(self.destinations))
+        object.__setattr__(self, "settings", _frozen_dict(self.settings))
+
+
+@dataclass(frozen=True)
+class TeamSubset:
+    """A DestinationRule subset a team defined (Bookinfo's ratings ``v2-mysql``)."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...] = ()
+    traffic_policy: dict = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", _pairs(self.labels))
+        object.__setattr__(self, "traffic_policy", _frozen_dict(self.traffic_policy))
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True)
+class Routing:
+    """A service's existing routing, adopted from its team's VirtualService and DestinationRule.
+
+    The precedence rule (docs/istio.md): a chain in a lane other than the baseline is routed
+    by the lane and keeps ``settings``; ``routes`` then ``default`` route the baseline's
+    traffic (no lane, an unknown lane, the baseline lane, or a lost context). An empty
+    ``default`` means the baseline's subset.
+    """
+
+    settings: dict = field(default_factory=dict, hash=False)
+    routes: tuple[TeamRoute, ...] = ()
+    default: tuple[RouteDestination, ...] = ()
+    traffic_policy: dict = field(default_factory=dict, hash=False)
+    subsets: tuple[TeamSubset, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "settings", _frozen_dict(self.settings))
+        object.__setattr__(self, "routes", tuple(self.routes))
+        object.__setattr__(self, "default", tuple(self.default))
+        object.__setattr__(self, "traffic_policy", _frozen_dict(self.traffic_policy))
+        object.__setattr__(self, "subsets", tuple(self.subsets))
+
+    @property
+    def steers(self) -> bool:
+        """True when the team's routes or default send baseline traffic elsewhere than the
+        baseline's subset, so every other lane needs a route of its own."""
+        return bool(self.routes or self.default)
+
+    def subset(self, name: str) -> TeamSubset | None:
+        return next((s for s in self.subsets if s.name == name), None)
+
+    @property
+    def match_headers(self) -> frozenset[str]:
+        """The (lowercase) request headers the team's matches test."""
+        return frozenset(name.lower() for route in self.routes for match in route.matches
+                         for name, _ in match.headers)
+
+
 # How Istio picks a port's protocol: `appProtocol` first, else the port name's prefix
 # (`<protocol>[-<suffix>]`, any case); anything else is detected at run time ("auto").
 HTTP_PROTOCOLS = frozenset({"http", "http2", "grpc", "grpc-web"})
@@ -201,6 +295,8 @@ class Service:
     # The request headers the app forwards on its outbound calls (an app that copies a fixed
     # list); None: it forwards whatever carries the lane context.
     forwards: tuple[str, ...] | None = None
+    # The routing its team already has (adopted VirtualService and DestinationRule).
+    routing: Routing | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "calls", _names(self.calls))
@@ -409,6 +505,32 @@ class LaneDesign:
         if not svc.propagates:
             return False
         return svc.forwards is None or self.context_header.lower() in svc.forwards
+
+    # cached: the simulator asks on every request, and a design is immutable
+    @cached_property
+    def team_steered(self) -> bool:
+        """True when some service's team routes decide where baseline traffic goes (or a
+        fault of theirs may stop a call), so the simulator follows the request's headers."""
+        return any(s.routing is not None and (s.routing.steers or _has_fault(s.routing))
+                   for s in self.services)
+
+    @cached_property
+    def team_headers(self) -> frozenset[str]:
+        """Every request header a team route of the design tests (lowercase)."""
+        return frozenset(h for s in self.services if s.routing is not None
+                         for h in s.routing.match_headers)
+
+    def subset_labels(self, service: str, subset: str) -> tuple[tuple[str, str], ...]:
+        """The pod labels of ``subset`` of ``service``: the lane's if a lane of that name holds
+        the service, else the team's subset, else the lane's of that name (or none)."""
+        lane = self.lane(subset)
+        if lane is not None and lane.holds(service):
+            return lane.labels
+        svc = self.service(service)
+        team = svc.routing.subset(subset) if svc is not None and svc.routing else None
+        if team is not None:
+            return team.labels
+        return lane.labels if lane is not None else ()
 
     @property
     def has_lane_calls(self) -> bool:
@@ -675,6 +797,10 @@ def _mapped_lane(lane: Lane, name: str, service: Callable[[str], str | None]) ->
     services = tuple(s2 for s in lane.services if (s2 := service(s)) is not None)
     return lane if (name, services) == (lane.name, lane.services) else replace(
         lane, name=name, services=services)
+
+
+def _has_fault(routing: Routing) -> bool:
+    return "fault" in routing.settings or any("fault" in r.settings for r in routing.routes)
 
 
 def _first_by_name(items: tuple) -> dict:

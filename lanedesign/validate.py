@@ -488,4 +488,92 @@ def _lanes_not_entered(d: LaneDesign, ing: Ingress) -> Iterator[Finding]:
                        f"into lane {lane.name!r}")
 
 
-_CHECKS = (_names, _selectors, _ports, _headers, _lanes, _fallbacks, _calls, _ingress)
+# -- a team's routing (services[].routing) -------------------------------------------------
+def _team_routing(d: LaneDesign) -> Iterator[Finding]:
+    lane_headers = {d.route_header.lower(), "baggage", d.context_header.lower()} - {""}
+    tested = d.team_headers
+    entry = d.ingress.entry if d.ingress is not None else None
+    for i, svc in enumerate(d.services):
+        routing = svc.routing
+        if routing is None:
+            continue
+        p = f"spec.services[{i}].routing"
+        if svc.tcp_only:
+            yield make("LD947", p, f"{svc.name} has TCP ports only: a team's HTTP routing "
+                       "cannot apply to it")
+        if svc.name == entry and (routing.steers or routing.settings):
+            yield make("LD944", p, f"{svc.name} is the entry: the gateway sends requests to "
+                       "its subset directly, so its team routes and settings apply only to "
+                       "calls from inside the mesh")
+        yield from _team_settings(routing.settings, f"{p}.settings", lane_headers | tested)
+        for j, route in enumerate(routing.routes):
+            rp = f"{p}.routes[{j}]"
+            if not route.matches:
+                yield make("LD947", f"{rp}.match", "a team route needs a match (a catch-all "
+                           "is `default`)")
+            for k, match in enumerate(route.matches):
+                yield from _match(match, f"{rp}.match[{k}]")
+                if match.uri is None and not match.headers:
+                    yield make("LD947", f"{rp}.match[{k}]", "an empty match block (Istio "
+                               "refuses it; leave the route out or write conditions)")
+                if match.uri is not None:
+                    yield make("LD945", f"{rp}.match[{k}].uri", f"team route "
+                               f"{route.name or j} matches the path")
+                for name, _ in match.headers:
+                    if name.lower() in lane_headers:
+                        yield make("LD942", f"{rp}.match[{k}].headers.{name}", f"team route "
+                                   f"{route.name or j} matches {name}, which carries the lane")
+            yield from _team_settings(route.settings, rp, lane_headers | tested)
+            yield from _team_destinations(d, svc, route.destinations, f"{rp}.route")
+        if routing.default:
+            yield from _team_destinations(d, svc, routing.default, f"{p}.default")
+        for j, subset in enumerate(routing.subsets):
+            sp = f"{p}.subsets[{j}]"
+            if not subset.name:
+                yield make("LD947", f"{sp}.name", "a team subset has no name")
+            lane = d.lane(subset.name)
+            if lane is not None and lane.holds(svc.name) and lane.labels and (
+                    dict(lane.labels) != subset.label_map):
+                yield make("LD941", sp, f"team subset {subset.name!r} of {svc.name} has "
+                           f"labels {subset.label_map}, lane {lane.name!r} has "
+                           f"{lane.label_map}")
+
+
+def _team_settings(settings: dict, path: str, guarded: set[str] | frozenset[str],
+                   ) -> Iterator[Finding]:
+    ops = settings.get("headers")
+    request = ops.get("request") if isinstance(ops, dict) else None
+    if not isinstance(request, dict):
+        return
+    for op in ("set", "add", "remove"):
+        names = request.get(op) or ()
+        for name in names:
+            if isinstance(name, str) and name.lower() in guarded:
+                yield make("LD943", f"{path}.headers.request.{op}", f"the team's settings "
+                           f"{op} {name}, which carries the lane or a team match tests")
+
+
+def _team_destinations(d: LaneDesign, svc: Service, destinations: tuple, path: str,
+                       ) -> Iterator[Finding]:
+    routing = svc.routing
+    assert routing is not None
+    if not destinations:
+        yield make("LD947", path, "a team route needs a destination")
+    weights = [dest.weight for dest in destinations]
+    if len(destinations) > 1:
+        if any(w is None for w in weights) or sum(w or 0 for w in weights) <= 0:
+            yield make("LD947", path, "several destinations need weights summing to more "
+                       "than 0")
+        else:
+            yield make("LD946", path, "the team splits traffic " + ", ".join(
+                f"{dest.subset} {dest.weight}" for dest in destinations))
+    for k, dest in enumerate(destinations):
+        lane = d.lane(dest.subset)
+        if not (lane is not None and lane.holds(svc.name)) and routing.subset(
+                dest.subset) is None:
+            yield make("LD940", f"{path}[{k}].destination.subset", f"subset {dest.subset!r} "
+                       f"of {svc.name} is neither a lane holding it nor a team subset")
+
+
+_CHECKS = (_names, _selectors, _ports, _headers, _lanes, _fallbacks, _calls, _ingress,
+           _team_routing)

@@ -48,20 +48,21 @@ def string_match(spec: Mapping[str, str], value: str | None) -> bool:
     raise MeshError(f"unknown StringMatch kind {kind!r}")
 
 
-def match_block(block: Mapping, path: str, headers: Headers) -> bool:
-    """One HTTPMatchRequest: every condition holds (AND)."""
+def match_block(block: Mapping, path: str | None, headers: Headers) -> bool:
+    """One HTTPMatchRequest: every condition holds (AND). ``path`` None: the caller's path is
+    not known (an app's call), so a uri condition does not hold."""
     unknown = set(block) - {"uri", "headers"}
     if unknown:
         raise MeshError(f"match conditions this reading does not know: {sorted(unknown)}")
     if not block:
         raise MeshError("an empty match block (Istio requires omitting `match` instead)")
-    if "uri" in block and not string_match(block["uri"], path):
+    if "uri" in block and (path is None or not string_match(block["uri"], path)):
         return False
     return all(string_match(spec, joined(headers, name))
                for name, spec in block.get("headers", {}).items())
 
 
-def first_route(virtual_service: Mapping, path: str, headers: Headers) -> dict | None:
+def first_route(virtual_service: Mapping, path: str | None, headers: Headers) -> dict | None:
     """The first HTTPRoute whose match holds (any block: OR); no ``match`` matches all."""
     for route in virtual_service["spec"].get("http", []):
         blocks = route.get("match")
@@ -109,6 +110,47 @@ class Destination:
         return headers
 
 
+# Route fields that do not choose the destination. Envoy applies them on the way (timeouts,
+# retries, mirroring, CORS, rewrites); of these the reading acts on `fault` (``Fault``) and
+# `headers` (``Destination.forward``), and only checks that nothing else is there.
+PASSIVE_ROUTE_FIELDS = {"timeout", "retries", "mirror", "mirrorPercentage", "mirrors",
+                        "corsPolicy", "rewrite"}
+ROUTE_FIELDS = {"name", "match", "route", "headers", "fault", *PASSIVE_ROUTE_FIELDS}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A route's fault injection (HTTPFaultInjection): a share of requests is delayed or
+    aborted; a percentage left out means none (Istio's documented default)."""
+
+    delay: str | None = None
+    delay_percent: float = 0.0
+    abort: int | None = None
+    abort_percent: float = 0.0
+
+    @property
+    def aborts_all(self) -> int | None:
+        """The status every request gets instead of reaching the app, if all are aborted."""
+        return self.abort if self.abort is not None and self.abort_percent >= 100 else None
+
+
+def read_fault(spec: Mapping | None) -> Fault | None:
+    if spec is None:
+        return None
+    unknown = set(spec) - {"delay", "abort"}
+    if unknown:
+        raise MeshError(f"fault fields this reading does not know: {sorted(unknown)}")
+
+    def percent(part: Mapping) -> float:
+        return float(part.get("percentage", {}).get("value", 0))
+
+    delay, abort = spec.get("delay"), spec.get("abort")
+    return Fault(delay=delay["fixedDelay"] if delay else None,
+                 delay_percent=percent(delay) if delay else 0.0,
+                 abort=abort.get("httpStatus") if abort else None,
+                 abort_percent=percent(abort) if abort else 0.0)
+
+
 @dataclass(frozen=True)
 class Routed:
     """The proxy's decision: 404 (no route), or a route and its destinations."""
@@ -116,6 +158,7 @@ class Routed:
     status: int
     route: str | None = None
     destinations: tuple[Destination, ...] = ()
+    fault: Fault | None = None
 
     @property
     def shares(self) -> list[tuple[Destination, float]]:
@@ -131,12 +174,15 @@ class Routed:
 def _routed(route: dict | None) -> Routed:
     if route is None:
         return Routed(404)
+    unknown = set(route) - ROUTE_FIELDS
+    if unknown:
+        raise MeshError(f"route fields this reading does not know: {sorted(unknown)}")
     dests = []
     for r in route["route"]:
         d = r["destination"]
         dests.append(Destination(d["host"], d.get("subset"), d.get("port", {}).get("number"),
                                  r.get("weight"), (route.get("headers"), r.get("headers"))))
-    return Routed(200, route.get("name"), tuple(dests))
+    return Routed(200, route.get("name"), tuple(dests), read_fault(route.get("fault")))
 
 
 def host_matches(pattern: str, host: str) -> bool:
@@ -203,7 +249,7 @@ class Mesh:
             return Routed(404)
         return _routed(first_route(vs, path.split("?", 1)[0], headers))
 
-    def sidecar(self, host: str, headers: Headers, path: str = "/") -> Routed:
+    def sidecar(self, host: str, headers: Headers, path: str | None = "/") -> Routed:
         vs = self.mesh_virtual_service(host)
         if vs is None:  # no VirtualService: Istio's default route, every pod of the service
             return Routed(200, None, (Destination(host, None, None, None, ()),))

@@ -18,9 +18,13 @@ from lanedesign.model import (
     LaneDesign,
     PassThrough,
     RequestMatch,
+    RouteDestination,
+    Routing,
     Service,
     ServicePort,
     StringMatch,
+    TeamRoute,
+    TeamSubset,
 )
 from lanedesign.validate import validate
 
@@ -138,5 +142,75 @@ def designs(draw, max_services: int = 7, max_lanes: int = 5) -> LaneDesign:
         route_header=route, pass_through=pass_through, fallback=tuple(fallback),
         ingress=ingress, namespace=draw(st.sampled_from(["default", "shop"])),
     )
+    assume(not has_errors(validate(design)))
+    return design
+
+
+# -- a team's routing merged into a design (docs/istio.md, "A team's routing") -----------------
+TEAM_HEADERS = ["x-user", "x-env"]  # what random requests send (request_cases.requests)
+FAULTS = [
+    {"delay": {"fixedDelay": "7s", "percentage": {"value": 100.0}}},
+    {"delay": {"fixedDelay": "1s", "percentage": {"value": 50.0}}},
+    {"abort": {"httpStatus": 503, "percentage": {"value": 100.0}}},
+    {"abort": {"httpStatus": 500, "percentage": {"value": 10.0}}},
+]
+SETTINGS = [{}, {}, {"timeout": "3s"}, {"retries": {"attempts": 2, "perTryTimeout": "1s"}},
+            *({"fault": f} for f in FAULTS)]
+
+
+@st.composite
+def team_destinations(draw, subsets: list[str]) -> tuple[RouteDestination, ...]:
+    chosen = draw(st.lists(st.sampled_from(subsets), min_size=1, max_size=2, unique=True))
+    if len(chosen) == 1:
+        return (RouteDestination(chosen[0], port=draw(st.sampled_from([None, None, 9080]))),)
+    weights = draw(st.lists(st.integers(0, 100), min_size=2, max_size=2).filter(
+        lambda w: sum(w) > 0))
+    return tuple(RouteDestination(n, w) for n, w in zip(chosen, weights))
+
+
+@st.composite
+def team_routings(draw, design: LaneDesign, service: str) -> Routing:
+    """A team's routing for ``service``: header (sometimes path) routes to its lanes' subsets
+    or a team subset, weights, faults, a default, a traffic policy."""
+    extra = draw(st.sampled_from([[], ["team-x"]]))
+    subsets = [ln.name for ln in design.lanes if ln.holds(service)] + extra
+    routes = []
+    for j in range(draw(st.sampled_from([0, 1, 1, 2]))):
+        blocks = []
+        for _ in range(draw(st.integers(1, 2))):
+            names = draw(st.lists(st.sampled_from(TEAM_HEADERS), min_size=1, max_size=2,
+                                  unique=True))
+            uri = draw(st.sampled_from([None, None, None, StringMatch("prefix", "/api")]))
+            blocks.append(RequestMatch(uri=uri, headers=tuple(
+                (n, draw(st.one_of(st.builds(StringMatch, st.just("exact"),
+                                             st.sampled_from(["alice", "bob"])),
+                                   string_matches(["alice", "bob"])))) for n in names)))
+        routes.append(TeamRoute(draw(st.sampled_from(["", f"team-{j}"])), tuple(blocks),
+                                draw(team_destinations(subsets)),
+                                draw(st.sampled_from(SETTINGS))))
+    default = draw(st.one_of(st.just(()), team_destinations(subsets)))
+    return Routing(
+        settings=draw(st.sampled_from(SETTINGS)),
+        routes=tuple(routes),
+        default=default,
+        traffic_policy=draw(st.sampled_from([{}, {"loadBalancer": {"simple": "ROUND_ROBIN"}}])),
+        subsets=tuple(TeamSubset(n, {"version": n}) for n in extra),
+    )
+
+
+@st.composite
+def designs_with_team_routing(draw, method: str | None = None) -> LaneDesign:
+    """A random valid design (not traceId) with random team routing on some services."""
+    design = draw(designs().filter(lambda d: d.pass_through.method != "traceId"
+                                   and (method is None or d.pass_through.method == method)))
+    for svc in design.services:
+        if svc.forwards is not None and draw(st.booleans()):  # an app listing a team header
+            design = design.with_service(replace(svc, forwards=(*svc.forwards, "x-user")))
+            svc = design.service(svc.name)
+            assert svc is not None
+        if svc.tcp_only or draw(st.integers(0, 3)) == 0:
+            continue
+        design = design.with_service(replace(svc, routing=draw(team_routings(design,
+                                                                              svc.name))))
     assume(not has_errors(validate(design)))
     return design

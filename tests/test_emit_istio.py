@@ -17,7 +17,7 @@ import yaml
 from http_headers import Headers, headers_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from istio_interpreter import Destination, Mesh, MeshError, fqdn
+from istio_interpreter import Destination, Mesh, MeshError, Routed, fqdn
 from istio_schema import schema_errors, webhook_problems
 from request_cases import PickLane, gateway_host, requests
 from strategies import designs
@@ -28,7 +28,7 @@ from lanedesign.codec import dump_manifests
 from lanedesign.emit import TargetError, emit
 from lanedesign.emit.istio import emit_istio
 from lanedesign.model import IngressRule, LaneDesign, RequestMatch, Service, StringMatch
-from lanedesign.simulate import routing_table, simulate
+from lanedesign.simulate import explore, routing_table, simulate
 from lanedesign.validate import validate
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -417,6 +417,8 @@ class Call:
     service: str
     subset: str | None
     labels: dict[str, str] | None
+    status: int | None = None  # what an abort fault answers instead of the app
+    faulted: bool = False  # the route that took the call injects a fault
 
 
 def propagated(design: LaneDesign) -> tuple[str, ...]:
@@ -425,15 +427,35 @@ def propagated(design: LaneDesign) -> tuple[str, ...]:
         design.pass_through.method]
 
 
+def team_tested(design: LaneDesign) -> tuple[str, ...]:
+    """The request headers the teams' routes test: an app passes them on too (unless it
+    drops its headers or its `forwards` list lacks them), as it does the client's headers."""
+    return tuple(sorted({name.lower() for svc in design.services if svc.routing
+                         for route in svc.routing.routes for match in route.matches
+                         for name, _ in match.headers}))
+
+
 def drive(mesh: Mesh, design: LaneDesign, headers: Headers, path: str, host: str,
           destination: Destination) -> list[Call]:
-    """A request the gateway sent to ``destination``, followed hop by hop through sidecars."""
+    """A request the gateway sent to ``destination``, followed hop by hop through sidecars.
+
+    An app's own calls go to paths the design does not know, so sidecars match them with no
+    path (a uri condition does not hold). Where a team's route splits by weight, the walk
+    follows the largest share (the first on a tie), the documented choice of the simulator.
+    """
     services = {host_of(design, s): s for s in design.service_names}
+    passed = (*propagated(design), *team_tested(design))
     calls: list[Call] = []
 
-    def serve(caller: str | None, dest: Destination, sent: Headers, path: tuple) -> None:
+    def serve(caller: str | None, dest: Destination, sent: Headers, path: tuple,
+              routed: Routed | None = None) -> None:
         name = services[dest.host]
-        calls.append(Call(caller, name, dest.subset, mesh.subset_labels(dest.host, dest.subset)))
+        fault = routed.fault if routed is not None else None
+        aborted = fault.aborts_all if fault is not None else None
+        calls.append(Call(caller, name, dest.subset, mesh.subset_labels(dest.host, dest.subset),
+                          aborted, fault is not None))
+        if aborted is not None:
+            return  # Envoy answers for the app, which never sees the request
         received = dest.forward(sent)  # what the app sees
         service = design.service(name)
         assert service is not None
@@ -442,13 +464,16 @@ def drive(mesh: Mesh, design: LaneDesign, headers: Headers, path: str, host: str
         for callee in dict(service.lane_calls).get(dest.subset, service.calls):
             if callee in here or design.service(callee) is None:
                 continue  # the simulator does not follow cycles or unknown services either
-            outbound = ({h: received[h] for h in propagated(design) if h in received
+            outbound = ({h: received[h] for h in passed if h in received
                          and (service.forwards is None or h in service.forwards)}
                         if service.propagates else {})
             outbound = mesh.run_filters("SIDECAR_OUTBOUND", outbound)
-            routed = mesh.sidecar(host_of(design, callee), outbound)
-            assert routed.status == 200 and len(routed.destinations) == 1
-            serve(name, routed.destinations[0], outbound, here)
+            routed_call = mesh.sidecar(host_of(design, callee), outbound, None)
+            assert routed_call.status == 200
+            shares = dict((id(d), share) for d, share in routed_call.shares)
+            chosen = max(routed_call.destinations, key=lambda d: d.weight or 0)
+            assert shares.get(id(chosen), 0) > 0
+            serve(name, chosen, outbound, here, routed_call)
 
     serve(None, destination, headers, ())
     return calls
@@ -475,7 +500,8 @@ def check_request(design: LaneDesign, pairs: list[tuple[str, str]], path: str, h
         trace = simulate(design, pairs, path=path, host=host, rng=rng)
         assert (trace.status, trace.lane) == (200, lane), (pairs, path)
         offered = rng.offered
-        expected = [Call(h.caller, h.service, h.lane, dict(h.labels)) for h in trace.hops]
+        expected = [Call(h.caller, h.service, h.lane, dict(h.labels), h.status,
+                         h.fault is not None) for h in trace.hops]
         assert drive(mesh, design, headers, path, host, destination) == expected, (pairs, lane)
     if len(routed.destinations) > 1 or offered is not None:  # a weighted split
         assert offered == pytest.approx(shares)
@@ -634,3 +660,97 @@ def test_cli_export_of_a_broken_design_lists_findings(tmp_path, capsys, fmt):
         assert {f["code"] for f in json.loads(captured.out)["findings"]} == {"LD201"}
     else:
         assert captured.out == "" and "LD201" in captured.err
+
+
+# -- a team's routing: the interpreter agrees with the simulator's precedence rule -------------
+BOOKINFO_REQUESTS = [[], [("end-user", "jason")], [("end-user", "jason"), ("x-lane", "v3")],
+                     [("end-user", "jason"), ("x-lane", "v2")], [("x-lane", "v1")],
+                     [("end-user", "jason"), ("x-lane", "nope")], [("End-User", "jason")]]
+
+
+@FORMS
+@pytest.mark.parametrize("method", ["header", "baggage"])
+def test_bookinfo_adopted_routes_requests_like_the_simulator(method, full):
+    from team_routing import bookinfo_adopted
+
+    design = bookinfo_adopted(method)
+    objects = emit_istio(design, full_routes=full)
+    for pairs in BOOKINFO_REQUESTS:
+        if method == "baggage":
+            pairs = [(("baggage", f"x-lane={v}") if k == "x-lane" else (k, v)) for k, v in pairs]
+        check_request(design, pairs, "/productpage", "bookinfo.example.com", objects)
+    mesh = Mesh(objects)
+    jason = drive(mesh, design, headers_of({"end-user": "jason", "x-lane": "v1"}), "/", "",
+                  Destination(host_of(design, "productpage"), "v1", None, None, ()))
+    assert [(c.service, c.subset, c.faulted) for c in jason] == [
+        ("productpage", "v1", False), ("details", "v1", False), ("reviews", "v2", False),
+        ("ratings", "v1", True)]
+
+
+def test_the_comparison_catches_team_routes_in_the_wrong_place():
+    from team_routing import bookinfo_adopted
+
+    design = bookinfo_adopted()
+    objects = emit_istio(design)
+    check_request(design, [("end-user", "jason"), ("x-lane", "v3")], "/", "b.example", objects)
+    http = named(objects, "bookinfo-reviews")["spec"]["http"]
+    http.insert(0, http.pop(2))  # the team's jason route before the lanes: lane v3 loses
+    with pytest.raises(AssertionError):
+        check_request(design, [("end-user", "jason"), ("x-lane", "v3")], "/", "b.example",
+                      objects)
+    objects = emit_istio(design)
+    ratings = named(objects, "bookinfo-ratings")["spec"]["http"]
+    del ratings[-2]["fault"]  # the delay dropped: the hop no longer matches the simulator
+    with pytest.raises(AssertionError):
+        check_request(design, [("end-user", "jason")], "/", "b.example", objects)
+    objects = emit_istio(design)
+    named(objects, "bookinfo-ratings")["spec"]["http"][0]["fault"] = {"delay": {
+        "fixedDelay": "1s"}, "hedge": 1}
+    with pytest.raises(MeshError):  # a fault field the reading does not know
+        check_request(design, [("x-lane", "v2")], "/", "b.example", objects)
+
+
+@PROPERTY
+@given(st.data())
+def test_random_team_routing_routes_requests_like_the_simulator(shared_dir, data):
+    from strategies import designs_with_team_routing
+
+    design = data.draw(designs_with_team_routing())
+    forms = [emit_istio(design), emit_istio(design, full_routes=True)]
+    for obj in forms[0]:
+        assert schema_errors(shared_dir, obj) == [], obj
+        assert webhook_problems(obj) == [], obj
+    for _ in range(2):
+        pairs, path, host = data.draw(requests(design))
+        for objects in forms:
+            check_request(design, pairs, path, host, objects)
+    # the baseline's traffic the team's routes are for (the gateway may send none there)
+    for team in ([("x-user", "alice"), ("x-env", "bob")], [("x-user", "bob"), ("x-env", "alice")]):
+        team = [(k, v) for k, v in team if k != design.route_header]  # x-env may name lanes
+        for objects in forms:
+            check_request(design, [(design.route_header, design.baseline), *team], "/api",
+                          gateway_host(design), objects)
+            for lane in (design.baseline, None, *design.lane_names[1:2]):
+                check_chain(design, team, lane, objects)
+
+
+def check_chain(design: LaneDesign, pairs: list[tuple[str, str]], lane: str | None,
+                objects: list[dict]) -> None:
+    """A chain from the entry service as the gateway would start it in ``lane`` (the route
+    header, and baggage, naming it; nothing for no lane), against ``simulate(lane=...)``."""
+    assert design.ingress is not None
+    entry = design.ingress.entry
+    mesh = Mesh(objects)
+    sent = list(pairs)
+    if lane is not None:
+        sent.append((design.route_header, lane))
+        if design.pass_through.method == "baggage":
+            sent.append(("baggage", f"{design.baggage_key}={lane}"))
+    subset = routing_table(design)[entry][lane] if lane is not None else design.baseline
+    calls = drive(mesh, design, headers_of(sent), "/", "",
+                  Destination(host_of(design, entry), subset, None, None, ()))
+    graph, _ = explore(design, entry, lane, pairs)
+    hops = graph.tree().hops
+    expected = [Call(h.caller, h.service, h.lane, dict(h.labels), h.status,
+                     h.fault is not None) for h in hops]
+    assert calls == expected, (pairs, lane)

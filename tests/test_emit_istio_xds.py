@@ -194,6 +194,16 @@ def propagated(design: LaneDesign, received: Headers) -> Headers:
     return {name: list(received[name])} if name in received else {}
 
 
+def team_headers(design: LaneDesign, service, received: Headers) -> Headers:
+    """The request headers a team's route tests, as the app passes them on (all of them
+    unless its `forwards` list says otherwise); none when no team routes anything."""
+    tested = {name.lower() for svc in design.services if svc.routing
+              for route in svc.routing.routes for match in route.matches
+              for name, _ in match.headers}
+    return {h: list(received[h]) for h in sorted(tested) if h in received
+            and (service.forwards is None or h in service.forwards)}
+
+
 def outbound(case: Case, caller: Workload, callee: str, headers: Headers) -> tuple[Workload, str]:
     """A call from ``caller``'s app to ``callee``: its sidecar's Lua and route, to one pod."""
     design = case.design
@@ -242,12 +252,13 @@ def follow(case: Case, entry: Workload, headers: Headers) -> list[Call]:
         service = design.service(pod.service)
         assert service is not None
         here = (*path, pod.service)
-        # the pod's version makes the calls; an app with a fixed list copies only that
-        for callee in dict(service.lane_calls).get(pod.lane, service.calls):
+        for callee in service.calls_in(pod.lane):  # what the pod's version calls
             if callee in here or design.service(callee) is None:
                 continue  # the simulator follows no cycle and no unknown service either
-            out = ({h: v for h, v in propagated(design, received).items()
-                    if service.forwards is None or h in service.forwards}
+            # an app copies only what it forwards (`forwards`), and nothing if it drops it all
+            context = {h: v for h, v in propagated(design, received).items()
+                       if service.forwards is None or h in service.forwards}
+            out = ({**context, **team_headers(design, service, received)}
                    if service.propagates else {})
             target, _ = outbound(case, pod, callee, out)
             serve(pod.service, target, out, here)
@@ -519,3 +530,57 @@ def test_the_exported_gateway_serves_the_ingress_like_the_users(xdsdump, name):
         check_request(case, pairs, "/", host)
     # the check bites: without a Gateway the ingress gateway has no HTTP listener at all
     assert bare.proxy(bare.gateway).http_filters("OUTBOUND") == []
+
+
+# -- Bookinfo with its team's routing adopted (docs/istio.md, "A team's routing") ------------
+@pytest.fixture(scope="session")
+def bookinfo(xdsdump) -> Case:
+    from team_routing import bookinfo_adopted
+
+    design = bookinfo_adopted()
+    case = Case("bookinfo-adopted", design, emit_istio(design), kube_objects(design),
+                workloads(design))
+    run_xdsdump(xdsdump, [case])
+    return case
+
+
+def outbound_route(case: Case, caller: Workload, callee: str, headers: Headers):
+    """The route ``caller``'s sidecar picks for a call to ``callee`` (with its fault)."""
+    design = case.design
+    port = case.pod(callee, design.baseline).port
+    host = f"{callee}.{design.namespace_of(callee)}.svc.cluster.local"
+    return case.proxy(caller).route(str(port), host, "/", headers)
+
+
+def test_bookinfo_adopted_is_valid_envoy_configuration(bookinfo):
+    assert bookinfo.dump["errors"] == []
+
+
+def test_bookinfo_adopted_every_lane_follows_the_simulator(bookinfo):
+    host = "bookinfo.example.com"
+    for pairs in ([], [("end-user", "jason")], [("x-lane", "v2")], [("x-lane", "v3")],
+                  [("end-user", "jason"), ("x-lane", "v3")],
+                  [("end-user", "jason"), ("x-lane", "v2")],
+                  [("end-user", "jason"), ("x-lane", "v1")],
+                  [("end-user", "jason"), ("x-lane", "nope")]):
+        check_request(bookinfo, pairs, "/productpage", host)
+
+
+def test_bookinfo_jason_reaches_reviews_v2_without_a_lane_and_v3_in_lane_v3(bookinfo):
+    page = bookinfo.pod("productpage", "v1")
+    jason = headers_of({"end-user": "jason"})
+    assert outbound(bookinfo, page, "reviews", jason)[0].lane == "v2"
+    assert outbound(bookinfo, page, "reviews", {})[0].lane == "v3"  # the team's default
+    in_v3 = headers_of({"end-user": "jason", "x-lane": "v3"})
+    assert outbound(bookinfo, page, "reviews", in_v3)[0].lane == "v3"
+
+
+def test_bookinfo_the_delay_is_on_jasons_ratings_route_only(bookinfo):
+    reviews = bookinfo.pod("reviews", "v2")
+    routed = outbound_route(bookinfo, reviews, "ratings", headers_of({"end-user": "jason"}))
+    assert routed.fault is not None
+    delay = routed.fault["delay"]
+    assert delay["fixed_delay"] == "7s"
+    assert delay["percentage"]["numerator"] in (100, 1000000)  # Envoy's units per denominator
+    for headers in ({}, {"end-user": "jason", "x-lane": "v3"}, {"x-lane": "v2"}):
+        assert outbound_route(bookinfo, reviews, "ratings", headers_of(headers)).fault is None

@@ -156,11 +156,15 @@ class Cluster:
         return direction, int(port), subset, host
 
 
+FAULT_FILTER = "envoy.filters.http.fault"
+
+
 @dataclass(frozen=True)
 class Routed:
     status: int  # 200: a route to clusters; 404: no virtual host or route (NR)
     route: str | None = None
     clusters: tuple[Cluster, ...] = ()
+    fault: Mapping | None = None  # the route's fault filter config (HTTPFault), if any
 
 
 # -- one proxy -------------------------------------------------------------------------------
@@ -193,7 +197,9 @@ class Proxy:
                 continue
             if "route" not in route:
                 raise XdsError(f"{self.name}: a route that does not forward: {route}")
-            return Routed(200, route.get("name"), self._clusters(rc, best, route, headers))
+            fault = (route.get("typed_per_filter_config") or {}).get(FAULT_FILTER)
+            return Routed(200, route.get("name"), self._clusters(rc, best, route, headers),
+                          fault)
         return Routed(404)
 
     def _clusters(self, rc: Mapping, vh: Mapping, route: Mapping,

@@ -27,7 +27,14 @@ from .asm_api import (
     WEIGHTED,
 )
 from .asm_import import read_asm, read_asm_objects
-from .common import TargetError, managed_labels, object_name, request_match_dict, service_host
+from .common import (
+    TargetError,
+    managed_labels,
+    object_name,
+    request_match_dict,
+    service_host,
+    team_routing_problems,
+)
 from .target import ReadResult, Target
 
 __all__ = ["API_VERSION", "BAGGAGE", "GATEWAY_TYPE", "GROUP_KIND", "GROUP_LABEL", "LANE_KIND",
@@ -58,7 +65,8 @@ def read_objects(objects: list[dict]) -> ReadResult:
 def asm_problems(design: LaneDesign) -> list[Finding]:
     """Every reason the ASM target cannot express ``design`` faithfully (empty: it can)."""
     return [*_pass_through_problems(design), *_strict_context_problems(design),
-            *_match_problems(design), *_ingress_order_problems(design)]
+            *_match_problems(design), *_ingress_order_problems(design),
+            *team_routing_problems(design, "ASM")]
 
 
 TARGET = Target(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from ..findings import Finding
+from ..findings import Finding, make
 from ..model import LaneDesign, RequestMatch
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -54,3 +54,10 @@ def request_match_dict(match: RequestMatch) -> dict[str, dict]:
     if match.headers:
         out["headers"] = {name: {m.kind: m.value} for name, m in match.headers}
     return out
+
+
+def team_routing_problems(design: LaneDesign, target: str) -> list[Finding]:
+    """LD948 for each service with a team's routing, on a target that cannot carry it yet."""
+    return [make("LD948", f"spec.services[{i}].routing", f"{target} cannot carry "
+                 f"{svc.name}'s team routing yet; exporting would drop it")
+            for i, svc in enumerate(design.services) if svc.routing is not None]

@@ -30,7 +30,7 @@ from ..findings import Finding, make
 from ..matching import covers, disjoint
 from ..model import IngressRule, LaneDesign, RequestMatch, Service, ServicePort, StringMatch
 from .baggage_match import baggage_regex, quote_regex
-from .common import TargetError, managed_labels, object_name
+from .common import TargetError, managed_labels, object_name, team_routing_problems
 from .target import Target
 
 API_GROUP = "gateway.networking.k8s.io"
@@ -74,7 +74,7 @@ def gateway_api_problems(design: LaneDesign) -> list[Finding]:
     """Every reason this target cannot express ``design`` exactly (errors; empty: it can),
     and what the export leaves unrouted (LD632, a warning)."""
     return [*_method_problems(design), *_service_problems(design),
-            *_ingress_problems(design)]
+            *_ingress_problems(design), *team_routing_problems(design, "the Gateway API")]
 
 
 TARGET = Target(

@@ -7,10 +7,10 @@ VirtualServices that route to them, so no route ever names a subset that does no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ..findings import Finding, make
-from ..model import Ingress, LaneDesign, RequestMatch, Service
+from ..model import Ingress, LaneDesign, RequestMatch, RouteDestination, Service, TeamRoute
 from .common import TargetError, managed_labels, object_name, request_match_dict, service_host
 from .istio_import import read_objects
 from .lua import baggage_inbound_lua, baggage_lua
@@ -91,15 +91,33 @@ TARGET = Target(
 
 
 def destination_rule(design: LaneDesign, service: Service) -> dict:
-    """One subset per lane that holds ``service``: the lane's name and pod labels."""
-    subsets = [{"name": lane.name, "labels": lane.label_map}
-               for lane in design.lanes if lane.holds(service.name)]
+    """One subset per lane that holds ``service``: the lane's name and pod labels; then the
+    team's other subsets and traffic policy (``services[].routing``), kept as they were."""
+    routing = service.routing
+    team = {s.name: s for s in routing.subsets} if routing is not None else {}
+    subsets = []
+    for lane in design.lanes:
+        if lane.holds(service.name):
+            subset: dict = {"name": lane.name, "labels": lane.label_map}
+            same = team.pop(lane.name, None)  # same labels (LD941): the team's policy joins
+            if same is not None and same.traffic_policy:
+                subset["trafficPolicy"] = same.traffic_policy
+            subsets.append(subset)
+    for extra in team.values():
+        subset = {"name": extra.name, "labels": extra.label_map}
+        if extra.traffic_policy:
+            subset["trafficPolicy"] = extra.traffic_policy
+        subsets.append(subset)
+    spec: dict = {"host": service_host(design, service.name)}
+    if routing is not None and routing.traffic_policy:
+        spec["trafficPolicy"] = routing.traffic_policy
+    spec["subsets"] = subsets
     return {
         "apiVersion": API_VERSION,
         "kind": "DestinationRule",
         "metadata": _metadata(design, object_name(design.name, service.name),
                               design.namespace_of(service.name)),
-        "spec": {"host": service_host(design, service.name), "subsets": subsets},
+        "spec": spec,
     }
 
 
@@ -118,24 +136,37 @@ def mesh_virtual_service(design: LaneDesign, service: Service, serve: Serve,
     """
     host = service_host(design, service.name)
     baseline = design.baseline
+    routing = service.routing
+    settings = routing.settings if routing is not None else {}
+    # The team's routes and default take the baseline's traffic (docs/istio.md, "A team's
+    # routing"), so every other lane must be routed before them, even where it is served by
+    # the baseline; the baseline's own lane falls through to them like a request without one.
+    steered = routing is not None and routing.steers
+    if steered:
+        lanes = [lane for lane in dict.fromkeys(design.lane_names) if lane != baseline]
     own, away = [], {}  # lanes served by their own subset; the others, by fallback target
     for lane in design.lane_names if lanes is None else lanes:
         subset = serve(lane, service.name)
         if full_routes or subset == lane:
             own.append((lane, subset))
-        elif subset != baseline:
+        elif subset != baseline or steered:
             away.setdefault(subset, []).append(lane)
-    http = [_lane_route(f"lane-{lane}", {"exact": lane}, host, subset, design.route_header)
+    http = [_lane_route(f"lane-{lane}", {"exact": lane}, host, subset, design.route_header,
+                        settings)
             for lane, subset in own if full_routes or subset != baseline]
     for target, names in away.items():
         chunks = _alternations(names)
         for n, pattern in enumerate(chunks, 1):
             name = f"fallback-{target}" + (f"-{n}" if len(chunks) > 1 else "")
-            http.append(_lane_route(name, {"regex": pattern}, host, target, design.route_header))
+            http.append(_lane_route(name, {"regex": pattern}, host, target, design.route_header,
+                                    settings))
+    if routing is not None:
+        http += [_team_route(route, host) for route in routing.routes]
     # Istio adds no route of its own: without this a request without (or with an unknown)
     # lane would get 404 NR instead of the baseline.
-    http.append({"name": "default", "route": [{"destination": {"host": host,
-                                                               "subset": design.baseline}}]})
+    default = (routing.default if routing is not None else ()) or (RouteDestination(baseline),)
+    http.append({"name": "default", "route": [_team_destination(d, host) for d in default],
+                 **settings})
     return {
         "apiVersion": API_VERSION,
         "kind": "VirtualService",
@@ -145,6 +176,25 @@ def mesh_virtual_service(design: LaneDesign, service: Service, serve: Serve,
         # sidecars keep only the oldest VirtualService for a host
         "spec": {"hosts": [host], "http": http},
     }
+
+
+def _team_route(route: TeamRoute, host: str) -> dict:
+    """A team's match route as they wrote it: name, matches, destinations, own settings."""
+    out: dict = {"name": route.name} if route.name else {}
+    out["match"] = [request_match_dict(m) for m in route.matches]
+    out["route"] = [_team_destination(d, host) for d in route.destinations]
+    out.update(route.settings)
+    return out
+
+
+def _team_destination(dest: RouteDestination, host: str) -> dict:
+    destination: dict = {"host": host, "subset": dest.subset}
+    if dest.port is not None:
+        destination["port"] = {"number": dest.port}
+    out: dict = {"destination": destination}
+    if dest.weight is not None:
+        out["weight"] = dest.weight
+    return out
 
 
 def tcp_virtual_service(design: LaneDesign, service: Service) -> dict:
@@ -164,9 +214,11 @@ def tcp_virtual_service(design: LaneDesign, service: Service) -> dict:
     }
 
 
-def _lane_route(name: str, value: dict, host: str, subset: str, header: str) -> dict:
+def _lane_route(name: str, value: dict, host: str, subset: str, header: str,
+                settings: Mapping | None = None) -> dict:
+    """A lane's route; the service's team ``settings`` (timeout, retries, fault...) ride on it."""
     return {"name": name, "match": [{"headers": {header: value}}],
-            "route": [{"destination": {"host": host, "subset": subset}}]}
+            "route": [{"destination": {"host": host, "subset": subset}}], **(settings or {})}
 
 
 REGEX_LIMIT = 1024  # Istio's webhook refuses a longer regex
