@@ -336,7 +336,7 @@ def _service_to_dict(service: Service) -> dict[str, Any]:
     if service.selector is not None:
         out["selector"] = flow(dict(service.selector))
     if service.ports:
-        out["ports"] = [flow(_port_to_dict(p)) for p in service.ports]
+        out["ports"] = [flow(p.as_kubernetes()) for p in service.ports]
     if service.lane_calls:
         out["laneCalls"] = {lane: flow(calls) for lane, calls in service.lane_calls}
     if service.forwards is not None:
@@ -381,20 +381,6 @@ def _destination_to_dict(dest: RouteDestination) -> dict[str, Any]:
     out: dict[str, Any] = {"destination": flow(destination)}
     if dest.weight is not None:
         out["weight"] = dest.weight
-    return out
-
-
-def _port_to_dict(port: ServicePort) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if port.name is not None:
-        out["name"] = port.name
-    out["port"] = port.port
-    if port.target_port is not None:
-        out["targetPort"] = port.target_port
-    if port.app_protocol is not None:
-        out["appProtocol"] = port.app_protocol
-    if port.transport != "TCP":
-        out["protocol"] = port.transport
     return out
 
 

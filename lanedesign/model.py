@@ -267,6 +267,21 @@ class ServicePort:
         """The protocol Istio derives (``mesh_protocol``)."""
         return mesh_protocol(self.name, self.app_protocol, self.transport)
 
+    def as_kubernetes(self) -> dict[str, object]:
+        """The port as a Service's ``spec.ports[]`` entry (Kubernetes' defaults left out); the
+        design format spells ports the same way."""
+        out: dict[str, object] = {}
+        if self.name is not None:
+            out["name"] = self.name
+        out["port"] = self.port
+        if self.target_port is not None:
+            out["targetPort"] = self.target_port
+        if self.transport != "TCP":
+            out["protocol"] = self.transport
+        if self.app_protocol is not None:
+            out["appProtocol"] = self.app_protocol
+        return out
+
     @property
     def routes_http(self) -> bool:
         """True when a header can pick the version behind this port (HTTP, HTTP/2, gRPC, or

@@ -333,7 +333,8 @@ def test_a_team_subset_with_other_labels_is_a_clash_ld902(mesh, tmp_path, capsys
     assert found["lost"][0].startswith("the subsets v2 of DestinationRule default/bookinfo-")
 
 
-def test_a_team_httproute_on_the_design_gateway_is_an_overlap_ld905(mesh, tmp_path, capsys):
+def team_web_gateway(mesh) -> None:
+    """The team's Gateway API Gateway ``web`` and its HTTPRoute to productpage."""
     gateway = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
                "metadata": {"name": "web", "namespace": NS},
                "spec": {"gatewayClassName": "istio",
@@ -344,6 +345,10 @@ def test_a_team_httproute_on_the_design_gateway_is_an_overlap_ld905(mesh, tmp_pa
                       "rules": [{"backendRefs": [{"name": "productpage", "port": 9080}]}]}}
     mesh.add(gateway, TEAM)
     mesh.add(route, TEAM)
+
+
+def test_a_team_httproute_on_the_design_gateway_is_an_overlap_ld905(mesh, tmp_path, capsys):
+    team_web_gateway(mesh)
     code, doc = diff_json(capsys, mesh, design_file(tmp_path, "default/web"),
                           "--target", "gateway-api")
     found = by_foreign(doc)[("HTTPRoute", "bookinfo")]
@@ -382,16 +387,7 @@ def test_an_istio_gateway_and_a_gateway_api_gateway_of_one_name_are_two(mesh, tm
     """Online Boutique ships a Gateway API Gateway ``istio-gateway`` with its HTTPRoute; the
     istio target's route binds an Istio Gateway of the same name (a proxy of its own): the
     team's HTTPRoute routes none of its requests, so it is no overlap there."""
-    gateway = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
-               "metadata": {"name": "web", "namespace": NS},
-               "spec": {"gatewayClassName": "istio",
-                        "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]}}
-    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
-             "metadata": {"name": "bookinfo", "namespace": NS},
-             "spec": {"parentRefs": [{"name": "web"}],
-                      "rules": [{"backendRefs": [{"name": "productpage", "port": 9080}]}]}}
-    mesh.add(gateway, TEAM)
-    mesh.add(route, TEAM)
+    team_web_gateway(mesh)
     code, doc = diff_json(capsys, mesh, design_file(tmp_path, "default/web"),
                           "--with-gateway")
     assert code == 0 and doc["overlaps"] == [], doc["overlaps"]

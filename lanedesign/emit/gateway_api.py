@@ -28,7 +28,7 @@ from typing import Any
 
 from ..findings import Finding, make
 from ..matching import covers, disjoint
-from ..model import IngressRule, LaneDesign, RequestMatch, Service, ServicePort, StringMatch
+from ..model import IngressRule, LaneDesign, RequestMatch, Service, StringMatch
 from .baggage_match import baggage_regex, quote_regex
 from .common import TargetError, managed_labels, object_name, team_routing_problems
 from .target import Target
@@ -330,21 +330,7 @@ def version_ports(service: Service) -> list[dict]:
     """
     if not service.ports:
         return [{"name": "http", "port": service.port}]
-    return [_port(p) for p in service.ports]
-
-
-def _port(port: ServicePort) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if port.name is not None:
-        out["name"] = port.name
-    out["port"] = port.port
-    if port.target_port is not None:
-        out["targetPort"] = port.target_port
-    if port.transport != "TCP":  # Kubernetes' default
-        out["protocol"] = port.transport
-    if port.app_protocol is not None:
-        out["appProtocol"] = port.app_protocol
-    return out
+    return [p.as_kubernetes() for p in service.ports]
 
 
 # -- the mesh routes ---------------------------------------------------------------------------
