@@ -301,8 +301,9 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "ports of services other than the entry, nor which apps propagate the context).",
      "Add each service's `calls` to the design so that simulate can walk the chain."),
     ("LD706", "asm-field-dropped", "warning", "An ASM field that lanedesign does not model "
-     "(cluster references, traffic-policy and route patches, autoUpdate); it is not in the "
-     "design and an export leaves it out.", "Keep such settings outside lanedesign, or "
+     "(cluster references, the group's default patches, a lane's service patches, route-patch "
+     "fields other than route settings, autoUpdate); it is not in the design and an export "
+     "leaves it out.", "Keep such settings outside lanedesign, or "
      "re-apply them after export."),
     ("LD707", "asm-inexpressible", "error", "ASM settings that one lane design cannot hold "
      "(lanes routing to different entry services or hosts, several weighted matches, two "
@@ -446,9 +447,12 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "misread: no match, an empty match block, no destination, several destinations without "
      "weights (or weights summing to 0), a missing name, or routing on a TCP-only service.",
      "Fix the route as the message says (Istio's HTTPRoute rules)."),
-    ("LD948", "team-routing-target", "error", "The target cannot carry a team's routing yet "
-     "(ASM, Gateway API): exporting would drop the team's routes and settings.",
-     "Export with `--target istio`, or remove `routing` from the services."),
+    ("LD948", "team-routing-target", "error", "The target cannot carry (this part of) a "
+     "team's routing: ASM carries a service's settings and traffic policy (its "
+     "`httpRoutePatch` and `trafficPolicyPatch`) but not the team's match routes, a default "
+     "other than the baseline's subset, other subsets or a subset's own policy; the Gateway "
+     "API target carries none of it yet. Exporting would drop it.", "Export with `--target "
+     "istio`, or remove what the message names from the service's `routing`."),
     ("LD950", "adopt-delegate", "error", "A team VirtualService delegates routes to another "
      "VirtualService: lanes cannot be merged into a delegate chain.", "Inline the delegate's "
      "routes into the root VirtualService, then adopt it."),

@@ -10,6 +10,11 @@ documentation describes them.
 - Serving: a lane serves the services it lists; in permissive mode any other service is
   served by its ``serviceLevelFallbackTarget`` (keyed ``namespace/name``) or else the
   ``fallbackTarget``, and the chain keeps its lane (it returns at the next service it holds).
+- A service's patches (``services[].httpRoutePatch`` / ``trafficPolicyPatch`` on the group;
+  raw JSON in ASM's Go types, undocumented, so this is asm-lanes.md's inference): the route
+  patch is merged into every HTTP route ASM generates for the service, whichever lane it
+  serves; the traffic-policy patch is the DestinationRule's ``trafficPolicy``, for every
+  lane's subset. Patches on a lane's service references mean nothing here.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ class AsmGroup:
     weighted: bool
     weighted_hosts: tuple[str, ...]
     weighted_matches: tuple[dict, ...]
+    route_patches: Mapping[str, dict]  # "namespace/name" -> httpRoutePatch
+    policy_patches: Mapping[str, dict]  # "namespace/name" -> trafficPolicyPatch
 
     @property
     def lane_names(self) -> tuple[str, ...]:
@@ -80,7 +87,26 @@ def read(objects: Iterable[dict]) -> AsmGroup:
         weighted=routing.get("ingressRoutingStrategy") == "weighted",
         weighted_hosts=tuple(weighted_rule.get("hosts", ())),
         weighted_matches=tuple(weighted_rule.get("requestMatches", ())),
+        route_patches=_patches(spec["services"], "httpRoutePatch"),
+        policy_patches=_patches(spec["services"], "trafficPolicyPatch"),
     )
+
+
+def _patches(services: Iterable[dict], key: str) -> dict[str, dict]:
+    return {f"{s['namespace']}/{s['name']}": s[key] for s in services if s.get(key)}
+
+
+def route_settings(group: AsmGroup, service: str, namespace: str, lane: str) -> dict:
+    """The fields ASM's patch adds to the route taking ``lane``'s calls to ``service``: the
+    same for every lane (the serving lane only picks the subset)."""
+    serving(group, lane, service, namespace)  # the lane reaches some version of it
+    return dict(group.route_patches.get(f"{namespace}/{service}", {}))
+
+
+def subset_policy(group: AsmGroup, service: str, namespace: str, lane: str) -> dict:
+    """The traffic policy of the subset that serves ``lane``'s calls to ``service``."""
+    serving(group, lane, service, namespace)
+    return dict(group.policy_patches.get(f"{namespace}/{service}", {}))
 
 
 def serving(group: AsmGroup, lane: str, service: str, namespace: str) -> str:

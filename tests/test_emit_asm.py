@@ -11,7 +11,7 @@ from pathlib import Path
 
 import asm_semantics
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from strategies import designs, string_matches
 
@@ -21,12 +21,16 @@ from lanedesign.emit import TargetError, emit
 from lanedesign.emit.asm import asm_problems, emit_asm, import_asm
 from lanedesign.findings import CATALOGUE, has_errors
 from lanedesign.model import (
+    ROUTE_SETTINGS,
     IngressRule,
     LaneDesign,
     PassThrough,
     RequestMatch,
+    RouteDestination,
+    Routing,
     Service,
     StringMatch,
+    TeamSubset,
 )
 from lanedesign.simulate import enter, routing_table
 from lanedesign.validate import validate
@@ -424,3 +428,178 @@ def test_golden_manifests(name):
 def test_every_mock_example_has_a_golden_file():
     mocks = [n for n in examples.names() if n.startswith("mock-")]
     assert all(any(g.startswith(m) for g in GOLDEN_DESIGNS) for m in mocks)
+
+
+# -- a team's routing as ASM's per-service patches (docs/asm.md, "A team's routing") --------
+POLICY = {"connectionPool": {"http": {"http1MaxPendingRequests": 7}},
+          "outlierDetection": {"consecutive5xxErrors": 3, "interval": "10s"}}
+TEAM_SETTINGS = [
+    {"timeout": "3s"},
+    {"retries": {"attempts": 2, "perTryTimeout": "1s", "retryOn": "5xx"}},
+    {"fault": {"delay": {"fixedDelay": "7s", "percentage": {"value": 100.0}}}},
+    {"headers": {"response": {"set": {"x-team": "qa"}}}, "timeout": "5s"},
+    {"corsPolicy": {"allowOrigins": [{"exact": "https://a.example"}]}, "mirrorPercentage":
+     {"value": 10.0}, "mirror": {"host": "audit.default.svc.cluster.local"}},
+]
+POLICIES = [POLICY, {"loadBalancer": {"simple": "RANDOM"}},
+            {"tls": {"mode": "ISTIO_MUTUAL"}, "portLevelSettings": [
+                {"port": {"number": 9080}, "connectionPool": {"tcp": {"maxConnections": 5}}}]}]
+
+
+def same_label_subsets(design: LaneDesign, service: str) -> tuple[TeamSubset, ...]:
+    """The team's subsets for ``service`` as adopted from a DR that names the lanes' own."""
+    return tuple(TeamSubset(ln.name, ln.labels) for ln in design.lanes if ln.holds(service))
+
+
+def bookinfo_asm() -> LaneDesign:
+    """Bookinfo with what of a team's routing ASM carries: reviews' settings and policy (and
+    its team subsets, which are the lanes' own), ratings' policy and a default that is the
+    baseline's subset."""
+    from team_routing import bookinfo_lanes, with_routing
+
+    design = bookinfo_lanes().with_ingress(default=None)  # LD610 otherwise: not this test's
+    return with_routing(design, {
+        "reviews": Routing(settings={"timeout": "3s", "retries": {"attempts": 2}},
+                           traffic_policy=POLICY, subsets=same_label_subsets(design, "reviews")),
+        "ratings": Routing(default=(RouteDestination("v1"),), traffic_policy=POLICY),
+    })
+
+
+def group_services(objects: list[dict]) -> dict[str, dict]:
+    return {s["name"]: s for s in objects[0]["spec"]["services"]}
+
+
+def test_team_settings_and_policy_become_the_groups_patches():
+    design = bookinfo_asm()
+    assert not has_errors(validate(design, "asm"))
+    objects = emit_asm(design)
+    refs = group_services(objects)
+    assert refs["reviews"] == {"name": "reviews", "namespace": "default",
+                               "trafficPolicyPatch": POLICY,
+                               "httpRoutePatch": {"timeout": "3s", "retries": {"attempts": 2}}}
+    assert list(refs["reviews"]) == ["name", "namespace", "trafficPolicyPatch",
+                                     "httpRoutePatch"]  # the Go type's field order
+    assert refs["ratings"] == {"name": "ratings", "namespace": "default",
+                               "trafficPolicyPatch": POLICY}
+    assert refs["details"] == {"name": "details", "namespace": "default"}
+    for lane in objects[1:]:  # the patches are the group's; a lane's references stay bare
+        assert all(set(ref) == {"name", "namespace"} for ref in lane["spec"]["services"])
+    # the emitter hands out copies: changing the output leaves the design alone
+    refs["reviews"]["trafficPolicyPatch"]["connectionPool"]["http"]["x"] = 1
+    assert emit_asm(design)[0]["spec"]["services"][2]["trafficPolicyPatch"] == POLICY
+
+
+def istio_settings(design: LaneDesign) -> dict[str, tuple[list[dict], dict, list[dict]]]:
+    """Per service, from the Istio target: each HTTP route's team settings, the DR's
+    trafficPolicy, and its subsets' own policies."""
+    from lanedesign.emit.istio import emit_istio
+
+    if design.pass_through.method == "traceId":  # Istio cannot (LD601); routes are the same
+        design = design.with_method("header")
+    out = {}
+    for svc in design.services:
+        host = f"{svc.name}.{design.namespace_of(svc.name)}.svc.cluster.local"
+        (vs,) = [o for o in emit_istio(design) if o["kind"] == "VirtualService"
+                 and o["spec"]["hosts"] == [host] and "gateways" not in o["spec"]]
+        (dr,) = [o for o in emit_istio(design) if o["kind"] == "DestinationRule"
+                 and o["spec"]["host"] == host]
+        routes = [{k: r[k] for k in ROUTE_SETTINGS if k in r} for r in vs["spec"].get("http", [])]
+        out[svc.name] = (routes, dr["spec"].get("trafficPolicy", {}),
+                         [s.get("trafficPolicy", {}) for s in dr["spec"]["subsets"]])
+    return out
+
+
+def patches_disagree(design: LaneDesign, objects: list[dict]) -> list[str]:
+    """Where the ASM reading of the patches and the Istio target's objects differ: every
+    route of a service carries its settings, every subset its host's policy."""
+    group = asm_semantics.read(objects)
+    wrong = []
+    for name, (routes, policy, subset_policies) in istio_settings(design).items():
+        ns = design.namespace_of(name)
+        for lane in group.lane_names:
+            if any(r != asm_semantics.route_settings(group, name, ns, lane) for r in routes):
+                wrong.append(f"{name} routes in lane {lane}")
+            if asm_semantics.subset_policy(group, name, ns, lane) != policy:
+                wrong.append(f"{name} policy in lane {lane}")
+        if any(subset_policies):
+            wrong.append(f"{name} has a subset policy")
+    return wrong
+
+
+def test_the_patches_mean_what_the_istio_target_emits():
+    design = bookinfo_asm()
+    objects = emit_asm(design)
+    assert patches_disagree(design, objects) == []
+    # the comparison bites: a patch on the wrong service, or a changed value, is caught
+    services = objects[0]["spec"]["services"]
+    services[3]["httpRoutePatch"] = services[2].pop("httpRoutePatch")
+    assert patches_disagree(design, objects) == [f"{s} routes in lane {lane}"
+                                                 for s in ("reviews", "ratings")
+                                                 for lane in ("v1", "v2", "v3")]
+
+
+@st.composite
+def designs_with_patches(draw) -> LaneDesign:
+    """An ASM-accepted design with random settings and policies on some HTTP services."""
+    design = draw(_asm_designs())
+    for svc in design.services:
+        if svc.tcp_only or draw(st.booleans()):
+            continue
+        routing = Routing(settings=draw(st.sampled_from([{}, *TEAM_SETTINGS])),
+                          traffic_policy=draw(st.sampled_from([{}, *POLICIES])),
+                          subsets=draw(st.sampled_from([(), same_label_subsets(design,
+                                                                               svc.name)])),
+                          default=draw(st.sampled_from([(), (RouteDestination(
+                              design.baseline),)])) if design.lane(design.baseline)
+                          and design.lane(design.baseline).holds(svc.name) else ())
+        design = design.with_service(replace(svc, routing=routing))
+    assume(not has_errors(validate(design, "asm")))
+    return design
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@given(design=designs_with_patches())
+def test_random_patches_round_trip_and_mean_what_istio_emits(design):
+    objects, again, imported = round_trip(design)
+    assert again == objects
+    for svc in design.services:
+        got = imported.service(svc.name).routing
+        settings_, policy = ((svc.routing.settings, svc.routing.traffic_policy)
+                             if svc.routing else ({}, {}))
+        assert ((got.settings, got.traffic_policy) if got else ({}, {})) == (settings_, policy)
+    assert patches_disagree(design, objects) == []
+
+
+def test_bookinfo_as_adopted_is_refused_where_asm_has_no_place():
+    from team_routing import bookinfo_adopted
+
+    found = [(f.path, f.message) for f in validate(bookinfo_adopted(), "asm")
+             if f.code == "LD948"]
+    assert [path for path, _ in found] == [
+        "spec.services[1].routing.subsets[1]",  # details v2: no lane holds details there
+        "spec.services[2].routing.routes[0]",  # reviews: jason -> v2
+        "spec.services[2].routing.default",  # reviews: everybody else -> v3
+        "spec.services[3].routing.routes[0]",  # ratings: jason's 7 s delay
+        "spec.services[3].routing.subsets[1]",  # ratings v2, v2-mysql, v2-mysql-vm
+        "spec.services[3].routing.subsets[2]",
+        "spec.services[3].routing.subsets[3]",
+    ]  # ratings' default (v1, the baseline's subset) and the lanes' own subsets are not
+    messages = dict(found)
+    assert "team route 0 of reviews (to v2)" in messages["spec.services[2].routing.routes[0]"]
+    assert "to v3" in messages["spec.services[2].routing.default"]
+    assert "'v2-mysql'" in messages["spec.services[3].routing.subsets[2]"]
+
+
+def test_a_subsets_own_policy_and_a_weighted_baseline_default_are_refused():
+    design = bookinfo_asm()
+    reviews = design.service("reviews")
+    subsets = tuple(replace(s, traffic_policy={"loadBalancer": {"simple": "RANDOM"}})
+                    if s.name == "v2" else s for s in reviews.routing.subsets)
+    design = design.with_service(replace(reviews, routing=replace(
+        reviews.routing, subsets=subsets, default=(RouteDestination("v1", 100),
+                                                   RouteDestination("v3", 0)))))
+    assert [(f.code, f.path) for f in asm_problems(design)] == [
+        ("LD948", "spec.services[2].routing.default"),
+        ("LD948", "spec.services[2].routing.subsets[1].trafficPolicy"),
+    ]
+    assert refusal(design) == ("LD948", "spec.services[2].routing.default")

@@ -206,6 +206,9 @@ def test_several_groups_need_a_choice():
     ("0.spec.ingress.ingressRouting", {"ingressRoutingStrategy": "random"}, "LD006"),
     ("0.spec.ingress.gateway.type", "ingress", "LD707"),
     ("0.spec.defaultHttpRoutePatch", {"timeout": "3s"}, "LD706"),
+    ("0.spec.services.0.httpRoutePatch", {"match": [{"uri": {"prefix": "/"}}]}, "LD706"),
+    ("0.spec.services.0.trafficPolicyPatch", "LEAST_REQUEST", "LD004"),
+    ("1.spec.services.0.httpRoutePatch", {"timeout": "3s"}, "LD706"),
     ("1.spec.ingressRules.0.hosts", ["shop.example.com"], "LD707"),
     ("1.spec.ingressWeight", {"weight": 10}, "LD507"),
     ("0.spec.permissiveModeConfiguration.serviceLevelFallbackTarget", {"default/nope": "s1"},
@@ -341,3 +344,31 @@ def emit_or_refuse(design) -> None:
         dump_manifests(emit_asm(design))
     except TargetError as exc:
         assert exc.finding.code in CATALOGUE
+
+
+# -- a service's patches: its team's settings and traffic policy (docs/asm.md) -------------
+def test_a_group_services_patches_become_its_routing():
+    policy = {"outlierDetection": {"consecutive5xxErrors": 3}}
+    text = edited("a-traceid", lambda docs: docs[0]["spec"]["services"][1].update(
+        trafficPolicyPatch=policy, httpRoutePatch={"timeout": "3s", "route": []}))
+    loaded = import_asm(text)
+    assert [(f.code, f.path) for f in loaded.findings] == [
+        ("LD706", "ASMSwimLaneGroup/test.spec.services[1].httpRoutePatch.route"),
+        ("LD705", "ASMSwimLaneGroup/test.spec.services")]
+    design = loaded.design
+    routing = design.service("mockb").routing
+    assert (routing.settings, routing.traffic_policy) == ({"timeout": "3s"}, policy)
+    assert design.service("mocka").routing is None
+    assert not has_errors(validate(design, "asm"))
+    # export keeps what the design holds: the policy and the timeout, not the dropped field
+    ref = emit_asm(design)[0]["spec"]["services"][1]
+    assert ref == {"name": "mockb", "namespace": "default", "trafficPolicyPatch": policy,
+                   "httpRoutePatch": {"timeout": "3s"}}
+
+
+def test_empty_patches_are_no_routing():
+    text = edited("a-traceid", lambda docs: docs[0]["spec"]["services"][0].update(
+        trafficPolicyPatch={}, httpRoutePatch={}))
+    loaded = import_asm(text)
+    assert [f.code for f in loaded.findings] == ["LD705"]
+    assert loaded.design.service("mocka").routing is None

@@ -94,6 +94,7 @@ class Case:
     pods: list[Workload]
     dump: dict = field(default_factory=dict)
     extras: bool = True  # the user's Gateway beside the export (istio_extras)
+    clusters: tuple[str, ...] = ()  # hosts whose outbound clusters (CDS) the dump keeps
 
     def proxy(self, workload: Workload) -> Proxy:
         return Proxy(workload.name, self.dump["proxies"][workload.name])
@@ -119,6 +120,7 @@ def run_xdsdump(binary, cases: list[Case]) -> float:
         "config": yaml_stream([*c.objects, *(istio_extras(c.design) if c.extras else [])]),
         "kube": yaml_stream(c.kube),
         "proxies": [w.proxy for w in c.pods],
+        **({"clusters": list(c.clusters)} if c.clusters else {}),
     } for c in cases]}
     start = time.monotonic()
     done = subprocess.run([str(binary)], input=json.dumps(request), capture_output=True,
@@ -584,3 +586,89 @@ def test_bookinfo_the_delay_is_on_jasons_ratings_route_only(bookinfo):
     assert delay["percentage"]["numerator"] in (100, 1000000)  # Envoy's units per denominator
     for headers in ({}, {"end-user": "jason", "x-lane": "v3"}, {"x-lane": "v2"}):
         assert outbound_route(bookinfo, reviews, "ratings", headers_of(headers)).fault is None
+
+
+# -- the team's DestinationRule policy in every subset's cluster (CDS) -------------------------
+# Bookinfo's destination-rule-all has no traffic policy, so the test gives reviews and ratings
+# one (connection pool and outlier detection) and one team subset a load balancer of its own.
+POLICY = {"connectionPool": {"http": {"http1MaxPendingRequests": 7}},
+          "outlierDetection": {"consecutive5xxErrors": 3, "interval": "10s"}}
+SUBSET_POLICY = {"loadBalancer": {"simple": "RANDOM"}}  # Istio's default: LEAST_REQUEST
+POLICED = ("reviews", "ratings")
+
+
+def with_policy(design: LaneDesign) -> LaneDesign:
+    for name in POLICED:
+        svc = design.service(name)
+        assert svc is not None and svc.routing is not None
+        subsets = tuple(replace(s, traffic_policy=SUBSET_POLICY) if s.name == "v2-mysql" else s
+                        for s in svc.routing.subsets)
+        routing = replace(svc.routing, traffic_policy=POLICY, subsets=subsets)
+        design = design.with_service(replace(svc, routing=routing))
+    return design
+
+
+@pytest.fixture(scope="session")
+def policed(xdsdump) -> dict[str, Case]:
+    """Bookinfo adopted with and without the policy, with the two services' clusters."""
+    from team_routing import bookinfo_adopted
+
+    out = {}
+    for name, design in (("with", with_policy(bookinfo_adopted())),
+                         ("without", bookinfo_adopted())):
+        hosts = tuple(f"{s}.{design.namespace_of(s)}.svc.cluster.local" for s in POLICED)
+        out[name] = Case(f"bookinfo-policy-{name}", design, emit_istio(design),
+                         kube_objects(design), workloads(design), clusters=hosts)
+    run_xdsdump(xdsdump, list(out.values()))
+    return out
+
+
+def subset_clusters(case: Case, service: str) -> dict[str, str]:
+    """``outbound|PORT|SUBSET|HOST`` for every subset the DestinationRule gives ``service``
+    (each lane holding it, then the team's others), by subset name."""
+    design = case.design
+    svc = design.service(service)
+    assert svc is not None and svc.routing is not None
+    names = [lane.name for lane in design.lanes if lane.holds(service)]
+    names += [s.name for s in svc.routing.subsets if s.name not in names]
+    port = case.pod(service, design.baseline).port
+    host = f"{service}.{design.namespace_of(service)}.svc.cluster.local"
+    return {n: f"outbound|{port}|{n}|{host}" for n in names}
+
+
+def max_pending(cluster: dict) -> int | None:
+    thresholds = (cluster.get("circuit_breakers") or {}).get("thresholds") or [{}]
+    return thresholds[0].get("max_pending_requests")
+
+
+def test_the_team_policy_is_in_every_lanes_and_team_subsets_cluster(policed):
+    case = policed["with"]
+    assert case.dump["errors"] == []
+    reviews = subset_clusters(case, "reviews")
+    ratings = subset_clusters(case, "ratings")
+    assert list(reviews) == ["v1", "v2", "v3"]  # every lane's subset of reviews
+    assert list(ratings) == ["v1", "v2", "v2-mysql", "v2-mysql-vm"]  # and the team's
+    for pod in case.pods:
+        clusters = case.dump["proxies"][pod.name]["clusters"]
+        for subset, name in [*reviews.items(), *ratings.items()]:
+            cluster = clusters[name]
+            assert max_pending(cluster) == 7, (pod.name, name)
+            assert cluster["outlier_detection"]["consecutive_5xx"] == 3, (pod.name, name)
+            assert cluster["outlier_detection"]["interval"] == "10s"
+            # the team subset's own policy joins the host's (Istio merges field by field)
+            lb = "RANDOM" if subset == "v2-mysql" else "LEAST_REQUEST"
+            assert cluster.get("lb_policy") == lb, (pod.name, name)
+
+
+def test_without_the_policy_no_cluster_has_it(policed):
+    case = policed["without"]
+    assert case.dump["errors"] == []
+    names = [*subset_clusters(case, "reviews").values(),
+             *subset_clusters(case, "ratings").values()]
+    for pod in case.pods:
+        clusters = case.dump["proxies"][pod.name]["clusters"]
+        assert set(names) <= set(clusters)
+        for name in names:
+            assert max_pending(clusters[name]) != 7, (pod.name, name)
+            assert "outlier_detection" not in clusters[name], (pod.name, name)
+            assert clusters[name].get("lb_policy") == "LEAST_REQUEST"

@@ -10,12 +10,21 @@ states the group. Anything ASM cannot express is refused with a coded finding
 from __future__ import annotations
 
 from collections.abc import Iterator
+from copy import deepcopy
 from typing import Any
 
 from ..fields import Loaded
 from ..findings import Finding, make
 from ..matching import disjoint
-from ..model import IngressRule, Lane, LaneDesign, RequestMatch, StringMatch
+from ..model import (
+    IngressRule,
+    Lane,
+    LaneDesign,
+    RequestMatch,
+    RouteDestination,
+    Service,
+    StringMatch,
+)
 from .asm_api import (
     API_VERSION,
     BAGGAGE,
@@ -33,7 +42,6 @@ from .common import (
     object_name,
     request_match_dict,
     service_host,
-    team_routing_problems,
 )
 from .target import ReadResult, Target
 
@@ -66,7 +74,7 @@ def asm_problems(design: LaneDesign) -> list[Finding]:
     """Every reason the ASM target cannot express ``design`` faithfully (empty: it can)."""
     return [*_pass_through_problems(design), *_strict_context_problems(design),
             *_match_problems(design), *_ingress_order_problems(design),
-            *team_routing_problems(design, "ASM")]
+            *_team_routing_problems(design)]
 
 
 TARGET = Target(
@@ -109,6 +117,52 @@ def _strict_context_problems(d: LaneDesign) -> Iterator[Finding]:
             field = "propagates" if not svc.propagates else "forwards"
             yield make("LD613", f"spec.services[{i}].{field}", f"{svc.name!r} drops the "
                        "lane context, but in ASM strict mode its calls stay in the lane")
+
+
+def _team_routing_problems(d: LaneDesign) -> Iterator[Finding]:
+    """What of a team's routing ASM has no place for (docs/asm.md, "A team's routing").
+
+    The group's per-service ``httpRoutePatch`` and ``trafficPolicyPatch`` carry the routing's
+    ``settings`` and ``trafficPolicy``. ASM generates the routes and subsets from the lanes, so
+    the team's match routes, a default other than the baseline's subset, the team's other
+    subsets and a subset's own policy have none.
+    """
+    for i, svc in enumerate(d.services):
+        routing = svc.routing
+        if routing is None:
+            continue
+        p = f"spec.services[{i}].routing"
+        for j, route in enumerate(routing.routes):
+            label = repr(route.name) if route.name else f"{j}"
+            to = ", ".join(dest.subset for dest in route.destinations)
+            yield make("LD948", f"{p}.routes[{j}]", f"ASM has no place for the team route {label} "
+                       f"of {svc.name} (to {to}): the VirtualService ASM generates holds the "
+                       "lanes' routes only, and httpRoutePatch changes every route alike")
+        if routing.default and routing.default != (RouteDestination(d.baseline),):
+            to = ", ".join(_show_destination(dest) for dest in routing.default)
+            yield make("LD948", f"{p}.default", f"the team default of {svc.name} sends the "
+                       f"baseline's traffic to {to}; ASM sends it to the baseline's subset "
+                       f"({d.baseline}) and has no place for another default")
+        yield from _team_subset_problems(d, svc, p)
+
+
+def _team_subset_problems(d: LaneDesign, svc: Service, path: str) -> Iterator[Finding]:
+    assert svc.routing is not None
+    lanes = {lane.name for lane in d.lanes if lane.holds(svc.name)}
+    for k, subset in enumerate(svc.routing.subsets):
+        # a team subset named after a lane holding the service is that lane's subset (LD941
+        # checks the labels agree), which ASM generates itself
+        if subset.name not in lanes:
+            yield make("LD948", f"{path}.subsets[{k}]", f"ASM generates one subset per lane "
+                       f"holding {svc.name}; the team's subset {subset.name!r} has no place")
+        elif subset.traffic_policy:
+            yield make("LD948", f"{path}.subsets[{k}].trafficPolicy", f"the team's subset "
+                       f"{subset.name!r} of {svc.name} has a traffic policy of its own; ASM's "
+                       "trafficPolicyPatch is the whole host's, so it has no place")
+
+
+def _show_destination(dest: RouteDestination) -> str:
+    return dest.subset if dest.weight is None else f"{dest.subset} ({dest.weight})"
 
 
 def _match_problems(d: LaneDesign) -> Iterator[Finding]:
@@ -201,7 +255,7 @@ def _group(design: LaneDesign) -> dict[str, Any]:
     # (route header, trace header, fallback targets) mean nothing there and are left out.
     if design.mode == "loose":
         spec["permissiveModeConfiguration"] = _permissive(design)
-    spec["services"] = [_service_ref(design, name) for name in design.service_names]
+    spec["services"] = [_group_service(design, name) for name in design.service_names]
     return {
         "apiVersion": API_VERSION,
         "kind": GROUP_KIND,
@@ -248,6 +302,20 @@ def _trace_header(design: LaneDesign) -> str:
 
 def _service_ref(design: LaneDesign, name: str) -> dict[str, str]:
     return {"name": name, "namespace": design.namespace_of(name)}
+
+
+def _group_service(design: LaneDesign, name: str) -> dict[str, Any]:
+    """The group's reference to a service, with its team's settings and traffic policy as
+    ASM's per-service patches (in the Go type's field order). ASM merges them into the
+    DestinationRule and every HTTP route it generates for the service (docs/asm.md)."""
+    ref: dict[str, Any] = _service_ref(design, name)
+    service = design.service(name)
+    routing = service.routing if service is not None else None
+    if routing is not None and routing.traffic_policy:
+        ref["trafficPolicyPatch"] = deepcopy(dict(routing.traffic_policy))
+    if routing is not None and routing.settings:
+        ref["httpRoutePatch"] = deepcopy(dict(routing.settings))
+    return ref
 
 
 def _lane(design: LaneDesign, lane: Lane, rules: tuple[IngressRule, ...]) -> dict[str, Any]:

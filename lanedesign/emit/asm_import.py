@@ -18,12 +18,14 @@ from ..fields import FieldReader, Loaded, typename
 from ..model import (
     DEFAULT_NAMESPACE,
     DEFAULT_ROUTE_HEADER,
+    ROUTE_SETTINGS,
     Ingress,
     IngressRule,
     Lane,
     LaneDesign,
     PassThrough,
     RequestMatch,
+    Routing,
     Service,
 )
 from .asm_api import (
@@ -40,7 +42,9 @@ from .common import CLUSTER_DOMAIN
 
 _RULE_BASED_SPELLINGS = ("", RULE_BASED, "rule-based")  # "" = unset; the API writes rule-based
 _SERVICE_FIELDS = ("name", "namespace", "cluster", "trafficPolicyPatch", "httpRoutePatch")
-_UNMODELLED_SERVICE_FIELDS = ("cluster", "trafficPolicyPatch", "httpRoutePatch")
+_PATCHES = ("trafficPolicyPatch", "httpRoutePatch")
+# a lane's service refs share the group's Go type, but ASM says nothing of patches there
+_UNMODELLED_SERVICE_FIELDS = ("cluster", *_PATCHES)
 _UNMODELLED_GROUP_FIELDS = ("defaultTrafficPolicyPatch", "defaultHttpRoutePatch", "autoUpdate")
 
 ServiceRef = tuple[str, "str | None"]  # (name, namespace)
@@ -83,6 +87,7 @@ class _AsmReader(FieldReader):
     def __init__(self) -> None:
         super().__init__()
         self.services: dict[str, str | None] = {}  # the group's services: name -> namespace
+        self.routings: dict[str, Routing] = {}  # a group service's patches as its routing
 
     def read(self, documents: list[Any], wanted: str | None) -> LaneDesign | None:
         groups, lanes = self._objects(documents)
@@ -181,7 +186,7 @@ class _AsmReader(FieldReader):
         namespace = _common_namespace(self.services)
         services = tuple(
             Service(name, namespace=None if ns in (None, namespace) else ns,
-                    port=port if name == entry else None)
+                    port=port if name == entry else None, routing=self.routings.get(name))
             for name, ns in self.services.items()
         )
         self._add("LD705", f"{p}.services", "ASM objects hold no calls: every service of the "
@@ -200,8 +205,9 @@ class _AsmReader(FieldReader):
         )
 
     def _group_services(self, spec: dict, path: str) -> None:
-        refs = self._list_of_mappings(spec, "services", path, self._service_ref, required=True)
-        for i, (name, namespace) in enumerate(refs):
+        refs = self._list_of_mappings(spec, "services", path, self._group_service_ref,
+                                      required=True)
+        for i, (name, namespace, routing) in enumerate(refs):
             where = f"{path}.services[{i}]"
             if namespace is None:
                 self._add("LD003", f"{where}.namespace", f"service {name!r} has no namespace")
@@ -211,6 +217,25 @@ class _AsmReader(FieldReader):
                           "stands for one service")
             elif name:
                 self.services[name] = namespace
+                if routing is not None:
+                    self.routings[name] = routing
+
+    def _group_service_ref(self, raw: dict, path: str) -> tuple[str, str | None, Routing | None]:
+        """A group service and its patches, read as the service's team routing: the route
+        patch as its ``settings``, the traffic-policy patch as its ``trafficPolicy``."""
+        name, namespace = self._service_ref({k: v for k, v in raw.items() if k not in _PATCHES},
+                                            path)
+        policy = self._mapping(raw.get("trafficPolicyPatch"), f"{path}.trafficPolicyPatch")
+        route = self._mapping(raw.get("httpRoutePatch"), f"{path}.httpRoutePatch") or {}
+        for key in route:
+            if key not in ROUTE_SETTINGS:
+                self._add("LD706", f"{path}.httpRoutePatch.{key}", f"`{key}` in a route patch "
+                          "is not a route setting a lane design holds "
+                          f"({', '.join(ROUTE_SETTINGS)}); an export leaves it out")
+        settings = {k: v for k, v in route.items() if k in ROUTE_SETTINGS}
+        if not settings and not policy:
+            return name, namespace, None
+        return name, namespace, Routing(settings=settings, traffic_policy=policy or {})
 
     def _service_ref(self, raw: dict, path: str) -> ServiceRef:
         self._fields(raw, path, _SERVICE_FIELDS)

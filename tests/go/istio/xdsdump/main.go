@@ -2,13 +2,16 @@
 // discovery server Istio's tests use) and writes, as JSON, the Envoy configuration that given
 // proxies receive: route configurations, each listener's HTTP filter chains (and its TCP
 // proxies: where a TCP service's connections go), and the endpoints (IP addresses) of every
-// cluster.
+// cluster; and, for the hosts a case names in "clusters", the outbound clusters (CDS) of those
+// hosts (their DestinationRule's policy: circuit breakers, outlier detection, load balancer).
 //
 // Input (stdin): {"cases": [{"name", "config": Istio YAML, "kube": Kubernetes YAML,
-// "proxies": [{"name", "type": "sidecar"|"router", "namespace", "ip", "labels"}]}]}.
+// "proxies": [{"name", "type": "sidecar"|"router", "namespace", "ip", "labels"}],
+// "clusters": [HOST, ...] (optional)}]}.
 // Output (stdout): {"cases": [{"name", "errors": [...], "proxies": {NAME: {"routes": [...],
 // "listeners": [{"name", "direction", "chains": [{"name", "routeConfig",
-// "httpFilters"} | {"name", "tcpProxy"}]}], "endpoints": {CLUSTER: [IP, ...]}}}}]}. Several designs go in one
+// "httpFilters"} | {"name", "tcpProxy"}]}], "endpoints": {CLUSTER: [IP, ...]},
+// "clusters": {CLUSTER: Envoy Cluster} (only `outbound|PORT|SUBSET|HOST` of the named hosts)}}}]}. Several designs go in one
 // call so that the process starts once. A case that Istio rejects carries its errors and no
 // proxies; the program itself fails only on unreadable input.
 package main
@@ -20,9 +23,11 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
+	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tcp "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
@@ -48,6 +53,8 @@ type caseIn struct {
 	Config  string    `json:"config"`
 	Kube    string    `json:"kube"`
 	Proxies []proxyIn `json:"proxies"`
+	// the hosts whose outbound clusters are dumped; none by default, to keep the output small
+	Clusters []string `json:"clusters"`
 }
 
 type chainOut struct {
@@ -64,9 +71,10 @@ type listenerOut struct {
 }
 
 type proxyOut struct {
-	Routes    []json.RawMessage   `json:"routes"`
-	Listeners []listenerOut       `json:"listeners"`
-	Endpoints map[string][]string `json:"endpoints"`
+	Routes    []json.RawMessage          `json:"routes"`
+	Listeners []listenerOut              `json:"listeners"`
+	Endpoints map[string][]string        `json:"endpoints"`
+	Clusters  map[string]json.RawMessage `json:"clusters,omitempty"`
 }
 
 type caseOut struct {
@@ -165,6 +173,22 @@ func dumpListeners(f *failer, listeners []*listener.Listener) []listenerOut {
 	return out
 }
 
+// dumpClusters keeps the outbound clusters (`outbound|PORT|SUBSET|HOST`) of the given hosts.
+func dumpClusters(f *failer, clusters []*cluster.Cluster, hosts []string) map[string]json.RawMessage {
+	wanted := map[string]bool{}
+	for _, h := range hosts {
+		wanted[h] = true
+	}
+	out := map[string]json.RawMessage{}
+	for _, c := range clusters {
+		parts := strings.Split(c.Name, "|")
+		if len(parts) == 4 && parts[0] == "outbound" && wanted[parts[3]] {
+			out[c.Name] = raw(f, c)
+		}
+	}
+	return out
+}
+
 func proxyFor(in proxyIn) *model.Proxy {
 	p := &model.Proxy{
 		ID:              in.Name + "." + in.Namespace,
@@ -208,6 +232,11 @@ func run(in caseIn) (out caseOut) {
 					ips = append(ips, addr)
 				}
 				po.Endpoints[cla.ClusterName] = ips
+			}
+			if len(in.Clusters) > 0 {
+				clusters := s.Clusters(p)
+				xdstest.ValidateClusters(f, clusters)
+				po.Clusters = dumpClusters(f, clusters, in.Clusters)
 			}
 			out.Proxies[pin.Name] = po
 		}
