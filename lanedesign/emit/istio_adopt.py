@@ -76,8 +76,8 @@ def adopt(design: LaneDesign, objects: Sequence[Mapping[str, Any]]) -> Adoption:
         svc = design.service(name)
         assert svc is not None
         design = design.with_service(replace(svc, routing=routing))
-        adopted[name] = tuple(reader.sources[name])
-    refused = {name: tuple(reader.sources.get(name, ())) for name in reader.refused}
+        adopted[name] = tuple(sorted(reader.sources[name]))
+    refused = {name: tuple(sorted(reader.sources.get(name, ()))) for name in reader.refused}
     design, ingress = reader.gateway.into(design, reader.findings)
     return Adoption(design, tuple(reader.findings), adopted, refused, ingress)
 
