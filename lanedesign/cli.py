@@ -364,10 +364,10 @@ def cmd_import_cluster(args: argparse.Namespace) -> int:
     def run(cluster: Any) -> int:
         api = _cluster_api()
         if args.group:
-            result = api.import_owned(cluster, args.group, existing)
+            result = api.import_owned(cluster, args.group, existing, adopt=args.adopt)
         else:
             result = api.import_design(cluster, args.namespace, args.label_key, args.name,
-                                   args.baseline, existing)
+                                       args.baseline, existing, adopt=args.adopt)
         if args.format == "json":
             print_json(result.to_dict())
         else:
@@ -525,6 +525,10 @@ def _import_cluster_parser(sub: Any) -> None:
                    "inferred from the workloads' environment; with --group too)")
     p.add_argument("--group", metavar="NAME",
                    help="instead: rebuild lane group NAME from the objects it owns")
+    p.add_argument("--adopt", action="store_true",
+                   help="read the teams' VirtualServices and DestinationRules for the "
+                   "services (and their gateway route on the ingress gateway) into the "
+                   "design: services[].routing, the ingress's paths (docs/istio.md)")
     _cluster_options(p)
 
 

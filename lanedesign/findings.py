@@ -480,6 +480,19 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     ("LD957", "adopt-no-catch-all", "warning", "A team VirtualService has no catch-all route: "
      "requests matching none of its routes got 404 (NR); after adoption they reach the "
      "baseline's subset.", "Add a catch-all route to the team's object if 404 was meant."),
+    ("LD958", "adopt-gateway-route", "error", "A team VirtualService on the design's ingress "
+     "gateway (for the ingress hosts) does more than the design's ingress can hold: another "
+     "destination than the entry service (a subset, another port, several services, weights), "
+     "route settings (rewrite, timeout, headers, redirect), a match on more than the path, "
+     "other hosts or gateways, `exportTo`, a weighted ingress, or ingress rules that test "
+     "another path. The ingress is left as it was.", "Keep the team's gateway route out of "
+     "the design's gateway (another gateway or host), or reduce it to path matches to the "
+     "entry service, then adopt."),
+    ("LD959", "adopt-gateway-paths", "info", "A team VirtualService on the design's ingress "
+     "gateway was read into the ingress: every ingress rule (and the default, as a last "
+     "rule) also tests the paths it served, so other paths still get 404; a route for every "
+     "path changes nothing.", "Nothing to do; the lanes' gateway route keeps the team's "
+     "paths."),
 )
 
 

@@ -614,6 +614,14 @@ class LaneDesign:
             pairs = (*rest, (lane, tuple(calls)))
         return self.with_service(replace(svc, lane_calls=pairs))
 
+    def with_routing(self, service: str, routing: Routing | None) -> LaneDesign:
+        """``service`` with its team's routing set; ``None`` drops it (the service is routed
+        by the lanes alone again, and the team's objects are no longer carried)."""
+        svc = self.service(service)
+        if svc is None:
+            raise KeyError(service)
+        return self.with_service(replace(svc, routing=routing))
+
     def with_lane(self, lane: Lane) -> LaneDesign:
         """Add ``lane``, or replace the lane of the same name in place."""
         return replace(self, lanes=_upsert(self.lanes, lane))
@@ -741,6 +749,18 @@ class LaneDesign:
             return self
         cleared: dict[str, object] = {"weights": (), "match": None, "rules": None}
         return self.with_ingress(**{f: cleared[f] for f in unused})
+
+    def with_ingress_path(self, uri: StringMatch) -> LaneDesign:
+        """Every ingress rule also tests the path ``uri``, and the default becomes a last rule
+        on it: requests on other paths get 404 at the gateway (a team's gateway route that
+        serves some paths only). Rules already testing ``uri`` are kept; header rules only
+        (``strategy: rules``)."""
+        ingress = self.ingress or Ingress()
+        rules = [IngressRule(r.lane, replace(r.match or RequestMatch(), uri=uri))
+                 for r in self.effective_rules]
+        if ingress.default is not None:
+            rules.append(IngressRule(ingress.default, RequestMatch(uri=uri)))
+        return self.with_ingress(rules=tuple(rules), default=None)
 
     def with_ingress(self, **changes: object) -> LaneDesign:
         """A copy with some ingress fields replaced (an ingress is created when missing)."""

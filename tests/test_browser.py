@@ -516,9 +516,23 @@ spec:
     ports:
     - {name: http, port: 9080}
     - {name: tcp-metrics, port: 9091, targetPort: metrics}
+    routing:  # the team's virtual-service-reviews-jason-v2-v3, adopted
+      routes:
+      - match: [{headers: {end-user: {exact: jason}}}]
+        route: [{destination: {subset: v2}}]
+      default: [{destination: {subset: v3}}]
   - name: ratings
     ports:
     - {name: http, port: 9080}
+    routing:  # virtual-service-ratings-test-delay and destination-rule-all's ratings
+      routes:
+      - match: [{headers: {end-user: {exact: jason}}}]
+        route: [{destination: {subset: v1}}]
+        fault: {delay: {percentage: {value: 100.0}, fixedDelay: 7s}}
+      default: [{destination: {subset: v1}}]
+      trafficPolicy: {connectionPool: {http: {http1MaxPendingRequests: 10}}}
+      subsets:
+      - {name: v2-mysql, labels: {version: v2-mysql}}
   lanes:
   - {name: v1, labels: {version: v1}, services: [productpage, details, reviews, ratings]}
   - {name: v2, labels: {version: v2}, services: [reviews]}
@@ -529,11 +543,14 @@ spec:
 
 @pytest.fixture(scope="module")
 def voila_bookinfo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The designer on a Bookinfo design: ports, per-version calls, a forwarded-headers list."""
+    """The designer on a Bookinfo design: ports, per-version calls, a forwarded-headers list,
+    the team routing of reviews and ratings."""
     home = tmp_path_factory.mktemp("voila-bookinfo")
     (home / "bookinfo.yaml").write_text(BOOKINFO, encoding="utf-8")
     book = nbformat.v4.new_notebook()
     book.cells = [nbformat.v4.new_code_cell(
+        # this checkout's lanedesign, whichever one the kernel's Python has installed
+        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
         "from lanedesign.widgets import Designer\n"
         f"Designer({str(home / 'bookinfo.yaml')!r})")]
     book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -569,3 +586,26 @@ def test_ports_version_calls_and_a_lost_lane_in_voila(voila_bookinfo: str, page)
     expect(page.locator(".ld-designer")).to_contain_text("LD406")
     expect(page.locator(".ld-designer")).to_contain_text("header with routeHeader end-user")
     _shot(page, "bookinfo-lost-lane.png")
+
+
+def test_a_services_team_routing_is_shown_and_dropped_in_voila(voila_bookinfo: str,
+                                                                 page) -> None:
+    page.goto(voila_bookinfo)
+    page.locator(f"{CANVAS} svg.ld-canvas-svg g.ld-service").first.wait_for(
+        timeout=START_TIMEOUT * 1000)
+    _tab(page, "Services")
+    services = page.locator(".ld-designer .widget-select select").first
+    services.wait_for(timeout=60_000)
+    services.select_option("ratings")
+    routing = page.locator(".ld-designer ul.ld-routing")
+    _shot(page, "debug.png")
+    expect(routing).to_contain_text("route: end-user exact jason -> v1 (fault delay 7s)")
+    expect(routing).to_contain_text("DestinationRule policy: connectionPool")
+    expect(routing).to_contain_text("extra subsets: v2-mysql (version=v2-mysql)")
+    routing.scroll_into_view_if_needed()
+    _shot(page, "bookinfo-team-routing.png")
+    page.locator(".ld-designer button", has_text="Drop the team routing").click()
+    expect(page.locator(".ld-designer")).to_contain_text("none: the lanes alone route it")
+    expect(routing).to_have_count(0)
+    services.select_option("reviews")  # only ratings' was dropped
+    expect(routing).to_contain_text("route: end-user exact jason -> v2")

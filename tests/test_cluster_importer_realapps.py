@@ -8,6 +8,7 @@ import json
 from dataclasses import replace
 
 import pytest
+import yaml
 from cluster_objects import deployment, service
 from realapp_manifests import (
     BOUTIQUE_CALLS,
@@ -15,6 +16,7 @@ from realapp_manifests import (
     bookinfo,
     boutique,
     documents,
+    in_namespace,
     of_kind,
 )
 
@@ -24,7 +26,7 @@ from lanedesign.cluster.importer import with_workloads
 from lanedesign.cluster.workloads import env_host, service_of_host
 from lanedesign.designfile import dump_design, parse_design
 from lanedesign.emit import emit
-from lanedesign.model import PassThrough, ServicePort
+from lanedesign.model import PassThrough, ServicePort, StringMatch
 from lanedesign.validate import validate
 
 
@@ -369,3 +371,130 @@ def test_group_import_keeps_ports_and_takes_calls_from_a_design(served, shared_d
                          "--kubeconfig", served.kubeconfig)
     assert code == 0, err
     assert parse_design(out).design.service("adservice").calls == ("frontend",)
+
+
+# -- a team's routing: import-cluster --adopt --------------------------------------------------
+TEAM = ("destination-rule-all", "virtual-service-reviews-jason-v2-v3",
+        "virtual-service-ratings-test-delay")
+
+
+def team_objects(shared, namespace: str = "default") -> list[dict]:
+    folder = shared / "realapps" / "bookinfo" / "networking"
+    return [in_namespace(d, namespace) for name in TEAM
+            for d in documents(folder / f"{name}.yaml")]
+
+
+def jason_routes(design) -> tuple:
+    reviews, ratings = design.service("reviews").routing, design.service("ratings").routing
+    jason = (("end-user", StringMatch("exact", "jason")),)
+    return ([(r.matches[0].headers, [d.subset for d in r.destinations])
+             for r in reviews.routes],
+            [r.settings["fault"]["delay"]["fixedDelay"] for r in ratings.routes
+             if r.matches[0].headers == jason])
+
+
+def test_bookinfo_adopted_from_its_networking_objects(shared_dir):
+    app = bookinfo(shared_dir)
+    result = design_from_workloads(app.services, app.deployments, name="bookinfo",
+                                   mesh=[*app.mesh, *team_objects(shared_dir)], adopt=True)
+    design = result.design
+    jason = (("end-user", StringMatch("exact", "jason")),)
+    assert jason_routes(design) == ([(jason, ["v2"])], ["7s"])
+    assert [d.subset for d in design.service("reviews").routing.default] == ["v3"]
+    assert "reviews: adopted DestinationRule default/reviews, VirtualService default/reviews " \
+        "into its routing" in result.notes
+    assert any(n.startswith("ingress: adopted the gateway route VirtualService "
+                            "default/bookinfo") for n in result.notes)
+    assert {r.match.uri.value for r in design.ingress.rules} == {
+        "/productpage|/static.*|/login|/logout|/api/v1/products.*"}
+    assert "LD959" in codes(result) and errors(result.findings) == []
+    assert errors(validate(design, "istio")) == []
+
+
+def test_without_adopt_the_team_routing_is_named_not_read(shared_dir):
+    app = bookinfo(shared_dir)
+    result = design_from_workloads(app.services, app.deployments, name="bookinfo",
+                                   mesh=[*app.mesh, *team_objects(shared_dir)])
+    assert all(s.routing is None for s in result.design.services)
+    assert result.design.ingress.default == "v1" and result.design.ingress.rules is None
+    [note] = [n for n in result.notes if n.startswith("team routing objects")]
+    assert "exist for 4 service(s) (details, ratings, reviews, productpage) and the ingress " \
+        "(a gateway route: VirtualService default/bookinfo)" in note and "--adopt" in note
+    plain = design_from_workloads(app.services, app.deployments, name="bookinfo", mesh=[])
+    assert not [n for n in plain.notes if n.startswith("team routing objects")]
+
+
+def test_a_refused_object_leaves_its_service_unrouted_and_says_why(shared_dir):
+    app = bookinfo(shared_dir)
+    team = team_objects(shared_dir)
+    reviews = next(o for o in team if o["kind"] == "VirtualService"
+                   and o["metadata"]["name"] == "reviews")
+    reviews["spec"]["tcp"] = [{"route": [{"destination": {"host": "reviews"}}]}]
+    result = design_from_workloads(app.services, app.deployments, name="bookinfo",
+                                   mesh=[*app.mesh, *team], adopt=True)
+    assert result.design.service("reviews").routing is None
+    assert result.design.service("ratings").routing is not None
+    assert [f.path for f in result.findings if f.code == "LD951"] == [
+        "VirtualService default/reviews: spec"]
+    assert "reviews: routing not adopted, DestinationRule default/reviews, VirtualService " \
+        "default/reviews refused (the findings say why); its routing stays unset" \
+        in result.notes
+
+
+@pytest.mark.parametrize("adopt", [False, True])
+def test_import_cluster_adopts_bookinfo_from_the_api_server(served, shared_dir, tmp_path,
+                                                            capsys, adopt):
+    app = bookinfo(shared_dir)
+    for obj in [*app.workload_objects, *of_kind(app.mesh, "Gateway", "VirtualService"),
+                *team_objects(shared_dir)]:
+        served.add(obj)
+    code, out, err = run(capsys, "import-cluster", "-n", "default", "--name", "bookinfo",
+                         "--kubeconfig", served.kubeconfig, *(["--adopt"] if adopt else []))
+    assert code == 0, err
+    design = parse_design(out).design
+    if not adopt:
+        assert all(s.routing is None for s in design.services)
+        assert "--adopt reads them into the design" in err
+        return
+    jason = (("end-user", StringMatch("exact", "jason")),)
+    assert jason_routes(design) == ([(jason, ["v2"])], ["7s"])
+    assert "# reviews: adopted DestinationRule default/reviews, VirtualService " \
+        "default/reviews into its routing" in err
+    proposal = tmp_path / "bookinfo.yaml"
+    proposal.write_text(out)
+    code, out, err = run(capsys, "validate", proposal, "--target", "istio", "--format", "json")
+    assert code == 0, out
+    assert [f for f in json.loads(out)["findings"] if f["severity"] == "error"] == []
+    code, out, err = run(capsys, "export", proposal, "--target", "istio")
+    assert code == 0, err
+    [reviews] = [o for o in yaml.safe_load_all(out) if o["kind"] == "VirtualService"
+                 and o["metadata"]["name"] == "bookinfo-reviews"]
+    team = [r for r in reviews["spec"]["http"]
+            if r.get("match") == [{"headers": {"end-user": {"exact": "jason"}}}]]
+    assert [r["route"][0]["destination"]["subset"] for r in team] == ["v2"]
+
+
+def test_group_import_adopts_the_team_routing_beside_the_groups_objects(served, shared_dir,
+                                                                        tmp_path, capsys):
+    app = bookinfo(shared_dir)
+    for obj in [*app.workload_objects, *of_kind(app.mesh, "Gateway", "VirtualService"),
+                *team_objects(shared_dir)]:
+        served.add(obj)
+    code, out, err = run(capsys, "import-cluster", "-n", "default", "--name", "bookinfo",
+                         "--kubeconfig", served.kubeconfig)
+    assert code == 0, err
+    proposal = tmp_path / "bookinfo.yaml"
+    proposal.write_text(out)
+    code, out, err = run(capsys, "apply", proposal, "--yes", "--wait", "0", "--allow-overlap",
+                       "--kubeconfig", served.kubeconfig)
+    assert code == 0, out + err
+    code, out, err = run(capsys, "import-cluster", "--group", "bookinfo", "--kubeconfig",
+                         served.kubeconfig)
+    assert code == 0, err
+    assert parse_design(out).design.service("reviews").routing is None
+    assert "--adopt reads them into the design" in err
+    code, out, err = run(capsys, "import-cluster", "--group", "bookinfo", "--adopt",
+                         "--kubeconfig", served.kubeconfig)
+    assert code == 0, err
+    jason = (("end-user", StringMatch("exact", "jason")),)
+    assert jason_routes(parse_design(out).design) == ([(jason, ["v2"])], ["7s"])

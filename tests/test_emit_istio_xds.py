@@ -672,3 +672,34 @@ def test_without_the_policy_no_cluster_has_it(policed):
             assert max_pending(clusters[name]) != 7, (pod.name, name)
             assert "outlier_detection" not in clusters[name], (pod.name, name)
             assert clusters[name].get("lb_policy") == "LEAST_REQUEST"
+
+
+def test_the_teams_gateway_paths_adopted_into_the_ingress_route_as_simulated(xdsdump,
+                                                                               shared_dir):
+    """Bookinfo's gateway route (five paths to productpage) adopted into the ingress: Istio's
+    gateway routes each path and lane where the simulator does (the regex alternation)."""
+    from team_routing import bookinfo_adopted
+    from test_adopt import OTHER_PATHS, TEAM_PATHS, team_objects
+
+    from lanedesign.emit.istio_adopt import adopt
+
+    design = bookinfo_adopted()
+    [vs] = [o for o in team_objects(shared_dir, ("bookinfo-gateway",))
+            if o["kind"] == "VirtualService"]
+    vs["spec"]["gateways"] = [design.ingress.gateway]
+    done = adopt(design, [vs])
+    assert done.ingress is not None and done.design.ingress.default is None
+    case = Case("bookinfo-paths", done.design, emit_istio(done.design),
+                kube_objects(done.design), workloads(done.design))
+    run_xdsdump(xdsdump, [case])
+    assert case.dump["errors"] == []
+    host = gateway_host(case.design)
+    route = design.route_header
+    for path in (*TEAM_PATHS, *OTHER_PATHS, "/static/x?y=1"):
+        for pairs in ([], [("end-user", "jason")], *([(route, lane)] for lane in
+                                                     design.lane_names)):
+            check_request(case, pairs, path, host)
+    # the comparison sees the paths: the team's enter, the others get 404 in Istio too
+    gateway = case.proxy(case.gateway)
+    assert gateway.route("http.80", host, "/productpage", headers_of({})).status != 404
+    assert gateway.route("http.80", host, "/", headers_of({})).status == 404

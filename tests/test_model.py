@@ -178,3 +178,40 @@ def test_header_conditions_are_added_last_and_the_last_removal_leaves_no_match()
     assert RequestMatch(headers=(("x-lane", lane),)).without_header(0) is None
     with_uri = RequestMatch(uri=StringMatch("prefix", "/a"), headers=(("x-lane", lane),))
     assert with_uri.without_header(0) == RequestMatch(uri=StringMatch("prefix", "/a"))
+
+
+# -- a team's routing and the ingress's paths ------------------------------------------------
+def test_with_routing_sets_and_drops_a_services_team_routing(mock):
+    from lanedesign.model import Routing, TeamSubset
+
+    routing = Routing(subsets=(TeamSubset("canary", {"track": "canary"}),))
+    name = mock.service_names[0]
+    routed = mock.with_routing(name, routing)
+    assert routed.service(name).routing == routing
+    assert routed.service(name).calls == mock.service(name).calls  # nothing else changes
+    assert mock.service(name).routing is None  # the design it came from is untouched
+    dropped = routed.with_routing(name, None)
+    assert dropped.service(name).routing is None and dropped == mock
+    with pytest.raises(KeyError):
+        mock.with_routing("nosuch", routing)
+
+
+def test_with_ingress_path_adds_the_path_to_every_rule_and_makes_the_default_a_rule(mock):
+    from lanedesign.simulate import enter
+
+    design = mock.with_ingress(default=mock.baseline)
+    uri = StringMatch("prefix", "/shop")
+    limited = design.with_ingress_path(uri)
+    rules = limited.ingress.rules
+    assert [r.lane for r in rules] == [*(r.lane for r in design.effective_rules),
+                                       design.baseline]
+    assert all(r.match.uri == uri for r in rules)
+    assert [r.match.headers for r in rules[:-1]] == [r.match.headers
+                                                     for r in design.effective_rules]
+    assert rules[-1].match.headers == () and limited.ingress.default is None
+    lane = design.lane_names[-1]
+    header = {design.route_header: lane}
+    assert enter(limited, header, "/shop/cart").lane == lane
+    assert enter(limited, {}, "/shop").lane == design.baseline
+    assert enter(limited, header, "/other").status == 404  # the design before sent it on
+    assert enter(design, header, "/other").lane == lane

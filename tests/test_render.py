@@ -342,3 +342,38 @@ def test_strict_mode_draws_a_404_where_the_lane_lacks_a_service(mock):
     assert "dashed" in nodes["mockc"]["style"] and "unreached" in diagram.keys
     assert "cycle" not in diagram.keys
     assert "404" not in chain_diagram(mock, "s2").source  # loose mode falls back instead
+
+
+def test_routing_lines_say_settings_routes_default_policy_and_subsets():
+    from lanedesign.model import (
+        RequestMatch,
+        RouteDestination,
+        Routing,
+        StringMatch,
+        TeamRoute,
+        TeamSubset,
+    )
+    from lanedesign.render.routing import routing_lines
+
+    routing = Routing(
+        settings={"timeout": "10s", "retries": {"attempts": 3}},
+        routes=(TeamRoute("qa", (RequestMatch(StringMatch("prefix", "/api"),
+                                              (("end-user", StringMatch("exact", "qa")),)),
+                                 RequestMatch(headers=(("x", StringMatch("regex", "a.*")),))),
+                          (RouteDestination("v1", 80), RouteDestination("canary", 20, 9080)),
+                          {"fault": {"abort": {"httpStatus": 503,
+                                               "percentage": {"value": 10}}}}),),
+        default=(RouteDestination("v2"),),
+        traffic_policy={"connectionPool": {}, "outlierDetection": {}},
+        subsets=(TeamSubset("v1", {"version": "v1"}), TeamSubset("canary", {"track": "c"})))
+    assert routing_lines(routing, ["v1"]) == [
+        "setting timeout: 10s",
+        'setting retries: {"attempts": 3}',
+        "route qa: uri prefix /api and end-user exact qa or x regex a.* -> v1 80%, "
+        "canary:9080 20% (fault abort 503 (10%))",
+        "default -> v2",
+        "DestinationRule policy: connectionPool, outlierDetection",
+        "extra subsets: canary (track=c)",
+        "subsets the lanes also define: v1",
+    ]
+    assert routing_lines(Routing()) == ["default -> the baseline's subset"]

@@ -73,3 +73,41 @@ def test_ports_version_calls_and_forwarded_headers(designer):
     assert "LD406" in [f.code for f in designer.state.findings]
     services.forwards.value = ""
     assert designer.design.service("mockb").forwards is None
+
+
+# -- a service's team routing ---------------------------------------------------------------
+def test_the_team_routing_is_shown_and_dropped_as_an_undoable_edit():
+    from team_routing import bookinfo_adopted
+
+    from lanedesign.widgets import Designer
+
+    designer = Designer(bookinfo_adopted())
+    services = designer.show(designer.services)
+    services.select.value = "reviews"
+    shown = services.routing.value
+    assert "route: end-user exact jason -&gt; v2" in shown
+    assert "default -&gt; v3" in shown
+    assert "subsets the lanes also define: v1, v2, v3" in shown
+    services.select.value = "ratings"
+    shown = services.routing.value
+    assert "route: end-user exact jason -&gt; v1 (fault delay 7s)" in shown
+    assert "extra subsets: v2 (version=v2), v2-mysql (version=v2-mysql), v2-mysql-vm " \
+        "(version=v2-mysql-vm)" in shown  # ratings is in lane v1 only
+    assert not services.drop_routing.disabled
+
+    services.drop_routing.click()
+    assert designer.design.service("ratings").routing is None
+    assert designer.design.service("reviews").routing is not None  # only the one selected
+    assert designer.state.last_edit == "drop the team routing of ratings"
+    assert "none: the lanes alone route it" in services.routing.value
+    assert services.drop_routing.disabled
+    designer.undo()
+    assert designer.design == bookinfo_adopted()
+    assert "fault delay 7s" in designer.show(designer.services).routing.value
+
+
+def test_a_service_without_team_routing_says_so(designer):
+    services = designer.show(designer.services)
+    services.select.value = "mockb"
+    assert "none: the lanes alone route it" in services.routing.value
+    assert services.drop_routing.disabled

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..designfile import design_to_dict, dump_design
-from ..emit import istio_import, registry
+from ..emit import istio_adopt, istio_import, registry
 from ..emit.target import ReadResult, Target
 from ..findings import Finding, make
 from ..model import Ingress, Lane, LaneDesign, Service
@@ -32,6 +32,7 @@ from .workloads import (
     Workload,
     calls_in_env,
     gateway_api_entry,
+    is_managed,
     istio_entry,
     istio_gateways,
     read_services,
@@ -72,12 +73,17 @@ def _result(design: LaneDesign | None, notes: Iterable[str]) -> ImportResult:
 
 # -- from workloads --------------------------------------------------------------------------
 # What may hold the ingress: Istio's Gateway and gateway-bound VirtualServices, the Gateway
-# API's Gateways and HTTPRoutes; each read only where the cluster serves the kind (first
-# version served wins).
-MESH_KINDS: tuple[tuple[tuple[str, str], ...], ...] = (
-    (("networking.istio.io/v1", "Gateway"), ("networking.istio.io/v1beta1", "Gateway")),
+# API's Gateways and HTTPRoutes; and a team's routing (VirtualServices, DestinationRules);
+# each read only where the cluster serves the kind (first version served wins).
+TEAM_KINDS: tuple[tuple[tuple[str, str], ...], ...] = (
     (("networking.istio.io/v1", "VirtualService"),
      ("networking.istio.io/v1beta1", "VirtualService")),
+    (("networking.istio.io/v1", "DestinationRule"),
+     ("networking.istio.io/v1beta1", "DestinationRule")),
+)
+MESH_KINDS: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("networking.istio.io/v1", "Gateway"), ("networking.istio.io/v1beta1", "Gateway")),
+    *TEAM_KINDS,
     (("gateway.networking.k8s.io/v1", "Gateway"), ("gateway.networking.k8s.io/v1beta1",
                                                    "Gateway")),
     (("gateway.networking.k8s.io/v1", "HTTPRoute"), ("gateway.networking.k8s.io/v1beta1",
@@ -87,9 +93,10 @@ MESH_KINDS: tuple[tuple[tuple[str, str], ...], ...] = (
 
 def import_design(cluster: Cluster, namespaces: Sequence[str], label_key: str = "version",
                   name: str | None = None, baseline: str | None = None,
-                  existing: LaneDesign | None = None) -> ImportResult:
+                  existing: LaneDesign | None = None, adopt: bool = False) -> ImportResult:
     """Propose a design from the Services and Deployments in ``namespaces`` (and the Gateways
-    and routes there that show where requests enter)."""
+    and routes there that show where requests enter); ``adopt``: with the team routing
+    there read into its services (``design_from_workloads``)."""
     found = cluster.require([("v1", "Service"), ("apps/v1", "Deployment")])
     missing = [ns for ns in namespaces if _namespace_exists(cluster, ns) is False]
     findings = [make("LD920", f"namespace {ns}", f"namespace {ns!r} does not exist in the "
@@ -107,7 +114,7 @@ def import_design(cluster: Cluster, namespaces: Sequence[str], label_key: str = 
         mesh += _list_served(cluster, choices, present, notes)
     result = design_from_workloads(services, deployments, label_key,
                                    name or _dns_name(present[0]), baseline, existing, mesh,
-                                   present)
+                                   present, adopt)
     return ImportResult(result.design, (*notes, *result.notes),
                         (*findings, *result.findings))
 
@@ -136,7 +143,9 @@ def _list_served(cluster: Cluster, choices: Sequence[tuple[str, str]],
         except ApiError as exc:
             if exc.status != 403:
                 raise
-            notes.append(f"no right to list {api_version} {kind}; its ingress is not read")
+            notes.append(f"no right to list {api_version} {kind}; "
+                         + ("a team's routing is not read" if kind == "DestinationRule"
+                            else "its ingress is not read"))
             return []
     return []
 
@@ -145,10 +154,12 @@ def design_from_workloads(services: Sequence[dict], deployments: Sequence[dict],
                           label_key: str = "version", name: str = "imported",
                           baseline: str | None = None, existing: LaneDesign | None = None,
                           mesh: Sequence[dict] = (), namespaces: Sequence[str] = (),
-                          ) -> ImportResult:
+                          adopt: bool = False) -> ImportResult:
     """Lanes from the ``label_key`` values of the pods behind each app Service; calls from
     the Service names in the workloads' environment; the ingress from ``mesh`` (Gateways,
-    VirtualServices, HTTPRoutes) or a LoadBalancer/NodePort Service."""
+    VirtualServices, HTTPRoutes) or a LoadBalancer/NodePort Service. The team's
+    VirtualServices and DestinationRules in ``mesh`` are read into the services' routing
+    when ``adopt`` (``team_routing``), else only named in a note."""
     workloads = [Workload.of(d, "default") for d in deployments]
     reading = read_services(services, workloads)
     notes, findings = list(reading.notes), list(reading.findings)
@@ -205,7 +216,49 @@ def design_from_workloads(services: Sequence[dict], deployments: Sequence[dict],
         notes.append("calls between services cannot be read from Kubernetes and no "
                      "workload's environment names another service; add them by hand (or "
                      "from traffic: lanedesign import-traffic)")
+    design = team_routing(design, mesh, adopt, notes, findings)
     return ImportResult(design, tuple(notes), (*findings, *validate(design)))
+
+
+def team_routing(design: LaneDesign, objects: Sequence[dict], adopt: bool,
+                 notes: list[str], findings: list[Finding]) -> LaneDesign:
+    """``design`` with its services' team routing read from the VirtualServices and
+    DestinationRules among ``objects`` (``emit.istio_adopt.adopt``) when ``adopt``; without
+    it the design is unchanged and a note says which services have such objects. Notes say
+    which objects went into which service; a refused service keeps no routing, and the
+    findings say why."""
+    team = [o for o in objects if o.get("kind") in ("VirtualService", "DestinationRule")
+            and not is_managed(o)]
+    if not team:
+        return design
+    done = istio_adopt.adopt(design, team)
+    order = {n: i for i, n in enumerate(design.service_names)}
+    services = sorted({*done.adopted, *done.refused}, key=lambda n: order.get(n, len(order)))
+    gateway = done.ingress or next((f.path for f in done.findings if f.code == "LD958"), None)
+    if not adopt:
+        if services or gateway:
+            what = [f"{len(services)} service(s)" + (f" ({', '.join(services)})"
+                                                    if services else "")]
+            if gateway:
+                what.append(f"the ingress (a gateway route: {gateway.split(':')[0]})")
+            notes.append(f"team routing objects (VirtualServices, DestinationRules) exist for "
+                         f"{' and '.join(what)}; not read: --adopt reads them into the "
+                         "design (services[].routing, the ingress's paths)")
+        return design
+    for name in services:
+        if name in done.adopted:
+            notes.append(f"{name}: adopted {', '.join(done.adopted[name])} into its routing")
+        else:
+            notes.append(f"{name}: routing not adopted, {', '.join(done.refused[name])} "
+                         "refused (the findings say why); its routing stays unset")
+    if done.ingress:
+        notes.append(f"ingress: adopted the gateway route {done.ingress}; each ingress "
+                     "rule (and the default, as the last rule) tests the paths it serves")
+    elif gateway:
+        notes.append(f"ingress: the gateway route {gateway.split(':')[0]} refused (the "
+                     "findings say why); the ingress is as proposed")
+    findings.extend(done.findings)
+    return done.design
 
 
 def _service(svc: AppService, namespace: str) -> Service:
@@ -391,11 +444,12 @@ def _with_existing(design: LaneDesign, existing: LaneDesign) -> LaneDesign:
 
 # -- from the objects a lane group owns -------------------------------------------------------
 def import_owned(cluster: Cluster, group: str,
-                 existing: LaneDesign | None = None) -> ImportResult:
+                 existing: LaneDesign | None = None, adopt: bool = False) -> ImportResult:
     """The design behind the objects lane group ``group`` owns, read by the target that made
     them (the readable target with the most objects among them); the ports, selectors and
     environment calls of its services from their Services and Deployments; what
-    ``existing`` holds (calls, headers, ingress) over what was read."""
+    ``existing`` holds (calls, headers, ingress) over what was read; ``adopt``: the team
+    routing still beside the group's objects read into its services (``team_routing``)."""
     owned = [comparable(o) for o in owned_objects(cluster, group, registry.group_kinds())]
     if not owned:
         return ImportResult(None, (f"the cluster holds no objects of lane group {group!r}",))
@@ -416,8 +470,22 @@ def import_owned(cluster: Cluster, group: str,
         design = _with_existing(design, existing)
         notes.append("calls, headers and ingress taken from the existing design where it "
                      "has them")
-    return ImportResult(design, tuple(notes),
-                        tuple(read.findings) + tuple(validate(design)))
+    findings = list(read.findings)
+    team = _team_objects(cluster, design, notes)
+    design = team_routing(design, team, adopt, notes, findings)
+    return ImportResult(design, tuple(notes), (*findings, *validate(design)))
+
+
+def _team_objects(cluster: Cluster, design: LaneDesign, notes: list[str]) -> list[dict]:
+    """The VirtualServices and DestinationRules in the namespaces of the design's services
+    and of its ingress gateway (where a team's routing for them lives), where served."""
+    namespaces = {design.namespace_of(s) for s in design.service_names}
+    if design.ingress is not None:
+        namespaces.add(design.ingress.gateway_namespace or design.namespace)
+    found: list[dict] = []
+    for choices in TEAM_KINDS:
+        found += _list_served(cluster, choices, sorted(namespaces), notes)
+    return found
 
 
 def _app_objects(cluster: Cluster, design: LaneDesign, notes: list[str],

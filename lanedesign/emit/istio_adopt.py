@@ -8,7 +8,7 @@ finding (LD950-LD957), and a service with an error keeps the routing it had.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..findings import Finding, make
@@ -32,6 +32,19 @@ _DR_KEPT = {"host", "trafficPolicy", "subsets", "exportTo"}
 _VS_KEPT = {"hosts", "gateways", "http", "exportTo"}
 
 
+@dataclass(frozen=True)
+class Adoption:
+    """What adopting a team's objects gave: the design, findings, and which objects were read
+    into which service's routing (``"VirtualService ns/name"``), which were left in place
+    because a finding refused the service, and the gateway route read into the ingress."""
+
+    design: LaneDesign
+    findings: tuple[Finding, ...]
+    adopted: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    refused: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ingress: str | None = None
+
+
 def adopt_routing(design: LaneDesign, objects: Sequence[Mapping[str, Any]],
                   ) -> tuple[LaneDesign, list[Finding]]:
     """``design`` with each service's routing read from its team's objects, and findings.
@@ -39,8 +52,15 @@ def adopt_routing(design: LaneDesign, objects: Sequence[Mapping[str, Any]],
     Objects lanedesign manages are skipped; so are objects for hosts the design does not
     route. Short hosts (``reviews``) are read in the object's namespace, as Istio does.
     """
+    done = adopt(design, objects)
+    return done.design, list(done.findings)
+
+
+def adopt(design: LaneDesign, objects: Sequence[Mapping[str, Any]]) -> Adoption:
+    """``adopt_routing``, saying which objects went where; also reads the team's gateway
+    route on the design's ingress gateway into the ingress (its paths: ``LD958``/``LD959``)."""
     hosts = {service_host(design, s.name): s.name for s in design.services}
-    reader = _Reader(hosts)
+    reader = _Reader(hosts, _GatewaySide.of(design))
     for obj in objects:
         labels = (obj.get("metadata") or {}).get("labels") or {}
         if labels.get(MANAGED_BY) == MANAGER:
@@ -49,13 +69,17 @@ def adopt_routing(design: LaneDesign, objects: Sequence[Mapping[str, Any]],
             reader.destination_rule(obj)
         elif obj.get("kind") == "VirtualService":
             reader.virtual_service(obj)
+    adopted: dict[str, tuple[str, ...]] = {}
     for name, routing in reader.routings().items():
         if name in reader.refused:
             continue
         svc = design.service(name)
         assert svc is not None
         design = design.with_service(replace(svc, routing=routing))
-    return design, reader.findings
+        adopted[name] = tuple(sorted(reader.sources[name]))
+    refused = {name: tuple(sorted(reader.sources.get(name, ()))) for name in reader.refused}
+    design, ingress = reader.gateway.into(design, reader.findings)
+    return Adoption(design, tuple(reader.findings), adopted, refused, ingress)
 
 
 def fqdn(host: str, namespace: str) -> str:
@@ -74,8 +98,10 @@ def fqdn(host: str, namespace: str) -> str:
 
 
 class _Reader:
-    def __init__(self, hosts: dict[str, str]) -> None:
+    def __init__(self, hosts: dict[str, str], gateway: _GatewaySide) -> None:
         self.hosts = hosts
+        self.gateway = gateway
+        self.sources: dict[str, list[str]] = {}  # service -> the objects read for it
         self.findings: list[Finding] = []
         self.refused: set[str] = set()
         self.vs: dict[str, dict] = {}
@@ -95,6 +121,7 @@ class _Reader:
         service = self.hosts.get(host)
         if service is None:
             return
+        self.sources.setdefault(service, []).append(where)
         self._export_to(service, where, spec)
         for key in sorted(set(spec) - _DR_KEPT):
             self._refuse(service, "LD955", f"{where}: spec.{key}", f"`{key}` (e.g. a "
@@ -111,10 +138,14 @@ class _Reader:
         where = f"VirtualService {namespace}/{meta.get('name')}"
         hosts = [fqdn(str(h), namespace) for h in spec.get("hosts") or []]
         mine = [self.hosts[h] for h in hosts if h in self.hosts]
-        if not mine:
-            return  # another host, or a gateway's `*`: not a service of the design
-        service = mine[0]
         gateways = spec.get("gateways") or ["mesh"]
+        if not mine:
+            # another host, or a gateway's `*`: the ingress's, if bound to its gateway
+            self.gateway.virtual_service(where, namespace, spec, self.findings)
+            return
+        service = mine[0]
+        for name in dict.fromkeys(mine):
+            self.sources.setdefault(name, []).append(where)
         if len(hosts) > 1 or gateways != ["mesh"]:
             for name in mine:
                 self._refuse(name, "LD953", f"{where}: spec.hosts", f"routes {', '.join(hosts)} "
@@ -230,3 +261,178 @@ class _Reader:
             out.append(RouteDestination(str(subset), item.get("weight"), port))
         return tuple(out)
 
+
+
+# -- the team's gateway route (the ingress) --------------------------------------------------
+_RE2_SPECIAL = set("\\.+*?()|[]{}^$")
+
+
+def _literal(text: str) -> str:
+    """``text`` as an RE2 pattern matching exactly it."""
+    return "".join(f"\\{c}" if c in _RE2_SPECIAL else c for c in text)
+
+
+def paths_regex(uris: Sequence[StringMatch]) -> StringMatch:
+    """One condition matching a path when any of ``uris`` does: the condition itself when
+    there is one, else an RE2 alternation (Istio's regex matches the whole path without the
+    query, as its exact and prefix matches read it)."""
+    if len(uris) == 1:
+        return uris[0]
+    parts = []
+    for uri in dict.fromkeys(uris):
+        if uri.kind == "exact":
+            parts.append(_literal(uri.value))
+        elif uri.kind == "prefix":
+            parts.append(f"{_literal(uri.value)}.*")
+        else:
+            parts.append(f"(?:{uri.value})")
+    return StringMatch("regex", "|".join(parts))
+
+
+@dataclass
+class _GatewaySide:
+    """The design's ingress as a team's gateway route must meet it, and what was read."""
+
+    gateway: str | None  # namespace/name; None: the design has no ingress
+    hosts: frozenset[str]
+    entry_host: str | None
+    entry_port: int | None
+    weighted: bool
+    where: str | None = None  # the team's gateway route found, if any
+    refused: bool = False
+    uris: list[StringMatch] | None = None  # None: every path
+
+    @classmethod
+    def of(cls, design: LaneDesign) -> _GatewaySide:
+        ingress = design.ingress
+        if ingress is None or not ingress.entry:
+            return cls(None, frozenset(), None, None, False)
+        entry = design.service(ingress.entry)
+        return cls(_gateway_ref(ingress.gateway, design.namespace), frozenset(ingress.hosts),
+                   service_host(design, ingress.entry),
+                   entry.routed_port if entry is not None else None,
+                   ingress.strategy == "weighted")
+
+    def _refuse(self, findings: list[Finding], path: str, message: str) -> None:
+        findings.append(make("LD958", path, message))
+        self.refused = True
+
+    def virtual_service(self, where: str, namespace: str, spec: Mapping[str, Any],
+                        findings: list[Finding]) -> None:
+        """Read a VirtualService that routes none of the design's service hosts: the team's
+        gateway route if it binds the ingress gateway for hosts the ingress serves."""
+        gateways = [_gateway_ref(str(g), namespace) for g in spec.get("gateways") or []]
+        hosts = {str(h) for h in spec.get("hosts") or []}
+        if self.gateway is None or self.gateway not in gateways or \
+                not _hosts_meet(hosts, self.hosts):
+            return  # another gateway, or other hosts: the lanes' gateway route meets it not
+        if self.where is not None:
+            self._refuse(findings, where, f"a second team gateway route for the ingress hosts "
+                         f"(the first: {self.where})")
+            return
+        self.where = where
+        if hosts != self.hosts:
+            self._refuse(findings, f"{where}: spec.hosts", f"serves {', '.join(sorted(hosts))}"
+                         f"; the ingress serves {', '.join(sorted(self.hosts))}")
+        if len(gateways) > 1:
+            self._refuse(findings, f"{where}: spec.gateways", f"binds {', '.join(gateways)}; "
+                         "the ingress binds one gateway")
+        if self.weighted:
+            self._refuse(findings, where, "the ingress is weighted: its default would send "
+                         "every other path somewhere")
+        export = spec.get("exportTo")
+        for key in sorted(set(spec) - {"hosts", "gateways", "http"}):
+            if key != "exportTo" or list(export or ["*"]) != ["*"]:
+                self._refuse(findings, f"{where}: spec.{key}", f"`{key}` is not kept by the "
+                             "ingress")
+        self.uris = self._paths(where, namespace, spec.get("http") or [], findings)
+
+    def _paths(self, where: str, namespace: str, http: list, findings: list[Finding],
+               ) -> list[StringMatch] | None:
+        if not http:
+            self._refuse(findings, f"{where}: spec.http", "no HTTP routes")
+        uris: list[StringMatch] = []
+        for i, raw in enumerate(http):
+            path = f"{where}: spec.http[{i}]"
+            for key in sorted(set(raw) - {"name", "match", "route"}):
+                self._refuse(findings, f"{path}.{key}", f"`{key}`: the ingress keeps no route "
+                             "settings, redirects or delegation")
+            self._destination(path, namespace, raw.get("route") or [], findings)
+            blocks = raw.get("match") or [{}]
+            for k, block in enumerate(blocks):
+                for key in sorted(set(block) - {"uri", "name"}):
+                    self._refuse(findings, f"{path}.match[{k}].{key}", f"matches on `{key}`; "
+                                 "the team's gateway route is kept by its paths only")
+                uri = block.get("uri")
+                kinds = [kind for kind in MATCH_KINDS if kind in (uri or {})]
+                if uri is not None and (len(kinds) != 1 or set(uri) - set(MATCH_KINDS)):
+                    self._refuse(findings, f"{path}.match[{k}].uri", f"the condition {uri}")
+                    continue
+                found = StringMatch(kinds[0], str(uri[kinds[0]])) if uri else None
+                if found is None or RequestMatch(uri=found).is_catch_all:
+                    return None  # every path: Istio never reaches a route after it
+                uris.append(found)
+        return uris
+
+    def _destination(self, path: str, namespace: str, route: list,
+                     findings: list[Finding]) -> None:
+        if len(route) != 1:
+            self._refuse(findings, f"{path}.route", f"{len(route)} destinations; the ingress "
+                         "sends to its entry service alone")
+            return
+        item = route[0]
+        dest = item.get("destination") or {}
+        host = fqdn(str(dest.get("host", "")), namespace)
+        port = (dest.get("port") or {}).get("number")
+        extra = sorted(set(item) - {"destination", "weight"})
+        why = None
+        if host != self.entry_host:
+            why = f"sends to {host}, not the entry {self.entry_host}"
+        elif "subset" in dest:
+            why = f"names subset {dest['subset']}: the lanes pick the entry's subset"
+        elif port is not None and port != self.entry_port:
+            why = f"port {port}; the ingress sends to port {self.entry_port}"
+        elif extra:
+            why = f"`{extra[0]}` on the destination"
+        if why:
+            self._refuse(findings, f"{path}.route[0]", why)
+
+    def into(self, design: LaneDesign, findings: list[Finding],
+             ) -> tuple[LaneDesign, str | None]:
+        """``design`` with its ingress keeping the team's paths, and the route read (None
+        when there was none or it was refused)."""
+        if self.where is None or self.refused:
+            return design, None
+        if self.uris is None:
+            findings.append(make("LD959", self.where, "the team's gateway route sends every "
+                                 "path to the entry: the ingress routes them as it is"))
+            return design, self.where
+        uri = paths_regex(self.uris)
+        tested = [(i, r) for i, r in enumerate(design.effective_rules)
+                  if r.match is not None and r.match.uri not in (None, uri)]
+        if tested:
+            i, rule = tested[0]
+            findings.append(make("LD958", f"spec.ingress.rules[{i}].match.uri", f"the rule "
+                                 f"into lane {rule.lane} tests another path than the team's "
+                                 f"gateway route {self.where}"))
+            return design, None
+        if all(r.match is not None and r.match.uri == uri for r in design.effective_rules) \
+                and design.ingress is not None and design.ingress.default is None:
+            adopted = design  # read before: nothing changes
+        else:
+            adopted = design.with_ingress_path(uri)
+        findings.append(make("LD959", self.where, f"the ingress rules keep the team's paths "
+                             f"({uri.kind} {uri.value}); other paths get 404 as before"))
+        return adopted, self.where
+
+
+def _gateway_ref(name: str, namespace: str) -> str:
+    return name if "/" in name else f"{namespace}/{name}"
+
+
+def _hosts_meet(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> bool:
+    """True when a request could be for a host of both (``*`` meets every host)."""
+    def meets(x: str, y: str) -> bool:
+        return x == y or "*" in (x, y) or (x.startswith("*.") and y.endswith(x[1:])) or \
+            (y.startswith("*.") and x.endswith(y[1:]))
+    return any(meets(x, y) for x in a for y in b)

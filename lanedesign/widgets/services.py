@@ -1,5 +1,6 @@
 """Services and calls: add, remove, rename services; their ports; who calls whom (per lane
-version where versions differ); who drops the context or forwards only some headers."""
+version where versions differ); who drops the context or forwards only some headers; the
+team routing a service carries (read-only, or dropped)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from html import escape
 import ipywidgets as W
 
 from ..model import LaneDesign, Service
+from ..render.routing import routing_lines
 from .common import Panel, button, heading, help_text, message
 from .state import DesignState
 
@@ -51,6 +53,10 @@ class ServicesPanel(Panel):
                                style={"description_width": "initial"},
                                layout=W.Layout(width="100%"))
         self.forwards.observe(lambda c: self._set_forwards(c.new), "value")
+        self.routing = W.HTML()
+        self.drop_routing = button("Drop the team routing", self._drop_routing, "warning",
+                                   "route this service by the lanes alone (undo brings the "
+                                   "team's routing back)", width="180px")
         self.remove = button("Remove service", self._remove, "danger",
                              "remove the service and every reference to it")
         self.summary = W.HTML()
@@ -81,6 +87,12 @@ class ServicesPanel(Panel):
             help_text("For an app that copies a fixed list of request headers onto its calls "
                       "(comma-separated): the lane survives only if the list holds the "
                       "pass-through method's header."),
+            heading("Team routing"),
+            help_text("What the service's team routes beside the lanes (adopted from their "
+                      "VirtualService and DestinationRule: import-cluster --adopt). Lanes go "
+                      "first; the team's routes steer the baseline's traffic (docs/istio.md)."),
+            self.routing,
+            self.drop_routing,
             W.HBox([self.remove], layout=W.Layout(margin="12px 0 0 0")),
         ], layout=W.Layout(flex="1 1 320px", min_width="0", max_width="620px"))
         # the editor narrows (or wraps below the list) to leave room for the diagram beside
@@ -123,9 +135,11 @@ class ServicesPanel(Panel):
                       self.rename, self.remove, self.version, self.version_calls,
                       self.version_same, self.forwards):
                 w.disabled = svc is None
+            self.drop_routing.disabled = svc is None or svc.routing is None
             if svc is None:
                 self.name.value = ""
                 self.ports.value = ""
+                self.routing.value = ""
                 return
             self.name.value = svc.name
             self.namespace.value = svc.namespace or ""
@@ -143,6 +157,7 @@ class ServicesPanel(Panel):
             self.propagates.value = svc.propagates
             self.forwards.value = ", ".join(svc.forwards or ())
             self.ports.value = ports_table(svc)
+            self.routing.value = routing_html(design, svc)
             lanes = [ln.name for ln in design.lanes if ln.holds(svc.name)]
             keep = self.version.value if self.version.value in lanes else None
             self.version.options = lanes
@@ -228,6 +243,12 @@ class ServicesPanel(Panel):
             self.filter.value = ""
             self.select.value = name
 
+    def _drop_routing(self) -> None:
+        svc = self.selected
+        if svc is not None and svc.routing is not None:
+            self.edit(f"drop the team routing of {svc.name}",
+                      lambda d: d.with_routing(svc.name, None))
+
     def _remove(self) -> None:
         svc = self.selected
         if svc is not None:
@@ -248,6 +269,15 @@ def ports_table(svc: Service) -> str:
         for p in svc.ports)
     return ("<table class='ld-ports'><tr><th>port</th><th>number</th><th>targetPort</th>"
             f"<th>protocol</th><th></th></tr>{rows}</table>")
+
+
+def routing_html(design: LaneDesign, svc: Service) -> str:
+    """The service's team routing, one line each (``render.routing``), or a word on none."""
+    if svc.routing is None:
+        return '<div class="ld-help">none: the lanes alone route it</div>'
+    lanes = [ln.name for ln in design.lanes if ln.holds(svc.name)]
+    rows = "".join(f"<li>{escape(line)}</li>" for line in routing_lines(svc.routing, lanes))
+    return f"<ul class='ld-routing'>{rows}</ul>"
 
 
 def add_service(design: LaneDesign, name: str) -> LaneDesign:
