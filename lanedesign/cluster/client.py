@@ -256,11 +256,13 @@ class Cluster:
             item.setdefault("kind", res.kind)
         return items
 
-    def apply(self, obj: dict, dry_run: bool = False, force: bool = False) -> dict:
-        """Server-side apply ``obj`` as field manager ``lanedesign``; the resulting object."""
+    def apply(self, obj: dict, dry_run: bool = False, force: bool = False,
+              manager: str = FIELD_MANAGER) -> dict:
+        """Server-side apply ``obj`` as field manager ``manager`` (``lanedesign``, or a team's
+        own name when handing its object back); the resulting object."""
         ref = ObjectRef.of(obj)
         res = self._resource_of(ref)
-        query = [("fieldManager", FIELD_MANAGER)]
+        query = [("fieldManager", manager)]
         if dry_run:
             query.append(("dryRun", "All"))
         if force:
