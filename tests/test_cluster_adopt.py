@@ -145,13 +145,14 @@ def test_adopt_takes_over_converges_and_remove_hands_back(team, shared_dir, tmp_
     assert code == 0 and "(dry run: add --yes to remove)" in out
     assert f"restore  apply VirtualService default/reviews (restore) - as {TEAM}" in out
     assert team.writes() == []
+    assert ours(team, "VirtualService", "bookinfo-reviews") is not None
     code, out, err = run(capsys, "remove", design, "--yes", "--wait", "0", "--kubeconfig",
                          team.kubeconfig)
     assert code == 0, out + err
     after = team_live(team, shared_dir)
     for key, original in before.items():
         back = after[key]
-        assert back is not None, key
+        assert back is not None, (key, out)
         assert back["spec"] == original["spec"], key
         assert back["metadata"].get("labels") == original["metadata"].get("labels")
         assert managers(back) == [TEAM], key  # the team's field manager, not lanedesign

@@ -276,8 +276,11 @@ class Cluster:
         res = self._resource_of(ref)
         preconditions = {k: v for k, v in (("uid", uid), ("resourceVersion", resource_version))
                          if v}
+        # kube-apiserver takes a DELETE's options from the body when there is one and then
+        # ignores the query's dryRun: it must be in the body (and stays in the query for logs)
         body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background",
-                **({"preconditions": preconditions} if preconditions else {})}
+                **({"preconditions": preconditions} if preconditions else {}),
+                **({"dryRun": ["All"]} if dry_run else {})}
         query = [("dryRun", "All")] if dry_run else []
         self.request("DELETE", res.path(ref.namespace, ref.name), query, body,
                      "application/json", target=str(ref))
