@@ -306,7 +306,10 @@ def _current_plan(cluster: Cluster, plan_or_objects: Plan | Sequence[dict], grou
 
 def _write(cluster: Cluster, step: Step, force: bool) -> None:
     if step.verb == "apply":
-        cluster.apply(step.obj or {}, force=force, manager=step.manager)
+        if step.manager == FIELD_MANAGER:
+            cluster.apply(step.obj or {}, force=force)
+        else:  # a team's object handed back (remove)
+            cluster.apply(step.obj or {}, manager=step.manager)
     else:
         uid, version = step.live_version
         cluster.delete(step.ref, uid=uid, resource_version=version)
