@@ -427,6 +427,10 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "removal in its dry run (recreating a recorded team object, or deleting one of the lane "
      "group's objects), so nothing is removed.", "Fix what the server says (permissions, a "
      "CRD schema, a missing namespace), then run remove again."),
+    ("LD917", "prune-keeps-adopted", "warning", "A prune candidate carries the record of "
+     "team objects it adopted (annotation `lanedesign.io/adopted`): `apply --prune` leaves "
+     "it, so the record is not lost with it.", "Run `lanedesign remove` to hand the team's "
+     "objects back and delete the lane group, or put the service back into the design."),
     # -- cluster import (import-cluster: an app's own Services and Deployments) LD920-LD939
     ("LD920", "namespace-missing", "error", "A namespace given to `import-cluster` does not "
      "exist in the cluster.", "Check the name (`kubectl get namespaces`) and the context; pass "

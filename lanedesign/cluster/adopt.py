@@ -111,6 +111,11 @@ def _whole(rec: Any) -> bool:
             and isinstance((manifest.get("metadata") or {}).get("name"), str))
 
 
+def has_records(obj: Mapping[str, Any] | None) -> bool:
+    """Does ``obj`` carry the annotation (readable or not)?"""
+    return ADOPTED in (((obj or {}).get("metadata") or {}).get("annotations") or {})
+
+
 def with_records(obj: dict, records: Iterable[dict[str, Any]]) -> dict:
     """``obj`` annotated with ``records`` (one per adopted object, newest for a ref wins),
     in a stable order and spelling so an unchanged re-apply writes nothing."""

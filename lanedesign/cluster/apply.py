@@ -29,6 +29,7 @@ from typing import Any
 
 from ..emit.registry import routing_kinds
 from ..model import LaneDesign
+from .adopt import has_records
 from .client import DEFAULT_CONCURRENCY, FIELD_MANAGER, Cluster, ObjectRef
 from .errors import ClusterError, StalePlan
 from .plan import Change, Plan, diff
@@ -161,6 +162,8 @@ def plan_steps(plan: Plan, prune: bool = False) -> list[Step]:
                           "drop the subsets no route uses any more"))
     if prune:
         for change in plan.of("prune"):
+            if has_records(change.live):
+                continue  # the only copy of adopted team objects: `remove` hands them back
             phase = "route" if change.ref.kind in routing_kinds() else "cleanup"
             steps.append(Step(phase, "delete", change.ref, "prune",
                               live_version=change.live_version))

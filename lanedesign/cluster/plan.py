@@ -22,9 +22,9 @@ from typing import Any
 from ..codec import dump_sorted
 from ..emit import registry
 from ..emit.common import GROUP_LABEL, MANAGED_BY, MANAGER
-from ..findings import Finding
+from ..findings import Finding, make
 from ..model import LaneDesign
-from .adopt import Adoption, annotate, carry, choose
+from .adopt import Adoption, annotate, carry, choose, has_records
 from .client import DEFAULT_CONCURRENCY, Cluster, ObjectRef, Resource
 from .errors import ApiError
 from .overlaps import Overlap, find_overlaps
@@ -213,6 +213,9 @@ def diff(cluster: Cluster, objects: Sequence[dict], group: str,
                 if ObjectRef.of(live) not in wanted]
     known = {c.ref: c.live for c in changes}
     overlaps, notes = find_overlaps(cluster, objects, group, known, design, owner_group)
+    notes += [make("LD917", str(c.ref), f"{c.ref} is no longer emitted but carries the record "
+                   "of adopted team objects; --prune leaves it")
+              for c in changes if c.action == "prune" and has_records(c.live)]
     adoptions, refusals = [], []
     if adopt:
         assert design is not None
