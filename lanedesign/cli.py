@@ -311,7 +311,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     def run(cluster: Any) -> int:
         plan = _cluster_api().diff(cluster, objects, design.name, args.force_conflicts,
-                                   allow_overlap=args.allow_overlap, design=design)
+                                   allow_overlap=args.allow_overlap, design=design,
+                                   adopt=args.adopt)
         if args.format == "json":
             print_json({**plan.to_dict(),
                         "findings": [f.to_dict() for f in [*findings, *plan.findings]]})
@@ -505,6 +506,7 @@ def _diff_parser(sub: Any) -> None:
     p.add_argument("--force-conflicts", action="store_true",
                    help="judge as if taking over fields other managers own")
     _overlap_option(p, "judge as apply --allow-overlap would (exit 0 despite overlaps)")
+    p.add_argument("--adopt", action="store_true", help="judge as apply --adopt would")
     _cluster_options(p)
 
 

@@ -343,3 +343,15 @@ def test_a_rule_the_team_applies_again_is_adopted_against_the_earlier_records(
     code, out, _ = run(capsys, "remove", design, "--yes", "--wait", "0", "--kubeconfig",
                        team.kubeconfig)
     assert code == 0 and all(team_live(team, shared_dir).values())
+
+
+def test_diff_adopt_judges_as_apply_adopt(team, shared_dir, tmp_path, capsys):
+    code, out, _ = run(capsys, "diff", write(tmp_path, adopted_design(shared_dir)), "--adopt",
+                       "--format", "json", "--kubeconfig", team.kubeconfig)
+    doc = json.loads(out)
+    assert code == 0 and doc["blocked"] is False and doc["overlaps"] == []
+    assert doc["adopt"] is True
+    assert sorted((a["foreign"]["kind"], a["foreign"]["name"]) for a in doc["adoptions"]) == \
+        sorted(TEAM_REFS)
+    assert {a["managers"][0] for a in doc["adoptions"]} == {TEAM}
+    assert team.writes() == []
