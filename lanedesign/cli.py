@@ -311,7 +311,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
     def run(cluster: Any) -> int:
         plan = _cluster_api().diff(cluster, objects, design.name, args.force_conflicts,
-                                   allow_overlap=args.allow_overlap, design=design)
+                                   allow_overlap=args.allow_overlap, design=design,
+                                   adopt=args.adopt)
         if args.format == "json":
             print_json({**plan.to_dict(),
                         "findings": [f.to_dict() for f in [*findings, *plan.findings]]})
@@ -325,10 +326,6 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_apply(args: argparse.Namespace) -> int:
     if args.wait < 0:
         raise UsageError("--wait must be 0 or more seconds")
-    if args.adopt:
-        raise UsageError("--adopt (taking over other owners' VirtualServices, DestinationRules "
-                         "and HTTPRoutes) is not available yet (issue 19 part 2); remove or "
-                         "hand over those objects, or use --allow-overlap")
     design, objects, findings = _emitted(args)
     if design is None:
         return unusable(findings, args)
@@ -337,7 +334,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         result = _cluster_api().apply(
             cluster, objects, design.name, dry_run=not args.yes, prune=args.prune,
             force_conflicts=args.force_conflicts, settle_seconds=args.wait,
-            on_progress=_progress_line, allow_overlap=args.allow_overlap, design=design)
+            on_progress=_progress_line, allow_overlap=args.allow_overlap, design=design,
+            adopt=args.adopt)
         if args.format == "json":
             print_json({**result.to_dict(), "findings": [
                 f.to_dict() for f in [*findings, *result.plan.findings]]})
@@ -345,6 +343,27 @@ def cmd_apply(args: argparse.Namespace) -> int:
             print(result.summary())
             if not args.yes and result.ok and result.steps:
                 print("(dry run: add --yes to apply)")
+        return EXIT_OK if result.ok else EXIT_DESIGN
+
+    return _on_cluster(args, run)
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    if args.wait < 0:
+        raise UsageError("--wait must be 0 or more seconds")
+    design, findings = load_checked(args)
+    if design is None:
+        return unusable(findings, args)
+
+    def run(cluster: Any) -> int:
+        result = _cluster_api().remove(cluster, design.name, dry_run=not args.yes,
+                                       settle_seconds=args.wait, on_progress=_progress_line)
+        if args.format == "json":
+            print_json(result.to_dict())
+        else:
+            print(result.summary())
+            if not args.yes and result.status == "dry-run":
+                print("(dry run: add --yes to remove)")
         return EXIT_OK if result.ok else EXIT_DESIGN
 
     return _on_cluster(args, run)
@@ -404,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add in (_validate_parser, _simulate_parser, _matrix_parser, _export_parser,
                 _import_asm_parser, _findings_parser, _example_parser, _diff_parser,
-                _apply_parser, _import_cluster_parser):
+                _apply_parser, _remove_parser, _import_cluster_parser):
         add(sub)
     register_observe(partial(_command, sub))  # observe, import-traffic: cli_observe.py
     return parser
@@ -487,6 +506,7 @@ def _diff_parser(sub: Any) -> None:
     p.add_argument("--force-conflicts", action="store_true",
                    help="judge as if taking over fields other managers own")
     _overlap_option(p, "judge as apply --allow-overlap would (exit 0 despite overlaps)")
+    p.add_argument("--adopt", action="store_true", help="judge as apply --adopt would")
     _cluster_options(p)
 
 
@@ -505,8 +525,19 @@ def _apply_parser(sub: Any) -> None:
                    help="pause between phases so proxies get new subsets first (default 3)")
     _overlap_option(p, "apply even though objects of other owners route the same hosts "
                     "(the findings say what Istio then keeps and what is lost)")
-    p.add_argument("--adopt", action="store_true", help="take over the other owners' "
-                   "routing objects (issue 19 part 2: not available yet)")
+    p.add_argument("--adopt", action="store_true", help="take over other owners' mesh "
+                   "VirtualServices and DestinationRules whose routing the design carries "
+                   "(recorded on ours, deleted after ours route; `remove` hands them back)")
+    _cluster_options(p)
+
+
+def _remove_parser(sub: Any) -> None:
+    p = _command(sub, "remove", cmd_remove, "Delete every object of the design's lane group "
+                 "(routes before subsets), first recreating the team objects it adopted; "
+                 "without --yes only the server dry run runs.")
+    p.add_argument("--yes", action="store_true", help="really remove (default: dry run)")
+    p.add_argument("--wait", type=float, default=3.0, metavar="SECONDS",
+                   help="pause between phases so proxies follow (default 3)")
     _cluster_options(p)
 
 

@@ -395,6 +395,43 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "(no permission), so objects of other owners of that kind were not checked.",
      "Grant `list` on VirtualServices, DestinationRules and HTTPRoutes, or check by hand "
      "(`kubectl get virtualservices,destinationrules,httproutes -A`)."),
+    # -- taking over the team's objects (apply --adopt) and handing them back (remove) ------
+    ("LD910", "adopt-routing-differs", "error", "`apply --adopt`: the design does not carry a "
+     "team object's routing exactly (what `import-cluster --adopt` reads from the live "
+     "object differs from the service's `routing`); adopting would lose what differs, so "
+     "nothing is adopted or written.", "Import the team's routing first (`lanedesign "
+     "import-cluster --adopt`) or add it to `services[].routing` (docs/istio.md, \"A team's "
+     "routing\"), then apply --adopt again."),
+    ("LD911", "adopt-not-carried", "error", "`apply --adopt`: one service's routing cannot "
+     "hold a team object exactly (a wildcard or several hosts, delegation, tcp/tls routes, "
+     "exportTo, a match or destination it cannot hold: LD950-LD955), so nothing is adopted "
+     "or written.", "Change or split the team's object, or leave it and apply with "
+     "`--allow-overlap`."),
+    ("LD912", "adopt-not-adoptable", "warning", "`apply --adopt` does not take over this "
+     "overlap (a VirtualService on the design's gateway, an HTTPRoute): no service's routing "
+     "holds it, so it stays in the way and its own finding still blocks.", "Remove it or "
+     "give it other hosts, or apply with `--allow-overlap`."),
+    ("LD913", "adopt-record-unreadable", "error", "`remove`: the record of adopted team "
+     "objects on one of the lane group's objects (annotation `lanedesign.io/adopted`) cannot "
+     "be read, so they cannot be handed back; nothing is removed.", "Recreate the team's "
+     "objects by hand from the annotation (`kubectl get -o yaml`), delete the annotation, "
+     "then run remove again."),
+    ("LD914", "adopt-already-back", "warning", "`remove`: a team object recorded as adopted "
+     "exists again (someone recreated it); it is left as it is and the record is not "
+     "applied.", "If it matters, compare it with the record before removing (`kubectl get "
+     "-o yaml` of lanedesign's object)."),
+    ("LD915", "adopted", "info", "`apply --adopt` takes over a team object whose routing the "
+     "design carries: it is recorded on lanedesign's object of the same kind for the host "
+     "(annotation `lanedesign.io/adopted`) and deleted once that object routes.", "Nothing "
+     "to do; `lanedesign remove` recreates it as it was."),
+    ("LD916", "remove-refused", "error", "`remove`: the API server refuses a step of the "
+     "removal in its dry run (recreating a recorded team object, or deleting one of the lane "
+     "group's objects), so nothing is removed.", "Fix what the server says (permissions, a "
+     "CRD schema, a missing namespace), then run remove again."),
+    ("LD917", "prune-keeps-adopted", "warning", "A prune candidate carries the record of "
+     "team objects it adopted (annotation `lanedesign.io/adopted`): `apply --prune` leaves "
+     "it, so the record is not lost with it.", "Run `lanedesign remove` to hand the team's "
+     "objects back and delete the lane group, or put the service back into the design."),
     # -- cluster import (import-cluster: an app's own Services and Deployments) LD920-LD939
     ("LD920", "namespace-missing", "error", "A namespace given to `import-cluster` does not "
      "exist in the cluster.", "Check the name (`kubectl get namespaces`) and the context; pass "

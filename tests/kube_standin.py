@@ -372,8 +372,9 @@ class KubeStandIn(kmock.KubernetesEmulator):
         result = []
         for req in list(self._requests):
             kind = self._kind(req.resource) if req.resource is not None else None
-            result.append(Call(str(req.method.value), kind, req.namespace, req.name,
-                               req.params.get("dryRun") == "All",
+            dry_run = (_delete_dry_run(req.data, req.params) if str(req.method.value) == "DELETE"
+                       else req.params.get("dryRun") == "All")
+            result.append(Call(str(req.method.value), kind, req.namespace, req.name, dry_run,
                                req.headers.get("Content-Type", ""), req.data,
                                params=dict(req.params)))
         return result
@@ -563,9 +564,18 @@ class KubeStandIn(kmock.KubernetesEmulator):
                 raise status_error(
                     409, "Conflict", f"Precondition failed: {key} in precondition: "
                     f"{expected}, {key} in object meta: {old['metadata'].get(key)}")
-        if request.params.get("dryRun") != "All":
+        if not _delete_dry_run(request.data, request.params):
             self.objects[(request.resource, request.namespace, request.name)].delete()
         return old
+
+
+def _delete_dry_run(body: Any, params: Any) -> bool:
+    """kube-apiserver reads a DELETE's options from its body when it has one, and only
+    otherwise from the query: ``?dryRun=All`` beside a DeleteOptions body without ``dryRun``
+    deletes for real."""
+    if body:
+        return (body.get("dryRun") or []) == ["All"]
+    return params.get("dryRun") == "All"
 
 
 def _same(old: dict, new: dict) -> bool:

@@ -146,12 +146,14 @@ def test_apply_refuses_without_flags_and_writes_nothing(team, tmp_path, capsys):
         code, out, _ = run(capsys, "apply", design, "--kubeconfig", team.kubeconfig, *extra)
         assert code == 1
         assert "error   LD900 spec.services[2]" in out
-        assert "apply --adopt: take it over (issue 19 part 2; not available yet)" in out
+        assert "apply --adopt: take it over (a mesh VirtualService or DestinationRule whose " \
+               "routing the design carries; `remove` hands it back)" in out
         assert "apply --allow-overlap: apply anyway" in out
         assert "nothing applied" in out
-    code, _, err = run(capsys, "apply", design, "--adopt", "--yes", "--kubeconfig",
+    # --adopt: this design carries none of the team's routing (tests/test_cluster_adopt.py)
+    code, out, _ = run(capsys, "apply", design, "--adopt", "--yes", "--kubeconfig",
                        team.kubeconfig)
-    assert code == 2 and "not available yet" in err
+    assert code == 1 and "LD910" in out and "LD912" in out
     assert team.writes() == []
 
 

@@ -194,6 +194,21 @@ def test_delete_honours_dry_run_and_preconditions(kube):
     assert gone.value.status == 404
 
 
+def test_a_delete_body_decides_dry_run_as_on_kube_apiserver(kube):
+    """The real server ignores ``?dryRun=All`` when the DELETE has a DeleteOptions body (the
+    options come from the body): so does the stand-in, and lanedesign puts it in both."""
+    _, api = kube
+    apply(api, vs())
+    api.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "reviews",
+                                        body={"dryRun": ["All"]})
+    assert get(api)["metadata"]["name"] == "reviews"
+    api.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "reviews",
+                                        dry_run="All", body={"propagationPolicy": "Background"})
+    with pytest.raises(ApiException) as gone:
+        get(api)
+    assert gone.value.status == 404
+
+
 def test_a_wrong_token_gets_401_and_the_right_one_passes():
     standin = KubeStandIn(token="s3cret").serve_kinds(*ISTIO)
     with serve(standin) as url:

@@ -8,6 +8,8 @@ The API for the notebook and the CLI::
     print(plan.summary())                        # overlaps: other owners' routing objects
     result = apply(cluster, plan, prune=True, on_progress=print)
     print(result.summary())
+    plan = diff(cluster, objects, design.name, design=design, adopt=True)  # take over
+    print(remove(cluster, design.name).summary())  # hand back, delete the lane group
     proposal = import_design(cluster, ["shop"], label_key="version")
 
 Results are plain frozen dataclasses with ``to_dict()`` and ``summary()``; failures are
@@ -16,6 +18,7 @@ Results are plain frozen dataclasses with ``to_dict()`` and ``summary()``; failu
 
 from __future__ import annotations
 
+from .adopt import ADOPTED, Adoption
 from .apply import DEFAULT_SETTLE_SECONDS, PHASES, ApplyResult, Progress, Step, apply, plan_steps
 from .client import DEFAULT_CONCURRENCY, FIELD_MANAGER, Cluster, ObjectRef, Resource
 from .config import connect, contexts
@@ -37,12 +40,15 @@ from .importer import (
 )
 from .overlaps import Overlap, find_overlaps
 from .plan import Change, Plan, diff, owned_objects
+from .remove import RemoveResult, remove
 
 __all__ = [
+    "ADOPTED",
     "DEFAULT_CONCURRENCY",
     "DEFAULT_SETTLE_SECONDS",
     "FIELD_MANAGER",
     "PHASES",
+    "Adoption",
     "ApiError",
     "ApplyResult",
     "Change",
@@ -55,6 +61,7 @@ __all__ = [
     "Overlap",
     "Plan",
     "Progress",
+    "RemoveResult",
     "Resource",
     "StalePlan",
     "Step",
@@ -72,5 +79,6 @@ __all__ = [
     "import_owned",
     "owned_objects",
     "plan_steps",
+    "remove",
     "target_kinds",
 ]

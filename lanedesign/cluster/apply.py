@@ -4,8 +4,10 @@
    loses subsets is applied first with the old subsets still in it, so the live routes keep
    their targets (Istio's "avoid 503s while reconfiguring service routes").
 2. ``route``: VirtualServices, EnvoyFilters, ASM lanes; pruned routing objects go here too.
-3. ``cleanup``: the final DestinationRules without the dropped subsets; pruned DRs, groups
-   and other objects last.
+3. ``adopt``: the team VirtualServices taken over (``--adopt``) are deleted: sidecars move
+   from the older team object to ours, which carries the team's routes.
+4. ``cleanup``: the final DestinationRules without the dropped subsets; pruned DRs, groups
+   and other objects last, and the team DestinationRules taken over.
 
 Every state in between serves traffic, so a failure stops at once and a re-run converges.
 Within a phase the writes are independent (any order of them is one of those states), so up
@@ -27,11 +29,12 @@ from typing import Any
 
 from ..emit.registry import routing_kinds
 from ..model import LaneDesign
-from .client import DEFAULT_CONCURRENCY, Cluster, ObjectRef
+from .adopt import has_records
+from .client import DEFAULT_CONCURRENCY, FIELD_MANAGER, Cluster, ObjectRef
 from .errors import ClusterError, StalePlan
 from .plan import Change, Plan, diff
 
-PHASES = ("prepare", "route", "cleanup")
+PHASES = ("prepare", "route", "adopt", "cleanup")
 DEFAULT_SETTLE_SECONDS = 3.0
 
 
@@ -42,10 +45,11 @@ class Step:
     phase: str
     verb: str  # apply | delete
     ref: ObjectRef
-    action: str  # create | update | prune
+    action: str  # create | update | prune | adopt | restore | remove
     obj: dict | None = field(default=None, repr=False)
     note: str = ""
     live_version: tuple[str | None, str | None] = (None, None)  # uid, resourceVersion
+    manager: str = FIELD_MANAGER  # a team's own when handing its object back
 
     def text(self) -> str:
         note = f" - {self.note}" if self.note else ""
@@ -158,9 +162,16 @@ def plan_steps(plan: Plan, prune: bool = False) -> list[Step]:
                           "drop the subsets no route uses any more"))
     if prune:
         for change in plan.of("prune"):
+            if has_records(change.live):
+                continue  # the only copy of adopted team objects: `remove` hands them back
             phase = "route" if change.ref.kind in routing_kinds() else "cleanup"
             steps.append(Step(phase, "delete", change.ref, "prune",
                               live_version=change.live_version))
+    for adoption in plan.adoptions:  # routes before the subsets they use, as for prune
+        phase = "adopt" if adoption.foreign.kind in routing_kinds() else "cleanup"
+        steps.append(Step(phase, "delete", adoption.foreign, "adopt",
+                          note=f"taken over by {adoption.ours}",
+                          live_version=adoption.live_version))
     return sorted(steps, key=lambda s: PHASES.index(s.phase))  # stable: emitted order kept
 
 
@@ -185,7 +196,7 @@ def apply(cluster: Cluster, plan_or_objects: Plan | Sequence[dict], group: str |
           on_progress: Callable[[Progress], None] | None = None,
           sleep: Callable[[float], None] = time.sleep,
           concurrency: int = DEFAULT_CONCURRENCY, allow_overlap: bool = False,
-          design: LaneDesign | None = None) -> ApplyResult:
+          design: LaneDesign | None = None, adopt: bool = False) -> ApplyResult:
     """Apply objects (or a reviewed ``Plan``) after a server dry run of the whole set.
 
     A ``Plan`` is re-checked first: if the cluster changed since it was made, ``StalePlan``
@@ -193,34 +204,46 @@ def apply(cluster: Cluster, plan_or_objects: Plan | Sequence[dict], group: str |
     Within a phase up to ``concurrency`` writes are in flight; a phase starts only when every
     write of the one before it is done. ``on_progress`` is called on the caller's thread.
     Objects of other owners routing the same hosts block the apply unless ``allow_overlap``
-    (or the reviewed plan allowed them); ``design`` only names paths in findings.
+    (or the reviewed plan allowed them), or ``adopt`` and ``design`` carries their routing:
+    then they are taken over; ``design`` also names paths in findings.
     """
     plan = _current_plan(cluster, plan_or_objects, group, force_conflicts, concurrency,
-                         allow_overlap, design)
+                         allow_overlap, design, adopt)
     steps = tuple(plan_steps(plan, prune))
     if plan.blocked or dry_run:
         return ApplyResult(plan, steps, dry_run)
+    done, failed = run_steps(cluster, steps, plan.force_conflicts, settle_seconds,
+                             on_progress, sleep, concurrency)
+    return ApplyResult(plan, steps, False, done, *(failed or (None, None)))
+
+
+def run_steps(cluster: Cluster, steps: Sequence[Step], force: bool = False,
+              settle_seconds: float = DEFAULT_SETTLE_SECONDS,
+              on_progress: Callable[[Progress], None] | None = None,
+              sleep: Callable[[float], None] = time.sleep,
+              concurrency: int = DEFAULT_CONCURRENCY,
+              ) -> tuple[tuple[Step, ...], tuple[Step, ClusterError] | None]:
+    """Write ``steps`` phase by phase (in the order their phases first appear), waiting
+    between phases; the steps done (in ``steps``' order) and the first failure, if any."""
+    steps = tuple(steps)
     report = on_progress or (lambda progress: None)
     done: list[int] = []  # indexes into steps, in the order the writes finished
 
-    def result(failed: tuple[Step, ClusterError] | None = None) -> ApplyResult:
-        finished = tuple(steps[i] for i in sorted(done))  # plan order, whatever finished first
-        return ApplyResult(plan, steps, False, finished, *(failed or (None, None)))
+    def finished() -> tuple[Step, ...]:
+        return tuple(steps[i] for i in sorted(done))  # plan order, whatever finished first
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency),
                             thread_name_prefix="lanedesign-apply") as pool:
-        for phase in PHASES:
+        for phase in dict.fromkeys(s.phase for s in steps):
             todo = [i for i, s in enumerate(steps) if s.phase == phase]
-            if not todo:
-                continue
             if done and settle_seconds > 0:  # let the proxies take the previous phase first
                 report(Progress(len(done), len(steps), phase, f"waiting {settle_seconds:g}s "
                                 f"for the mesh to take the {steps[done[-1]].phase} phase"))
                 sleep(settle_seconds)
-            failed = _run_phase(pool, cluster, steps, todo, plan.force_conflicts, done, report)
+            failed = _run_phase(pool, cluster, steps, todo, force, done, report)
             if failed is not None:
-                return result(failed)
-    return result()
+                return finished(), failed
+    return finished(), None
 
 
 def _run_phase(pool: ThreadPoolExecutor, cluster: Cluster, steps: tuple[Step, ...],
@@ -267,13 +290,13 @@ def _run_phase(pool: ThreadPoolExecutor, cluster: Cluster, steps: tuple[Step, ..
 
 def _current_plan(cluster: Cluster, plan_or_objects: Plan | Sequence[dict], group: str | None,
                   force_conflicts: bool, concurrency: int, allow_overlap: bool,
-                  design: LaneDesign | None) -> Plan:
+                  design: LaneDesign | None, adopt: bool) -> Plan:
     if isinstance(plan_or_objects, Plan):
         reviewed = plan_or_objects
         force = force_conflicts or reviewed.force_conflicts
         allow = allow_overlap or reviewed.allow_overlap
         fresh = diff(cluster, reviewed.objects, reviewed.group, force, concurrency, allow,
-                     design)
+                     design or reviewed.design, adopt or reviewed.adopt)
         if fresh.fingerprint() != reviewed.fingerprint():
             raise StalePlan("the cluster changed since this plan was made",
                             "Run diff again, review it, then apply the new plan.")
@@ -281,12 +304,15 @@ def _current_plan(cluster: Cluster, plan_or_objects: Plan | Sequence[dict], grou
     if group is None:
         raise ValueError("apply needs the lane group name when given objects, not a Plan")
     return diff(cluster, plan_or_objects, group, force_conflicts, concurrency, allow_overlap,
-                design)
+                design, adopt)
 
 
 def _write(cluster: Cluster, step: Step, force: bool) -> None:
     if step.verb == "apply":
-        cluster.apply(step.obj or {}, force=force)
+        if step.manager == FIELD_MANAGER:
+            cluster.apply(step.obj or {}, force=force)
+        else:  # a team's object handed back (remove)
+            cluster.apply(step.obj or {}, manager=step.manager)
     else:
         uid, version = step.live_version
         cluster.delete(step.ref, uid=uid, resource_version=version)

@@ -256,11 +256,13 @@ class Cluster:
             item.setdefault("kind", res.kind)
         return items
 
-    def apply(self, obj: dict, dry_run: bool = False, force: bool = False) -> dict:
-        """Server-side apply ``obj`` as field manager ``lanedesign``; the resulting object."""
+    def apply(self, obj: dict, dry_run: bool = False, force: bool = False,
+              manager: str = FIELD_MANAGER) -> dict:
+        """Server-side apply ``obj`` as field manager ``manager`` (``lanedesign``, or a team's
+        own name when handing its object back); the resulting object."""
         ref = ObjectRef.of(obj)
         res = self._resource_of(ref)
-        query = [("fieldManager", FIELD_MANAGER)]
+        query = [("fieldManager", manager)]
         if dry_run:
             query.append(("dryRun", "All"))
         if force:
@@ -274,8 +276,11 @@ class Cluster:
         res = self._resource_of(ref)
         preconditions = {k: v for k, v in (("uid", uid), ("resourceVersion", resource_version))
                          if v}
+        # kube-apiserver takes a DELETE's options from the body when there is one and then
+        # ignores the query's dryRun: it must be in the body (and stays in the query for logs)
         body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background",
-                **({"preconditions": preconditions} if preconditions else {})}
+                **({"preconditions": preconditions} if preconditions else {}),
+                **({"dryRun": ["All"]} if dry_run else {})}
         query = [("dryRun", "All")] if dry_run else []
         self.request("DELETE", res.path(ref.namespace, ref.name), query, body,
                      "application/json", target=str(ref))

@@ -60,6 +60,8 @@ class Overlap:
     kept: str  # the object Istio keeps ("ObjectKind ns/name"), or "merged"
     lost: tuple[str, ...]  # what stops working, in words
     finding: Finding = field(compare=False)
+    # the foreign object as listed: what `apply --adopt` reads, records and deletes
+    live: dict = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"foreign": self.foreign.to_dict(), "ours": self.ours.to_dict(),
@@ -633,11 +635,12 @@ def _overlap(topic: str, foreign: dict, ours: dict, host: str, kept: str, lost: 
     where = path or (paths.service(host) if paths is not None else "")
     hint = _HINT.format(ref=_ref(foreign))
     return Overlap(ObjectRef.of(foreign), ObjectRef.of(ours), host, kept, tuple(lost),
-                   make(code, where, message, hint))
+                   make(code, where, message, hint), foreign)
 
 
 _HINT = ("Remove {ref} or hand it over (move its routes into the design), then diff again; "
-         "`apply --adopt` (taking it over, issue 19 part 2) is not available yet; "
+         "`apply --adopt` takes over a mesh VirtualService or DestinationRule whose routing "
+         "the design carries (`import-cluster --adopt`) and `remove` hands it back; "
          "`apply --allow-overlap` applies anyway, knowing what is lost.")
 
 

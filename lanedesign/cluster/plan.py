@@ -6,7 +6,8 @@ compared without server bookkeeping. Objects this lane group owns (ownership lab
 the design no longer emits are prune candidates. An object of the same name without our
 labels, or owned by another lane group, is a conflict: never changed, never deleted.
 Objects of other owners that route the same hosts (``overlaps.py``) are overlaps: apply
-refuses while any remain, unless told ``allow_overlap``.
+refuses while any remain, unless told ``allow_overlap``, or told ``adopt`` and the design
+carries their routing (``adopt.py``): then they are the plan's adoptions.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from typing import Any
 from ..codec import dump_sorted
 from ..emit import registry
 from ..emit.common import GROUP_LABEL, MANAGED_BY, MANAGER
-from ..findings import Finding
+from ..findings import Finding, make
 from ..model import LaneDesign
+from .adopt import Adoption, annotate, carry, choose, has_records
 from .client import DEFAULT_CONCURRENCY, Cluster, ObjectRef, Resource
 from .errors import ApiError
 from .overlaps import Overlap, find_overlaps
@@ -74,19 +76,29 @@ class Plan:
     overlaps: tuple[Overlap, ...] = ()
     notes: tuple[Finding, ...] = ()
     allow_overlap: bool = False
+    # `apply --adopt`: the team objects taken over, or why none can be (LD910, LD911)
+    adopt: bool = False
+    adoptions: tuple[Adoption, ...] = ()
+    refusals: tuple[Finding, ...] = ()
+    # what adopting is checked against, when re-checking a reviewed plan
+    design: LaneDesign | None = field(default=None, repr=False, compare=False)
 
     @property
     def findings(self) -> list[Finding]:
-        """The coded findings about the cluster: each overlap, then the notes."""
-        return [o.finding for o in self.overlaps] + list(self.notes)
+        """The coded findings about the cluster: each overlap, the refusals to adopt, each
+        adoption, then the notes."""
+        return ([o.finding for o in self.overlaps] + list(self.refusals)
+                + [a.finding() for a in self.adoptions] + list(self.notes))
 
     def of(self, *actions: str) -> list[Change]:
         return [c for c in self.changes if c.action in actions]
 
     @property
     def blocked(self) -> bool:
-        """Conflicts, rejections or (unless allowed) overlaps: apply would write nothing."""
-        return bool(self.of("conflict", "rejected")) or self.overlap_blocked
+        """Conflicts, rejections, (unless allowed) overlaps or a refused adoption: apply
+        would write nothing."""
+        return bool(self.of("conflict", "rejected")) or self.overlap_blocked or bool(
+            self.refusals)
 
     @property
     def overlap_blocked(self) -> bool:
@@ -94,8 +106,8 @@ class Plan:
 
     @property
     def in_sync(self) -> bool:
-        """Nothing to create, update or prune, and nothing in the way."""
-        return all(c.action == "unchanged" for c in self.changes)
+        """Nothing to create, update, prune or adopt, and nothing in the way."""
+        return all(c.action == "unchanged" for c in self.changes) and not self.adoptions
 
     def counts(self) -> dict[str, int]:
         return {action: len(self.of(action)) for action in ACTIONS}
@@ -104,14 +116,18 @@ class Plan:
         """What a reviewer saw: each object's action and the live version it was judged on,
         and the objects of other owners in the way."""
         return (tuple((c.ref, c.action, c.live_version[1]) for c in self.changes)
-                + tuple(("overlap", o.foreign, o.ours, o.kept) for o in self.overlaps))
+                + tuple(("overlap", o.foreign, o.ours, o.kept) for o in self.overlaps)
+                + tuple(("adopt", a.foreign, a.ours, a.live_version[1])
+                        for a in self.adoptions)
+                + tuple(("refused", f.code, f.path) for f in self.refusals))
 
     def to_dict(self) -> dict[str, Any]:
         return {"group": self.group, **self.cluster, "counts": self.counts(),
                 "blocked": self.blocked, "inSync": self.in_sync,
                 "changes": [c.to_dict() for c in self.changes],
                 "overlaps": [o.to_dict() for o in self.overlaps],
-                "allowOverlap": self.allow_overlap}
+                "allowOverlap": self.allow_overlap,
+                "adopt": self.adopt, "adoptions": [a.to_dict() for a in self.adoptions]}
 
     def summary(self, diffs: bool = True) -> str:
         where = self.cluster.get("context") or self.cluster.get("server") or "the cluster"
@@ -120,6 +136,9 @@ class Plan:
             lines.append(f"  {change.line()}")
             if diffs and change.action == "update":
                 lines += [f"      {d.rstrip()}" for d in change.diff]
+        for adoption in self.adoptions:
+            lines.append(f"  {'adopt':<10} {adoption.foreign}: recorded on {adoption.ours}, "
+                         "deleted once it routes")
         counts = self.counts()
         lines.append(", ".join(f"{n} {a}" for a, n in counts.items() if n) or "nothing emitted")
         if counts["prune"]:
@@ -129,11 +148,16 @@ class Plan:
         if self.of("conflict", "rejected"):
             lines.append("blocked: resolve the conflicts/rejections above; nothing is applied "
                          "while any remain")
+        if self.refusals:
+            lines.append("blocked: --adopt takes over nothing unless the design carries the "
+                         "team's routing exactly; nothing is applied")
         if self.overlap_blocked:
             lines += [f"blocked: {len(self.overlaps)} object(s) of other owners route the same "
                       "hosts; nothing is applied while any remain. Choose per object:",
                       "  - remove it, or hand it over (move its routes into the design)",
-                      "  - apply --adopt: take it over (issue 19 part 2; not available yet)",
+                      "  - apply --adopt: take it over (a mesh VirtualService or "
+                      "DestinationRule whose routing the design carries; `remove` hands it "
+                      "back)",
                       "  - apply --allow-overlap: apply anyway, knowing what the findings say "
                       "is lost"]
         elif self.overlaps:
@@ -161,13 +185,18 @@ def selector(group: str) -> str:
 
 def diff(cluster: Cluster, objects: Sequence[dict], group: str,
          force_conflicts: bool = False, concurrency: int = DEFAULT_CONCURRENCY,
-         allow_overlap: bool = False, design: LaneDesign | None = None) -> Plan:
+         allow_overlap: bool = False, design: LaneDesign | None = None,
+         adopt: bool = False) -> Plan:
     """The plan for applying ``objects`` (emitted, in apply order) as lane group ``group``.
 
     Up to ``concurrency`` objects are read and dry-run at once; the plan keeps their order.
     Objects of other owners routing the same hosts are the plan's ``overlaps`` (it is
-    blocked by them unless ``allow_overlap``); ``design`` only names paths in findings.
+    blocked by them unless ``allow_overlap``); ``design`` names paths in findings. With
+    ``adopt``, the team objects whose routing ``design`` carries are its ``adoptions``
+    instead (recorded on our objects, which are dry-run with the record).
     """
+    if adopt and design is None:
+        raise ValueError("adopting needs the design: it must carry the team's routing")
     objects = tuple(copy.deepcopy(o) for o in objects)
     for obj in objects:
         if owner_group(obj) != group:
@@ -182,10 +211,26 @@ def diff(cluster: Cluster, objects: Sequence[dict], group: str,
                 for live in owned_objects(cluster, group, _groups_of(objects),
                                           _namespaces_of(objects))
                 if ObjectRef.of(live) not in wanted]
-    overlaps, notes = find_overlaps(cluster, objects, group,
-                                    {c.ref: c.live for c in changes}, design, owner_group)
+    known = {c.ref: c.live for c in changes}
+    overlaps, notes = find_overlaps(cluster, objects, group, known, design, owner_group)
+    notes += [make("LD917", str(c.ref), f"{c.ref} is no longer emitted but carries the record "
+                   "of adopted team objects; --prune leaves it")
+              for c in changes if c.action == "prune" and has_records(c.live)]
+    adoptions, refusals = [], []
+    if adopt:
+        assert design is not None
+        adoptions, refusals, more = choose(overlaps, design, known.values())
+        notes += more
+        taken = {a.foreign for a in adoptions}
+        overlaps = [o for o in overlaps if o.foreign not in taken]
+        # our objects that take a record are judged again with it: the dry run sees them
+        # exactly as they will be applied
+        for i, obj in enumerate(annotate(objects, adoptions, known)):
+            if obj is not objects[i]:
+                changes[i] = _change(cluster, obj, group, force_conflicts, known)
     return Plan(group, tuple(changes), objects, cluster.describe(), force_conflicts,
-                tuple(overlaps), tuple(notes), allow_overlap)
+                tuple(overlaps), tuple(notes), allow_overlap, adopt, tuple(adoptions),
+                tuple(refusals), design)
 
 
 # from this many objects of one kind in one namespace, one LIST reads them all instead of a
@@ -230,6 +275,7 @@ def _change(cluster: Cluster, obj: dict, group: str, force: bool,
         reason = (f"owned by lane group {other!r}" if other else
                   "exists without lanedesign's ownership labels") + "; left untouched"
         return Change(ref, "conflict", reason=reason, desired=obj, live=live)
+    obj = carry(obj, live)  # the record of adopted team objects stays on our object
     if live is not None and comparable(live) == comparable(obj):
         # already exactly what we would apply: a write would change nothing (equal values
         # never conflict), so no dry run is needed to know it; at 2,000 objects this is what
