@@ -408,9 +408,11 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "or written.", "Change or split the team's object, or leave it and apply with "
      "`--allow-overlap`."),
     ("LD912", "adopt-not-adoptable", "warning", "`apply --adopt` does not take over this "
-     "overlap (a VirtualService on the design's gateway, an HTTPRoute): no service's routing "
-     "holds it, so it stays in the way and its own finding still blocks.", "Remove it or "
-     "give it other hosts, or apply with `--allow-overlap`."),
+     "overlap (an HTTPRoute, or a VirtualService on the design's gateway that the design's "
+     "ingress does not carry exactly): neither a service's routing nor the ingress holds it, "
+     "so it stays in the way and its own finding still blocks.", "Remove it or give it "
+     "other hosts, import the team's gateway route into the ingress (`import-cluster "
+     "--adopt`), or apply with `--allow-overlap`."),
     ("LD913", "adopt-record-unreadable", "error", "`remove`: the record of adopted team "
      "objects on one of the lane group's objects (annotation `lanedesign.io/adopted`) cannot "
      "be read, so they cannot be handed back; nothing is removed.", "Recreate the team's "

@@ -1,8 +1,9 @@
 """Taking over a team's routing objects (``apply --adopt``) and handing them back
 (``remove``), issue 19: on the stand-in and the real kube-apiserver (``-m kube``). "The team"
-applies Bookinfo's networking objects first as its own field manager; the lane design for
-Bookinfo carries their routing as ``adopt_routing`` reads it (what ``import-cluster --adopt``
-writes into the design)."""
+applies Bookinfo's networking objects first as its own field manager (its mesh
+VirtualServices and DestinationRules, and `bookinfo` on `bookinfo-gateway`); the lane design
+for Bookinfo carries their routing and the gateway route's paths as ``adopt`` reads them
+(what ``import-cluster --adopt`` writes into the design)."""
 
 from __future__ import annotations
 
@@ -12,20 +13,36 @@ import json
 import pytest
 from test_cluster_overlaps import DESIGN, NS, TEAM, mesh, run, team_objects  # noqa: F401
 
-from lanedesign.cluster.adopt import ADOPTED, record, records_of, with_records
+from lanedesign.cluster.adopt import ADOPTED, choose, record, records_of, with_records
+from lanedesign.cluster.client import ObjectRef
+from lanedesign.cluster.overlaps import Overlap
 from lanedesign.designfile import dump_design, parse_design
-from lanedesign.emit.istio_adopt import adopt_routing
+from lanedesign.emit.istio_adopt import adopt, adopt_routing
+from lanedesign.findings import make
+from lanedesign.model import RequestMatch, StringMatch
 
 TEAM_FILES = ("destination-rule-all.yaml", "virtual-service-reviews-jason-v2-v3.yaml",
               "virtual-service-ratings-test-delay.yaml")
 TEAM_REFS = {("DestinationRule", n) for n in ("productpage", "reviews", "ratings", "details")} | {
-    ("VirtualService", n) for n in ("reviews", "ratings")}
+    ("VirtualService", n) for n in ("reviews", "ratings", "bookinfo")}
+INGRESS = "bookinfo-ingress"  # our VirtualService on bookinfo-gateway
 
 
 def gateway(shared_dir) -> dict:
-    """Bookinfo's Istio Gateway only (its `bookinfo` VirtualService is another test)."""
+    """Bookinfo's Istio Gateway (the team keeps it: lanedesign binds to it)."""
     return next(o for o in team_objects(shared_dir, "bookinfo-gateway.yaml")
                 if o["kind"] == "Gateway")
+
+
+def gateway_route(shared_dir) -> dict:
+    """Bookinfo's `bookinfo` VirtualService on bookinfo-gateway (its paths to productpage)."""
+    return next(o for o in team_objects(shared_dir, "bookinfo-gateway.yaml")
+                if o["kind"] == "VirtualService")
+
+
+def team_routes(shared_dir) -> list[dict]:
+    """The whole Bookinfo networking set lanedesign can adopt (all but the Gateway)."""
+    return [*team_objects(shared_dir, *TEAM_FILES), gateway_route(shared_dir)]
 
 
 def lanes_only():
@@ -35,9 +52,18 @@ def lanes_only():
 
 
 def adopted_design(shared_dir):
+    """The lanes with the team's routing and its gateway route's paths in the ingress."""
+    done = adopt(lanes_only(), team_routes(shared_dir))
+    assert [f for f in done.findings if f.severity == "error"] == []
+    assert done.design.service("reviews").routing is not None
+    assert done.ingress == "VirtualService default/bookinfo"
+    return done.design
+
+
+def routing_only(shared_dir):
+    """The team's routing, but the ingress as the lanes had it (every path)."""
     design, findings = adopt_routing(lanes_only(), team_objects(shared_dir, *TEAM_FILES))
     assert [f for f in findings if f.severity == "error"] == []
-    assert design.service("reviews").routing is not None
     return design
 
 
@@ -49,18 +75,17 @@ def write(tmp_path, design, name: str = "bookinfo.yaml"):
 
 @pytest.fixture
 def team(mesh, shared_dir):  # noqa: F811
-    """Bookinfo's DestinationRules, the jason and test-delay VirtualServices and its Gateway,
-    created by the team (field manager ``team-kubectl``) before any lane."""
+    """Bookinfo's DestinationRules, the jason and test-delay VirtualServices, its Gateway and
+    gateway route, created by the team (field manager ``team-kubectl``) before any lane."""
     mesh.add(gateway(shared_dir), TEAM)
-    for obj in team_objects(shared_dir, *TEAM_FILES):
+    for obj in team_routes(shared_dir):
         mesh.add(obj, TEAM)
     mesh.forget()
     return mesh
 
 
 def team_live(kube, shared_dir) -> dict[tuple[str, str], dict | None]:
-    return {(o["kind"], o["metadata"]["name"]): kube.live(o)
-            for o in team_objects(shared_dir, *TEAM_FILES)}
+    return {(o["kind"], o["metadata"]["name"]): kube.live(o) for o in team_routes(shared_dir)}
 
 
 def ours(kube, kind: str, name: str, namespace: str = NS) -> dict | None:
@@ -126,12 +151,24 @@ def test_adopt_takes_over_converges_and_remove_hands_back(team, shared_dir, tmp_
     assert "uid" not in recorded[0]["manifest"]["metadata"]
     assert [r["ref"]["name"] for r in records_of(ours(team, "DestinationRule",
                                                       "bookinfo-reviews"))] == ["reviews"]
+    # the gateway route: its paths are in our ingress route, it is recorded there
+    ingress = ours(team, "VirtualService", INGRESS)
+    assert ingress["spec"]["gateways"] == ["default/bookinfo-gateway"]
+    uris = {json.dumps(m.get("uri"), sort_keys=True) for r in ingress["spec"]["http"]
+            for m in r.get("match") or [{}]}
+    assert len(uris) == 1 and "productpage" in uris.pop()  # every rule tests its paths
+    gw_records = records_of(ingress)
+    assert [(r["ref"]["kind"], r["ref"]["name"], r["manager"]) for r in gw_records] == [
+        ("VirtualService", "bookinfo", TEAM)]
+    assert gw_records[0]["manifest"]["spec"] == before[("VirtualService", "bookinfo")]["spec"]
     # make-before-break: our rule and route first, then the team's route, then its rule
     calls = team.writes()
     assert position(calls, "PATCH", "DestinationRule", "bookinfo-reviews") < \
         position(calls, "PATCH", "VirtualService", "bookinfo-reviews") < \
         position(calls, "DELETE", "VirtualService", "reviews") < \
         position(calls, "DELETE", "DestinationRule", "reviews")
+    assert position(calls, "PATCH", "VirtualService", INGRESS) < \
+        position(calls, "DELETE", "VirtualService", "bookinfo")
     deletes = {(c.kind, c.name) for c in calls if c.method == "DELETE"}
     assert deletes == TEAM_REFS  # nothing else of anyone's
 
@@ -142,12 +179,14 @@ def test_adopt_takes_over_converges_and_remove_hands_back(team, shared_dir, tmp_
         assert code == 0 and "in sync: nothing to apply" in out, out
         assert team.writes() == []
     assert records_of(ours(team, "VirtualService", "bookinfo-reviews")) == recorded
+    assert records_of(ours(team, "VirtualService", INGRESS)) == gw_records
 
     # remove: a dry run first, then the team's objects come back before ours go
     team.forget()
     code, out, _ = run(capsys, "remove", design, "--kubeconfig", team.kubeconfig)
     assert code == 0 and "(dry run: add --yes to remove)" in out
     assert f"restore  apply VirtualService default/reviews (restore) - as {TEAM}" in out
+    assert f"restore  apply VirtualService default/bookinfo (restore) - as {TEAM}" in out
     assert team.writes() == []
     assert ours(team, "VirtualService", "bookinfo-reviews") is not None
     code, out, err = run(capsys, "remove", design, "--yes", "--wait", "0", "--kubeconfig",
@@ -165,10 +204,13 @@ def test_adopt_takes_over_converges_and_remove_hands_back(team, shared_dir, tmp_
         assert back["metadata"]["uid"] != original["metadata"]["uid"]  # a new object
     assert ours(team, "VirtualService", "bookinfo-reviews") is None
     assert ours(team, "DestinationRule", "bookinfo-reviews") is None
+    assert ours(team, "VirtualService", INGRESS) is None
     calls = team.writes()
     assert position(calls, "PATCH", "VirtualService", "reviews") < \
         position(calls, "DELETE", "VirtualService", "bookinfo-reviews") < \
         position(calls, "DELETE", "DestinationRule", "bookinfo-reviews")
+    assert position(calls, "PATCH", "VirtualService", "bookinfo") < \
+        position(calls, "DELETE", "VirtualService", INGRESS)
     assert not any(c.method == "DELETE" and c.name in {n for _, n in TEAM_REFS}
                    for c in calls)
     # the mesh is as the team left it: the design overlaps it again, as at the start
@@ -201,18 +243,61 @@ def test_adopt_is_refused_when_the_design_lacks_the_teams_routing(team, shared_d
     assert all(team_live(team, shared_dir).values())
 
 
-def test_a_gateway_virtual_service_is_not_adopted_and_still_blocks(team, shared_dir, tmp_path,
-                                                                   capsys):
-    ingress = next(o for o in team_objects(shared_dir, "bookinfo-gateway.yaml")
-                   if o["kind"] == "VirtualService")
-    team.add(ingress, TEAM)
-    team.forget()
-    code, out = apply(capsys, team, write(tmp_path, adopted_design(shared_dir)), "--adopt",
-                      "--yes")
+def test_a_gateway_route_the_ingress_does_not_carry_is_not_adopted_and_blocks(
+        team, shared_dir, tmp_path, capsys):
+    """The team's routing carried, but the ingress routes every path (the gateway route's
+    paths not imported): deleting `bookinfo` would change what other paths get, so it stays
+    in the way (LD904, LD912) and nothing is written; --allow-overlap adopts the rest."""
+    design = write(tmp_path, routing_only(shared_dir))
+    code, out = apply(capsys, team, design, "--adopt", "--yes")
     assert code == 1, out
     assert "error   LD904" in out
-    assert "warning LD912" in out and "VirtualService default/bookinfo (LD904)" in out
-    assert team.writes() == []
+    assert "warning LD912" in out and "VirtualService default/bookinfo (LD904): the " \
+        "design's ingress does not carry it exactly" in out
+    assert "nothing applied" in out and team.writes() == []
+    code, out = apply(capsys, team, design, "--adopt", "--allow-overlap", "--yes")
+    assert code == 0, out
+    left = {k for k, v in team_live(team, shared_dir).items() if v}
+    assert left == {("VirtualService", "bookinfo")}
+    assert not records_of(ours(team, "VirtualService", INGRESS))
+
+
+# -- the ingress carries the gateway route exactly, or it is not adopted (no server) -----------
+def gateway_overlap(live: dict) -> Overlap:
+    ours_ref = ObjectRef("networking.istio.io/v1", "VirtualService", INGRESS, "default")
+    return Overlap(ObjectRef.of(live), ours_ref, "*", "merged", (),
+                   make("LD904", "spec.ingress.hosts", "bound to the design's gateway"), live)
+
+
+def test_the_gateway_route_is_adopted_only_when_the_ingress_carries_it(shared_dir):
+    route = gateway_route(shared_dir)
+    carried = adopted_design(shared_dir)
+    adoptions, refusals, notes = choose([gateway_overlap(route)], carried, [])
+    assert [(a.foreign.name, a.ours.name) for a in adoptions] == [("bookinfo", INGRESS)]
+    assert refusals == [] and notes == []
+    # the ingress on every path while the team routes some: not adopted
+    for design in (lanes_only(), routing_only(shared_dir)):
+        adoptions, refusals, notes = choose([gateway_overlap(route)], design, [])
+        assert adoptions == [] and refusals == [] and [n.code for n in notes] == ["LD912"]
+    # the team's route catches every path now, the ingress still tests the old paths: the
+    # ingress would lose every other path (this is why the paths are removed before reading)
+    every = copy.deepcopy(route)
+    every["spec"]["http"] = [{"route": every["spec"]["http"][0]["route"]}]
+    assert [n.code for n in choose([gateway_overlap(every)], carried, [])[2]] == ["LD912"]
+    # one path fewer in the team's route than in the ingress
+    fewer = copy.deepcopy(route)
+    fewer["spec"]["http"][0]["match"] = fewer["spec"]["http"][0]["match"][1:]
+    assert [n.code for n in choose([gateway_overlap(fewer)], carried, [])[2]] == ["LD912"]
+    # a rule on another path in the design
+    ruled = carried.with_ingress(rules=tuple(
+        type(r)(r.lane, RequestMatch(uri=StringMatch("prefix", "/other")))
+        for r in carried.effective_rules))
+    assert [n.code for n in choose([gateway_overlap(route)], ruled, [])[2]] == ["LD912"]
+    # a second team route for the same hosts: the ingress holds one
+    twin = copy.deepcopy(route)
+    twin["metadata"]["name"] = "bookinfo-twin"
+    adoptions, _, notes = choose([gateway_overlap(route), gateway_overlap(twin)], carried, [])
+    assert adoptions == [] and [n.code for n in notes] == ["LD912", "LD912"]
 
 
 def test_an_unreadable_record_blocks_remove(mesh, tmp_path, capsys):  # noqa: F811
@@ -303,7 +388,7 @@ def test_an_adoption_stopped_half_way_converges_on_the_next_run(mesh, shared_dir
     if mesh.name != "standin":
         pytest.skip("failures are injected on the stand-in")
     mesh.add(gateway(shared_dir), TEAM)
-    for obj in team_objects(shared_dir, *TEAM_FILES):
+    for obj in team_routes(shared_dir):
         mesh.add(obj, TEAM)
     design = write(tmp_path, adopted_design(shared_dir))
     mesh.standin.fail("DELETE", "reviews", times=1)  # the VirtualService goes first

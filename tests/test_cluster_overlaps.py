@@ -147,7 +147,8 @@ def test_apply_refuses_without_flags_and_writes_nothing(team, tmp_path, capsys):
         assert code == 1
         assert "error   LD900 spec.services[2]" in out
         assert "apply --adopt: take it over (a mesh VirtualService or DestinationRule whose " \
-               "routing the design carries; `remove` hands it back)" in out
+               "routing the design carries, a gateway VirtualService its ingress carries; " \
+               "`remove` hands it back)" in out
         assert "apply --allow-overlap: apply anyway" in out
         assert "nothing applied" in out
     # --adopt: this design carries none of the team's routing (tests/test_cluster_adopt.py)

@@ -4,10 +4,13 @@ them back (``remove``); docs/cluster.md, "Adopting the team's objects".
 A team's mesh VirtualService or DestinationRule for a host the design routes is taken over
 only when the design already carries exactly what it does: ``adopt_routing`` of the live
 object (read as ``import-cluster --adopt`` reads it) must give the service's ``routing``.
-Then nothing of the team's is lost when it is deleted. Before it is deleted, the object as
-it was (its manifest without server bookkeeping, and its field managers) is recorded in an
-annotation on lanedesign's object of the same kind for that host, so the record stays in
-the cluster and ``remove`` can recreate it.
+The team's VirtualService on the design's ingress gateway is taken over only when the
+design's ingress carries it: ``adopt`` of it into the design with the ingress paths removed
+must give the design's ingress. Then nothing of the team's is lost when it is deleted.
+Before it is deleted, the object as it was (its manifest without server bookkeeping, and its
+field managers) is recorded in an annotation on lanedesign's object of the same kind for that
+host (for the gateway route: our VirtualService on that gateway), so the record stays in the
+cluster and ``remove`` can recreate it.
 """
 
 from __future__ import annotations
@@ -19,16 +22,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..emit.common import service_host
-from ..emit.istio_adopt import adopt_routing, fqdn
+from ..emit.istio_adopt import adopt, adopt_routing, fqdn
 from ..findings import Finding, make
-from ..model import LaneDesign
+from ..model import IngressRule, LaneDesign
 from .client import ObjectRef
 from .overlaps import CODES, Overlap
 
 ADOPTED = "lanedesign.io/adopted"  # annotation: JSON list of the records of adopted objects
-# the overlaps --adopt can take: a mesh VirtualService and DestinationRules (a VirtualService
-# on the design's gateway, or an HTTPRoute, is something no service's routing holds)
+# the overlaps --adopt can take: a mesh VirtualService and DestinationRules (held by a
+# service's routing), and a VirtualService on the design's gateway (held by the ingress); an
+# HTTPRoute is something neither holds
 _ADOPTABLE = {CODES["mesh-vs"], CODES["dr-merged"], CODES["dr-clash"]}
+_GATEWAY = CODES["gateway-vs"]
 _BOOKKEEPING = ("uid", "resourceVersion", "generation", "creationTimestamp", "managedFields",
                 "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds")
 _FALLBACK_MANAGER = "lanedesign-handback"  # an object that came without managedFields
@@ -165,9 +170,10 @@ def choose(overlaps: Sequence[Overlap], design: LaneDesign,
     (a re-run after a half-done adoption compares against all of them).
     """
     candidates = [o for o in overlaps if o.finding.code in _ADOPTABLE]
-    notes = [make("LD912", o.finding.path, f"--adopt does not take over {o.foreign} "
-                  f"({o.finding.code}): no service's routing holds it; it stays in the way")
-             for o in overlaps if o.finding.code not in _ADOPTABLE]
+    gateway, notes = _gateway_routes(overlaps, design)
+    notes += [make("LD912", o.finding.path, f"--adopt does not take over {o.foreign} "
+                   f"({o.finding.code}): no service's routing holds it; it stays in the way")
+              for o in overlaps if o.finding.code not in _ADOPTABLE | {_GATEWAY}]
     refusals: list[Finding] = []
     hosts = {service_host(design, s.name): s.name for s in design.services}
     for o in candidates:
@@ -205,8 +211,45 @@ def choose(overlaps: Sequence[Overlap], design: LaneDesign,
                 "what differs"))
     if refusals:
         return [], refusals, notes
-    return ([Adoption(o.foreign, o.ours, o.host, o.live) for o in candidates], [],
-            notes)
+    return ([Adoption(o.foreign, o.ours, o.host, o.live) for o in [*candidates, *gateway]],
+            [], notes)
+
+
+def _gateway_routes(overlaps: Sequence[Overlap], design: LaneDesign,
+                    ) -> tuple[list[Overlap], list[Finding]]:
+    """The team's VirtualServices on the design's gateway that the ingress carries exactly,
+    and an LD912 note for each one it does not (it stays in the way).
+
+    Carried: ``adopt`` (what ``import-cluster --adopt`` runs) of them into the design with
+    its ingress paths removed gives the design's ingress, so deleting them loses no path
+    the team routed. All of them are read together: two team routes for the ingress hosts
+    are refused there (LD958), as the ingress holds one.
+    """
+    found = [o for o in overlaps if o.finding.code == _GATEWAY]
+    if not found:
+        return [], []
+    stripped = without_paths(design)
+    done = adopt(stripped, [o.live for o in {o.foreign: o for o in found}.values()])
+    if done.ingress is not None and done.design.ingress == design.ingress:
+        return found, []
+    why = "; ".join(f"{f.path}: {f.message}" for f in done.findings if f.severity == "error")
+    if not why:
+        why = ("the design's ingress paths are not the team's (import-cluster --adopt reads "
+               "them into the ingress)")
+    return [], [make("LD912", o.finding.path, f"--adopt does not take over {o.foreign} "
+                     f"({o.finding.code}): the design's ingress does not carry it exactly "
+                     f"({why}); it stays in the way") for o in found]
+
+
+def without_paths(design: LaneDesign) -> LaneDesign:
+    """``design`` with no ingress rule testing a path: what the team's gateway route is
+    read into (``with_ingress_path`` puts its paths back, the default lane as a last rule)."""
+    ingress = design.ingress
+    if ingress is None or ingress.rules is None:
+        return design
+    rules = tuple(IngressRule(r.lane, replace(r.match, uri=None) if r.match else None)
+                  for r in ingress.rules)
+    return design.with_ingress(rules=rules)
 
 
 def _readable(obj: dict | None) -> list[dict[str, Any]]:

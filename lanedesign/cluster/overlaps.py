@@ -640,7 +640,8 @@ def _overlap(topic: str, foreign: dict, ours: dict, host: str, kept: str, lost: 
 
 _HINT = ("Remove {ref} or hand it over (move its routes into the design), then diff again; "
          "`apply --adopt` takes over a mesh VirtualService or DestinationRule whose routing "
-         "the design carries (`import-cluster --adopt`) and `remove` hands it back; "
+         "the design carries, or a gateway VirtualService its ingress carries "
+         "(`import-cluster --adopt`), and `remove` hands it back; "
          "`apply --allow-overlap` applies anyway, knowing what is lost.")
 
 

@@ -156,8 +156,8 @@ class Plan:
                       "hosts; nothing is applied while any remain. Choose per object:",
                       "  - remove it, or hand it over (move its routes into the design)",
                       "  - apply --adopt: take it over (a mesh VirtualService or "
-                      "DestinationRule whose routing the design carries; `remove` hands it "
-                      "back)",
+                      "DestinationRule whose routing the design carries, a gateway "
+                      "VirtualService its ingress carries; `remove` hands it back)",
                       "  - apply --allow-overlap: apply anyway, knowing what the findings say "
                       "is lost"]
         elif self.overlaps:
