@@ -12,8 +12,19 @@ import pytest
 from cluster_objects import deployment, service, vs
 from kube_servers import STANDIN_TOKEN, StandInServed
 from kube_standin import ASM, CORE, ISTIO, running, write_kubeconfig
+from test_cluster_adopt import (  # noqa: F401 (team: a fixture)
+    INGRESS,
+    adopted_design,
+    lanes_only,
+    ours,
+    routing_only,
+    team,
+    team_live,
+)
+from test_cluster_overlaps import mesh  # noqa: F401 (a fixture team needs)
 
 from lanedesign import examples
+from lanedesign.cluster.adopt import records_of
 from lanedesign.emit import emit
 from lanedesign.widgets import Designer
 
@@ -338,3 +349,42 @@ def test_the_kubeconfig_token_never_appears_in_any_widget(kube, tmp_path, design
     assert "Applied 8 step(s)" in seen and "401 Unauthorized" in seen  # the walk sees it all
     for text in texts:
         assert kube.token not in text and kube.token[::-1] not in text
+
+
+# -- adopt: the team's objects taken over from the Cluster tab (issue 19) ----------------------
+def test_adopt_takes_over_the_teams_objects_as_apply_adopt_does(team, shared_dir):  # noqa: F811
+    """Bookinfo's whole networking set on the team's side: Diff blocks on the overlaps; with
+    adopt ticked (a new Diff) the plan lists each adoption and Apply takes them over, the
+    team's gateway route recorded on our ingress route; a design lacking the routing is
+    refused, one whose ingress lacks the team's paths keeps `bookinfo` in the way."""
+    for design, why in ((lanes_only(), "does not carry the team's routing exactly"),
+                        (routing_only(shared_dir), "objects of other owners route")):
+        panel = connected(Designer(design), team.kubeconfig)
+        panel.adopt.value = True
+        panel.diff_button.click()
+        plan = panel.reviewed.plan
+        assert plan.adopt and plan.blocked
+        assert "bookinfo" not in {a.foreign.name for a in plan.adoptions}
+        assert why in panel.apply_blocker() and panel.apply_button.disabled
+    panel = connected(Designer(adopted_design(shared_dir)), team.kubeconfig)
+    panel.diff_button.click()
+    assert "objects of other owners route" in panel.apply_blocker()
+    assert "tick <i>adopt</i>" in panel.plan_status.value
+    panel.adopt.value = True  # a new choice: the diff on screen no longer holds
+    assert panel.reviewed is None
+    diffed_and_confirmed(panel)
+    assert panel.apply_blocker() == ""
+    adopted = {(a.foreign.kind, a.foreign.name) for a in panel.reviewed.plan.adoptions}
+    assert adopted == set(team_live(team, shared_dir))
+    assert "VirtualService default/bookinfo</td><td>the team's object: recorded on " \
+        f"VirtualService default/{INGRESS}" in panel.plan_table.value
+    team.forget()
+    panel.apply_button.click()
+    assert "Applied" in panel.result.value, panel.result.value
+    assert not any(team_live(team, shared_dir).values())
+    assert [r["ref"]["name"] for r in records_of(ours(team, "VirtualService", INGRESS))] == [
+        "bookinfo"]
+    assert {(c.method, c.name) for c in team.writes() if c.method == "DELETE"} == {
+        ("DELETE", name) for _, name in adopted}
+    panel.diff_button.click()  # converged: a second diff has nothing to write
+    assert panel.reviewed.plan.in_sync and "nothing to apply" in panel.apply_blocker()

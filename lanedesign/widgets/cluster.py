@@ -91,13 +91,17 @@ class ClusterPanel(Panel):
                                         "owners' objects route the same hosts", indent=False,
                                         layout=W.Layout(width="auto"))
         self.allow_overlap.observe(lambda _: self._invalidate("allow overlap changed"), "value")
+        self.adopt = W.Checkbox(description="adopt: take over the team's objects whose "
+                                "routing the design carries (remove hands them back)",
+                                indent=False, layout=W.Layout(width="auto"))
+        self.adopt.observe(lambda _: self._invalidate("adopt changed"), "value")
         self.diff_button = button("Diff (server dry run)", self.run_diff, width="170px")
         self.emit_status = W.HTML()
         self.plan_status = W.HTML()
         self.plan_table = W.HTML(layout=W.Layout(max_height="300px", overflow="auto"))
         return [heading("Diff"),
                 W.HBox([labelled("target", self.target, "45px"), self.diff_button, self.force,
-                        self.allow_overlap],
+                        self.allow_overlap, self.adopt],
                        layout=W.Layout(align_items="center", flex_flow="row wrap")),
                 self.emit_status, self.plan_status, self.plan_table]
 
@@ -174,7 +178,11 @@ class ClusterPanel(Panel):
         if reviewed is None:
             return "run Diff first; Apply writes only a plan you have reviewed"
         if reviewed.plan.blocked:
-            if reviewed.plan.overlap_blocked and not reviewed.plan.of("conflict", "rejected"):
+            if reviewed.plan.of("conflict", "rejected"):
+                return "the plan is blocked by conflicts or rejections"
+            if reviewed.plan.refusals:
+                return "the design does not carry the team's routing exactly (see the findings)"
+            if reviewed.plan.overlap_blocked:
                 return "objects of other owners route the same hosts (see the findings)"
             return "the plan is blocked by conflicts or rejections"
         if not self._ready_steps():
@@ -248,7 +256,7 @@ class ClusterPanel(Panel):
             return
         plan = attempt(self.plan_status, lambda: cluster.diff(
             self.connection, objects, design.name, self.force.value,
-            allow_overlap=self.allow_overlap.value, design=design))
+            allow_overlap=self.allow_overlap.value, design=design, adopt=self.adopt.value))
         if plan is None:
             self.plan_table.value = ""
             return

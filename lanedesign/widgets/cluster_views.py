@@ -18,7 +18,8 @@ from .export import findings_message
 
 T = TypeVar("T")
 ACTION_COLOURS = {"create": "#e6f4ea", "update": "#e8f1fa", "unchanged": "#eeeeee",
-                  "prune": "#fff3cd", "conflict": "#f8d7da", "rejected": "#f8d7da"}
+                  "prune": "#fff3cd", "conflict": "#f8d7da", "rejected": "#f8d7da",
+                  "adopt": "#efe6f7"}
 
 
 def failure(exc: Exception, kind: str = "error") -> str:
@@ -91,12 +92,18 @@ def plan_status(plan: Plan) -> str:
 def _plan_message(plan: Plan) -> str:
     counts = counts_html(plan)
     target = html.escape(where(plan.cluster))
+    if plan.refusals and not plan.of("conflict", "rejected"):
+        return message(f"{counts}<br><b>Blocked:</b> <i>adopt</i> takes over nothing unless "
+                       "the design carries the team's routing exactly (below: what differs). "
+                       "Read it into the design first (<code>lanedesign import-cluster "
+                       "--adopt</code>), then Diff again.", "error", raw=True)
     if plan.overlap_blocked and not plan.of("conflict", "rejected"):
         return message(f"{counts}<br><b>Blocked:</b> {len(plan.overlaps)} object(s) of other "
                        "owners route the hosts of this design (below: what Istio would keep "
-                       "and what is lost). Remove them or hand them over; taking them over "
-                       "(<i>adopt</i>) is not available yet; or tick <i>allow overlap</i> and "
-                       "Diff again to apply anyway.", "error", raw=True)
+                       "and what is lost). Remove them or hand them over; tick <i>adopt</i> "
+                       "and Diff again to take over those whose routing the design carries "
+                       "(<i>remove</i> hands them back); or tick <i>allow overlap</i> and Diff "
+                       "again to apply anyway.", "error", raw=True)
     if plan.blocked:
         return message(f"{counts}<br><b>Blocked:</b> nothing can be applied while a conflict or "
                        "rejection remains. A conflict is an object lanedesign does not own, or "
@@ -137,6 +144,9 @@ def plan_table(plan: Plan) -> str:
         return ""
     rows = "".join(f"<tr><td>{chip(c.action)}</td><td>{html.escape(str(c.ref))}</td>"
                    f"<td>{_detail(c)}</td></tr>" for c in plan.changes)
+    rows += "".join(f"<tr><td>{chip('adopt')}</td><td>{html.escape(str(a.foreign))}</td>"
+                    f"<td>the team's object: recorded on {html.escape(str(a.ours))}, deleted "
+                    "once that routes</td></tr>" for a in plan.adoptions)
     return ('<table class="ld-plan"><thead><tr><th style="width:90px">action</th>'
             '<th style="width:38%">object</th><th>details</th></tr></thead>'
             f"<tbody>{rows}</tbody></table>")
