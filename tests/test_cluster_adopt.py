@@ -125,7 +125,7 @@ def test_adopt_takes_over_converges_and_remove_hands_back(team, shared_dir, tmp_
     assert code == 0, out
     assert "adopt      VirtualService default/reviews: recorded on VirtualService " \
            "default/bookinfo-reviews" in out
-    assert "info    LD915" in out
+    assert "info    LD915" in out  # "LD915": adopted
     assert team.writes() == []
 
     code, out = apply(capsys, team, design, "--adopt", "--yes")
@@ -315,7 +315,7 @@ def test_an_unreadable_record_blocks_remove(mesh, tmp_path, capsys):  # noqa: F8
         cluster.apply(broken)
     mesh.forget()
     code, out, _ = run(capsys, "remove", design, "--yes", "--kubeconfig", mesh.kubeconfig)
-    assert code == 1 and "error   LD913" in out and "blocked: nothing removed" in out
+    assert code == 1 and "error   LD913" in out and "blocked: nothing removed" in out  # "LD913"
     assert mesh.writes() == []
 
 
@@ -371,7 +371,7 @@ def test_prune_keeps_an_object_that_holds_adopted_records(team, shared_dir, tmp_
     team.forget()
     code, out = apply(capsys, team, smaller, "--yes", "--prune")
     assert code == 0, out
-    assert "warning LD917" in out and "DestinationRule default/bookinfo-details" in out
+    assert "warning LD917" in out and "DestinationRule default/bookinfo-details" in out  # "LD917"
     assert ours(team, "DestinationRule", "bookinfo-details") is not None
     assert ours(team, "VirtualService", "bookinfo-details") is None  # no record: pruned
     code, out, _ = run(capsys, "remove", smaller, "--yes", "--wait", "0", "--kubeconfig",
@@ -440,3 +440,53 @@ def test_diff_adopt_judges_as_apply_adopt(team, shared_dir, tmp_path, capsys):
         sorted(TEAM_REFS)
     assert {a["managers"][0] for a in doc["adoptions"]} == {TEAM}
     assert team.writes() == []
+
+
+def test_a_team_object_no_routing_can_hold_is_refused_ld911(mesh, tmp_path, capsys):  # noqa: F811
+    """A team VirtualService with a tcp route: one service's routing cannot hold it, so
+    --adopt adopts nothing and writes nothing."""
+    tcp = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+           "metadata": {"name": "reviews", "namespace": NS},
+           "spec": {"hosts": ["reviews"],
+                    "tcp": [{"route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]}}
+    mesh.add(tcp, TEAM)
+    mesh.forget()
+    code, out = apply(capsys, mesh, write(tmp_path, lanes_only()), "--adopt", "--yes")
+    assert code == 1 and "error   LD911" in out, out  # "LD911"
+    assert mesh.writes() == []
+
+
+def test_a_team_object_recreated_meanwhile_is_left_as_it_is_ld914(team, shared_dir, tmp_path,
+                                                                  capsys):
+    design = write(tmp_path, adopted_design(shared_dir))
+    code, out = apply(capsys, team, design, "--adopt", "--yes")
+    assert code == 0, out
+    again = next(o for o in team_objects(shared_dir, "virtual-service-reviews-jason-v2-v3.yaml"))
+    again["spec"]["http"][-1]["route"][0]["destination"]["subset"] = "v1"  # the team's own edit
+    team.add(again, TEAM)
+    team.forget()
+    code, out, _ = run(capsys, "remove", design, "--yes", "--wait", "0", "--kubeconfig",
+                       team.kubeconfig)
+    assert code == 0 and "warning LD914" in out, out  # "LD914"
+    kept = ours(team, "VirtualService", "reviews")
+    assert kept["spec"]["http"][-1]["route"][0]["destination"]["subset"] == "v1"  # not replaced
+
+
+def test_a_step_the_server_refuses_in_its_dry_run_is_ld916():
+    from lanedesign.cluster.errors import ApiError
+    from lanedesign.cluster.apply import Step
+    from lanedesign.cluster.remove import _dry_run
+
+    class Refusing:
+        def apply(self, obj, dry_run=False, manager=None):
+            raise ApiError(403, "Forbidden", "no rights to create virtualservices")
+
+        def delete(self, ref, **kwargs):
+            raise ApiError(403, "Forbidden", "no rights to delete")
+
+    ref = ObjectRef("VirtualService", NS, "reviews", "networking.istio.io/v1")
+    step = Step("restore", "apply", ref, "restore", {"kind": "VirtualService"}, "as team",
+                manager=TEAM)
+    refused = _dry_run(Refusing(), [step])
+    assert [f.code for f in refused] == ["LD916"]
+    assert "403 Forbidden" in refused[0].message
