@@ -473,8 +473,8 @@ def test_a_team_object_recreated_meanwhile_is_left_as_it_is_ld914(team, shared_d
 
 
 def test_a_step_the_server_refuses_in_its_dry_run_is_ld916():
-    from lanedesign.cluster.errors import ApiError
     from lanedesign.cluster.apply import Step
+    from lanedesign.cluster.errors import ApiError
     from lanedesign.cluster.remove import _dry_run
 
     class Refusing:
