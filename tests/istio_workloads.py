@@ -134,23 +134,37 @@ def workloads(design: LaneDesign) -> list[Workload]:
     """A pod per (service, lane holding it), then the gateway's pod if there is an ingress."""
     out: list[Workload] = []
     for service in design.services:
+        containers = containers_of(service)
+        routed = [p for p in service_ports(design, service.name)
+                  if p["port"] == port_of(design, service.name)]
+        target = (resolve(routed[0], container_specs(containers))
+                  if routed and containers else None)
         for lane in design.lanes:
             if not lane.holds(service.name):
                 continue
             clash = set(lane.label_map) & {"app"}
             assert not clash, f"lane {lane.name} labels {clash}: the Service selects on it"
             n = len(out) + 1
-            containers = containers_of(service)
-            routed = [p for p in service_ports(design, service.name)
-                      if p["port"] == port_of(design, service.name)]
-            target = (resolve(routed[0], container_specs(containers))
-                      if routed and containers else None)
             out.append(Workload(
                 name=f"{service.name}-{lane.name}"[:63].rstrip("-"),
                 namespace=design.namespace_of(service.name),
                 ip=f"10.1.{n // 250}.{n % 250 + 1}",
                 labels={"app": service.name, **lane.label_map},
                 service=service.name, lane=lane.name, port=port_of(design, service.name),
+                containers=containers, target=target))
+        # the team's own subsets no lane defines (a team's routing): a pod each, as the team
+        # deployed them
+        lane_names = set(design.lane_names)
+        for subset in service.routing.subsets if service.routing else ():
+            if subset.name in lane_names:
+                continue
+            n = len(out) + 1
+            out.append(Workload(
+                name=f"{service.name}-{subset.name}"[:63].rstrip("-"),
+                namespace=design.namespace_of(service.name),
+                ip=f"10.1.{n // 250}.{n % 250 + 1}",
+                labels={"app": service.name, **dict(subset.labels)},
+                service=service.name, lane=subset.name, port=port_of(design, service.name),
                 containers=containers, target=target))
     if design.ingress is not None:
         namespace, _ = gateway_ref(design)

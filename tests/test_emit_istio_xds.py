@@ -27,7 +27,7 @@ from istio_workloads import Workload, istio_extras, kube_objects, workloads
 from opentelemetry import baggage as otel_baggage
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from request_cases import PickLane, gateway_host
-from strategies import designs
+from strategies import TEAM_HEADERS, designs, designs_with_team_routing
 from test_emit_lua import BAGGAGE_CASES
 from xds_reader import LUA_TYPE, ROUTER, Proxy, XdsError, lua_chain, pods_by_ip, run_chain
 
@@ -40,16 +40,17 @@ from lanedesign.validate import validate
 pytestmark = pytest.mark.istio
 
 RANDOM_DESIGNS = 25
+TEAM_DESIGNS = 6  # random designs with random team routing (strategies.team_routings)
 EMITTING = [n for n in examples.names() if examples.load(n).pass_through.method != "traceId"]
 
 
-def seeded_designs(count: int) -> list[LaneDesign]:
+def seeded_designs(count: int, strategy=None) -> list[LaneDesign]:
     """``count`` distinct random designs the istio target accepts, the same on every run."""
     found: dict[str, LaneDesign] = {}
 
     @settings(max_examples=count * 10, derandomize=True, database=None, deadline=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-    @given(designs())
+    @given(strategy if strategy is not None else designs())
     def collect(design: LaneDesign) -> None:
         if len(found) < count and design.pass_through.method != "traceId" \
                 and not any(f.severity == "error" for f in validate(design, "istio")):
@@ -77,6 +78,10 @@ def variants() -> dict[str, LaneDesign]:
         baggage_key="lane")
     for i, design in enumerate(seeded_designs(RANDOM_DESIGNS)):
         out[f"random-{i:02d}"] = design
+    team = seeded_designs(TEAM_DESIGNS, designs_with_team_routing().filter(
+        lambda d: any(s.routing is not None for s in d.services)))
+    for i, design in enumerate(team):
+        out[f"team-{i:02d}"] = design
     for name, design in out.items():
         errors = [f for f in validate(design, "istio") if f.severity == "error"]
         assert not errors, (name, errors)
@@ -152,7 +157,8 @@ def cases(xdsdump) -> dict[str, Case]:
 
 
 CASE_NAMES = [*EMITTING, "mock-baggage-strict", "mock-header-drops", "mock-baggage-lane",
-              *(f"random-{i:02d}" for i in range(RANDOM_DESIGNS))]
+              *(f"random-{i:02d}" for i in range(RANDOM_DESIGNS)),
+              *(f"team-{i:02d}" for i in range(TEAM_DESIGNS))]
 
 
 # -- following a request through the dump -------------------------------------------------
@@ -215,8 +221,10 @@ def outbound(case: Case, caller: Workload, callee: str, headers: Headers) -> tup
     headers = run_chain(lua_chain(chain), headers)
     host = f"{callee}.{design.namespace_of(callee)}.svc.cluster.local"
     routed = proxy.route(str(port), host, "/", headers)
-    assert routed.status == 200 and len(routed.clusters) == 1, (caller.name, callee, routed)
-    (cluster,) = routed.clusters
+    assert routed.status == 200 and routed.clusters, (caller.name, callee, routed)
+    # a team's weighted route: the simulator follows the largest share, the first on a tie
+    # (docs/istio.md, LD946); lane routes always have one cluster
+    cluster = max(routed.clusters, key=lambda c: c.share)
     direction, cport, _subset, chost = cluster.parts
     assert (direction, cport, chost) == ("outbound", port, host), cluster.name
     return pod_behind(case, proxy, cluster.name), cluster.name
@@ -302,6 +310,12 @@ def requests(design: LaneDesign) -> list[list[tuple[str, str]]]:
     """Lane header for each lane, none, an unknown lane; in baggage mode the same as baggage."""
     route = design.route_header
     out = [[], [(route, "no-such-lane")], *([(route, lane)] for lane in design.lane_names)]
+    if any(s.routing is not None for s in design.services):
+        # what the team's matches test (strategies.TEAM_HEADERS), with no lane, the baseline
+        # and a test lane: the team's routes are for the first two only
+        team = [[(h, v) for h in TEAM_HEADERS if h != route] for v in ("alice", "bob")]
+        out += [t + lane for t in team
+                for lane in ([], [(route, design.baseline)], [(route, design.lane_names[-1])])]
     if design.pass_through.method == "baggage":
         key = design.baggage_key
         lanes = design.lane_names
@@ -323,9 +337,22 @@ def test_istio_generates_valid_envoy_configuration(cases, name):
 
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_every_sidecar_routes_every_lane_to_the_simulators_pods(cases, name):
-    """Each workload's sidecar, each service it could call, each lane, none and unknown."""
+    """Each workload's sidecar, each service it could call, each lane, none and unknown.
+
+    The routing table is the lanes' alone: a team's routes decide the baseline's traffic
+    by its other headers, which the request-following test below sends."""
     case = cases[name]
     design = case.design
+    if any(s.routing is not None for s in design.services):
+        lanes_only = [lane for lane in design.lane_names if lane != design.baseline]
+        table = routing_table(design)
+        for caller in (p for p in case.pods if p.service is not None):
+            for callee in design.service_names:
+                for lane in lanes_only:
+                    pod, cluster = outbound(case, caller, callee,
+                                            headers_of({design.route_header: lane}))
+                    assert (pod.service, pod.lane) == (callee, table[callee][lane]), cluster
+        return
     table = routing_table(design)
     route = design.route_header
     for caller in case.pods:
