@@ -327,17 +327,19 @@ function render({ model, el: root }) {
   buttons.readable.addEventListener("click", () => { initial(); apply(); remember(); });
 
   // -- a clicked cell of the routing matrix beside it shows that service in that lane -----
-  const designer = root.closest(".ld-designer");
+  // The designer around the canvas is looked up at each click: the element is often not
+  // attached yet when render runs (then closest() finds nothing, and no click ever would).
   function onCell(e) {
     const td = e.target.closest ? e.target.closest(".ld-matrix td") : null;
-    if (!td || !designer.contains(td)) return;
+    const designer = root.closest(".ld-designer");
+    if (!td || !designer || !designer.contains(td)) return;
     const table = td.closest("table");
     const col = [...td.classList].find((c) => /^col\d+$/.test(c));
     const head = col && table.querySelector(`thead th.col_heading.${col}`);
     const row = td.parentElement.querySelector("th.row_heading");
     if (head && row) model.send({ event: "cell", service: row.textContent.trim(), lane: head.textContent.trim() });
   }
-  if (designer) designer.addEventListener("click", onCell);
+  document.addEventListener("click", onCell);
 
   const resize = new ResizeObserver(() => apply());
   resize.observe(stage);
@@ -356,7 +358,7 @@ function render({ model, el: root }) {
   requestAnimationFrame(draw);
   return () => {
     resize.disconnect();
-    if (designer) designer.removeEventListener("click", onCell);
+    document.removeEventListener("click", onCell);
   };
 }
 
