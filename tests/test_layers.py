@@ -14,7 +14,9 @@ PACKAGE = ROOT / "lanedesign"
 
 # lowest first; a module may import a lower layer, or its own layer within its own subpackage
 LAYERS: list[tuple[str, ...]] = [
-    ("lanedesign.version", "lanedesign.findings", "lanedesign.names", "lanedesign.request"),
+    ("lanedesign.version", "lanedesign.findings", "lanedesign.names", "lanedesign.request",
+     "lanedesign.requestmatch", "lanedesign.ports"),
+    ("lanedesign.routing",),  # a team's routing holds request matches
     ("lanedesign.model",),
     ("lanedesign.matching", "lanedesign.codec", "lanedesign.fields"),
     ("lanedesign.designfile",),
