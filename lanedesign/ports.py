@@ -71,4 +71,3 @@ class ServicePort:
         """True when a header can pick the version behind this port (HTTP, HTTP/2, gRPC, or
         detected at run time as HTTP)."""
         return self.protocol in HTTP_PROTOCOLS or self.protocol == "auto"
-

@@ -57,4 +57,3 @@ class RequestMatch:
         without a match matches every request)."""
         headers = tuple(h for i, h in enumerate(self.headers) if i != index)
         return replace(self, headers=headers) if self.uri or headers else None
-

@@ -108,4 +108,3 @@ class Routing:
 def has_fault(routing: Routing) -> bool:
     """True when the team sets a fault on the service or on one of its routes."""
     return "fault" in routing.settings or any("fault" in r.settings for r in routing.routes)
-
