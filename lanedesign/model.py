@@ -8,10 +8,27 @@ design in a widget is still a value we can hold, show and save.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
+
+# The match, port and team-routing types live in modules of their own below the model; they
+# are named here too, so that ``lanedesign.model`` stays the one place a caller imports from.
+from .ports import HTTP_PROTOCOLS as HTTP_PROTOCOLS
+from .ports import PROTOCOLS as PROTOCOLS
+from .ports import TCP_PROTOCOLS as TCP_PROTOCOLS
+from .ports import ServicePort as ServicePort
+from .ports import mesh_protocol as mesh_protocol
+from .requestmatch import RequestMatch as RequestMatch
+from .requestmatch import StringMatch as StringMatch
+from .requestmatch import pairs as _pairs
+from .routing import ROUTE_SETTINGS as ROUTE_SETTINGS
+from .routing import RouteDestination as RouteDestination
+from .routing import Routing as Routing
+from .routing import TeamRoute as TeamRoute
+from .routing import TeamSubset as TeamSubset
+from .routing import has_fault as _has_fault
 
 Mode = Literal["loose", "strict"]
 Method = Literal["traceId", "header", "baggage"]
@@ -27,61 +44,12 @@ DEFAULT_NAMESPACE = "default"
 DEFAULT_ROUTE_HEADER = "x-asm-prefer-tag"
 
 
-def _pairs(value: Mapping[str, object] | Iterable[tuple[str, object]] | None) -> tuple:
-    """Freeze a mapping (or pairs) into a tuple of pairs, keeping the caller's order."""
-    if value is None:
-        return ()
-    items = value.items() if isinstance(value, Mapping) else value
-    return tuple((k, v) for k, v in items)
-
-
 def _names(value: Iterable[str] | str | None) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):  # a lone name is a common slip; keep it as one name, not letters
         return (value,)
     return tuple(value)
-
-
-@dataclass(frozen=True)
-class StringMatch:
-    """One Istio StringMatch: ``exact``, ``prefix`` or ``regex`` (RE2, whole value)."""
-
-    kind: str
-    value: str
-
-
-@dataclass(frozen=True)
-class RequestMatch:
-    """Conditions that must all hold (AND): an optional URI match and header matches."""
-
-    uri: StringMatch | None = None
-    headers: tuple[tuple[str, StringMatch], ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "headers", _pairs(self.headers))
-
-    @property
-    def header_map(self) -> dict[str, StringMatch]:
-        return dict(self.headers)
-
-    @property
-    def is_catch_all(self) -> bool:
-        """True when every request matches (no headers, URI absent or prefix ``/``/empty)."""
-        if self.headers:
-            return False
-        uri = self.uri
-        return uri is None or (uri.kind == "prefix" and uri.value in ("", "/"))
-
-    def with_header(self, name: str, match: StringMatch) -> RequestMatch:
-        """One more header condition, last."""
-        return replace(self, headers=(*self.headers, (name, match)))
-
-    def without_header(self, index: int) -> RequestMatch | None:
-        """Header condition ``index`` removed; ``None`` when no condition is left (a rule
-        without a match matches every request)."""
-        headers = tuple(h for i, h in enumerate(self.headers) if i != index)
-        return replace(self, headers=headers) if self.uri or headers else None
 
 
 @dataclass(frozen=True)
@@ -124,169 +92,6 @@ class Ingress:
     @property
     def gateway_name(self) -> str:
         return self.gateway.rpartition("/")[2]
-
-
-# The per-route fields of an Istio HTTPRoute that do not choose the destination: a team's
-# routing keeps them verbatim (docs/istio.md, "A team's routing").
-ROUTE_SETTINGS: tuple[str, ...] = ("timeout", "retries", "fault", "mirror", "mirrorPercentage",
-                                   "mirrors", "headers", "corsPolicy", "rewrite")
-
-
-def _frozen_dict(value: Mapping | None) -> dict:
-    return dict(value or {})
-
-
-@dataclass(frozen=True)
-class RouteDestination:
-    """One destination of a team's route: a subset of the service, its weight, its port."""
-
-    subset: str
-    weight: int | None = None  # None: the route's only destination
-    port: int | None = None
-
-
-@dataclass(frozen=True)
-class TeamRoute:
-    """A team's match route: any match (OR) sends the request to ``destinations``.
-
-    ``settings`` are its own Istio route fields (``ROUTE_SETTINGS``: Bookinfo's jason route
-    to ratings has a 7 s ``fault``), kept verbatim and left out of the hash.
-    """
-
-    name: str
-    matches: tuple[RequestMatch, ...]
-    destinations: tuple[RouteDestination, ...]
-    settings: dict = field(default_factory=dict, hash=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "matches", tuple(self.matches))
-        object.__setattr__(self, "destinations", tuple(self.destinations))
-        object.__setattr__(self, "settings", _frozen_dict(self.settings))
-
-
-@dataclass(frozen=True)
-class TeamSubset:
-    """A DestinationRule subset a team defined (Bookinfo's ratings ``v2-mysql``)."""
-
-    name: str
-    labels: tuple[tuple[str, str], ...] = ()
-    traffic_policy: dict = field(default_factory=dict, hash=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "labels", _pairs(self.labels))
-        object.__setattr__(self, "traffic_policy", _frozen_dict(self.traffic_policy))
-
-    @property
-    def label_map(self) -> dict[str, str]:
-        return dict(self.labels)
-
-
-@dataclass(frozen=True)
-class Routing:
-    """A service's existing routing, adopted from its team's VirtualService and DestinationRule.
-
-    The precedence rule (docs/istio.md): a chain in a lane other than the baseline is routed
-    by the lane and keeps ``settings``; ``routes`` then ``default`` route the baseline's
-    traffic (no lane, an unknown lane, the baseline lane, or a lost context). An empty
-    ``default`` means the baseline's subset.
-    """
-
-    settings: dict = field(default_factory=dict, hash=False)
-    routes: tuple[TeamRoute, ...] = ()
-    default: tuple[RouteDestination, ...] = ()
-    traffic_policy: dict = field(default_factory=dict, hash=False)
-    subsets: tuple[TeamSubset, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "settings", _frozen_dict(self.settings))
-        object.__setattr__(self, "routes", tuple(self.routes))
-        object.__setattr__(self, "default", tuple(self.default))
-        object.__setattr__(self, "traffic_policy", _frozen_dict(self.traffic_policy))
-        object.__setattr__(self, "subsets", tuple(self.subsets))
-
-    @property
-    def steers(self) -> bool:
-        """True when the team's routes or default send baseline traffic elsewhere than the
-        baseline's subset, so every other lane needs a route of its own."""
-        return bool(self.routes or self.default)
-
-    def subset(self, name: str) -> TeamSubset | None:
-        return next((s for s in self.subsets if s.name == name), None)
-
-    @property
-    def match_headers(self) -> frozenset[str]:
-        """The (lowercase) request headers the team's matches test."""
-        return frozenset(name.lower() for route in self.routes for match in route.matches
-                         for name, _ in match.headers)
-
-
-# How Istio picks a port's protocol: `appProtocol` first, else the port name's prefix
-# (`<protocol>[-<suffix>]`, any case); anything else is detected at run time ("auto").
-HTTP_PROTOCOLS = frozenset({"http", "http2", "grpc", "grpc-web"})
-TCP_PROTOCOLS = frozenset({"tcp", "tls", "https", "mongo", "mysql", "redis"})
-_APP_PROTOCOL_ALIASES = {"kubernetes.io/h2c": "http2", "kubernetes.io/ws": "http",
-                         "kubernetes.io/wss": "https"}
-PROTOCOLS: tuple[str, ...] = (*sorted(HTTP_PROTOCOLS), *sorted(TCP_PROTOCOLS), "udp", "auto")
-
-
-def mesh_protocol(name: str | None, app_protocol: str | None = None,
-                  transport: str = "TCP") -> str:
-    """The protocol Istio derives for a Service port.
-
-    ``udp`` for a UDP/SCTP port (the mesh does not proxy it); ``appProtocol`` when it names a
-    protocol Istio knows; else the name's prefix before the first ``-``; else ``auto`` (Istio
-    sniffs HTTP/1.1 and HTTP/2 at run time, everything else is plain TCP).
-    """
-    if transport.upper() != "TCP":
-        return "udp"
-    if app_protocol:
-        low = _APP_PROTOCOL_ALIASES.get(app_protocol.lower(), app_protocol.lower())
-        if low in HTTP_PROTOCOLS or low in TCP_PROTOCOLS:
-            return low
-    low = (name or "").lower()
-    if low.startswith("grpc-web"):  # checked before the prefix: the name holds a `-`
-        return "grpc-web"
-    prefix = low.split("-", 1)[0]
-    if prefix in HTTP_PROTOCOLS or prefix in TCP_PROTOCOLS or prefix == "udp":
-        return prefix
-    return "auto"
-
-
-@dataclass(frozen=True)
-class ServicePort:
-    """One port of a Kubernetes Service as Kubernetes has it (``spec.ports[]``)."""
-
-    port: int
-    name: str | None = None
-    target_port: int | str | None = None  # None: the same number as ``port``
-    app_protocol: str | None = None
-    transport: str = "TCP"  # Kubernetes' ``protocol``: TCP, UDP or SCTP
-
-    @property
-    def protocol(self) -> str:
-        """The protocol Istio derives (``mesh_protocol``)."""
-        return mesh_protocol(self.name, self.app_protocol, self.transport)
-
-    def as_kubernetes(self) -> dict[str, object]:
-        """The port as a Service's ``spec.ports[]`` entry (Kubernetes' defaults left out); the
-        design format spells ports the same way."""
-        out: dict[str, object] = {}
-        if self.name is not None:
-            out["name"] = self.name
-        out["port"] = self.port
-        if self.target_port is not None:
-            out["targetPort"] = self.target_port
-        if self.transport != "TCP":
-            out["protocol"] = self.transport
-        if self.app_protocol is not None:
-            out["appProtocol"] = self.app_protocol
-        return out
-
-    @property
-    def routes_http(self) -> bool:
-        """True when a header can pick the version behind this port (HTTP, HTTP/2, gRPC, or
-        detected at run time as HTTP)."""
-        return self.protocol in HTTP_PROTOCOLS or self.protocol == "auto"
 
 
 @dataclass(frozen=True)
@@ -832,10 +637,6 @@ def _mapped_lane(lane: Lane, name: str, service: Callable[[str], str | None]) ->
     services = tuple(s2 for s in lane.services if (s2 := service(s)) is not None)
     return lane if (name, services) == (lane.name, lane.services) else replace(
         lane, name=name, services=services)
-
-
-def _has_fault(routing: Routing) -> bool:
-    return "fault" in routing.settings or any("fault" in r.settings for r in routing.routes)
 
 
 def _first_by_name(items: tuple) -> dict:

@@ -14,11 +14,15 @@ PACKAGE = ROOT / "lanedesign"
 
 # lowest first; a module may import a lower layer, or its own layer within its own subpackage
 LAYERS: list[tuple[str, ...]] = [
-    ("lanedesign.version", "lanedesign.findings", "lanedesign.names", "lanedesign.request"),
+    ("lanedesign.version", "lanedesign.findings", "lanedesign.names", "lanedesign.request",
+     "lanedesign.requestmatch", "lanedesign.ports"),
+    ("lanedesign.routing",),  # a team's routing holds request matches
     ("lanedesign.model",),
     ("lanedesign.matching", "lanedesign.codec", "lanedesign.fields"),
     ("lanedesign.designfile",),
     ("lanedesign.emit",),  # the targets and their registry
+    ("lanedesign.stategraph",),  # what the simulator answers
+    ("lanedesign.simulate_team",),  # the simulator where a team's routing decides
     ("lanedesign.validate", "lanedesign.simulate"),  # validate --target asks the registry
     ("lanedesign.observe",),  # traffic seen in a mesh, compared with the design
     ("lanedesign.render",),
