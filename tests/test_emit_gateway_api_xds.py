@@ -22,16 +22,14 @@ port the app's own Service targets, and gRPC ports are routed by the lane header
 from __future__ import annotations
 
 import functools
-import json
-import subprocess
 from dataclasses import replace
 
 import pytest
-import yaml
 from gateway_schema import with_defaults
 from gotools import go_tool
 from http_headers import headers_of
 from hypothesis import HealthCheck, Phase, given, settings
+from istio_runs import run_xdsdump, yaml_stream
 from istio_workloads import (
     Workload,
     endpoint_slice,
@@ -205,14 +203,9 @@ def dumps(shared_dir) -> dict[str, tuple[LaneDesign, list[dict], list[Workload],
     for name, (design, exported) in exports.items():
         kube, pods = cluster_for(shared_dir, design, exported)
         cases[name] = (design, kube, pods)
-        request.append({"name": name, "config": "",
-                        "kube": "\n---\n".join(yaml.safe_dump(o, sort_keys=False)
-                                               for o in kube),
+        request.append({"name": name, "config": "", "kube": yaml_stream(kube),
                         "proxies": [w.proxy for w in pods]})
-    done = subprocess.run([str(binary)], input=json.dumps({"cases": request}),
-                          capture_output=True, text=True, check=False, timeout=1800)
-    assert done.returncode == 0, done.stderr[-4000:]
-    answers = {a["name"]: a for a in json.loads(done.stdout)["cases"]}
+    answers, _ = run_xdsdump(binary, request)
     return {name: (*case, answers[name]) for name, case in cases.items()}
 
 

@@ -17,8 +17,8 @@ import re
 import subprocess
 
 import pytest
-import yaml
 from gotools import go_tool
+from istio_runs import write_yaml
 from istio_workloads import istio_extras, kube_objects
 from test_emit_istio_xds import CASE_NAMES, variants
 
@@ -37,11 +37,6 @@ def istioctl():
     return go_tool("istioctl")
 
 
-def write(tmp_path, name: str, objects: list[dict]):
-    path = tmp_path / f"{name}.yaml"
-    path.write_text("\n---\n".join(yaml.safe_dump(o, sort_keys=False) for o in objects),
-                    encoding="utf-8")
-    return path
 
 
 def run(istioctl, *args: str) -> subprocess.CompletedProcess:
@@ -122,7 +117,7 @@ def unpredicted(design, warnings: list[str]) -> list[str]:
 def test_istioctl_validate_accepts_the_export(istioctl, tmp_path, name):
     """No error; every warning is one the validator predicted (LD602, LD503)."""
     design = variants()[name]
-    export = write(tmp_path, "export", emit_istio(design))
+    export = write_yaml(tmp_path, "export", emit_istio(design))
     done = run(istioctl, "validate", "-f", str(export))
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
@@ -140,7 +135,7 @@ def test_an_unpredicted_warning_is_caught(istioctl, tmp_path):
     base = variants()["mock-header"]
     match = RequestMatch(headers=(("x-user", StringMatch("exact", "alice")),))
     design = base.with_ingress(rules=(IngressRule("s2", match), IngressRule("s3", match)))
-    done = run(istioctl, "validate", "-f", str(write(tmp_path, "x", emit_istio(design))))
+    done = run(istioctl, "validate", "-f", str(write_yaml(tmp_path, "x", emit_istio(design))))
     warnings = warnings_of(done.stdout + done.stderr)
     assert [w for w in warnings if UNUSED_RULE.match(w)], warnings  # Istio says it
     assert unpredicted(design, warnings) == []  # the validator said it first (LD503)
@@ -151,8 +146,8 @@ def test_an_unpredicted_warning_is_caught(istioctl, tmp_path):
 def test_istioctl_analyze_finds_only_what_the_validator_predicts(istioctl, tmp_path, name):
     design = variants()[name]
     objects = emit_istio(design)
-    export = write(tmp_path, "export", objects)
-    cluster = write(tmp_path, "cluster", [*kube_objects(design), *istio_extras(design)])
+    export = write_yaml(tmp_path, "export", objects)
+    cluster = write_yaml(tmp_path, "cluster", [*kube_objects(design), *istio_extras(design)])
     messages = analyze(istioctl, export, cluster)
     assert unpredicted_messages(design, messages) == [], json.dumps(messages, indent=1)
     assert not [m for m in messages if m["code"] == "IST0151"]  # the filter has a priority
@@ -169,8 +164,8 @@ def test_analyze_all_namespaces_sees_a_filter_without_priority(istioctl, tmp_pat
     objects = emit_istio(design)
     (envoy_filter,) = [o for o in objects if o["kind"] == "EnvoyFilter"]
     del envoy_filter["spec"]["priority"]
-    cluster = write(tmp_path, "cluster", [*kube_objects(design), *istio_extras(design)])
-    messages = analyze(istioctl, write(tmp_path, "export", objects), cluster)
+    cluster = write_yaml(tmp_path, "cluster", [*kube_objects(design), *istio_extras(design)])
+    messages = analyze(istioctl, write_yaml(tmp_path, "export", objects), cluster)
     assert [m["code"] for m in unpredicted_messages(design, messages)] == ["IST0151"]
 
 
@@ -179,8 +174,8 @@ def test_with_gateway_analyze_needs_no_gateway_of_the_users(istioctl, tmp_path, 
     """``--with-gateway`` on a cluster without the ingress Gateway: nothing unpredicted, in
     particular no IST0101 (gateway not found) and no IST0132 (host not in the Gateway)."""
     design = variants()[name]
-    cluster = write(tmp_path, "cluster", kube_objects(design))  # no istio_extras
-    export = write(tmp_path, "export", emit_istio(design, with_gateway=True))
+    cluster = write_yaml(tmp_path, "cluster", kube_objects(design))  # no istio_extras
+    export = write_yaml(tmp_path, "export", emit_istio(design, with_gateway=True))
     messages = analyze(istioctl, export, cluster)
     assert unpredicted_messages(design, messages) == [], json.dumps(messages, indent=1)
 
@@ -191,8 +186,8 @@ def test_without_the_gateway_istio_says_ist0101(istioctl, tmp_path, name):
     ingressgateway` does not exist): IST0101 on the gateway's VirtualService."""
     design = variants()[name]
     assert design.ingress is not None and design.ingress.gateway == "istio-system/ingressgateway"
-    cluster = write(tmp_path, "cluster", kube_objects(design))
-    messages = analyze(istioctl, write(tmp_path, "export", emit_istio(design)), cluster)
+    cluster = write_yaml(tmp_path, "cluster", kube_objects(design))
+    messages = analyze(istioctl, write_yaml(tmp_path, "export", emit_istio(design)), cluster)
     missing = [m for m in unpredicted_messages(design, messages) if m["code"] == "IST0101"]
     assert [m["origin"] for m in missing] == [
         f"VirtualService istio-system/{design.name}-ingress"], json.dumps(messages, indent=1)
@@ -201,7 +196,7 @@ def test_without_the_gateway_istio_says_ist0101(istioctl, tmp_path, name):
 
 def test_istioctl_validate_accepts_the_exported_gateway(istioctl, tmp_path):
     design = variants()["mock-baggage"]
-    export = write(tmp_path, "export", emit_istio(design, with_gateway=True))
+    export = write_yaml(tmp_path, "export", emit_istio(design, with_gateway=True))
     done = run(istioctl, "validate", "-f", str(export))
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
@@ -219,8 +214,8 @@ def test_analyze_catches_a_broken_export(istioctl, tmp_path):
     twin["metadata"]["name"] = "twin"
     vs["spec"]["http"][0]["route"][0]["destination"]["subset"] = "nope"
     kube = kube_objects(design)
-    messages = analyze(istioctl, write(tmp_path, "export", [*objects, twin]),
-                       write(tmp_path, "cluster", [*kube, *istio_extras(design)]))
+    messages = analyze(istioctl, write_yaml(tmp_path, "export", [*objects, twin]),
+                       write_yaml(tmp_path, "cluster", [*kube, *istio_extras(design)]))
     codes = {m["code"] for m in messages}
     assert {"IST0101", "IST0109"} <= codes, codes
 
@@ -231,8 +226,8 @@ def test_analyze_says_a_shadowed_rule_is_unused_as_ld503_predicts(istioctl, tmp_
     base = variants()["mock-header"]
     match = RequestMatch(headers=(("x-user", StringMatch("exact", "alice")),))
     design = base.with_ingress(rules=(IngressRule("s2", match), IngressRule("s3", match)))
-    cluster = write(tmp_path, "cluster", [*kube_objects(design), *istio_extras(design)])
-    messages = analyze(istioctl, write(tmp_path, "export", emit_istio(design)), cluster)
+    cluster = write_yaml(tmp_path, "cluster", [*kube_objects(design), *istio_extras(design)])
+    messages = analyze(istioctl, write_yaml(tmp_path, "export", emit_istio(design)), cluster)
     assert {m["code"] for m in messages} & {"IST0130", "IST0131"}, messages
     assert unpredicted_messages(design, messages) == []
     assert unpredicted_messages(base, messages) != []

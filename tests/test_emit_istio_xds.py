@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import functools
 import json
-import subprocess
-import time
 from dataclasses import dataclass, field, replace
 
 import pytest
-import yaml
 from gotools import go_tool
 from http_headers import Headers, headers_of
 from hypothesis import HealthCheck, Phase, given, settings
 from istio_interpreter import run_lua
+from istio_runs import run_xdsdump as run_xdsdump_cases
+from istio_runs import yaml_stream
 from istio_workloads import Workload, istio_extras, kube_objects, workloads
 from opentelemetry import baggage as otel_baggage
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
@@ -114,10 +113,6 @@ class Case:
         return found
 
 
-def yaml_stream(objects: list[dict]) -> str:
-    return "\n---\n".join(yaml.safe_dump(o, sort_keys=False) for o in objects)
-
-
 def run_xdsdump(binary, cases: list[Case]) -> float:
     """One run of the program for every case; fills each case's dump; returns seconds taken."""
     request = {"cases": [{
@@ -127,15 +122,9 @@ def run_xdsdump(binary, cases: list[Case]) -> float:
         "proxies": [w.proxy for w in c.pods],
         **({"clusters": list(c.clusters)} if c.clusters else {}),
     } for c in cases]}
-    start = time.monotonic()
-    done = subprocess.run([str(binary)], input=json.dumps(request), capture_output=True,
-                          text=True, check=False, timeout=1800)
-    took = time.monotonic() - start
-    assert done.returncode == 0, done.stderr[-4000:]
-    answers = json.loads(done.stdout)["cases"]
-    assert [a["name"] for a in answers] == [c.name for c in cases]
-    for case, answer in zip(cases, answers):
-        case.dump = answer
+    answers, took = run_xdsdump_cases(binary, request["cases"])
+    for case in cases:
+        case.dump = answers[case.name]
     return took
 
 

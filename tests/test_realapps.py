@@ -11,8 +11,8 @@ import json
 import subprocess
 
 import pytest
-import yaml
 from gotools import go_tool
+from istio_runs import write_yaml
 from realapps import (
     BOOKINFO_FORWARDS,
     BOUTIQUE_CALLS,
@@ -274,11 +274,6 @@ def istioctl():
     return go_tool("istioctl")
 
 
-def write(tmp_path, name: str, objects: list[dict]):
-    path = tmp_path / f"{name}.yaml"
-    path.write_text("\n---\n".join(yaml.safe_dump(o, sort_keys=False) for o in objects),
-                    encoding="utf-8")
-    return path
 
 
 def analyze(istioctl, *files) -> set[tuple[str, str]]:
@@ -309,18 +304,18 @@ def test_istioctl_analyze_boutique(istioctl, tmp_path, shop):
     needs an Istio Gateway of that name, which ``export --with-gateway`` emits.
     """
     design = boutique_design()
-    cluster = write(tmp_path, "cluster", app_objects(shop))
+    cluster = write_yaml(tmp_path, "cluster", app_objects(shop))
     ingress, envoy_filter = "VirtualService boutique/boutique-ingress", \
         "EnvoyFilter istio-system/boutique-baggage"
     # the check bites: without the Gateway, Istio says the route binds to nothing
-    export = write(tmp_path, "export", emit_istio(design))
+    export = write_yaml(tmp_path, "export", emit_istio(design))
     assert analyze(istioctl, export, cluster) == {
         ("IST0101", ingress),  # gateway not found
         ("IST0132", ingress),  # its hosts not in that gateway: the same
         ("IST0133", envoy_filter),  # EnvoyFilter schema warning: LD602, stays
     }
     # with the Gateway the export brings (--with-gateway), only the EnvoyFilter's warning
-    export = write(tmp_path, "export-gw", emit_istio(design, with_gateway=True))
+    export = write_yaml(tmp_path, "export-gw", emit_istio(design, with_gateway=True))
     assert analyze(istioctl, export, cluster) == {("IST0133", envoy_filter)}
 
 
@@ -331,12 +326,12 @@ def test_istioctl_analyze_bookinfo(istioctl, tmp_path, books):
     gateway and hosts as the lane's ingress route: adopting it is issue 19). The header
     method needs no EnvoyFilter: nothing at all is left."""
     design = bookinfo_design()
-    export = write(tmp_path, "export", emit_istio(design))
-    cluster = write(tmp_path, "cluster", app_objects(books))
+    export = write_yaml(tmp_path, "export", emit_istio(design))
+    cluster = write_yaml(tmp_path, "cluster", app_objects(books))
     assert analyze(istioctl, export, cluster) == {  # the check bites: without the gateway
         ("IST0101", "VirtualService bookinfo/bookinfo-ingress"),
         ("IST0132", "VirtualService bookinfo/bookinfo-ingress")}
-    gateway = write(tmp_path, "gateway", [books.mesh_object("Gateway", "bookinfo-gateway")])
+    gateway = write_yaml(tmp_path, "gateway", [books.mesh_object("Gateway", "bookinfo-gateway")])
     assert analyze(istioctl, export, cluster, gateway) == set()
 
 
@@ -351,15 +346,15 @@ def test_istioctl_analyze_the_gateway_api_exports(istioctl, tmp_path, shop, book
     bound to a missing gateway reports it."""
     app, design = (shop, boutique_gateway_api_design()) if which == "boutique" else \
         (books, bookinfo_design())
-    export = write(tmp_path, "export", emit(design, "gateway-api"))
-    cluster = write(tmp_path, "cluster", app_objects(app))
+    export = write_yaml(tmp_path, "export", emit(design, "gateway-api"))
+    cluster = write_yaml(tmp_path, "cluster", app_objects(app))
     gateway = dict(gateway_api_gateway(realapps_shared, app))
     gateway["apiVersion"] = "gateway.networking.k8s.io/v1"  # as the API server serves it
-    own = write(tmp_path, "gateway", [gateway])
+    own = write_yaml(tmp_path, "gateway", [gateway])
     assert analyze(istioctl, export, cluster, own) == set()
     stray = {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
              "metadata": {"name": "stray", "namespace": app.namespace},
              "spec": {"hosts": ["*"], "gateways": ["nowhere"],
                       "http": [{"route": [{"destination": {"host": design.ingress.entry}}]}]}}
-    found = analyze(istioctl, export, cluster, own, write(tmp_path, "stray", [stray]))
+    found = analyze(istioctl, export, cluster, own, write_yaml(tmp_path, "stray", [stray]))
     assert ("IST0101", f"VirtualService {app.namespace}/stray") in found, found

@@ -22,16 +22,14 @@ the Gateway API cannot express its baggage default rules, LD623).
 from __future__ import annotations
 
 import copy
-import json
-import subprocess
-import time
 from dataclasses import dataclass, field
 
 import pytest
-import yaml
 from gateway_schema import with_defaults
 from gotools import go_tool
 from http_headers import Headers, headers_of
+from istio_runs import run_xdsdump as run_xdsdump_cases
+from istio_runs import yaml_stream
 from opentelemetry import baggage as otel_baggage
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from realapps import (
@@ -177,24 +175,14 @@ def gateway_api_service(pod: Pod, port: int) -> dict:
                                 "protocol": "TCP"}]}}
 
 
-def yaml_stream(objects: list[dict]) -> str:
-    return "\n---\n".join(yaml.safe_dump(o, sort_keys=False) for o in objects)
-
-
 def run_xdsdump(binary, cases: list[Case]) -> float:
     """One run of the program for every case; fills each case's dump; returns seconds taken."""
     request = {"cases": [{"name": c.name, "config": yaml_stream(c.config()),
                           "kube": yaml_stream(c.kube()),
                           "proxies": [p.proxy for p in c.pods]} for c in cases]}
-    start = time.monotonic()
-    done = subprocess.run([str(binary)], input=json.dumps(request), capture_output=True,
-                          text=True, check=False, timeout=1800)
-    took = time.monotonic() - start
-    assert done.returncode == 0, done.stderr[-4000:]
-    answers = json.loads(done.stdout)["cases"]
-    assert [a["name"] for a in answers] == [c.name for c in cases]
-    for case, answer in zip(cases, answers):
-        case.dump = answer
+    answers, took = run_xdsdump_cases(binary, request["cases"])
+    for case in cases:
+        case.dump = answers[case.name]
     return took
 
 
