@@ -9,8 +9,9 @@ import pytest
 import yaml
 from team_routing import bookinfo_adopted, bookinfo_lanes
 
+from lanedesign.emit.common import resolve_host
 from lanedesign.emit.istio import emit_istio
-from lanedesign.emit.istio_adopt import adopt, adopt_routing, fqdn
+from lanedesign.emit.istio_adopt import adopt, adopt_routing
 from lanedesign.model import LaneDesign, Service
 
 BOOKINFO = ("destination-rule-all", "virtual-service-reviews-jason-v2-v3",
@@ -61,11 +62,26 @@ def test_online_boutique_frontend_catch_all_to_the_whole_service(shared_dir):
 
 
 def test_short_hosts_resolve_in_the_objects_namespace():
-    assert fqdn("reviews", "shop") == "reviews.shop.svc.cluster.local"
-    assert fqdn("reviews.shop", "x") == "reviews.shop.svc.cluster.local"
-    assert fqdn("reviews.shop.svc", "x") == "reviews.shop.svc.cluster.local"
-    assert fqdn("reviews.shop.svc.cluster.local", "x") == "reviews.shop.svc.cluster.local"
-    assert fqdn("api.example.com", "x") == "api.example.com"
+    """As Istio's ResolveShortnameToFQDN: only a name without a dot gets the namespace and
+    domain; ``reviews.shop`` names no Service (the overlap check reads hosts the same way)."""
+    assert resolve_host("reviews", "shop") == "reviews.shop.svc.cluster.local"
+    assert resolve_host("reviews.shop", "x") == "reviews.shop"
+    assert resolve_host("reviews.shop.svc", "x") == "reviews.shop.svc"
+    assert resolve_host("reviews.shop.svc.cluster.local", "x") == "reviews.shop.svc.cluster.local"
+    assert resolve_host("api.example.com", "x") == "api.example.com"
+
+
+def test_a_virtual_service_for_a_dotted_short_name_is_not_the_services(shared_dir):
+    """Istio does not apply a VirtualService for ``reviews.default`` to the reviews Service,
+    so adopting it into reviews' routing would start routes the mesh never ran."""
+    vs = reviews_vs(shared_dir)
+    namespace = vs["metadata"].get("namespace") or "default"
+    vs["spec"]["hosts"] = [f"reviews.{namespace}"]
+    design, _ = adopt_routing(bookinfo_lanes(), [vs])
+    assert design.service("reviews").routing is None
+    vs["spec"]["hosts"] = ["reviews"]  # the same object with the short name is adopted
+    design, _ = adopt_routing(bookinfo_lanes(), [vs])
+    assert design.service("reviews").routing is not None
 
 
 def refused(shared_dir, change) -> tuple[dict[str, str], LaneDesign]:

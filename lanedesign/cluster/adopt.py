@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..emit.common import service_host
-from ..emit.istio_adopt import adopt, adopt_routing, fqdn
+from ..emit.common import resolve_host, service_host
+from ..emit.istio_adopt import adopt, adopt_routing
 from ..findings import Finding, make
 from ..model import IngressRule, LaneDesign
 from .client import ObjectRef
@@ -156,7 +156,7 @@ def _host_of(obj: Mapping[str, Any]) -> str | None:
     hosts = spec.get("hosts") if obj.get("kind") == "VirtualService" else [spec.get("host")]
     if not hosts or len(hosts) != 1 or not hosts[0] or "*" in str(hosts[0]):
         return None
-    return fqdn(str(hosts[0]), ns).lower()
+    return resolve_host(str(hosts[0]), ns)
 
 
 # -- choosing what to adopt -----------------------------------------------------------------------

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..emit.common import CLUSTER_DOMAIN
+from ..emit.common import gateway_key, hosts_intersect, resolve_host, service_fqdn
 from ..findings import Finding, make
 from ..model import LaneDesign
 from .client import Cluster, ObjectRef, Resource
@@ -136,7 +136,7 @@ def _ours(objects: Iterable[dict]) -> _Ours:
                 mesh.update({h: obj for h in hosts})
             for gw in bound:
                 if gw != "mesh":
-                    gateways[(ISTIO_GROUP, *_gateway_key(gw, ns))] = (
+                    gateways[(ISTIO_GROUP, *gateway_key(gw, ns))] = (
                         obj, tuple(spec.get("hosts") or ()))
         elif kind == "DestinationRule":
             rules[resolve_host(spec.get("host", ""), ns)] = obj
@@ -151,30 +151,6 @@ def _ours(objects: Iterable[dict]) -> _Ours:
     return _Ours(mesh, rules, gateways)
 
 
-def service_fqdn(name: str, namespace: str) -> str:
-    return f"{name}.{namespace}.{CLUSTER_DOMAIN}"
-
-
-def resolve_host(host: str, namespace: str) -> str:
-    """A VirtualService or DestinationRule host as Istio reads it: a name without a dot is a
-    Service of the object's namespace; anything else is taken as written."""
-    host = host.lower()
-    if host and host != "*" and "." not in host and namespace:
-        return service_fqdn(host, namespace)
-    return host
-
-
-def _gateway_key(gateway: str, namespace: str) -> tuple[str, str]:
-    """``ns/name`` or a bare name (the VirtualService's namespace), as Istio resolves them."""
-    ns, sep, name = gateway.partition("/")
-    if sep:
-        return ns, name
-    if "." in gateway:  # the legacy FQDN form name.namespace.svc.cluster.local
-        parts = gateway.split(".")
-        return parts[1], parts[0]
-    return namespace, gateway
-
-
 def _host_matches(service_host: str, pattern: str) -> bool:
     """Does a (possibly wildcard) VirtualService host cover the service's FQDN?"""
     if pattern == "*":
@@ -182,20 +158,6 @@ def _host_matches(service_host: str, pattern: str) -> bool:
     if pattern.startswith("*."):
         return service_host.endswith(pattern[1:])
     return service_host == pattern
-
-
-def hosts_intersect(a: str, b: str) -> bool:
-    """Can one request host match both ``a`` and ``b`` (each may be ``*`` or ``*.suffix``)?"""
-    a, b = a.lower(), b.lower()
-    if a == "*" or b == "*" or a == b:
-        return True
-    if a.startswith("*.") and b.startswith("*."):
-        return a.endswith(b[1:]) or b.endswith(a[1:])
-    if a.startswith("*."):
-        return b.endswith(a[1:])
-    if b.startswith("*."):
-        return a.endswith(b[1:])
-    return False
 
 
 # -- reading the cluster ---------------------------------------------------------------------------
@@ -282,7 +244,7 @@ def _virtual_service(vs: dict, ours: _Ours, age: _Age, paths: _Paths) -> list[Ov
     for gw in bound:
         if gw == "mesh":
             continue
-        key = _gateway_key(gw, ns)
+        key = gateway_key(gw, ns)
         if (ISTIO_GROUP, *key) not in ours.gateways:
             continue
         obj, our_hosts = ours.gateways[(ISTIO_GROUP, *key)]
@@ -654,7 +616,7 @@ def _missing_gateways(cluster: Cluster, objects: Sequence[dict], paths: _Paths) 
         if obj["kind"] == "VirtualService":
             for gw in spec.get("gateways") or []:
                 if gw != "mesh":
-                    wanted[(ISTIO_GROUP, *_gateway_key(gw, ns))] = None
+                    wanted[(ISTIO_GROUP, *gateway_key(gw, ns))] = None
         elif obj["kind"] == "HTTPRoute":
             for parent in spec.get("parentRefs") or []:
                 if parent.get("kind", "Gateway") == "Gateway":

@@ -40,7 +40,48 @@ def object_name(*parts: str, limit: int = 63) -> str:
 
 def service_host(design: LaneDesign, service: str) -> str:
     """The service's cluster FQDN, as Istio hosts and destinations name it."""
-    return f"{service}.{design.namespace_of(service)}.{CLUSTER_DOMAIN}"
+    return service_fqdn(service, design.namespace_of(service))
+
+
+def service_fqdn(name: str, namespace: str) -> str:
+    """``<name>.<namespace>.svc.cluster.local``."""
+    return f"{name}.{namespace}.{CLUSTER_DOMAIN}"
+
+
+def resolve_host(host: str, namespace: str) -> str:
+    """A host in an Istio object of ``namespace`` as Istio reads it
+    (``ResolveShortnameToFQDN``): a name without a dot is a Service of that namespace;
+    anything else (``reviews.default`` too) is taken as written."""
+    host = host.lower()
+    if host and host != "*" and "." not in host and namespace:
+        return service_fqdn(host, namespace)
+    return host
+
+
+def hosts_intersect(a: str, b: str) -> bool:
+    """Can one request host match both ``a`` and ``b`` (each may be ``*`` or ``*.suffix``)?"""
+    a, b = a.lower(), b.lower()
+    if a == "*" or b == "*" or a == b:
+        return True
+    if a.startswith("*.") and b.startswith("*."):
+        return a.endswith(b[1:]) or b.endswith(a[1:])
+    if a.startswith("*."):
+        return b.endswith(a[1:])
+    if b.startswith("*."):
+        return a.endswith(b[1:])
+    return False
+
+
+def gateway_key(gateway: str, namespace: str) -> tuple[str, str]:
+    """A VirtualService's ``gateways`` entry as Istio resolves it: ``ns/name``, the legacy
+    FQDN form ``name.ns.svc.cluster.local``, or a bare name in the object's namespace."""
+    ns, sep, name = gateway.partition("/")
+    if sep:
+        return ns, name
+    if "." in gateway:
+        parts = gateway.split(".")
+        return parts[1], parts[0]
+    return namespace, gateway
 
 
 def request_match_dict(match: RequestMatch) -> dict[str, dict]:

@@ -23,7 +23,7 @@ from ..model import (
     TeamRoute,
     TeamSubset,
 )
-from .common import CLUSTER_DOMAIN, MANAGED_BY, MANAGER, service_host
+from .common import MANAGED_BY, MANAGER, gateway_key, hosts_intersect, resolve_host, service_host
 
 # HTTPMatchRequest fields a RequestMatch cannot hold (LD954); `name` only labels a match.
 _MATCH_KEPT = {"uri", "headers", "name"}
@@ -82,21 +82,6 @@ def adopt(design: LaneDesign, objects: Sequence[Mapping[str, Any]]) -> Adoption:
     return Adoption(design, tuple(reader.findings), adopted, refused, ingress)
 
 
-def fqdn(host: str, namespace: str) -> str:
-    """A host as Istio resolves it in ``namespace``: ``reviews`` -> ``reviews.<ns>.svc...``."""
-    suffix = f".svc.{CLUSTER_DOMAIN.split('.', 1)[1]}"
-    if host.endswith(CLUSTER_DOMAIN) or "*" in host:
-        return host
-    parts = host.split(".")
-    if len(parts) == 1:
-        return f"{host}.{namespace}{suffix}"
-    if len(parts) == 2:
-        return f"{host}{suffix}"
-    if len(parts) == 3 and parts[2] == "svc":
-        return f"{host}.{CLUSTER_DOMAIN.split('.', 1)[1]}"
-    return host
-
-
 class _Reader:
     def __init__(self, hosts: dict[str, str], gateway: _GatewaySide) -> None:
         self.hosts = hosts
@@ -117,7 +102,7 @@ class _Reader:
     def destination_rule(self, obj: Mapping[str, Any]) -> None:
         meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
         where = f"DestinationRule {meta.get('namespace', 'default')}/{meta.get('name')}"
-        host = fqdn(str(spec.get("host", "")), meta.get("namespace") or "default")
+        host = resolve_host(str(spec.get("host", "")), meta.get("namespace") or "default")
         service = self.hosts.get(host)
         if service is None:
             return
@@ -136,7 +121,7 @@ class _Reader:
         meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
         namespace = meta.get("namespace") or "default"
         where = f"VirtualService {namespace}/{meta.get('name')}"
-        hosts = [fqdn(str(h), namespace) for h in spec.get("hosts") or []]
+        hosts = [resolve_host(str(h), namespace) for h in spec.get("hosts") or []]
         mine = [self.hosts[h] for h in hosts if h in self.hosts]
         gateways = spec.get("gateways") or ["mesh"]
         if not mine:
@@ -240,7 +225,7 @@ class _Reader:
         out = []
         for j, item in enumerate(raw):
             dest = item.get("destination") or {}
-            to = fqdn(str(dest.get("host", "")), vs["namespace"])
+            to = resolve_host(str(dest.get("host", "")), vs["namespace"])
             where = f"{path}.route[{j}]"
             if to != host:
                 self._refuse(service, "LD955", f"{where}.destination.host", f"sends to {to}, "
@@ -308,7 +293,8 @@ class _GatewaySide:
         if ingress is None or not ingress.entry:
             return cls(None, frozenset(), None, None, False)
         entry = design.service(ingress.entry)
-        return cls(_gateway_ref(ingress.gateway, design.namespace), frozenset(ingress.hosts),
+        return cls("/".join(gateway_key(ingress.gateway, design.namespace)),
+                   frozenset(ingress.hosts),
                    service_host(design, ingress.entry),
                    entry.routed_port if entry is not None else None,
                    ingress.strategy == "weighted")
@@ -321,10 +307,10 @@ class _GatewaySide:
                         findings: list[Finding]) -> None:
         """Read a VirtualService that routes none of the design's service hosts: the team's
         gateway route if it binds the ingress gateway for hosts the ingress serves."""
-        gateways = [_gateway_ref(str(g), namespace) for g in spec.get("gateways") or []]
+        gateways = ["/".join(gateway_key(str(g), namespace)) for g in spec.get("gateways") or []]
         hosts = {str(h) for h in spec.get("hosts") or []}
         if self.gateway is None or self.gateway not in gateways or \
-                not _hosts_meet(hosts, self.hosts):
+                not any(hosts_intersect(x, y) for x in hosts for y in self.hosts):
             return  # another gateway, or other hosts: the lanes' gateway route meets it not
         if self.where is not None:
             self._refuse(findings, where, f"a second team gateway route for the ingress hosts "
@@ -382,7 +368,7 @@ class _GatewaySide:
             return
         item = route[0]
         dest = item.get("destination") or {}
-        host = fqdn(str(dest.get("host", "")), namespace)
+        host = resolve_host(str(dest.get("host", "")), namespace)
         port = (dest.get("port") or {}).get("number")
         extra = sorted(set(item) - {"destination", "weight"})
         why = None
@@ -424,15 +410,3 @@ class _GatewaySide:
         findings.append(make("LD959", self.where, f"the ingress rules keep the team's paths "
                              f"({uri.kind} {uri.value}); other paths get 404 as before"))
         return adopted, self.where
-
-
-def _gateway_ref(name: str, namespace: str) -> str:
-    return name if "/" in name else f"{namespace}/{name}"
-
-
-def _hosts_meet(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> bool:
-    """True when a request could be for a host of both (``*`` meets every host)."""
-    def meets(x: str, y: str) -> bool:
-        return x == y or "*" in (x, y) or (x.startswith("*.") and y.endswith(x[1:])) or \
-            (y.startswith("*.") and x.endswith(y[1:]))
-    return any(meets(x, y) for x in a for y in b)
