@@ -316,6 +316,17 @@ class LaneDesign:
             return self.pass_through.trace_header or ""
         return self.route_header
 
+    def context_loss(self, service: str) -> str | None:
+        """Why ``service``'s calls lose the lane context (``does not propagate the lane
+        context``, ``forwards only x-request-id, not baggage``), or None when they keep it."""
+        svc = self.service(service)
+        if svc is None or self.keeps_context(service):
+            return None
+        if not svc.propagates:
+            return "does not propagate the lane context"
+        return (f"forwards only {', '.join(svc.forwards or ()) or 'no headers'}, not "
+                f"{self.context_header}")
+
     def keeps_context(self, service: str) -> bool:
         """True when ``service``'s outbound calls carry the lane context on: it propagates,
         and a fixed list of forwarded headers, if it has one, holds the context header."""

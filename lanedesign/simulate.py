@@ -316,16 +316,12 @@ def _explore_shape(design: LaneDesign, start: str, has_lane: bool,
         names.append(name)
         kept.append(context)
         calls.append([])
-        svc = services[name]
         known = []
         own_calls = calls_of(name, context)
         if own_calls:
             if not keeps[name] and context and name not in dropped:
                 dropped.add(name)
-                why = ("does not propagate the lane context" if not svc.propagates else
-                       f"forwards only {', '.join(svc.forwards or ()) or 'no headers'}, not "
-                       f"{design.context_header}")
-                warnings.append(f"context dropped: {name} {why}; its calls "
+                warnings.append(f"context dropped: {name} {design.context_loss(name)}; its calls "
                                 f"({', '.join(own_calls)}) are served by the baseline")
             for callee in reversed(own_calls):  # the order the per-path walk warned in
                 if callee not in services:

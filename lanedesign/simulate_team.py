@@ -140,9 +140,7 @@ class _RoutedWalk:
         own = () if note.status is not None else svc.calls_in(served)  # an abort: no app
         known = []
         if own and kept and not self.keeps[name]:
-            why = ("does not propagate the lane context" if not svc.propagates else
-                   f"forwards only {', '.join(svc.forwards or ()) or 'no headers'}, not "
-                   f"{self.design.context_header}")
+            why = self.design.context_loss(name)
             self._warn((name, ""), f"context dropped: {name} {why}; its calls "
                        f"({', '.join(own)}) are served by the baseline")
         for callee in own:

@@ -215,3 +215,15 @@ def test_with_ingress_path_adds_the_path_to_every_rule_and_makes_the_default_a_r
     assert enter(limited, {}, "/shop").lane == design.baseline
     assert enter(limited, header, "/other").status == 404  # the design before sent it on
     assert enter(design, header, "/other").lane == lane
+
+
+def test_context_loss_says_why_the_lane_is_lost():
+    from dataclasses import replace
+
+    design = examples.load("mock-baggage")
+    assert design.context_loss("mockb") is None
+    dropped = design.with_service(replace(design.service("mockb"), propagates=False))
+    assert dropped.context_loss("mockb") == "does not propagate the lane context"
+    listed = design.with_service(replace(design.service("mockb"),
+                                         forwards=("x-request-id",)))
+    assert listed.context_loss("mockb") == "forwards only x-request-id, not baggage"

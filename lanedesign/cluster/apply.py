@@ -123,24 +123,25 @@ class ApplyResult:
         elif status == "dry-run":
             lines.append("dry run, nothing written; the server accepted every object. "
                          "apply --yes would:")
-            lines += _by_phase(self.steps)
+            lines += by_phase(self.steps)
         elif status == "applied":
             lines.append(f"applied {len(self.done)} step(s):")
-            lines += _by_phase(self.done)
+            lines += by_phase(self.done)
         else:
             lines.append(f"stopped at {self.failed.text()}: {self.error}")  # type: ignore[union-attr]
             if self.error is not None and self.error.hint:
                 lines.append(f"  hint: {self.error.hint}")
             lines.append(f"applied {len(self.done)} step(s):")
-            lines += _by_phase(self.done) or ["  none"]
+            lines += by_phase(self.done) or ["  none"]
             lines.append(f"not applied {len(self.pending)} step(s):")
-            lines += _by_phase(self.pending)
+            lines += by_phase(self.pending)
             lines.append("every intermediate state keeps the routed subsets in place; fix the "
                          "cause and re-run apply to converge")
         return "\n".join(lines)
 
 
-def _by_phase(steps: Sequence[Step]) -> list[str]:
+def by_phase(steps: Sequence[Step]) -> list[str]:
+    """One line per step: its phase, then what it does (the summaries' step lists)."""
     return [f"  {s.phase:<8} {s.text()}" for s in steps]
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from ..emit import registry
 from ..findings import Finding, has_errors, make
 from .adopt import ADOPTED, records_of
-from .apply import DEFAULT_SETTLE_SECONDS, Progress, Step, run_steps
+from .apply import DEFAULT_SETTLE_SECONDS, Progress, Step, by_phase, run_steps
 from .client import DEFAULT_CONCURRENCY, Cluster, ObjectRef
 from .errors import ApiError, ClusterError
 from .plan import owned_objects
@@ -86,21 +86,17 @@ class RemoveResult:
         elif status == "dry-run":
             lines.append("dry run, nothing written; the server accepted every step. "
                          "remove --yes would:")
-            lines += _by_phase(self.steps)
+            lines += by_phase(self.steps)
         elif status == "removed":
             lines.append(f"done, {len(self.done)} step(s):")
-            lines += _by_phase(self.done)
+            lines += by_phase(self.done)
         else:
             lines.append(f"stopped at {self.failed.text()}: {self.error}")  # type: ignore[union-attr]
             lines.append(f"done {len(self.done)} step(s):")
-            lines += _by_phase(self.done) or ["  none"]
+            lines += by_phase(self.done) or ["  none"]
             lines.append("the team's objects recreated so far stay; run remove again to "
                          "finish")
         return "\n".join(lines)
-
-
-def _by_phase(steps: Sequence[Step]) -> list[str]:
-    return [f"  {s.phase:<8} {s.text()}" for s in steps]
 
 
 def remove(cluster: Cluster, group: str, dry_run: bool = False,

@@ -18,7 +18,7 @@ from graphviz import Digraph, nohtml
 
 from ..model import LaneDesign, Service
 from ..simulate import MAX_HOPS, Hop, Trace, lane_resolver, walk
-from .hints import serving_hint
+from .hints import context_loss_label, serving_hint
 from .svg import (
     EDGE_COLOUR,
     FADED_COLOUR,
@@ -281,10 +281,10 @@ class _Painter:
         for lane, how in served:
             by_lane.setdefault(lane, []).append(how)
         lines = [svc.name, " | ".join(_served_text(lane, hows) for lane, hows in by_lane.items())]
-        keeps = self.design.keeps_context(svc.name)
-        if not keeps:
-            lines.append("drops the lane context" if not svc.propagates else
-                         f"does not forward {self.design.context_header}")
+        lost = context_loss_label(self.design, svc.name)
+        keeps = lost is None
+        if lost is not None:
+            lines.append(lost)
         fills = [self.colours.get(lane, UNKNOWN_FILL) for lane in by_lane]
         attrs = {
             "label": _label(*lines),

@@ -41,9 +41,16 @@ def serving_hint(design: LaneDesign, lane: str | None, service: str,
             lines.append(f"served by {by}")
     if reached is False:
         lines.append("not reached from the entry service (drawn from the routing table)")
-    svc = design.service(service)
-    if svc is not None and not design.keeps_context(service):
-        why = ("drops the lane context" if not svc.propagates else
-               f"does not forward {design.context_header}")
-        lines.append(f"{why}: everything it calls goes to the baseline")
+    lost = context_loss_label(design, service)
+    if lost is not None:
+        lines.append(f"{lost}: everything it calls goes to the baseline")
     return "\n".join(lines)
+
+
+def context_loss_label(design: LaneDesign, service: str) -> str | None:
+    """The diagram's short word for an app that loses the lane context, or None."""
+    svc = design.service(service)
+    if svc is None or design.keeps_context(service):
+        return None
+    return ("drops the lane context" if not svc.propagates else
+            f"does not forward {design.context_header}")
