@@ -127,16 +127,21 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def voila_large(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The designer on a synthetic design of 50 services and 10 lanes, served by Voila."""
     home = tmp_path_factory.mktemp("voila-large")
-    book = nbformat.v4.new_notebook()
-    book.cells = [nbformat.v4.new_code_cell(
+    yield from _voila(_one_cell(home, "large", (
         f"import sys\nsys.path.insert(0, {str(ROOT / 'tests')!r})\n"
         "from synthetic import layered_design\nfrom lanedesign.widgets import Designer\n"
-        "Designer(layered_design(50, 10))")]
+        "Designer(layered_design(50, 10))")), home)
+
+
+def _one_cell(home: Path, name: str, source: str) -> Path:
+    """A notebook of one code cell in ``home`` (what Voila serves)."""
+    book = nbformat.v4.new_notebook()
+    book.cells = [nbformat.v4.new_code_cell(source)]
     book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                    "language": "python"}
-    path = home / "large.ipynb"
+    path = home / f"{name}.ipynb"
     nbformat.write(book, path)
-    yield from _voila(path, home)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -539,27 +544,27 @@ def voila_bookinfo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     the team routing of reviews and ratings."""
     home = tmp_path_factory.mktemp("voila-bookinfo")
     (home / "bookinfo.yaml").write_text(BOOKINFO, encoding="utf-8")
-    book = nbformat.v4.new_notebook()
-    book.cells = [nbformat.v4.new_code_cell(
+    yield from _voila(_one_cell(home, "bookinfo", (
         # this checkout's lanedesign, whichever one the kernel's Python has installed
         f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
         "from lanedesign.widgets import Designer\n"
-        f"Designer({str(home / 'bookinfo.yaml')!r})")]
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                   "language": "python"}
-    path = home / "bookinfo.ipynb"
-    nbformat.write(book, path)
-    yield from _voila(path, home)
+        f"Designer({str(home / 'bookinfo.yaml')!r})")), home)
 
 
-def test_ports_version_calls_and_a_lost_lane_in_voila(voila_bookinfo: str, page) -> None:
-    page.goto(voila_bookinfo)
+def _bookinfo_services(page, url: str, service: str):
+    """The Bookinfo designer's Services tab with ``service`` chosen; the service list."""
+    page.goto(url)
     page.locator(f"{CANVAS} svg.ld-canvas-svg g.ld-service").first.wait_for(
         timeout=START_TIMEOUT * 1000)
     _tab(page, "Services")
     services = page.locator(".ld-designer .widget-select select").first
     services.wait_for(timeout=60_000)
-    services.select_option("reviews")
+    services.select_option(service)
+    return services
+
+
+def test_ports_version_calls_and_a_lost_lane_in_voila(voila_bookinfo: str, page) -> None:
+    services = _bookinfo_services(page, voila_bookinfo, "reviews")
     ports = page.locator(".ld-designer table.ld-ports")
     expect(ports).to_contain_text("tcp-metrics")
     expect(ports).to_contain_text("TCP: no header routing")
@@ -582,15 +587,8 @@ def test_ports_version_calls_and_a_lost_lane_in_voila(voila_bookinfo: str, page)
 
 def test_a_services_team_routing_is_shown_and_dropped_in_voila(voila_bookinfo: str,
                                                                  page) -> None:
-    page.goto(voila_bookinfo)
-    page.locator(f"{CANVAS} svg.ld-canvas-svg g.ld-service").first.wait_for(
-        timeout=START_TIMEOUT * 1000)
-    _tab(page, "Services")
-    services = page.locator(".ld-designer .widget-select select").first
-    services.wait_for(timeout=60_000)
-    services.select_option("ratings")
+    services = _bookinfo_services(page, voila_bookinfo, "ratings")
     routing = page.locator(".ld-designer ul.ld-routing")
-    _shot(page, "debug.png")
     expect(routing).to_contain_text("route: end-user exact jason -> v1 (fault delay 7s)")
     expect(routing).to_contain_text("DestinationRule policy: connectionPool")
     expect(routing).to_contain_text("extra subsets: v2-mysql (version=v2-mysql)")
