@@ -546,13 +546,7 @@ def _service_route_overlap(route: dict, ours: dict, host: str, age: _Age,
                            paths: _Paths) -> Overlap:
     team = describe_http_route(route)
     if ours["kind"] == "HTTPRoute":
-        first = route if age.gateway_api(route) < age.gateway_api(ours) else ours
-        lost = [f"requests that a more specific rule of {_ref(route)} matches leave the "
-                f"lanes of {_ref(ours)}"]
-        if _has_catch_all(route) and _has_catch_all(ours):
-            later = ours if first is route else route
-            lost.append(f"the catch-all rule of {_ref(later)} (an equal match goes to the "
-                        f"older route, {_ref(first)})")
+        lost = _lost_by_precedence(route, ours, age, f"leave the lanes of {_ref(ours)}")
         message = (f"{_ref(route)} ({age.when(route)}) is also attached to the Service of "
                    f"{host}; HTTPRoutes on one parent are merged by the Gateway API's "
                    f"precedence (the more specific match first, a tie to the older route). "
@@ -573,16 +567,24 @@ def _service_route_overlap(route: dict, ours: dict, host: str, age: _Age,
     return _overlap("service-route", route, ours, host, kept, lost, message, paths)
 
 
-def _gateway_route_overlap(route: dict, ours: dict, gateway: tuple[str, str],
-                           hosts: list[str], age: _Age) -> Overlap:
-    team = describe_http_route(route) if route["kind"] == "HTTPRoute" else ""
-    gw = "/".join(gateway)
-    lost = [f"requests that a more specific rule of {_ref(route)} matches do not enter a lane"]
+def _lost_by_precedence(route: dict, ours: dict, age: _Age, what: str) -> list[str]:
+    """What the lanes lose where the Gateway API merges ``route``'s rules with ``ours`` by
+    precedence: the requests a more specific rule of the team's takes, and, when both have
+    a catch-all, the younger one's (a tie goes to the older route)."""
+    lost = [f"requests that a more specific rule of {_ref(route)} matches {what}"]
     if _has_catch_all(route) and _has_catch_all(ours):
         first = route if age.gateway_api(route) < age.gateway_api(ours) else ours
         later = ours if first is route else route
         lost.append(f"the catch-all rule of {_ref(later)} (an equal match goes to the older "
                     f"route, {_ref(first)})")
+    return lost
+
+
+def _gateway_route_overlap(route: dict, ours: dict, gateway: tuple[str, str],
+                           hosts: list[str], age: _Age) -> Overlap:
+    team = describe_http_route(route) if route["kind"] == "HTTPRoute" else ""
+    gw = "/".join(gateway)
+    lost = _lost_by_precedence(route, ours, age, "do not enter a lane")
     message = (f"{_ref(route)} ({age.when(route)}) is attached to the design's gateway {gw} "
                f"for {', '.join(hosts)}; the Gateway API merges its rules with the lanes' by "
                f"precedence (the more specific match first, a tie to the older route). Lost: "
