@@ -363,7 +363,7 @@ class LaneDesign:
             return team.labels
         return lane.labels if lane is not None else ()
 
-    @property
+    @cached_property  # asked on every simulated request, like team_steered
     def has_lane_calls(self) -> bool:
         """True when some version calls other services than its service's ``calls``."""
         return any(s.lane_calls for s in self.services)
