@@ -147,16 +147,21 @@ def _one_cell(home: Path, name: str, source: str) -> Path:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``make lab``'s notebook in JupyterLab, copied to a scratch folder (autosave stays there)."""
+    # without its stored outputs, so numbered prompts prove that this run executed the cells
+    yield from _lab(tmp_path_factory.mktemp("lab-home"), "02-designer.ipynb", stored=False)
+
+
+def _lab(home: Path, notebook: str, *, stored: bool) -> Iterator[str]:
+    """JupyterLab on a copy of ``notebooks/<notebook>``: with its stored outputs, as a reader
+    meets it after a clone (untrusted), or without them."""
     _tool("jupyter-lab", "lab")
-    home = tmp_path_factory.mktemp("lab-home")
     root = home / "work"
     root.mkdir()
-    # without its stored outputs, so numbered prompts prove that this run executed the cells
-    book = nbformat.read(ROOT / "notebooks" / "02-designer.ipynb", as_version=4)
+    book = nbformat.read(ROOT / "notebooks" / notebook, as_version=4)
     for cell in book.cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and not stored:
             cell.outputs, cell.execution_count = [], None
-    nbformat.write(book, root / "02-designer.ipynb")
+    nbformat.write(book, root / notebook)
     settings = home / "settings"
     # no "Jupyter news?" toast over the page; keep every cell in the DOM
     for plugin, values in {"apputils-extension/notification": {"fetchNews": "false",
@@ -170,7 +175,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
            "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={root}",
            f"--LabApp.user_settings_dir={settings}", "--LabApp.expose_app_in_browser=True"]
-    url = f"http://127.0.0.1:{port}/lab/tree/02-designer.ipynb?token={token}"
+    url = f"http://127.0.0.1:{port}/lab/tree/{notebook}?token={token}"
     with _served(cmd, url, home) as served:
         yield served
 
