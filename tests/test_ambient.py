@@ -400,3 +400,48 @@ def test_a_service_label_opting_out_wins_over_the_namespace() -> None:
     mesh = mesh_of(AMBIENT, objects)
     assert mesh.waypoint("default", "mockc") is None
     assert mesh.waypoint("default", "mockb") == ("default", "waypoint")
+
+
+# -- the cluster: labels are written, never owned, never created, never pruned ---------------------
+GATEWAY_KINDS = (("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute"),
+                 ("gateway.networking.k8s.io", "v1", "gateways", "Gateway"))
+
+
+def test_apply_labels_the_app_services_and_prune_never_deletes_them(tmp_path: Path) -> None:
+    from istio_workloads import service_object
+    from kube_servers import StandInServed
+    from kube_standin import CORE, running
+
+    from lanedesign.cluster import apply, connect, diff
+
+    design = AMBIENT.with_waypoint(scope="service")
+    apps = [service_object(s, "default", {"app": s}, 8000) for s in ("mocka", "mockb", "mockc")]
+    with running(tmp_path, *GATEWAY_KINDS, *CORE) as run, connect(run.kubeconfig) as cluster:
+        served = StandInServed(run)
+        for app in apps[:2]:
+            served.add(app)
+        plan = diff(cluster, emit_gateway_api(design), design.name)
+        rejected = [(c.ref.name, c.reason) for c in plan.of("rejected")]
+        # mockc's Service is missing: the label alone would create a bare Service
+        assert rejected == [("mockc", "lanedesign only labels it; it must exist")]
+        assert {c.ref.name for c in plan.of("create") if c.ref.kind == "Service"} >= {
+            "mocka-s1", "mocka-s2"}
+        assert not [c for c in plan.of("conflict")]  # the app's Services are not ours, yet
+        served.add(apps[2])
+        done = apply(cluster, emit_gateway_api(design), design.name, settle_seconds=0)
+        assert done.failed is None
+        live = served.live(apps[0])
+        assert live is not None
+        assert live["metadata"]["labels"] == {"app": "mocka",
+                                              "istio.io/use-waypoint": "mocka-waypoint"}
+        assert live["spec"]["selector"] == {"app": "mocka"}  # the rest is the app's own
+        again = diff(cluster, emit_gateway_api(design), design.name)
+        assert {c.action for c in again.changes} == {"unchanged"}
+        # back to sidecars, with prune: the version Services go, the app's Services stay
+        sidecar = design.with_data_plane("sidecar")
+        pruned = apply(cluster, emit_gateway_api(sidecar), design.name, prune=True,
+                       settle_seconds=0)
+        assert pruned.failed is None
+        deleted = {s.ref.name for s in pruned.done if s.verb == "delete"}
+        assert not deleted & {"mocka", "mockb", "mockc"}
+        assert all(served.live(app) is not None for app in apps)
