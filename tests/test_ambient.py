@@ -445,3 +445,42 @@ def test_apply_labels_the_app_services_and_prune_never_deletes_them(tmp_path: Pa
         deleted = {s.ref.name for s in pruned.done if s.verb == "delete"}
         assert not deleted & {"mocka", "mockb", "mockc"}
         assert all(served.live(app) is not None for app in apps)
+
+
+@pytest.mark.kube
+def test_a_real_api_server_labels_the_namespace_and_never_prunes_it(control_plane,
+                                                                    tmp_path: Path) -> None:
+    """kube-apiserver with the v1.6.1 CRDs: every ambient object passes a strict dry run, the
+    Namespace gets the one label (its own stay), and a sidecar prune leaves it."""
+    from test_emit_gateway_api import dry_run
+
+    from lanedesign.cluster import apply, connect, diff
+
+    control_plane.reset()
+    try:
+        for waypoint in (Waypoint(), Waypoint(scope="service")):
+            for obj in emit_gateway_api(AMBIENT.with_(waypoint=waypoint), with_gateway=True):
+                if not (obj["kind"] == "Service" and "spec" not in obj):  # the app's: absent
+                    dry_run(control_plane, obj)
+        with connect(control_plane.kubeconfig(tmp_path)) as cluster:
+            done = apply(cluster, emit_gateway_api(AMBIENT), AMBIENT.name, settle_seconds=0)
+            assert done.failed is None
+            namespace = control_plane.get({"apiVersion": "v1", "kind": "Namespace",
+                                           "metadata": {"name": "default"}})
+            assert namespace["metadata"]["labels"] == {
+                "kubernetes.io/metadata.name": "default", "istio.io/use-waypoint": "waypoint"}
+            plan = diff(cluster, emit_gateway_api(AMBIENT), AMBIENT.name)
+            assert {c.action for c in plan.changes} == {"unchanged"}
+            sidecar = AMBIENT.with_data_plane("sidecar")
+            pruned = apply(cluster, emit_gateway_api(sidecar), AMBIENT.name, prune=True,
+                           settle_seconds=0)
+            assert pruned.failed is None
+            assert not [s for s in pruned.done if s.ref.kind in ("Namespace", "Gateway")]
+            left = control_plane.get({"apiVersion": "v1", "kind": "Namespace",
+                                      "metadata": {"name": "default"}})
+            assert left["metadata"]["labels"]["istio.io/use-waypoint"] == "waypoint"
+    finally:
+        # reset() deletes objects, not a Namespace's labels: the next tests share the server
+        control_plane.request("PATCH", "/api/v1/namespaces/default", {"metadata": {
+            "labels": {"istio.io/use-waypoint": None}}}, [], "application/merge-patch+json")
+        control_plane.reset()
