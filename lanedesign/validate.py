@@ -615,9 +615,10 @@ def _waypoint_names(d: LaneDesign) -> Iterator[Finding]:
             yield make("LD645", "spec.waypoint.name", f"{d.waypoint.name!r} is not a DNS-1123 "
                        "label")
         return
+    routed = set(d.waypoint_services())
     for i, svc in enumerate(d.services):
         name = d.waypoint_for(svc.name)
-        if svc.name in d.waypoint_services() and not is_dns1123_label(name):
+        if svc.name in routed and not is_dns1123_label(name):
             yield make("LD645", f"spec.services[{i}].name", f"the waypoint of {svc.name!r} "
                        f"would be called {name!r}, which is not a DNS-1123 label")
 

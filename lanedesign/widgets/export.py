@@ -101,7 +101,8 @@ def download_link(text: str, filename: str, label: str) -> str:
 
 
 DATA_PLANES_HELP = (
-    "<table class='ld-data-planes' style='font-size:12px;border-collapse:collapse'>"
+    "<table class='ld-data-planes' style='font-size:12px;border-collapse:collapse;"
+    "margin-bottom:8px'>"
     "<tr><th></th><th style='text-align:left;padding:0 12px'>sidecar</th>"
     "<th style='text-align:left;padding:0 12px'>ambient</th></tr>"
     "<tr><td><b>who routes</b></td><td style='padding:0 12px'>the caller's sidecar, on every "
