@@ -18,10 +18,13 @@ from .codec import parse_yaml_documents as parse_yaml_documents  # the old impor
 from .fields import FieldReader, Loaded, is_type, join_path, typename
 from .findings import make
 from .model import (
+    DATA_PLANES,
+    DEFAULT_WAYPOINT,
     METHODS,
     MODES,
     ROUTE_SETTINGS,
     STRATEGIES,
+    WAYPOINT_SCOPES,
     Ingress,
     IngressRule,
     Lane,
@@ -34,6 +37,7 @@ from .model import (
     ServicePort,
     TeamRoute,
     TeamSubset,
+    Waypoint,
 )
 
 API_VERSION = "lanedesign/v1alpha1"
@@ -92,7 +96,8 @@ class _DesignReader(FieldReader):
     def _spec(self, name: str, spec: dict) -> LaneDesign:
         p = "spec"
         self._fields(spec, p, ("namespace", "mode", "routeHeader", "passThrough", "baseline",
-                               "fallback", "services", "lanes", "ingress"))
+                               "fallback", "services", "lanes", "ingress", "dataPlane",
+                               "waypoint"))
         pass_through = self._mapping(spec.get("passThrough"), "spec.passThrough") or {}
         self._fields(pass_through, "spec.passThrough", ("method", "traceHeader", "baggageKey"))
         ingress_raw = self._mapping(spec.get("ingress"), "spec.ingress")
@@ -112,6 +117,23 @@ class _DesignReader(FieldReader):
             services=self._list_of_mappings(spec, "services", p, self._service, required=True),
             lanes=self._list_of_mappings(spec, "lanes", p, self._lane, required=True),
             ingress=None if ingress_raw is None else self._ingress(ingress_raw, "spec.ingress"),
+            data_plane=self._choice(spec, "dataPlane", p, DATA_PLANES, "sidecar"),
+            waypoint=self._waypoint(spec.get("waypoint"), "spec.waypoint"),
+        )
+
+    def _waypoint(self, value: Any, path: str) -> Waypoint:
+        raw = self._mapping(value, path)
+        if raw is None:
+            return Waypoint()
+        self._fields(raw, path, ("name", "scope", "create"))
+        create = raw.get("create", True)
+        if not isinstance(create, bool):
+            self._add("LD004", join_path(path, "create"), "`create` must be true or false")
+            create = True
+        return Waypoint(
+            name=self._str(raw, "name", path, DEFAULT_WAYPOINT),
+            scope=self._choice(raw, "scope", path, WAYPOINT_SCOPES, "namespace"),
+            create=create,
         )
 
     def _service(self, raw: dict, path: str) -> Service:
@@ -306,6 +328,11 @@ def design_to_dict(design: LaneDesign) -> dict[str, Any]:
         }),
         "baseline": design.baseline,
     }
+    if design.data_plane != "sidecar":
+        spec["dataPlane"] = design.data_plane
+    waypoint = _waypoint_to_dict(design.waypoint)
+    if waypoint:
+        spec["waypoint"] = waypoint
     if design.fallback:
         spec["fallback"] = flow(dict(design.fallback))
     spec["services"] = [_service_to_dict(s) for s in design.services]
@@ -321,6 +348,19 @@ def design_to_dict(design: LaneDesign) -> dict[str, Any]:
         "metadata": {"name": design.name},
         "spec": spec,
     }
+
+
+def _waypoint_to_dict(waypoint: Waypoint) -> dict[str, Any]:
+    """The fields that differ from the defaults (an empty dict when all are default)."""
+    default = Waypoint()
+    out: dict[str, Any] = {}
+    if waypoint.name != default.name:
+        out["name"] = waypoint.name
+    if waypoint.scope != default.scope:
+        out["scope"] = waypoint.scope
+    if waypoint.create != default.create:
+        out["create"] = waypoint.create
+    return out
 
 
 def _service_to_dict(service: Service) -> dict[str, Any]:

@@ -604,3 +604,22 @@ def test_a_services_team_routing_is_shown_and_dropped_in_voila(voila_bookinfo: s
     expect(routing).to_have_count(0)
     services.select_option("reviews")  # only ratings' was dropped
     expect(routing).to_contain_text("route: end-user exact jason -> v2")
+
+
+def test_the_export_tabs_data_plane_switch_in_voila(voila: str, page) -> None:
+    """The ambient example: the Istio target is refused with its reason, the Gateway API
+    preview holds the waypoint and the namespace label; switched to sidecars, neither."""
+    page.goto(voila)
+    page.wait_for_selector(".ld-designer", timeout=START_TIMEOUT * 1000)
+    _tab(page, "Export")
+    page.locator(".ld-data-planes").wait_for(timeout=30_000)
+    page.locator("select:visible").filter(has_text="mock-ambient").select_option("mock-ambient")
+    page.locator("button:visible", has_text="Open example").click()
+    page.locator(".ld-msg-error:visible", has_text="LD640").wait_for(timeout=30_000)
+    page.locator(".widget-toggle-button:visible", has_text="Gateway API").click()
+    preview = page.locator("pre.ld-yaml:visible")
+    expect(preview).to_contain_text("gatewayClassName: istio-waypoint", timeout=30_000)
+    expect(preview).to_contain_text("istio.io/use-waypoint: waypoint")
+    _shot(page, "designer-export-ambient.png")
+    page.locator(".widget-toggle-button:visible", has_text="sidecar").click()
+    expect(preview).not_to_contain_text("istio-waypoint", timeout=30_000)

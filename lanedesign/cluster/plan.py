@@ -21,7 +21,7 @@ from typing import Any
 
 from ..codec import dump_sorted
 from ..emit import registry
-from ..emit.common import GROUP_LABEL, MANAGED_BY, MANAGER
+from ..emit.common import GROUP_LABEL, MANAGED_BY, MANAGER, labels_only
 from ..findings import Finding, make
 from ..model import LaneDesign
 from .adopt import Adoption, annotate, carry, choose, has_records
@@ -199,7 +199,7 @@ def diff(cluster: Cluster, objects: Sequence[dict], group: str,
         raise ValueError("adopting needs the design: it must carry the team's routing")
     objects = tuple(copy.deepcopy(o) for o in objects)
     for obj in objects:
-        if owner_group(obj) != group:
+        if owner_group(obj) != group and not labels_only(obj):
             raise ValueError(f"{ObjectRef.of(obj)} lacks the labels {MANAGED_BY}={MANAGER} and "
                              f"{GROUP_LABEL}={group}; lanedesign applies only what it owns")
     cluster.require((o["apiVersion"], o["kind"]) for o in objects)
@@ -270,7 +270,11 @@ def _change(cluster: Cluster, obj: dict, group: str, force: bool,
     live = known.get(ref, _UNREAD)
     if live is _UNREAD:
         live = cluster.get(ref)
-    if live is not None and owner_group(live) != group:
+    if labels_only(obj):
+        if live is None:  # applied, the label alone would create a bare Namespace or Service
+            return Change(ref, "rejected", reason="lanedesign only labels it; it must exist",
+                          desired=obj)
+    elif live is not None and owner_group(live) != group:
         other = owner_group(live)
         reason = (f"owned by lane group {other!r}" if other else
                   "exists without lanedesign's ownership labels") + "; left untouched"
