@@ -13,6 +13,7 @@ from .model import (
     RequestMatch,
     Service,
     StringMatch,
+    Topic,
 )
 from .pipeline import Exported, check_and_export
 from .simulate import (
@@ -40,6 +41,7 @@ __all__ = [
     "Service",
     "StateGraph",
     "StringMatch",
+    "Topic",
     "Trace",
     "__version__",
     "check_and_export",
