@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from .matching import request_matches
 from .model import LaneDesign
 from .names import is_dns1123_label
+from .simulate_queues import Messages
 
 # The result types live in ``stategraph`` and a team's routing in ``simulate_team``; they are
 # named here too, so that ``lanedesign.simulate`` stays the one place a caller imports from.
@@ -306,7 +307,8 @@ def _explore_shape(design: LaneDesign, start: str, has_lane: bool,
     cyclic = False
     keeps = {name: design.keeps_context(name) for name in services}
     holder = design.lane(lane) if lane is not None else None
-    queues = _Queues(design, lane, services, warnings) if design.has_queues else None
+    queues = Messages(design, lane, services, warnings) if design.has_queues else None
+    serve = design.serving_lane_resolver()
     via: list[list[str | None]] = []
     pinned: dict[int, str] = {}
 
@@ -362,7 +364,10 @@ def _explore_shape(design: LaneDesign, start: str, has_lane: bool,
             known.reverse()
         if queues is not None:
             via.append([])
-            for message in queues.messages(name, context, keeps[name], pin):
+            # the producer's serving lane is what it writes as the filter key
+            producing = pin if pin is not None else (serve(lane, name) if context
+                                                     else baseline)
+            for message in queues.messages(name, producing, context and keeps[name]):
                 warn_cycle(name, message[0])
                 known.append(message)
         callees.append(tuple(known))
@@ -407,86 +412,6 @@ def _explore_shape(design: LaneDesign, start: str, has_lane: bool,
     return Shape(tuple(names), tuple(kept), tuple(tuple(c) for c in calls), tuple(finish),
                  cyclic, tuple(warnings), kept_index, away,
                  tuple(tuple(v) for v in via), pinned)
-
-
-class _Queues:
-    """Where a state's messages go (docs/queues.md), for one chain lane.
-
-    The producer writes its own serving lane as the message's filter key and the chain's
-    lane as its tag (when it keeps the context). A filtering consumer's version in the
-    filter key's lane takes the message; if that lane lacks the consumer, its fallback
-    target's (loose mode) or nobody (strict mode). A consumer that does not filter: any
-    version may take it; the simulator shows the baseline's. An untagged message: the
-    baseline's consumer, and its calls carry no lane.
-    """
-
-    def __init__(self, design: LaneDesign, lane: str | None, services: Mapping[str, Any],
-                 warnings: list[str]) -> None:
-        self.design, self.lane, self.services, self.warnings = design, lane, services, warnings
-        self.serve = design.serving_lane_resolver()
-        self.baseline = design.baseline
-        self.strict = design.mode == "strict"
-        self.warned: set[tuple[str, ...]] = set()
-        self.consumers: dict[str, list[str]] = {}
-        for name, svc in services.items():
-            for topic in svc.consumes:
-                self.consumers.setdefault(topic, []).append(name)
-
-    def _warn(self, key: tuple[str, ...], text: str) -> None:
-        if key not in self.warned:
-            self.warned.add(key)
-            self.warnings.append(text)
-
-    def messages(self, name: str, context: bool, keeps: bool, pin: str | None,
-                 ) -> list[tuple[str, bool, str | None, str]]:
-        """``(consumer, context, pinned lane, topic)`` for each message ``name`` publishes
-        from its state (``context``: the chain's lane carried into it; ``keeps``: it carries
-        the lane on; ``pin``: its state's pinned lane)."""
-        out = []
-        # the producer's serving lane: what it writes as the filter key
-        producing = pin if pin is not None else (
-            self.serve(self.lane, name) if context else self.baseline)
-        tagged = context and keeps  # a producer that drops the context writes no tag
-        for topic in self.services[name].publishes:
-            for consumer in self.consumers.get(topic, ()):
-                found = self._consumer(name, producing, tagged, topic, consumer)
-                if found is not None:
-                    out.append(found)
-        return out
-
-    def _consumer(self, producer: str, producing: str, tagged: bool, topic: str,
-                  consumer: str) -> tuple[str, bool, str | None, str] | None:
-        if not tagged:  # an untagged message: the baseline's consumer, calls carry no lane
-            return (consumer, False, None, topic)
-        own = self.serve(self.lane, consumer)  # who would serve a call to it in this chain
-        if not self.services[consumer].filters_by_lane:
-            versions = [ln.name for ln in self.design.lanes if ln.holds(consumer)]
-            self._warn(("compete", topic, consumer),
-                       f"{consumer} does not filter {topic} by lane: any of its versions "
-                       f"({', '.join(versions)}) may take the message; shown: the baseline's "
-                       f"({self.baseline})")
-            return _pinned(consumer, topic, self.baseline, own)
-        holder = self.design.lane(producing)
-        if self.strict and holder is not None and not holder.holds(consumer):
-            self._warn(("strict", topic, producing, consumer),
-                       f"message on {topic} from {producer}@{producing} is never consumed: "
-                       f"strict lane {producing} has no {consumer} (no fallback in strict "
-                       "mode)")
-            return None
-        taker = self.serve(producing, consumer)
-        if taker != producing:
-            self._warn(("fallback", topic, producing, consumer),
-                       f"lane {producing} publishes to {topic} but has no {consumer}: its "
-                       f"messages reach {consumer}@{taker} only if that consumer also takes "
-                       f"filter key {producing} (ASM calls this deployment illegal)")
-        return _pinned(consumer, topic, taker, own)
-
-
-def _pinned(consumer: str, topic: str, taker: str, own: str,
-            ) -> tuple[str, bool, str | None, str]:
-    """The consumer's state: the chain's usual one when the taker is the lane that would
-    serve a call to it anyway, else one pinned to the taker's lane."""
-    return (consumer, True, None if taker == own else taker, topic)
 
 
 def walk(design: LaneDesign, start: str, lane: str | None,

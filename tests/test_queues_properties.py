@@ -10,7 +10,17 @@ from hypothesis import HealthCheck, given, settings
 from queue_interpreter import QueueRules, Step
 from strategies import designs_with_topics
 
-from lanedesign.model import Lane, LaneDesign, Service, Topic
+from lanedesign.model import (
+    Lane,
+    LaneDesign,
+    RequestMatch,
+    RouteDestination,
+    Routing,
+    Service,
+    StringMatch,
+    TeamRoute,
+    Topic,
+)
 from lanedesign.simulate import explore, simulate
 
 PROPERTY = settings(max_examples=250, deadline=None,
@@ -23,7 +33,7 @@ def simulated(design: LaneDesign, lane: str | None) -> list[Step]:
         graph, _ = explore(design, entry, None)
         tree = graph.tree(None)
     else:
-        tree = simulate(design, lane=lane).tree(None)
+        tree = simulate(design, {}, lane=lane).tree(None)
     assert not tree.more_paths
     return [Step(h.depth, h.caller, h.service, h.lane, h.context, h.topic) for h in tree.hops]
 
@@ -68,6 +78,24 @@ def test_each_lanes_message_reaches_the_consumer_the_producers_lane_decides(desi
             expected = [(c, rules.serving(onward, c)) for c in rules.calls(step.service, step.lane)
                         if c in rules.services and c not in above | {step.service}]
             assert calls == expected
+
+
+QA_ROUTE = Routing(routes=(TeamRoute("qa", (RequestMatch(headers=(
+    ("x-user", StringMatch("exact", "qa")),)),), (RouteDestination("unused"),)),))
+
+
+@PROPERTY
+@given(designs_with_topics())
+def test_the_routed_walk_follows_messages_by_the_same_rule(design):
+    """Where teams' routes steer (a route no request here matches), the other walk
+    (simulate_team) must still agree with the interpreter through every topic."""
+    steered = design
+    for name in design.service_names:
+        steered = steered.with_routing(name, QA_ROUTE)
+    assert steered.team_steered
+    rules = QueueRules(design)
+    for lane in design.lane_names:
+        assert simulated(steered, lane) == rules.walk(design.ingress.entry, lane), lane
 
 
 def t6() -> LaneDesign:
