@@ -278,11 +278,14 @@ class StateGraph:
                             len(path), *((note.route, note.fault, note.status) if note
                                          else ()), topic=topic))
             here = (*path, name)
-            callees = self.calls[i]
-            topics = via[i] if via else (None,) * len(callees)
-            for j, edge in zip(reversed(callees), reversed(topics)):
+            if via:  # a design with topics: each edge may be a message
+                for j, edge in zip(reversed(self.calls[i]), reversed(via[i])):
+                    if names[j] not in here:
+                        stack.append((i, j, here, edge))
+                continue
+            for j in reversed(self.calls[i]):
                 if names[j] not in here:
-                    stack.append((i, j, here, edge))
+                    stack.append((i, j, here, None))
         if not stack:
             return Tree(tuple(hops))
         total = self.paths
