@@ -324,14 +324,17 @@ def _explore_shape(design: LaneDesign, start: str, has_lane: bool,
         return svc.calls_in(fallback.get(name, baseline) if context and holder is not None
                             else baseline)
 
-    def warn_cycle(name: str, callee: str) -> bool:
-        """True (and a warning, once) when calling ``callee`` goes back onto the path."""
+    def warn_cycle(name: str, callee: str, topic: str | None = None) -> bool:
+        """True (and a warning, once) when calling ``callee`` (or sending it a message on
+        ``topic``) goes back onto the path."""
         nonlocal cyclic
         if callee in on_path or callee == name:
             cyclic = True
             if (name, callee) not in warned:
                 warned.add((name, callee))
-                warnings.append(f"cycle: {name} calls {callee}, already on the path "
+                how = f"calls {callee}" if topic is None else (
+                    f"publishes to {topic}, which {callee} consumes,")
+                warnings.append(f"cycle: {name} {how} already on the path "
                                 f"{' -> '.join((*path, name))}; not followed")
             return True
         return False
@@ -368,7 +371,7 @@ def _explore_shape(design: LaneDesign, start: str, has_lane: bool,
             producing = pin if pin is not None else (serve(lane, name) if context
                                                      else baseline)
             for message in queues.messages(name, producing, context and keeps[name]):
-                warn_cycle(name, message[0])
+                warn_cycle(name, message[0], message[3])
                 known.append(message)
         callees.append(tuple(known))
         path.append(name)

@@ -172,8 +172,9 @@ class _RoutedWalk:
                 consumer = message[0]
                 if consumer in self.on_path or consumer == name:
                     self.cyclic = True
-                    self._warn((name, consumer), f"cycle: {name} calls {consumer}, already "
-                               f"on the path {' -> '.join((*self.path, name))}; not followed")
+                    self._warn((name, consumer), f"cycle: {name} publishes to {message[3]}, "
+                               f"which {consumer} consumes, already on the path "
+                               f"{' -> '.join((*self.path, name))}; not followed")
                 known.append(message)
         self.callees.append(tuple(known))
         self.path.append(name)

@@ -170,7 +170,9 @@ def designs_with_topics(draw, max_services: int = 6) -> LaneDesign:
     tests = [ln for ln in design.lanes if ln.name != design.baseline and ln.services]
     if design.mode == "strict" and tests and draw(st.booleans()):
         lane = draw(st.sampled_from(tests))
-        gone = draw(st.sampled_from(lane.services))
+        # a consumer, where the lane holds one: the case strict mode cannot serve
+        consumers = [n for n in lane.services if design.service(n).consumes]
+        gone = draw(st.sampled_from(consumers or list(lane.services)))
         design = design.with_membership(lane.name, gone, False)
     return design
 

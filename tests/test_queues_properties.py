@@ -147,7 +147,7 @@ def test_random_designs_do_reach_consumers():
                 seen.add("never consumed")
             return found
 
-    @settings(max_examples=300, deadline=None, database=None,
+    @settings(max_examples=500, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
     @given(designs_with_topics())
     def collect(design):
