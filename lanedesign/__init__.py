@@ -13,6 +13,7 @@ from .model import (
     RequestMatch,
     Service,
     StringMatch,
+    Topic,
     Waypoint,
 )
 from .pipeline import Exported, check_and_export
@@ -41,6 +42,7 @@ __all__ = [
     "Service",
     "StateGraph",
     "StringMatch",
+    "Topic",
     "Trace",
     "Waypoint",
     "__version__",

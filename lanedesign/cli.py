@@ -108,8 +108,10 @@ def trace_text(design: LaneDesign, trace: Any, limit: int = TREE_LINES) -> str:
             lines = [f"HTTP 200, lane {trace.lane}{via}"]
         tree = trace.tree(limit)
         if not tree.more_paths and all(h.depth == i for i, h in enumerate(tree.hops)):
-            lines.append("chain: " + " -> ".join(_hop_label(h) for h in tree.hops))
-        lines += _tree_lines(trace.lane, tree.hops)
+            lines.append("chain: " + "".join(
+                (" ~> " if h.topic else " -> " if i else "") + _hop_label(h)
+                for i, h in enumerate(tree.hops)))
+        lines += _tree_lines(trace.lane, tree.hops, design)
         if tree.more_paths:
             graph = trace.graph
             lines.append(f"{tree.note} (the request reaches {len(set(graph.services))} "
@@ -118,8 +120,10 @@ def trace_text(design: LaneDesign, trace: Any, limit: int = TREE_LINES) -> str:
     return "\n".join(lines)
 
 
-def _tree_lines(lane: str | None, hops: Sequence[Any]) -> list[str]:
-    """Hops (depth-first, with depths) drawn as a tree with box-drawing branches."""
+def _tree_lines(lane: str | None, hops: Sequence[Any],
+                design: LaneDesign | None = None) -> list[str]:
+    """Hops (depth-first, with depths) drawn as a tree with box-drawing branches; a message
+    (an asynchronous hop) branches with ``~>`` and names its topic."""
     last = []
     for i, hop in enumerate(hops):
         nxt = next((h.depth for h in hops[i + 1:] if h.depth <= hop.depth), -1)
@@ -127,10 +131,15 @@ def _tree_lines(lane: str | None, hops: Sequence[Any]) -> list[str]:
     lines, open_levels = [], []  # open_levels[d]: an ancestor at depth d has later siblings
     for hop, is_last in zip(hops, last):
         del open_levels[hop.depth:]
-        branch = ("└─ " if is_last else "├─ ") if hop.depth else ""
+        arrow = "~> " if hop.topic else "─ "
+        branch = (("└" if is_last else "├") + arrow) if hop.depth else ""
         indent = "".join("│  " if more else "   " for more in open_levels[1:])
         labels = ",".join(f"{k}={v}" for k, v in hop.labels)
         note = f"  fallback -> {hop.lane}" if hop.fallback else ""
+        if hop.topic:
+            topic = design.topic(hop.topic) if design is not None else None
+            what = f"{topic.broker} {topic.kind}" if topic is not None else "topic"
+            note = f"  (via {what} {hop.topic})" + note
         if hop.context is None and lane is not None:
             note += "  (no lane context)"
         if hop.route:  # a team's route chose the version

@@ -19,11 +19,14 @@ from .fields import FieldReader, Loaded, is_type, join_path, typename
 from .findings import make
 from .model import (
     DATA_PLANES,
+    DEFAULT_BROKER,
+    DEFAULT_TOPIC_KIND,
     DEFAULT_WAYPOINT,
     METHODS,
     MODES,
     ROUTE_SETTINGS,
     STRATEGIES,
+    TOPIC_KINDS,
     WAYPOINT_SCOPES,
     Ingress,
     IngressRule,
@@ -37,6 +40,7 @@ from .model import (
     ServicePort,
     TeamRoute,
     TeamSubset,
+    Topic,
     Waypoint,
 )
 
@@ -96,8 +100,8 @@ class _DesignReader(FieldReader):
     def _spec(self, name: str, spec: dict) -> LaneDesign:
         p = "spec"
         self._fields(spec, p, ("namespace", "mode", "routeHeader", "passThrough", "baseline",
-                               "fallback", "services", "lanes", "ingress", "dataPlane",
-                               "waypoint"))
+                               "fallback", "topics", "services", "lanes", "ingress",
+                               "dataPlane", "waypoint"))
         pass_through = self._mapping(spec.get("passThrough"), "spec.passThrough") or {}
         self._fields(pass_through, "spec.passThrough", ("method", "traceHeader", "baggageKey"))
         ingress_raw = self._mapping(spec.get("ingress"), "spec.ingress")
@@ -119,6 +123,7 @@ class _DesignReader(FieldReader):
             ingress=None if ingress_raw is None else self._ingress(ingress_raw, "spec.ingress"),
             data_plane=self._choice(spec, "dataPlane", p, DATA_PLANES, "sidecar"),
             waypoint=self._waypoint(spec.get("waypoint"), "spec.waypoint"),
+            topics=self._list_of_mappings(spec, "topics", p, self._topic),
         )
 
     def _waypoint(self, value: Any, path: str) -> Waypoint:
@@ -136,9 +141,18 @@ class _DesignReader(FieldReader):
             create=create,
         )
 
+    def _topic(self, raw: dict, path: str) -> Topic:
+        self._fields(raw, path, ("name", "broker", "kind"))
+        return Topic(
+            name=self._str(raw, "name", path),
+            broker=self._str(raw, "broker", path, DEFAULT_BROKER),
+            kind=self._choice(raw, "kind", path, TOPIC_KINDS, DEFAULT_TOPIC_KIND),
+        )
+
     def _service(self, raw: dict, path: str) -> Service:
         self._fields(raw, path, ("name", "calls", "namespace", "port", "propagates", "selector",
-                                 "ports", "laneCalls", "forwards", "routing"))
+                                 "ports", "laneCalls", "forwards", "routing", "publishes",
+                                 "consumes", "filtersByLane"))
         port = raw.get("port")
         if port is not None and not (is_type(port, int) and 1 <= port <= 65535):
             self._add("LD006" if is_type(port, int) else "LD004", join_path(path, "port"),
@@ -148,6 +162,11 @@ class _DesignReader(FieldReader):
         if not isinstance(propagates, bool):
             self._add("LD004", join_path(path, "propagates"), "`propagates` must be true or false")
             propagates = True
+        filters = raw.get("filtersByLane", True)
+        if not isinstance(filters, bool):
+            self._add("LD004", join_path(path, "filtersByLane"),
+                      "`filtersByLane` must be true or false")
+            filters = True
         return Service(
             name=self._str(raw, "name", path),
             calls=self._str_list(raw, "calls", path) or (),
@@ -159,6 +178,9 @@ class _DesignReader(FieldReader):
             lane_calls=self._lane_calls(raw, path),
             forwards=self._str_list(raw, "forwards", path),
             routing=self._routing(raw.get("routing"), join_path(path, "routing")),
+            publishes=self._str_list(raw, "publishes", path) or (),
+            consumes=self._str_list(raw, "consumes", path) or (),
+            filters_by_lane=filters,
         )
 
     # -- a team's routing (docs/design-format.md): Istio's own spelling, kept verbatim --------
@@ -335,6 +357,8 @@ def design_to_dict(design: LaneDesign) -> dict[str, Any]:
         spec["waypoint"] = waypoint
     if design.fallback:
         spec["fallback"] = flow(dict(design.fallback))
+    if design.topics:
+        spec["topics"] = [_topic_to_dict(t) for t in design.topics]
     spec["services"] = [_service_to_dict(s) for s in design.services]
     spec["lanes"] = [
         {"name": lane.name, "labels": flow(dict(lane.labels)), "services": flow(lane.services)}
@@ -383,7 +407,22 @@ def _service_to_dict(service: Service) -> dict[str, Any]:
         out["forwards"] = flow(service.forwards)
     if service.routing is not None:
         out["routing"] = routing_to_dict(service.routing)
+    if service.publishes:
+        out["publishes"] = flow(service.publishes)
+    if service.consumes:
+        out["consumes"] = flow(service.consumes)
+    if not service.filters_by_lane:
+        out["filtersByLane"] = False
     return out
+
+
+def _topic_to_dict(topic: Topic) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": topic.name}
+    if topic.broker != DEFAULT_BROKER:
+        out["broker"] = topic.broker
+    if topic.kind != DEFAULT_TOPIC_KIND:
+        out["kind"] = topic.kind
+    return flow(out)
 
 
 def routing_to_dict(routing: Routing) -> dict[str, Any]:

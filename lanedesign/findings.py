@@ -164,6 +164,48 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "pass-through method, so everything it calls is served by the baseline.", "Forward the "
      "header in the app, or switch to a pass-through method whose header the app forwards "
      "(the message names them)."),
+    # -- message topics (docs/queues.md) ---------------------------------------------------
+    ("LD410", "topic-name", "error", "A topic's name is empty, duplicated or not a broker-safe "
+     "name (letters, digits, `.`, `_`, `-`; at most 249 characters, Kafka's limit), or its "
+     "broker label is empty.", "Give each topic one unique name such as `orders`, and a "
+     "broker label (`kafka`, `rabbitmq`, ...)."),
+    ("LD411", "unknown-topic", "error", "A service publishes to or consumes a topic that "
+     "`spec.topics` does not define.", "Add the topic to `spec.topics` or fix the name."),
+    ("LD412", "topic-no-consumer", "warning", "A topic is published to but no service "
+     "consumes it, so the request's path ends at the producer.", "Add `consumes: [<topic>]` "
+     "to the service that reads it, or stop publishing."),
+    ("LD413", "topic-no-producer", "warning", "A topic is consumed but no service publishes "
+     "to it, so its consumers never receive a message from a simulated request.",
+     "Add `publishes: [<topic>]` to the service that writes it, or drop the consume."),
+    ("LD414", "lane-producer-without-consumer", "warning", "Loose mode: a lane holds a "
+     "topic's producer but not its consumer, which ASM calls an illegal deployment: the "
+     "producer writes the lane as the filter key and no consumer of that lane subscribes to "
+     "it. lanedesign's rule has the consumer's fallback target (else the baseline) take such "
+     "messages, which works only if that consumer also subscribes to this lane's key.",
+     "Put the consumer into the lane too, or take the producer out of it (then its fallback "
+     "produces with its own lane's key); otherwise configure the fallback consumer to take "
+     "this lane's key."),
+    ("LD415", "strict-producer-without-consumer", "error", "Strict mode: a lane holds a "
+     "topic's producer but not its consumer; with no fallback, nothing takes the messages "
+     "that lane's producer writes.", "Put the consumer into the lane (strict lanes hold "
+     "every service)."),
+    ("LD416", "lane-consumer-without-producer", "warning", "A lane holds a topic's consumer "
+     "but none of its producers: the lane's requests reach the producer's fallback version, "
+     "which writes its own lane as the filter key, so this lane's consumer never receives "
+     "a message (ASM: an illegal deployment).", "Put a producer of the topic into the lane, "
+     "or take the consumer out of it."),
+    ("LD417", "consumer-not-filtering", "warning", "A consumer that several lanes hold does "
+     "not filter messages by lane (`filtersByLane: false`): its versions compete for every "
+     "message, so a lane's version takes other lanes' and the baseline's messages, and lane "
+     "messages reach the baseline, at random.", "Give each lane's consumer a filter (or "
+     "consumer group, or queue) on its own lane, and set `filtersByLane: true`."),
+    ("LD418", "producer-drops-context", "info", "A producer does not carry the lane context "
+     "on, so its messages carry no lane tag: the baseline's consumer takes them and its "
+     "calls are served by the baseline.", "Write the request's lane tag into each message "
+     "(e.g. OpenTelemetry baggage in the message headers), or accept the baseline after the "
+     "topic."),
+    ("LD419", "topic-unused", "info", "A topic that no service publishes to or consumes.",
+     "Remove the topic, or add the services that use it."),
     # -- ingress --------------------------------------------------------------------------
     ("LD501", "entry-missing", "error", "No ingress, or its entry service is missing or "
      "unknown.", "Set `spec.ingress.entry` to the service the gateway sends requests to, and "

@@ -44,6 +44,11 @@ MATCH_KINDS: tuple[str, ...] = ("exact", "prefix", "regex")
 DATA_PLANES: tuple[str, ...] = ("sidecar", "ambient")
 WAYPOINT_SCOPES: tuple[str, ...] = ("namespace", "service")
 DEFAULT_WAYPOINT = "waypoint"
+# What a topic is on its broker (docs/queues.md): a label for people and exports; the lane
+# rules are the same for all four, since the apps, not the mesh, carry the lane across.
+TOPIC_KINDS: tuple[str, ...] = ("topic", "queue", "stream", "exchange")
+DEFAULT_BROKER = "kafka"
+DEFAULT_TOPIC_KIND = "topic"
 
 DEFAULT_NAMESPACE = "default"
 DEFAULT_ROUTE_HEADER = "x-asm-prefer-tag"
@@ -122,9 +127,17 @@ class Service:
     forwards: tuple[str, ...] | None = None
     # The routing its team already has (adopted VirtualService and DestinationRule).
     routing: Routing | None = None
+    # The message topics it writes to and reads from (docs/queues.md), beside its calls.
+    publishes: tuple[str, ...] = ()
+    consumes: tuple[str, ...] = ()
+    # True: each lane's consumer takes only messages whose filter key is its own lane (a
+    # consumer group or filter per lane); False: all its versions compete for every message.
+    filters_by_lane: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "calls", _names(self.calls))
+        object.__setattr__(self, "publishes", _names(self.publishes))
+        object.__setattr__(self, "consumes", _names(self.consumes))
         if self.selector is not None:
             object.__setattr__(self, "selector", _pairs(self.selector))
         object.__setattr__(self, "ports", tuple(self.ports))
@@ -207,6 +220,17 @@ class Lane:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """A message topic (queue, stream, exchange) on a broker; services publish to it and
+    consume from it (``Service.publishes``/``consumes``). ``broker`` is a free label
+    (kafka, rabbitmq, rocketmq, sqs, ...), ``kind`` one of ``TOPIC_KINDS``."""
+
+    name: str
+    broker: str = DEFAULT_BROKER
+    kind: str = DEFAULT_TOPIC_KIND
+
+
+@dataclass(frozen=True)
 class PassThrough:
     """How the lane context survives each hop (``lanes.md`` §1)."""
 
@@ -250,10 +274,12 @@ class LaneDesign:
     ingress: Ingress | None = None
     data_plane: str = "sidecar"  # DATA_PLANES
     waypoint: Waypoint = field(default_factory=Waypoint)  # ambient only
+    topics: tuple[Topic, ...] = ()  # message topics the services publish to or consume
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "services", tuple(self.services))
         object.__setattr__(self, "lanes", tuple(self.lanes))
+        object.__setattr__(self, "topics", tuple(self.topics))
         object.__setattr__(self, "fallback", _pairs(self.fallback))
 
     # -- lookups -------------------------------------------------------------------------
@@ -276,6 +302,29 @@ class LaneDesign:
     def lane(self, name: str | None) -> Lane | None:
         """The lane called ``name`` (the first, if the name is duplicated), or None."""
         return self._lane_index.get(name)  # type: ignore[arg-type]
+
+    @property
+    def topic_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.topics)
+
+    def topic(self, name: str) -> Topic | None:
+        """The topic called ``name`` (the first, if the name is duplicated), or None."""
+        return _first_by_name(self.topics).get(name)
+
+    def producers(self, topic: str) -> tuple[str, ...]:
+        """The services that publish to ``topic``, in service order."""
+        return tuple(s.name for s in self.services if topic in s.publishes)
+
+    def consumers(self, topic: str) -> tuple[str, ...]:
+        """The services that consume ``topic``, in service order."""
+        return tuple(s.name for s in self.services if topic in s.consumes)
+
+    # cached: the simulator asks on every request, and sync-only designs skip queues entirely
+    @cached_property
+    def has_queues(self) -> bool:
+        """True when some service publishes to a topic some service consumes."""
+        consumed = {t for s in self.services for t in s.consumes}
+        return any(t in consumed for s in self.services for t in s.publishes)
 
     # Indexed on first use and kept, as Lane._members: lookups by name in a loop over the
     # services (emitters, diagrams, the validator) would otherwise be quadratic.
@@ -466,6 +515,39 @@ class LaneDesign:
         """Rename a service everywhere it is named (calls, lanes, fallbacks, entry)."""
         return self._references_mapped(service=lambda n: new if n == old else n)
 
+    def with_topic(self, topic: Topic) -> LaneDesign:
+        """Add ``topic``, or replace the topic of the same name in place."""
+        return replace(self, topics=_upsert(self.topics, topic))
+
+    def without_topic(self, name: str) -> LaneDesign:
+        """Remove a topic and every service's publish or consume of it."""
+        return self._references_mapped(topic=lambda n: None if n == name else n)
+
+    def rename_topic(self, old: str, new: str) -> LaneDesign:
+        """Rename a topic everywhere it is named (the topic, publishes, consumes)."""
+        return self._references_mapped(topic=lambda n: new if n == old else n)
+
+    def with_publishes(self, service: str, topics: Iterable[str]) -> LaneDesign:
+        """What ``service`` publishes to (topic names, in order)."""
+        svc = self.service(service)
+        if svc is None:
+            raise KeyError(service)
+        return self.with_service(replace(svc, publishes=tuple(topics)))
+
+    def with_consumes(self, service: str, topics: Iterable[str]) -> LaneDesign:
+        """What ``service`` consumes (topic names, in order)."""
+        svc = self.service(service)
+        if svc is None:
+            raise KeyError(service)
+        return self.with_service(replace(svc, consumes=tuple(topics)))
+
+    def with_filters_by_lane(self, service: str, filters: bool) -> LaneDesign:
+        """Whether ``service``'s consumers take only their own lane's messages."""
+        svc = self.service(service)
+        if svc is None:
+            raise KeyError(service)
+        return self.with_service(replace(svc, filters_by_lane=filters))
+
     def with_calls(self, service: str, calls: Iterable[str]) -> LaneDesign:
         svc = self.service(service)
         if svc is None:
@@ -516,15 +598,19 @@ class LaneDesign:
         return self._references_mapped(lane=lambda n: new if n == old else n)
 
     def _references_mapped(self, service: Callable[[str], str | None] = _same,
-                           lane: Callable[[str], str | None] = _same) -> LaneDesign:
-        """Every reference to a service or lane passed through ``service``/``lane``: a name
-        maps to a new name, or to ``None`` to drop it and what only it held.
+                           lane: Callable[[str], str | None] = _same,
+                           topic: Callable[[str], str | None] = _same) -> LaneDesign:
+        """Every reference to a service, lane or topic passed through ``service``/``lane``/
+        ``topic``: a name maps to a new name, or to ``None`` to drop it and what only it held.
 
-        The one place that knows where a design names services and lanes, for the removes and
-        renames above. Untouched services and lanes stay the same objects (their indexes too).
+        The one place that knows where a design names services, lanes and topics, for the
+        removes and renames above. Untouched services and lanes stay the same objects (their
+        indexes too).
         """
-        services = tuple(_mapped_service(s, new, service, lane) for s in self.services
+        services = tuple(_mapped_service(s, new, service, lane, topic) for s in self.services
                          if (new := service(s.name)) is not None)
+        topics = tuple(t if new == t.name else replace(t, name=new) for t in self.topics
+                       if (new := topic(t.name)) is not None)
         lanes = tuple(_mapped_lane(ln, new, service) for ln in self.lanes
                       if (new := lane(ln.name)) is not None)
         fallback = tuple((s2, t2) for s, t in self.fallback
@@ -544,7 +630,7 @@ class LaneDesign:
                 default=None if ingress.default is None else lane(ingress.default),
             )
         return replace(self, services=services, lanes=lanes, fallback=fallback,
-                       ingress=ingress, baseline=lane(self.baseline) or "")
+                       ingress=ingress, baseline=lane(self.baseline) or "", topics=topics)
 
     def with_membership(self, lane: str, service: str, member: bool) -> LaneDesign:
         """Put ``service`` into ``lane`` or take it out (the membership grid's checkbox)."""
@@ -691,15 +777,20 @@ class LaneDesign:
 
 
 def _mapped_service(svc: Service, name: str, service: Callable[[str], str | None],
-                    lane: Callable[[str], str | None] = _same) -> Service:
-    def mapped(calls: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(c2 for c in calls if (c2 := service(c)) is not None)
+                    lane: Callable[[str], str | None] = _same,
+                    topic: Callable[[str], str | None] = _same) -> Service:
+    def mapped(calls: tuple[str, ...], by: Callable[[str], str | None] = service
+               ) -> tuple[str, ...]:
+        return tuple(c2 for c in calls if (c2 := by(c)) is not None)
 
     calls = mapped(svc.calls)
     lane_calls = tuple((k2, mapped(v)) for k, v in svc.lane_calls if (k2 := lane(k)) is not None)
-    if (name, calls, lane_calls) == (svc.name, svc.calls, svc.lane_calls):
+    publishes, consumes = mapped(svc.publishes, topic), mapped(svc.consumes, topic)
+    if (name, calls, lane_calls, publishes, consumes) == (
+            svc.name, svc.calls, svc.lane_calls, svc.publishes, svc.consumes):
         return svc
-    return replace(svc, name=name, calls=calls, lane_calls=lane_calls)
+    return replace(svc, name=name, calls=calls, lane_calls=lane_calls, publishes=publishes,
+                   consumes=consumes)
 
 
 def _mapped_lane(lane: Lane, name: str, service: Callable[[str], str | None]) -> Lane:

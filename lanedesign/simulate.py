@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from .matching import request_matches
 from .model import LaneDesign
 from .names import is_dns1123_label
+from .simulate_queues import Messages
 
 # The result types live in ``stategraph`` and a team's routing in ``simulate_team``; they are
 # named here too, so that ``lanedesign.simulate`` stays the one place a caller imports from.
@@ -238,6 +239,8 @@ def explore(design: LaneDesign, start: str, lane: str | None,
             i = at.get(member)
             if i is not None:
                 column[i] = lane  # type: ignore[call-overload]
+        for i, pin in shape.pinned.items():
+            column[i] = pin
         served = tuple(column)
     graph = StateGraph(lane, shape, served, labels, real=holder is not None)
     return graph, list(shape.warnings)
@@ -254,7 +257,9 @@ def _shape(design: LaneDesign, start: str, laneless: bool, lane: str | None = No
     serves it, so the shape is made per lane.
     """
     cache = design.__dict__.setdefault(SHAPE_CACHE, {})
-    per_lane = design.has_lane_calls and not laneless and design.lane(lane) is not None
+    # laneCalls and message topics make who serves a state decide what follows it
+    per_lane = ((design.has_lane_calls or design.has_queues) and not laneless
+                and design.lane(lane) is not None)
     key = (start, laneless, lane if per_lane else None)
     if key not in cache:
         if "labels" not in cache:
@@ -277,17 +282,22 @@ def _explore_shape(design: LaneDesign, start: str, has_lane: bool,
     services reached, not with the paths to them. Warnings come once each: a service that
     drops the context, a call to an unknown service, and every call back onto the search's
     path (each cycle of the call graph that a request meets gets at least one).
+    A design with message topics also follows each publish to the topic's consumers
+    (``_Queues``); its consumer states may be pinned to the lane the message's producer
+    decides, so such a shape is made per lane.
     """
     services = {}
     for svc in design.services:
         services.setdefault(svc.name, svc)
     fallback = design.fallback_map
     baseline = design.baseline
-    index: dict[tuple[str, bool], int] = {}
+    index: dict[tuple[str, bool, str | None], int] = {}
     names: list[str] = []
     kept: list[bool] = []
     calls: list[list[int]] = []
-    callees: list[tuple[str, ...]] = []  # the known callees of each state, in call order
+    # the known callees of each state, in call order: a name for a call, and for a message
+    # (designs with topics) ``(consumer, context, pinned lane, topic)``
+    callees: list[tuple] = []
     finish: list[int] = []
     warnings: list[str] = []
     warned: set[tuple[str, str]] = set()
@@ -297,27 +307,49 @@ def _explore_shape(design: LaneDesign, start: str, has_lane: bool,
     cyclic = False
     keeps = {name: design.keeps_context(name) for name in services}
     holder = design.lane(lane) if lane is not None else None
+    queues = Messages(design, lane, services, warnings) if design.has_queues else None
+    serve = design.serving_lane_resolver()
+    via: list[list[str | None]] = []
+    pinned: dict[int, str] = {}
 
-    def calls_of(name: str, context: bool) -> tuple[str, ...]:
+    def calls_of(name: str, context: bool, pin: str | None) -> tuple[str, ...]:
         """What the version serving this state calls (``laneCalls``, else ``calls``)."""
         svc = services[name]
         if not svc.lane_calls:
             return svc.calls
+        if pin is not None:
+            return svc.calls_in(pin)
         if holder is not None and context and holder.holds(name):
             return svc.calls_in(holder.name)
         return svc.calls_in(fallback.get(name, baseline) if context and holder is not None
                             else baseline)
 
-    def visit(name: str, context: bool) -> int:
-        """A new state: list it, note its warnings and callees, put it on the path."""
+    def warn_cycle(name: str, callee: str, topic: str | None = None) -> bool:
+        """True (and a warning, once) when calling ``callee`` (or sending it a message on
+        ``topic``) goes back onto the path."""
         nonlocal cyclic
+        if callee in on_path or callee == name:
+            cyclic = True
+            if (name, callee) not in warned:
+                warned.add((name, callee))
+                how = f"calls {callee}" if topic is None else (
+                    f"publishes to {topic}, which {callee} consumes,")
+                warnings.append(f"cycle: {name} {how} already on the path "
+                                f"{' -> '.join((*path, name))}; not followed")
+            return True
+        return False
+
+    def visit(name: str, context: bool, pin: str | None = None) -> int:
+        """A new state: list it, note its warnings and callees, put it on the path."""
         i = len(names)
-        index[(name, context)] = i
+        index[(name, context, pin)] = i
         names.append(name)
         kept.append(context)
         calls.append([])
-        known = []
-        own_calls = calls_of(name, context)
+        if pin is not None:
+            pinned[i] = pin
+        known: list = []
+        own_calls = calls_of(name, context, pin)
         if own_calls:
             if not keeps[name] and context and name not in dropped:
                 dropped.add(name)
@@ -330,14 +362,17 @@ def _explore_shape(design: LaneDesign, start: str, has_lane: bool,
                         warnings.append(f"{name} calls unknown service {callee!r}; not "
                                         "followed")
                     continue
-                if callee in on_path or callee == name:
-                    cyclic = True
-                    if (name, callee) not in warned:
-                        warned.add((name, callee))
-                        warnings.append(f"cycle: {name} calls {callee}, already on the path "
-                                        f"{' -> '.join((*path, name))}; not followed")
+                warn_cycle(name, callee)
                 known.append(callee)
             known.reverse()
+        if queues is not None:
+            via.append([])
+            # the producer's serving lane is what it writes as the filter key
+            producing = pin if pin is not None else (serve(lane, name) if context
+                                                     else baseline)
+            for message in queues.messages(name, producing, context and keeps[name]):
+                warn_cycle(name, message[0], message[3])
+                known.append(message)
         callees.append(tuple(known))
         path.append(name)
         on_path[name] = on_path.get(name, 0) + 1
@@ -359,19 +394,27 @@ def _explore_shape(design: LaneDesign, start: str, has_lane: bool,
             continue
         frame[1] = k + 1
         callee = todo[k]
-        carried = kept[i] and keeps[names[i]]
-        j = index.get((callee, carried))
+        if isinstance(callee, tuple):  # a message: the consumer state the producer decides
+            callee, carried, pin, topic = callee
+            via[i].append(topic)
+        else:
+            carried, pin = kept[i] and keeps[names[i]], None
+            if queues is not None:
+                via[i].append(None)
+        j = index.get((callee, carried, pin))
         if j is None:
-            j = visit(callee, carried)
+            j = visit(callee, carried, pin)
             stack.append([j, 0])
         elif callee in on_path:
             cyclic = True
         calls[i].append(j)
     away = tuple(fallback.get(name, baseline) if k else baseline
                  for name, k in zip(names, kept))
-    kept_index = {name: i for i, (name, k) in enumerate(zip(names, kept)) if k}
+    kept_index = {name: i for i, (name, k) in enumerate(zip(names, kept))
+                  if k and i not in pinned}
     return Shape(tuple(names), tuple(kept), tuple(tuple(c) for c in calls), tuple(finish),
-                 cyclic, tuple(warnings), kept_index, away)
+                 cyclic, tuple(warnings), kept_index, away,
+                 tuple(tuple(v) for v in via), pinned)
 
 
 def walk(design: LaneDesign, start: str, lane: str | None,

@@ -12,6 +12,7 @@ from typing import Any
 
 from .matching import string_matches
 from .model import LaneDesign
+from .simulate_queues import Messages
 from .stategraph import SHAPE_CACHE, Shape, StateGraph, StateNote
 
 
@@ -47,20 +48,26 @@ class _RoutedWalk:
         for svc in design.services:
             self.services.setdefault(svc.name, svc)
         self.keeps = {name: design.keeps_context(name) for name in self.services}
-        self.index: dict[tuple[str, bool, frozenset[str]], int] = {}
+        self.index: dict[tuple[str, bool, frozenset[str], str | None], int] = {}
         self.names: list[str] = []
         self.kept: list[bool] = []
         self.carried: list[frozenset[str]] = []
         self.served: list[str] = []
         self.notes: list[StateNote] = []
         self.calls: list[list[int]] = []
-        self.callees: list[tuple[str, ...]] = []
+        self.callees: list[tuple] = []  # names; for a message (consumer, kept, pin, topic)
         self.finish: list[int] = []
         self.warnings: list[str] = []
         self.warned: set[tuple[str, str]] = set()
         self.on_path: dict[str, int] = {}
         self.path: list[str] = []
         self.cyclic = False
+        # message topics (docs/queues.md): each message's consumer state is pinned to the
+        # lane the queue rule picks; a team's routes never choose it (the mesh does not
+        # route messages), and a message carries no team-tested header
+        self.queues = (Messages(design, lane, self.services, self.warnings, merge=False)
+                       if design.has_queues else None)
+        self.via: list[list[str | None]] = []
 
     def _warn(self, key: tuple[str, str], text: str) -> None:
         if key not in self.warned:
@@ -77,9 +84,13 @@ class _RoutedWalk:
         return carried & frozenset(svc.forwards)
 
     def choose(self, name: str, kept: bool, carried: frozenset[str], entry: bool,
-               ) -> tuple[str, StateNote]:
+               pin: str | None = None) -> tuple[str, StateNote]:
         """Who serves this state and why (the precedence rule)."""
         design, lane = self.design, self.lane
+        if pin is not None:  # a message's consumer: the queue rule chose it
+            how = ("lost" if lane is not None and not kept else
+                   "fallback" if kept and self.real and pin != lane else "lane")
+            return pin, self._note(name, pin, how, None, {})
         svc = self.services[name]
         routing = svc.routing
         lost = lane is not None and not kept
@@ -126,10 +137,11 @@ class _RoutedWalk:
         fault, status = describe_fault(settings.get("fault"))
         return StateNote(how, self.design.subset_labels(name, served), route, fault, status)
 
-    def visit(self, name: str, kept: bool, carried: frozenset[str], entry: bool) -> int:
+    def visit(self, name: str, kept: bool, carried: frozenset[str], entry: bool,
+              pin: str | None = None) -> int:
         i = len(self.names)
-        self.index[(name, kept, carried)] = i
-        served, note = self.choose(name, kept, carried, entry)
+        self.index[(name, kept, carried, pin)] = i
+        served, note = self.choose(name, kept, carried, entry, pin)
         self.names.append(name)
         self.kept.append(kept)
         self.carried.append(carried)
@@ -153,6 +165,17 @@ class _RoutedWalk:
                 self._warn((name, callee), f"cycle: {name} calls {callee}, already on the "
                            f"path {' -> '.join((*self.path, name))}; not followed")
             known.append(callee)
+        if self.queues is not None:
+            self.via.append([])
+            tagged = kept and self.keeps[name]
+            for message in self.queues.messages(name, served, tagged):
+                consumer = message[0]
+                if consumer in self.on_path or consumer == name:
+                    self.cyclic = True
+                    self._warn((name, consumer), f"cycle: {name} publishes to {message[3]}, "
+                               f"which {consumer} consumes, already on the path "
+                               f"{' -> '.join((*self.path, name))}; not followed")
+                known.append(message)
         self.callees.append(tuple(known))
         self.path.append(name)
         self.on_path[name] = self.on_path.get(name, 0) + 1
@@ -176,18 +199,25 @@ class _RoutedWalk:
             frame[1] = k + 1
             callee = todo[k]
             name = self.names[i]
-            state = (callee, self.kept[i] and self.keeps[name],
-                     self.passes(name, self.carried[i]))
+            if isinstance(callee, tuple):  # a message: no team header rides along
+                callee, kept, pin, topic = callee
+                state = (callee, kept, frozenset(), pin)
+                self.via[i].append(topic)
+            else:
+                state = (callee, self.kept[i] and self.keeps[name],
+                         self.passes(name, self.carried[i]), None)
+                if self.queues is not None:
+                    self.via[i].append(None)
             j = self.index.get(state)
             if j is None:
-                j = self.visit(*state, False)
+                j = self.visit(*state[:3], False, state[3])
                 stack.append([j, 0])
             elif callee in self.on_path:
                 self.cyclic = True
             self.calls[i].append(j)
         shape = Shape(tuple(self.names), tuple(self.kept), tuple(tuple(c) for c in self.calls),
                       tuple(self.finish), self.cyclic, tuple(self.warnings), {},
-                      tuple(self.served))
+                      tuple(self.served), tuple(tuple(v) for v in self.via))
         graph = StateGraph(self.lane, shape, tuple(self.served), {}, real=self.real,
                            notes=tuple(self.notes))
         return graph, tuple(self.warnings)

@@ -7,7 +7,7 @@ the designer read them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -31,6 +31,9 @@ class Hop:
     route: str | None = None
     fault: str | None = None
     status: int | None = None
+    # The message topic the caller published to and this service consumed (an asynchronous
+    # hop, docs/queues.md); None for a call.
+    topic: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -42,6 +45,8 @@ class Hop:
             "context": self.context,
             "depth": self.depth,
         }
+        if self.topic is not None:
+            out["topic"] = self.topic
         return {**out, **_team_fields(self.route, self.fault, self.status)}
 
 
@@ -103,6 +108,13 @@ class Shape:
     warnings: tuple[str, ...]
     kept_index: Mapping[str, int]  # service -> its state with the context kept
     away: tuple[str, ...]  # who serves each state for a lane lacking the service
+    # Designs with message topics (docs/queues.md) only; their shapes are made per lane.
+    # ``via[i][k]`` is the topic of state i's k-th edge (``calls[i][k]``), None for a call:
+    # an asynchronous edge runs from a producer's state to a consumer's.
+    via: tuple[tuple[str | None, ...], ...] = ()
+    # state -> its serving lane, for consumer states whose lane the producer's lane decides
+    # (the message's filter key), not the chain's lane
+    pinned: Mapping[int, str] = field(default_factory=dict)
 
     @cached_property
     def uncut_paths(self) -> tuple[int, ...]:
@@ -217,6 +229,12 @@ class StateGraph:
         return len(self.services)
 
     @cached_property
+    def topic_edges(self) -> dict[tuple[int, int], str]:
+        """The asynchronous edges: (producer state, consumer state) -> topic (docs/queues.md)."""
+        return {(i, j): topic for i, (callees, via) in enumerate(zip(self.calls, self.shape.via))
+                for j, topic in zip(callees, via) if topic is not None}
+
+    @cached_property
     def callers(self) -> tuple[tuple[int, ...], ...]:
         """For each state, the states whose calls reach it (in state order)."""
         found: list[list[int]] = [[] for _ in self.services]
@@ -244,23 +262,30 @@ class StateGraph:
         """
         names, hows, lanes, contexts = self.services, self.hows, self.lanes, self.contexts
         labels, notes = self.labels, self.notes
+        via = self.shape.via
         hops: list[Hop] = []
-        stack: list[tuple[int | None, int, tuple[str, ...]]] = [(None, 0, ())] if names else []
+        stack: list[tuple[int | None, int, tuple[str, ...], str | None]] = (
+            [(None, 0, (), None)] if names else [])
         while stack:
             if limit is not None and len(hops) >= limit:
                 break
-            caller, i, path = stack.pop()
+            caller, i, path, topic = stack.pop()
             name = names[i]
             note = notes[i] if notes is not None else None
             hops.append(Hop(None if caller is None else names[caller], name, lanes[i],
                             hows[i] == "fallback",
                             note.labels if note else labels.get(lanes[i], ()), contexts[i],
                             len(path), *((note.route, note.fault, note.status) if note
-                                         else ())))
+                                         else ()), topic=topic))
             here = (*path, name)
+            if via:  # a design with topics: each edge may be a message
+                for j, edge in zip(reversed(self.calls[i]), reversed(via[i])):
+                    if names[j] not in here:
+                        stack.append((i, j, here, edge))
+                continue
             for j in reversed(self.calls[i]):
                 if names[j] not in here:
-                    stack.append((i, j, here))
+                    stack.append((i, j, here, None))
         if not stack:
             return Tree(tuple(hops))
         total = self.paths
@@ -268,7 +293,7 @@ class StateGraph:
             return Tree(tuple(hops), total - len(hops))
         # each call still on the stack roots a subtree of at least its uncut paths
         uncut = self.shape.uncut_paths
-        return Tree(tuple(hops), sum(uncut[j] for _, j, _ in stack), exact=False)
+        return Tree(tuple(hops), sum(uncut[j] for _, j, _, _ in stack), exact=False)
 
     def state_dicts(self) -> list[dict[str, Any]]:
         """The states as JSON-ready dicts (``id`` is the index that ``callers`` refer to)."""
@@ -278,7 +303,11 @@ class StateGraph:
                      "lane": self.lanes[i], "how": n.how, "labels": dict(n.labels),
                      "callers": list(callers[i]), **_team_fields(n.route, n.fault, n.status)}
                     for i, (name, n) in enumerate(zip(self.services, notes))]
+        published: dict[int, list[dict[str, Any]]] = {}
+        for (i, j), topic in self.topic_edges.items():
+            published.setdefault(j, []).append({"caller": i, "topic": topic})
         return [{"id": i, "service": name, "context": self.contexts[i], "lane": self.lanes[i],
                  "how": self.hows[i], "labels": dict(self.labels.get(self.lanes[i], ())),
-                 "callers": list(callers[i])}
+                 "callers": list(callers[i]),
+                 **({"topics": published[i]} if i in published else {})}
                 for i, name in enumerate(self.services)]

@@ -7,6 +7,7 @@ the order of the design file, so output reads top to bottom.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 
@@ -337,7 +338,12 @@ def _graph(d: LaneDesign) -> dict[str, tuple[str, ...]]:
 
 
 def _reachable(d: LaneDesign, start: str) -> set[str]:
+    """The services a request from ``start`` reaches by calls and by messages."""
     graph = _graph(d)
+    if d.has_queues:
+        graph = {name: (*callees, *(c for t in d.service(name).publishes  # type: ignore[union-attr]
+                                    for c in d.consumers(t)))
+                 for name, callees in graph.items()}
     seen, todo = {start}, [start]
     while todo:
         for callee in graph.get(todo.pop(), ()):
@@ -623,5 +629,104 @@ def _waypoint_names(d: LaneDesign) -> Iterator[Finding]:
                        f"would be called {name!r}, which is not a DNS-1123 label")
 
 
-_CHECKS = (_names, _selectors, _ports, _headers, _lanes, _fallbacks, _calls, _ingress,
-           _team_routing, _data_plane)
+# -- message topics (docs/queues.md) ----------------------------------------------------------
+# What every broker we label accepts: Kafka's topic alphabet and length limit (RabbitMQ,
+# RocketMQ and SQS accept these names too).
+TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def _topics(d: LaneDesign) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for i, topic in enumerate(d.topics):
+        p = f"spec.topics[{i}]"
+        if not TOPIC_NAME.fullmatch(topic.name):
+            yield make("LD410", f"{p}.name", f"topic name {topic.name!r} is not a broker-safe "
+                       "name (letters, digits, `.`, `_`, `-`; 1-249 characters)")
+        elif topic.name in seen:
+            yield make("LD410", f"{p}.name", f"topic {topic.name!r} is defined twice")
+        if not topic.broker.strip():
+            yield make("LD410", f"{p}.broker", f"topic {topic.name!r} has an empty broker "
+                       "label", "Name the broker: `kafka`, `rabbitmq`, `rocketmq`, `sqs`, ...")
+        seen.add(topic.name)
+    known = set(d.topic_names)
+    for i, svc in enumerate(d.services):
+        for field, names in (("publishes", svc.publishes), ("consumes", svc.consumes)):
+            for j, name in enumerate(names):
+                if name not in known:
+                    yield make("LD411", f"spec.services[{i}].{field}[{j}]", f"{svc.name!r} "
+                               f"{field} unknown topic {name!r}")
+    first: dict[str, int] = {}
+    for i, name in enumerate(d.topic_names):
+        first.setdefault(name, i)
+    for name, i in first.items():
+        yield from _topic_use(d, name, f"spec.topics[{i}]")
+    yield from _topic_services(d)
+
+
+def _topic_use(d: LaneDesign, topic: str, p: str) -> Iterator[Finding]:
+    """A topic's producers and consumers: none at all, or only one side."""
+    producers, consumers = d.producers(topic), d.consumers(topic)
+    if not producers and not consumers:
+        yield make("LD419", p, f"no service publishes to or consumes topic {topic!r}")
+    elif not consumers:
+        yield make("LD412", p, f"{', '.join(producers)} publish(es) to {topic!r} but no "
+                   "service consumes it: the request's path ends there")
+    elif not producers:
+        yield make("LD413", p, f"{', '.join(consumers)} consume(s) {topic!r} but no service "
+                   "publishes to it: they never receive a message")
+    else:
+        yield from _legal_deployment(d, topic, producers, consumers)
+
+
+def _legal_deployment(d: LaneDesign, topic: str, producers: tuple[str, ...],
+                      consumers: tuple[str, ...]) -> Iterator[Finding]:
+    """ASM's rule, lane by lane: a topic's producer and consumer both present or both absent
+    (the baseline holds every service, so it is never the one to blame)."""
+    strict = d.mode == "strict"
+    for i, lane in enumerate(d.lanes):
+        if lane.name == d.baseline:
+            continue
+        p = f"spec.lanes[{i}].services"
+        made = [s for s in producers if lane.holds(s)]
+        taken = [s for s in consumers if lane.holds(s)]
+        if made:
+            for consumer in consumers:
+                if lane.holds(consumer):
+                    continue
+                if strict:
+                    yield make("LD415", p, f"strict lane {lane.name!r} holds {', '.join(made)} "
+                               f"(publishes to {topic!r}) but not its consumer {consumer!r}: "
+                               "nothing takes that lane's messages")
+                else:
+                    taker = d.fallback_for(consumer)
+                    yield make("LD414", p, f"lane {lane.name!r} holds {', '.join(made)} "
+                               f"(publishes to {topic!r}) but not its consumer {consumer!r}: "
+                               f"its messages go to {consumer}@{taker} only if that consumer "
+                               f"also takes filter key {lane.name!r}")
+        elif taken:
+            yield make("LD416", p, f"lane {lane.name!r} holds {', '.join(taken)} (consumes "
+                       f"{topic!r}) but none of its producers ({', '.join(producers)}): its "
+                       "consumer never receives a message, since the fallback producer writes "
+                       "its own lane as the filter key")
+
+
+def _topic_services(d: LaneDesign) -> Iterator[Finding]:
+    """Per service: a consumer that does not filter; a producer that drops the context."""
+    consumed = {t for s in d.services for t in s.consumes}
+    for i, svc in enumerate(d.services):
+        if svc.consumes and not svc.filters_by_lane:
+            lanes = [ln.name for ln in d.lanes if ln.holds(svc.name)]
+            if len(lanes) > 1:
+                yield make("LD417", f"spec.services[{i}].filtersByLane", f"{svc.name!r} "
+                           f"does not filter by lane, and lanes {', '.join(lanes)} hold it: "
+                           f"its versions compete for every message of "
+                           f"{', '.join(svc.consumes)}")
+        published = [t for t in svc.publishes if t in consumed]
+        if published and not d.keeps_context(svc.name):
+            yield make("LD418", f"spec.services[{i}].publishes", f"{svc.name!r} "
+                       f"{d.context_loss(svc.name)}: its messages on {', '.join(published)} "
+                       "carry no lane tag, so the baseline's consumer takes them")
+
+
+_CHECKS = (_names, _selectors, _ports, _headers, _lanes, _fallbacks, _calls, _topics,
+           _ingress, _team_routing, _data_plane)

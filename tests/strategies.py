@@ -25,6 +25,7 @@ from lanedesign.model import (
     StringMatch,
     TeamRoute,
     TeamSubset,
+    Topic,
 )
 from lanedesign.validate import validate
 
@@ -143,6 +144,36 @@ def designs(draw, max_services: int = 7, max_lanes: int = 5) -> LaneDesign:
         ingress=ingress, namespace=draw(st.sampled_from(["default", "shop"])),
     )
     assume(not has_errors(validate(design)))
+    return design
+
+
+# -- message topics (docs/queues.md) -----------------------------------------------------------
+TOPIC_NAMES = ["orders", "events", "jobs.v1"]
+
+
+@st.composite
+def designs_with_topics(draw, max_services: int = 6) -> LaneDesign:
+    """A random valid design (``designs``) whose services publish to and consume random
+    topics; strict designs sometimes lose a lane member, so that a lane lacks a topic's
+    consumer with no fallback (the design then has errors, but the simulator runs)."""
+    design = draw(designs(max_services=max_services))
+    topics = draw(st.lists(st.sampled_from(TOPIC_NAMES), min_size=1, max_size=3, unique=True))
+    services = tuple(
+        replace(svc,
+                publishes=tuple(draw(st.lists(st.sampled_from(topics), max_size=2, unique=True))),
+                consumes=tuple(draw(st.lists(st.sampled_from(topics), max_size=2, unique=True))),
+                filters_by_lane=draw(st.sampled_from([True, True, True, False])))
+        for svc in design.services)
+    design = design.with_(services=services, topics=tuple(
+        Topic(t, draw(st.sampled_from(["kafka", "rabbitmq", "rocketmq"])),
+              draw(st.sampled_from(["topic", "queue", "stream", "exchange"]))) for t in topics))
+    tests = [ln for ln in design.lanes if ln.name != design.baseline and ln.services]
+    if design.mode == "strict" and tests and draw(st.booleans()):
+        lane = draw(st.sampled_from(tests))
+        # a consumer, where the lane holds one: the case strict mode cannot serve
+        consumers = [n for n in lane.services if design.service(n).consumes]
+        gone = draw(st.sampled_from(consumers or list(lane.services)))
+        design = design.with_membership(lane.name, gone, False)
     return design
 
 

@@ -21,7 +21,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("lanedesign.matching", "lanedesign.codec", "lanedesign.fields"),
     ("lanedesign.designfile",),
     ("lanedesign.emit",),  # the targets and their registry
-    ("lanedesign.stategraph",),  # what the simulator answers
+    ("lanedesign.stategraph", "lanedesign.simulate_queues"),  # what the simulator answers;
+    # where a message goes
     ("lanedesign.simulate_team",),  # the simulator where a team's routing decides
     ("lanedesign.validate", "lanedesign.simulate"),  # validate --target asks the registry
     ("lanedesign.observe",),  # traffic seen in a mesh, compared with the design
