@@ -34,9 +34,11 @@ from .model import (
     ServicePort,
     TeamRoute,
     TeamSubset,
+    Topic,
 )
 
 API_VERSION = "lanedesign/v1alpha1"
+TOPIC_KINDS = ("topic", "queue", "stream", "exchange")
 KIND = "LaneDesign"
 
 
@@ -92,7 +94,7 @@ class _DesignReader(FieldReader):
     def _spec(self, name: str, spec: dict) -> LaneDesign:
         p = "spec"
         self._fields(spec, p, ("namespace", "mode", "routeHeader", "passThrough", "baseline",
-                               "fallback", "services", "lanes", "ingress"))
+                               "fallback", "services", "lanes", "ingress", "topics"))
         pass_through = self._mapping(spec.get("passThrough"), "spec.passThrough") or {}
         self._fields(pass_through, "spec.passThrough", ("method", "traceHeader", "baggageKey"))
         ingress_raw = self._mapping(spec.get("ingress"), "spec.ingress")
@@ -112,11 +114,21 @@ class _DesignReader(FieldReader):
             services=self._list_of_mappings(spec, "services", p, self._service, required=True),
             lanes=self._list_of_mappings(spec, "lanes", p, self._lane, required=True),
             ingress=None if ingress_raw is None else self._ingress(ingress_raw, "spec.ingress"),
+            topics=self._list_of_mappings(spec, "topics", p, self._topic),
+        )
+
+    def _topic(self, raw: dict, path: str) -> Topic:
+        self._fields(raw, path, ("name", "broker", "kind"))
+        return Topic(
+            name=self._str(raw, "name", path),
+            broker=self._str(raw, "broker", path),
+            kind=self._choice(raw, "kind", path, TOPIC_KINDS, "topic"),
         )
 
     def _service(self, raw: dict, path: str) -> Service:
         self._fields(raw, path, ("name", "calls", "namespace", "port", "propagates", "selector",
-                                 "ports", "laneCalls", "forwards", "routing"))
+                                 "ports", "laneCalls", "forwards", "routing",
+                                 "publishes", "consumes", "filtersByLane"))
         port = raw.get("port")
         if port is not None and not (is_type(port, int) and 1 <= port <= 65535):
             self._add("LD006" if is_type(port, int) else "LD004", join_path(path, "port"),
@@ -126,6 +138,11 @@ class _DesignReader(FieldReader):
         if not isinstance(propagates, bool):
             self._add("LD004", join_path(path, "propagates"), "`propagates` must be true or false")
             propagates = True
+        filters = raw.get("filtersByLane", True)
+        if not isinstance(filters, bool):
+            self._add("LD004", join_path(path, "filtersByLane"),
+                      "`filtersByLane` must be true or false")
+            filters = True
         return Service(
             name=self._str(raw, "name", path),
             calls=self._str_list(raw, "calls", path) or (),
@@ -137,6 +154,9 @@ class _DesignReader(FieldReader):
             lane_calls=self._lane_calls(raw, path),
             forwards=self._str_list(raw, "forwards", path),
             routing=self._routing(raw.get("routing"), join_path(path, "routing")),
+            publishes=self._str_list(raw, "publishes", path) or (),
+            consumes=self._str_list(raw, "consumes", path) or (),
+            filters_by_lane=filters,
         )
 
     # -- a team's routing (docs/design-format.md): Istio's own spelling, kept verbatim --------
@@ -315,6 +335,9 @@ def design_to_dict(design: LaneDesign) -> dict[str, Any]:
     ]
     if design.ingress is not None:
         spec["ingress"] = _ingress_to_dict(design.ingress)
+    if design.topics:
+        spec["topics"] = [flow(_drop_empty({"name": t.name, "broker": t.broker, "kind": t.kind}))
+                          for t in design.topics]
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
@@ -343,6 +366,12 @@ def _service_to_dict(service: Service) -> dict[str, Any]:
         out["forwards"] = flow(service.forwards)
     if service.routing is not None:
         out["routing"] = routing_to_dict(service.routing)
+    if service.publishes:
+        out["publishes"] = flow(service.publishes)
+    if service.consumes:
+        out["consumes"] = flow(service.consumes)
+    if not service.filters_by_lane:
+        out["filtersByLane"] = False
     return out
 
 
@@ -416,6 +445,10 @@ def _match_to_dict(match: RequestMatch | None) -> dict[str, Any] | None:
 
 def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if v is not None}
+
+
+def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v}
 
 
 def dump_design(design: LaneDesign) -> str:

@@ -117,9 +117,16 @@ class Service:
     forwards: tuple[str, ...] | None = None
     # The routing its team already has (adopted VirtualService and DestinationRule).
     routing: Routing | None = None
+    # The topics it writes to and reads from (asynchronous hops, beside its calls).
+    publishes: tuple[str, ...] = ()
+    consumes: tuple[str, ...] = ()
+    # False: its consumer takes every lane's messages (it does not filter by its own lane).
+    filters_by_lane: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "calls", _names(self.calls))
+        object.__setattr__(self, "publishes", _names(self.publishes))
+        object.__setattr__(self, "consumes", _names(self.consumes))
         if self.selector is not None:
             object.__setattr__(self, "selector", _pairs(self.selector))
         object.__setattr__(self, "ports", tuple(self.ports))
@@ -202,6 +209,15 @@ class Lane:
 
 
 @dataclass(frozen=True)
+class Topic:
+    """A message topic, queue, stream or exchange; ``broker`` is a free label (kafka, ...)."""
+
+    name: str
+    broker: str = ""
+    kind: str = "topic"  # topic | queue | stream | exchange
+
+
+@dataclass(frozen=True)
 class PassThrough:
     """How the lane context survives each hop (``lanes.md`` §1)."""
 
@@ -228,10 +244,12 @@ class LaneDesign:
     pass_through: PassThrough = field(default_factory=PassThrough)
     fallback: tuple[tuple[str, str], ...] = ()  # per-service fallback target: service -> lane
     ingress: Ingress | None = None
+    topics: tuple[Topic, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "services", tuple(self.services))
         object.__setattr__(self, "lanes", tuple(self.lanes))
+        object.__setattr__(self, "topics", tuple(self.topics))
         object.__setattr__(self, "fallback", _pairs(self.fallback))
 
     # -- lookups -------------------------------------------------------------------------
