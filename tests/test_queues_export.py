@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import pytest
 from conftest import ROOT
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from strategies import designs
 
 from lanedesign.cli import main
 from lanedesign.codec import load_plain
@@ -292,3 +296,32 @@ def test_the_patch_merges_into_a_real_deployment(control_plane):
     assert template["metadata"]["labels"] == {**labels, LANE_LABEL: "s2"}
     stored = control_plane.get("/api/v1/namespaces/shop/configmaps/shipping-s2-lanes")
     assert stored["data"] == cm["data"]
+
+
+# -- random designs ------------------------------------------------------------------------
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_random_designs_every_key_has_exactly_the_rules_consumer(data):
+    """On random designs (fallback overrides, strict mode, partial lanes) with a random topic,
+    the rows agree with the independent rule above, and every consumer version's objects
+    keep their shapes."""
+    design = data.draw(designs())
+    names = list(design.service_names)
+    assume(names and len(set(names)) == len(names))
+    assume(len(set(design.lane_names)) == len(design.lanes))
+    assume(design.lane(design.baseline) is not None)  # else a validation error
+    consumers = data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=3,
+                                   unique=True))
+    producer = data.draw(st.sampled_from(names))
+    broker = data.draw(st.sampled_from(["kafka", "rabbitmq", "sqs", "tibco", ""]))
+    services = tuple(
+        replace(s, consumes=("jobs",) if s.name in consumers else (),
+                publishes=("jobs",) if s.name == producer else ())
+        for s in design.services)
+    design = design.with_(services=services, topics=(Topic("jobs", broker),))
+    check_rows_follow_the_rule(design)
+    assert consumer_rows(design)  # the baseline holds every consumer: never vacuous
+    for obj in consumer_plan(design).objects:
+        problems = config_map_problems(obj) if obj["kind"] == "ConfigMap" else \
+            patch_problems(obj)
+        assert problems == []
