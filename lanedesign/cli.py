@@ -435,6 +435,8 @@ def consumers_text(plan: Any) -> str:
         lines.append("")
         lines.append(f"topic {topic}" + (f" ({rows[0].broker})" if rows and rows[0].broker
                                          else "") + f": producers {', '.join(producers) or '-'}")
+        if rows and rows[0].style == "queue":
+            lines.append(f"  producers publish with routing key ${{{LANE_ENV}}} (their own lane)")
         for r in rows:
             kind = "group" if r.style == "group" else "queue"
             bound = f" bound to {r.bound_to} with keys" if r.bound_to else " takes keys"
