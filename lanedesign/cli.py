@@ -22,6 +22,7 @@ from .cli_common import (
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
+    findings_text,
     load_checked,
     print_json,
     report_findings,
@@ -32,6 +33,7 @@ from .codec import dump_manifests, manifest_header
 from .designfile import design_to_dict, dump_design, save_design
 from .emit import TargetError, registry
 from .emit.asm import import_asm
+from .emit.consumers import LANE_ENV, consumer_plan
 from .emit.telemetry import emit_telemetry
 from .files import export_files
 from .findings import CATALOGUE, Finding, has_errors
@@ -410,6 +412,56 @@ def cmd_import_cluster(args: argparse.Namespace) -> int:
     return _on_cluster(args, run)
 
 
+def cmd_consumers(args: argparse.Namespace) -> int:
+    """What each lane's producers and consumers must be configured with (the apps' part)."""
+    design, findings = load_checked(args)
+    if design is None:
+        return unusable(findings, args, sys.stderr if args.format == "yaml" else None)
+    plan = consumer_plan(design)
+    if args.format == "json":
+        # the validator's findings too, as every command's JSON has them
+        print_json({**plan.to_dict(), "findings": [f.to_dict() for f in
+                                                   (*findings, *plan.findings)]})
+    elif args.format == "yaml":
+        header = (f"{len(plan.objects)} objects for the apps of lane design {design.name!r} "
+                  f"(lanedesign consumers, from {args.design}).\n{plan.to_dict()['note']}")
+        sys.stdout.write(dump_manifests(plan.objects, header))
+    else:
+        print(consumers_text(plan))
+    return EXIT_OK
+
+
+def consumers_text(plan: Any) -> str:
+    """The plan as a table per topic, then the producers' properties and the patches."""
+    lines = [f"NOTE: {plan.to_dict()['note']}", ""]
+    props = plan.properties
+    lines.append(f"producers write: {props.key}=${{{LANE_ENV}}} (their own lane, the filter "
+                 f"key) and {props.tag}: {props.tag_form}")
+    lines.append(f"every version gets {LANE_ENV} from its pod label {plan.label_key!r} "
+                 "(downward API)")
+    for topic, producers in plan.producers:
+        rows = [r for r in plan.rows if r.topic == topic]
+        lines.append("")
+        lines.append(f"topic {topic}" + (f" ({rows[0].broker})" if rows and rows[0].broker
+                                         else "") + f": producers {', '.join(producers) or '-'}")
+        if rows and rows[0].style == "queue":
+            lines.append(f"  producers publish with routing key ${{{LANE_ENV}}} (their own lane)")
+        for r in rows:
+            kind = "group" if r.style == "group" else "queue"
+            bound = f" bound to {r.bound_to} with keys" if r.bound_to else " takes keys"
+            extra = " + untagged" if r.untagged else ""
+            off = "  (does not filter: LD733)" if not r.filters else ""
+            lines.append(f"  {r.consumer}@{r.lane}: {kind} {r.name}{bound} "
+                         f"{','.join(r.accepts)}{extra}{off}")
+    lines.append("")
+    lines.append("Deployment patches (strategic merge; the name is a guess, the pods are):")
+    lines += [f"  {deployment}: {selector}" for deployment, selector in plan.patch_targets]
+    lines.append("(--format yaml prints the ConfigMaps and patches; --format json all of it)")
+    # LD730 is the NOTE that opens the table
+    lines.append(findings_text([f for f in plan.findings if f.code != "LD730"], "findings"))
+    return "\n".join(lines)
+
+
 def cmd_findings(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json({"codes": [vars(info) for info in CATALOGUE.values()]})
@@ -432,7 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for add in (_validate_parser, _simulate_parser, _matrix_parser, _export_parser,
                 _import_asm_parser, _findings_parser, _example_parser, _diff_parser,
-                _apply_parser, _remove_parser, _import_cluster_parser):
+                _apply_parser, _remove_parser, _import_cluster_parser, _consumers_parser):
         add(sub)
     register_observe(partial(_command, sub))  # observe, import-traffic: cli_observe.py
     return parser
@@ -493,6 +545,18 @@ def _import_asm_parser(sub: Any) -> None:
     p.add_argument("file", metavar="FILE", help="YAML with ASMSwimLaneGroup and ASMSwimLane")
     p.add_argument("--group", metavar="NAME", help="the group to import when FILE holds several")
     p.add_argument("--out", metavar="FILE", help="save the design to FILE instead of printing it")
+
+
+def _consumers_parser(sub: Any) -> None:
+    help_text = ("What the apps need where lanes cross a message queue (the mesh does not do "
+                 "this part): per topic and lane, the consumer version, its consumer group or "
+                 "queue, the lane env var from the pod label and the properties producers "
+                 "write; as a table, JSON, or ConfigMaps and Deployment patches (yaml).")
+    p = sub.add_parser("consumers", help=help_text, description=help_text)
+    p.add_argument("design", metavar="DESIGN", help="the design file (YAML)")
+    # text and table are one: every sub-command takes --format text|json
+    p.add_argument("--format", choices=("table", "text", "json", "yaml"), default="table")
+    p.set_defaults(func=cmd_consumers)
 
 
 def _findings_parser(sub: Any) -> None:

@@ -31,6 +31,7 @@ from .observe import (
     window_seconds,
 )
 from .observe.importer import import_traffic
+from .observe.queues import DEFAULT_MAX_LAG, observe_queues
 
 Command = Callable[..., argparse.ArgumentParser]
 
@@ -51,6 +52,13 @@ def register(command: Command) -> None:
     p.add_argument("--out", metavar="FILE", help="save the design to FILE instead of printing")
     p.add_argument("--min-calls", type=float, default=1.0, metavar="N",
                    help="ignore calls seen fewer than N times in the window (default 1)")
+    p = command("observe-queues", cmd_observe_queues, "Compare the consumer groups (or "
+                "queues) a broker exporter reports in Prometheus with those the design's "
+                "lanes need (lanedesign consumers): present, missing, unexpected, lag per lane.")
+    _prometheus_options(p)
+    p.add_argument("--max-lag", type=float, default=DEFAULT_MAX_LAG, metavar="N",
+                   help=f"a lane's group lagging more messages is a finding (default "
+                   f"{DEFAULT_MAX_LAG:g})")
 
 
 def _prometheus_options(p: argparse.ArgumentParser) -> None:
@@ -155,6 +163,40 @@ def observation_text(seen: Any, source: str) -> str:
         lines.append(f"  {cell.caller or 'ingress'} -> {cell.callee}: expects "
                      f"{', '.join(cell.expected) or '?'}; reached {reached}{mark}")
     lines.append(findings_text(list(c.findings), "findings"))
+    return "\n".join(lines)
+
+
+def cmd_observe_queues(args: argparse.Namespace) -> int:
+    client, at = _client(args), _at(args.at)
+    design, findings = load_checked(args)
+    if design is None:
+        return unusable(findings, args)
+    try:
+        seen = observe_queues(design, client, args.window, at, args.max_lag)
+    except PrometheusError as exc:
+        return _failed(exc, args)
+    if args.format == "json":
+        print_json(seen.to_dict())
+    else:
+        print(queues_text(seen, args.design))
+    return EXIT_DESIGN if seen.divergent else EXIT_OK
+
+
+def queues_text(seen: Any, source: str) -> str:
+    """Per topic, each consumer group: the lane it serves, seen or missing, its lag."""
+    data = seen.to_dict()
+    lines = [f"{source}: {len(seen.queries)} queries to {data['prometheus']}, "
+             f"{data['window']} up to {data['at']}",
+             "(a message's lane is not in the mesh's metrics: only the brokers' groups are)"]
+    current = None
+    for g in seen.groups:
+        if g.topic != current:
+            lines.append(f"topic {g.topic}")
+            current = g.topic
+        who = f"{g.consumer}@{g.lane}" if g.consumer else "not in the design"
+        state = f"lag {g.lag:g}" if g.seen else "MISSING"
+        lines.append(f"  {g.name}: {who}; {state}")
+    lines.append(findings_text(list(seen.findings), "findings"))
     return "\n".join(lines)
 
 

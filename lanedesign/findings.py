@@ -394,6 +394,41 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
     ("LD709", "asm-unknown-service", "error", "A lane, fallback target or destination names "
      "a service that is not in the group's services.", "Add the service to the "
      "ASMSwimLaneGroup's `services`, or fix the reference."),
+    # -- lanes across message queues: what the apps need, what the brokers' metrics show --
+    ("LD730", "mesh-does-not-route-messages", "info", "The mesh does not route messages: "
+     "the producer must write its own lane and the request's lane tag into each message, and "
+     "each consumer take only its lane's messages (`lanedesign consumers`).", "Apply the "
+     "ConfigMaps and Deployment patches of `lanedesign consumers` in your own charts and make "
+     "the apps read them."),
+    ("LD731", "no-topics", "info", "The design has no topics, so no app needs lane settings "
+     "for messages.", "Add `spec.topics` and the services' `publishes`/`consumes` where a "
+     "lane crosses a queue."),
+    ("LD732", "unknown-broker", "info", "A topic's broker is not one lanedesign knows; it is "
+     "shown with one consumer group per lane, as for Kafka.", "Use kafka, rocketmq, pulsar, "
+     "rabbitmq, sqs, ... as `broker`, or read the groups as queues if your broker has queues."),
+    ("LD733", "consumer-settings-not-in-force", "warning", "A consumer does not filter by lane "
+     "(`filtersByLane: false`): every version takes every lane's messages, so the per-lane "
+     "settings are not in force.", "Make the consumer take only the keys its lane serves "
+     "(`lanedesign consumers`), then drop `filtersByLane: false`."),
+    ("LD734", "lane-label-added", "info", "No pod label holds the lane's name in every lane; "
+     "the Deployment patches add the label `lanedesign.io/lane` for the lane env var.",
+     "Nothing to do; or give every lane a label whose value is its name (e.g. "
+     "`ASM_TRAFFIC_TAG: s2`)."),
+    ("LD735", "consumer-group-missing", "error", "A consumer group (or queue) the design "
+     "expects for a lane has no series in the broker's metrics: that lane's consumer is not "
+     "running, or uses another name, and its messages wait or go elsewhere.", "Deploy the "
+     "lane's consumer with the group of `lanedesign consumers`, or check the exporter."),
+    ("LD736", "consumer-group-unexpected", "warning", "The broker's metrics show a consumer "
+     "group (or queue) of a designed topic that the design does not expect, e.g. one shared "
+     "group for every lane or a group of a lane that is not in the design.", "Rename the "
+     "consumer's group to its lane's (`lanedesign consumers`), or remove the stray consumer."),
+    ("LD737", "consumer-lag", "warning", "A lane's consumer group lags behind its topic by "
+     "more messages than the limit.", "Check that the lane's consumer runs and takes the keys "
+     "it serves; raise `--max-lag` if the lag is expected."),
+    ("LD738", "messages-not-observable", "info", "The lane of a message is not in the mesh's "
+     "metrics; only a broker exporter's per-group series (e.g. kafka_consumergroup_lag) can "
+     "show the lanes' consumers, and Prometheus has none for this topic.", "Run the broker's "
+     "exporter (kafka-exporter, rabbitmq's prometheus plugin) and have Prometheus scrape it."),
     # -- designed vs observed (lanedesign observe: the mesh's metrics read against the design)
     ("LD800", "observe-failed", "error", "Prometheus could not be asked: unreachable, refused "
      "the token, or answered something that is not a query result.", "Check `--prometheus` "

@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .calls import Sample
@@ -60,10 +60,15 @@ class LocalPrometheus:
             step: float = 15.0) -> float:
         """Write ``samples`` as counters over the window ending at the returned time, one
         point per ``step`` seconds (fewer points: smaller blocks, same ``increase``)."""
+        return self.add_text(lambda at: openmetrics(samples, at, window, step))
+
+    def add_text(self, render: Callable[[float], str]) -> float:
+        """Write the OpenMetrics text ``render(at)`` into a slot of its own; returns ``at``,
+        the time its data ends (other metrics than Istio's: a broker exporter's gauges)."""
         at = BASE + self.slots * SLOT + SLOT / 2
         self.slots += 1
         source = self.workdir / f"set-{self.slots}.om"
-        source.write_text(openmetrics(samples, at, window, step), encoding="utf-8")
+        source.write_text(render(at), encoding="utf-8")
         done = subprocess.run([self.promtool, "tsdb", "create-blocks-from", "openmetrics",
                                str(source), str(self.data)], capture_output=True, text=True,
                               timeout=1800, check=False)

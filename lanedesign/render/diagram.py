@@ -3,6 +3,8 @@
 One node per service, filled with the colour of the lane that serves it; a fallback hop is a
 dashed edge labelled ``fallback -> s1``; a call without lane context (an upstream app dropped
 it) is a dotted red edge; edges the walk never follows because they close a cycle are red.
+A topic is a cylinder (name, broker, kind) with dashed edges publisher -> topic -> consumer;
+a simulated hop through a topic (``Hop.topic``) continues the request's path along them.
 Which lane serves what always comes from ``simulate`` (``walk``, ``lane_resolver``); this
 module only draws it. Large designs are drawn in focus: a lane's services and their direct
 neighbours, or a service's neighbourhood, never more than ``max_nodes`` services.
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 
 from graphviz import Digraph, nohtml
 
-from ..model import LaneDesign, Service
+from ..model import LaneDesign, Service, Topic
 from ..simulate import MAX_HOPS, Hop, Trace, lane_resolver, walk
 from .hints import context_loss_label, serving_hint
 from .svg import (
@@ -25,6 +27,7 @@ from .svg import (
     FALLBACK_COLOUR,
     LEGEND_KEYS,
     LOST_COLOUR,
+    MESSAGE_COLOUR,
     TRACE_COLOUR,
     UNKNOWN_FILL,
     Picture,
@@ -174,6 +177,8 @@ class _LaneView:
     hop_numbers: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     cycles: set[tuple[str, str]] = field(default_factory=set)
     reached: set[str] = field(default_factory=set)
+    # hops through a topic: (producer, topic, consumer) -> their numbers in the walk
+    messages: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
 
 
 def _lane_view(design: LaneDesign, lane: str | None, hops: Sequence[Hop]) -> _LaneView:
@@ -184,7 +189,11 @@ def _lane_view(design: LaneDesign, lane: str | None, hops: Sequence[Hop]) -> _La
                else "fallback" if hop.fallback else "lane")
         _add(view.nodes.setdefault(hop.service, []), (hop.lane, how))
         view.reached.add(hop.service)
-        if hop.caller is not None:
+        # an asynchronous hop (the simulator sets ``topic``): no call, a message
+        topic = hop.topic
+        if topic is not None and hop.caller is not None:
+            view.messages.setdefault((hop.caller, topic, hop.service), []).append(number)
+        elif hop.caller is not None:
             _add(view.edges.setdefault((hop.caller, hop.service), []), (hop.lane, how))
             view.hop_numbers.setdefault((hop.caller, hop.service), []).append(number)
     if len(walked) < MAX_HOPS:  # a cut-short walk would make every unexplored call look cyclic
@@ -275,8 +284,57 @@ class _Painter:
                 if svc.name in ids and callee in ids:
                     self._edge(g, ids[svc.name], ids[callee], (svc.name, callee), view)
                     self.calls.append((f"{ids[svc.name]}_{ids[callee]}", svc.name, callee))
+        for i, topic in enumerate(self.design.topics):
+            self._topic(g, f"{prefix}t{i}", topic, ids, view)
         if len(shown) < len(set(self.design.service_names)):
             self._stubs(g, ids)
+
+    def _topic(self, g: Digraph, topic_id: str, topic: Topic, ids: dict[str, str],
+               view: _LaneView) -> None:
+        """A topic among the shown services: a cylinder, dashed publisher -> topic ->
+        consumer edges; the producer's edge names the key it writes (its own lane)."""
+        services = _unique(self.design.services)
+        producers = [s for s in services if topic.name in s.publishes and s.name in ids]
+        consumers = [s for s in services if topic.name in s.consumes and s.name in ids]
+        if not producers and not consumers:
+            return
+        kind = " ".join(x for x in (topic.broker, topic.kind) if x)
+        g.node(topic_id, label=_label(topic.name, kind), shape="cylinder", style="filled",
+               fillcolor="#e8f4f3", color=MESSAGE_COLOUR, fontcolor="#0f4c4a",
+               tooltip=_label(f"{topic.name}: the apps carry the lane through it"),
+               id=topic_id)
+        self.used.add("message")
+        for svc in producers:
+            numbers = [n for (p, t, _), ns in view.messages.items()
+                       if p == svc.name and t == topic.name for n in ns]
+            keys = dict.fromkeys(lane for lane, _ in view.nodes.get(svc.name, []))
+            self._message(g, ids[svc.name], topic_id, numbers,
+                          ["key " + "/".join(keys)] if keys else [])
+        for svc in consumers:
+            numbers = [n for (_, t, c), ns in view.messages.items()
+                       if c == svc.name and t == topic.name for n in ns]
+            self._message(g, topic_id, ids[svc.name], numbers,
+                          [] if svc.filters_by_lane else ["takes every lane"],
+                          lost=not svc.filters_by_lane)
+
+    def _message(self, g: Digraph, tail: str, head: str, numbers: list[int],
+                 labels: list[str], lost: bool = False) -> None:
+        attrs = {"style": "dashed", "color": MESSAGE_COLOUR, "penwidth": "1.4",
+                 "id": f"{tail}_{head}"}
+        if lost:
+            attrs["color"] = LOST_COLOUR
+            self.used.add("lost")
+        if self.highlight and numbers:  # the request's path goes on through the topic
+            shown = ",".join(map(str, numbers[:4])) + ("..." if len(numbers) > 4 else "")
+            labels = [f"#{shown}", *labels]
+            attrs.update(color=TRACE_COLOUR, penwidth="2.4")
+            self.used.add("trace")
+        elif self.highlight:
+            attrs["color"] = FADED_COLOUR
+        if labels:
+            attrs["label"] = _label(*labels)
+            attrs["fontcolor"] = attrs["color"]
+        g.edge(tail, head, **attrs)
 
     def _node(self, g: Digraph, node_id: str, svc: Service, view: _LaneView) -> None:
         served = view.nodes[svc.name]

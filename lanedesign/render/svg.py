@@ -28,6 +28,7 @@ FALLBACK_COLOUR = "#b35806"
 LOST_COLOUR = "#c0392b"
 FADED_COLOUR = "#b0b0b0"
 TRACE_COLOUR = "#1f3a93"
+MESSAGE_COLOUR = "#1b7a78"  # a topic and the messages through it
 
 # what each mark of a diagram means, in legend order
 LEGEND_KEYS: dict[str, str] = {
@@ -38,6 +39,7 @@ LEGEND_KEYS: dict[str, str] = {
     "unreached": "not reached from the entry service",
     "trace": "the request's hops (#n: their order)",
     "strict404": "strict mode: the lane lacks it, the call fails (404)",
+    "message": "a message through a topic (the apps carry the lane, not the mesh)",
 }
 _KEY_MARKS: dict[str, str] = {
     "fallback": f'<line x1="0" y1="5" x2="24" y2="5" stroke="{FALLBACK_COLOUR}" '
@@ -52,6 +54,8 @@ _KEY_MARKS: dict[str, str] = {
     "trace": f'<line x1="0" y1="5" x2="24" y2="5" stroke="{TRACE_COLOUR}" stroke-width="2.4"/>',
     "strict404": f'<rect x="1" y="0" width="22" height="10" rx="3" fill="#ffffff" '
                  f'stroke="{LOST_COLOUR}" stroke-width="2"/>',
+    "message": f'<line x1="0" y1="5" x2="24" y2="5" stroke="{MESSAGE_COLOUR}" '
+               'stroke-width="1.4" stroke-dasharray="4,3"/>',
 }
 _TEXT = 'font-family="Helvetica,Arial,sans-serif"'
 # Graphviz measured the text as Helvetica; where it is missing, prefer fonts of about its width
