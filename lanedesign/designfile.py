@@ -18,10 +18,12 @@ from .codec import parse_yaml_documents as parse_yaml_documents  # the old impor
 from .fields import FieldReader, Loaded, is_type, join_path, typename
 from .findings import make
 from .model import (
+    DATA_PLANES,
     METHODS,
     MODES,
     ROUTE_SETTINGS,
     STRATEGIES,
+    WAYPOINT_SCOPES,
     Ingress,
     IngressRule,
     Lane,
@@ -34,6 +36,7 @@ from .model import (
     ServicePort,
     TeamRoute,
     TeamSubset,
+    Waypoint,
 )
 
 API_VERSION = "lanedesign/v1alpha1"
@@ -92,7 +95,8 @@ class _DesignReader(FieldReader):
     def _spec(self, name: str, spec: dict) -> LaneDesign:
         p = "spec"
         self._fields(spec, p, ("namespace", "mode", "routeHeader", "passThrough", "baseline",
-                               "fallback", "services", "lanes", "ingress"))
+                               "fallback", "services", "lanes", "ingress", "dataPlane",
+                               "waypoint"))
         pass_through = self._mapping(spec.get("passThrough"), "spec.passThrough") or {}
         self._fields(pass_through, "spec.passThrough", ("method", "traceHeader", "baggageKey"))
         ingress_raw = self._mapping(spec.get("ingress"), "spec.ingress")
@@ -112,7 +116,20 @@ class _DesignReader(FieldReader):
             services=self._list_of_mappings(spec, "services", p, self._service, required=True),
             lanes=self._list_of_mappings(spec, "lanes", p, self._lane, required=True),
             ingress=None if ingress_raw is None else self._ingress(ingress_raw, "spec.ingress"),
+            data_plane=self._choice(spec, "dataPlane", p, DATA_PLANES, "sidecar"),
+            waypoint=self._waypoint(self._mapping(spec.get("waypoint"), "spec.waypoint") or {}),
         )
+
+    def _waypoint(self, raw: dict) -> Waypoint:
+        path = "spec.waypoint"
+        self._fields(raw, path, ("name", "scope", "create"))
+        create = raw.get("create", True)
+        if not isinstance(create, bool):
+            self._add("LD004", join_path(path, "create"), "`create` must be true or false")
+            create = True
+        return Waypoint(name=self._str(raw, "name", path, "waypoint"),
+                        scope=self._choice(raw, "scope", path, WAYPOINT_SCOPES, "namespace"),
+                        create=create)
 
     def _service(self, raw: dict, path: str) -> Service:
         self._fields(raw, path, ("name", "calls", "namespace", "port", "propagates", "selector",
@@ -315,6 +332,11 @@ def design_to_dict(design: LaneDesign) -> dict[str, Any]:
     ]
     if design.ingress is not None:
         spec["ingress"] = _ingress_to_dict(design.ingress)
+    if design.data_plane != "sidecar":
+        spec["dataPlane"] = design.data_plane
+    if design.waypoint != Waypoint():
+        spec["waypoint"] = {"name": design.waypoint.name, "scope": design.waypoint.scope,
+                            "create": design.waypoint.create}
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,

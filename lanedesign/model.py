@@ -210,6 +210,23 @@ class PassThrough:
     baggage_key: str | None = None  # baggage: None means the route header's name
 
 
+DATA_PLANES: tuple[str, ...] = ("sidecar", "ambient")
+WAYPOINT_SCOPES: tuple[str, ...] = ("namespace", "service")
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    """The Istio ambient waypoint the lanes' L7 routes run in (``dataPlane: ambient``)."""
+
+    name: str = "waypoint"
+    scope: str = "namespace"  # namespace: one per namespace; service: <service>-waypoint each
+    create: bool = True  # False: the design refers to a waypoint that exists already
+
+    def name_for(self, service: str) -> str:
+        """The waypoint that serves ``service``: the named one, or ``<service>-waypoint``."""
+        return f"{service}-waypoint" if self.scope == "service" else self.name
+
+
 def _same(name: str) -> str | None:
     return name
 
@@ -228,6 +245,8 @@ class LaneDesign:
     pass_through: PassThrough = field(default_factory=PassThrough)
     fallback: tuple[tuple[str, str], ...] = ()  # per-service fallback target: service -> lane
     ingress: Ingress | None = None
+    data_plane: str = "sidecar"  # sidecar | ambient (Istio's ambient mode: ztunnel, waypoints)
+    waypoint: Waypoint = field(default_factory=Waypoint)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "services", tuple(self.services))
