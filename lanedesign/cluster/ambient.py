@@ -71,6 +71,16 @@ def label_object(obj: Mapping, group: str) -> dict:
     return {"apiVersion": "v1", "kind": obj["kind"], "metadata": out_meta}
 
 
+def labelled_by(live: Mapping | None) -> str | None:
+    """The lane group that labelled this app Namespace or Service, or ``None``."""
+    if (live or {}).get("kind") not in ("Namespace", "Service"):
+        return None
+    labels = labels_of(live)
+    if labels.get(MANAGED_BY):  # an object lanedesign owns (a version Service) is never one
+        return None
+    return labels.get(LABELLED_BY)
+
+
 def unlabel_object(live: Mapping) -> dict:
     """What, applied under our field manager, drops every label lanedesign set on ``live``."""
     meta = live.get("metadata") or {}
