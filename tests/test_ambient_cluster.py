@@ -111,3 +111,101 @@ def test_import_says_when_only_some_services_are_behind_a_waypoint():
     mixed = [f for f in result.findings if f.code == "LD960"]
     assert len(mixed) == 1 and "pay: none" in mixed[0].message
     assert result.design.waypoint == Waypoint("waypoint", "namespace", create=False)
+
+
+# -- diff: the silent failure -----------------------------------------------------------------
+def ns_label(wp: str = "waypoint", ns: str = NS) -> dict:
+    """The label-only Namespace object an ambient gateway-api export carries."""
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": ns, "labels": {USE_WAYPOINT: wp}}}
+
+
+def state(ns_labels: dict, services: dict | None = None,
+          waypoints: tuple = ((NS, "waypoint"),)) -> AmbientState:
+    svcs = {(NS, n): labelled(service(n), **(services or {}).get(n, {}))
+            for n in ("cart", "pay", "ship")}
+    return AmbientState({NS: namespace(**ns_labels)}, svcs, frozenset(waypoints))
+
+
+AMBIENT = {DATAPLANE_MODE: "ambient"}
+
+
+def codes(findings) -> list[tuple[str, str]]:
+    return [(f.code, f.path) for f in findings]
+
+
+def test_only_services_a_lane_routes_elsewhere_need_a_waypoint():
+    assert routed_services(shop()) == ["cart", "pay"]  # ship: baseline in every lane
+
+
+def test_a_lane_service_with_no_waypoint_is_the_silent_failure():
+    found = ambient_findings(shop(), [], state(AMBIENT))
+    assert codes(found) == [("LD961", "Service default/cart"), ("LD961", "Service default/pay")]
+    assert "silently not route" in found[0].message
+    assert "requests reach every version's pods" in found[0].message
+    assert "istio.io/use-waypoint=waypoint" in found[0].hint
+
+
+def test_the_designs_own_namespace_label_counts_as_applied():
+    assert ambient_findings(shop(), [ns_label()], state(AMBIENT)) == []
+
+
+def test_a_live_namespace_label_or_service_labels_give_the_waypoint():
+    assert ambient_findings(shop(), [], state({**AMBIENT, USE_WAYPOINT: "waypoint"})) == []
+    per_service = {"cart": {USE_WAYPOINT: "waypoint"}, "pay": {USE_WAYPOINT: "waypoint"}}
+    assert ambient_findings(shop(), [], state(AMBIENT, per_service)) == []
+
+
+def test_a_service_opting_out_of_its_namespaces_waypoint_is_found():
+    found = ambient_findings(shop(), [], state({**AMBIENT, USE_WAYPOINT: "waypoint"},
+                                               {"pay": {USE_WAYPOINT: "none"}}))
+    assert codes(found) == [("LD961", "Service default/pay")]
+
+
+def test_a_named_waypoint_missing_and_not_emitted_is_found_and_an_emitted_one_is_not():
+    found = ambient_findings(shop(), [ns_label("gone")], state(AMBIENT, waypoints=()))
+    assert codes(found) == [("LD962", "Service default/cart"), ("LD962", "Service default/pay")]
+    emitted = [ns_label("gone"), waypoint_gateway("gone", owned=True)]
+    assert ambient_findings(shop(), emitted, state(AMBIENT, waypoints=())) == []
+
+
+def test_enrolment_must_match_the_designs_data_plane():
+    found = ambient_findings(shop(), [ns_label()], state({}))
+    assert codes(found) == [("LD963", "Namespace default")]
+    # a sidecar design in an ambient namespace: LD964, and its services have no waypoint
+    found = ambient_findings(shop("sidecar"), [], state(AMBIENT))
+    assert [c for c, _ in codes(found)] == ["LD964", "LD961", "LD961"]
+    # neither ambient: nothing at all (the negative case)
+    assert ambient_findings(shop("sidecar"), [], state({})) == []
+
+
+def test_the_istio_targets_envoyfilter_in_an_ambient_namespace_is_said_to_do_nothing():
+    envoy_filter = {"apiVersion": "networking.istio.io/v1alpha3", "kind": "EnvoyFilter",
+                    "metadata": {"name": "shop-baggage", "namespace": NS}}
+    found = ambient_findings(shop("sidecar"), [envoy_filter],
+                             state({**AMBIENT, USE_WAYPOINT: "waypoint"}))
+    assert codes(found) == [("LD964", "Namespace default"), ("LD965", "Namespace default")]
+    assert codes(ambient_findings(shop("sidecar"), [envoy_filter], state({}))) == []
+
+
+def test_waypoint_of_reads_the_service_first_then_the_namespace():
+    ns = namespace(**{USE_WAYPOINT: "waypoint"})
+    assert waypoint_of(service("cart"), ns) == (NS, "waypoint")
+    own = labelled(service("cart"), **{USE_WAYPOINT: "cart-wp",
+                                        "istio.io/use-waypoint-namespace": "mesh"})
+    assert waypoint_of(own, ns) == ("mesh", "cart-wp")
+    assert waypoint_of(service("cart"), namespace()) is None
+
+
+# -- label-only objects: never owned ---------------------------------------------------------
+def test_a_label_only_object_is_applied_as_its_labels_without_ownership():
+    emitted = {"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": "cart", "namespace": NS,
+                            "labels": {USE_WAYPOINT: "cart-waypoint", MANAGED_BY: MANAGER,
+                                       GROUP_LABEL: "shop"}}}
+    assert is_label_only(emitted) and is_label_only(ns_label())
+    assert not is_label_only(service("cart"))  # a version Service has a spec
+    assert label_object(emitted, "shop") == {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "cart", "namespace": NS,
+                     "labels": {USE_WAYPOINT: "cart-waypoint", LABELLED_BY: "shop"}}}
