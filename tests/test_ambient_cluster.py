@@ -3,9 +3,10 @@ service no waypoint routes (the silent failure); apply and prune never own the a
 
 from __future__ import annotations
 
+import pytest
 from cluster_objects import NS, deployment, service
 
-from lanedesign.cluster import design_from_workloads
+from lanedesign.cluster import apply, connect, design_from_workloads, diff, remove
 from lanedesign.cluster.ambient import (
     DATAPLANE_MODE,
     LABELLED_BY,
@@ -13,12 +14,15 @@ from lanedesign.cluster.ambient import (
     AmbientState,
     ambient_findings,
     is_label_only,
+    is_waypoint,
     label_object,
+    labels_of,
     routed_services,
     waypoint_of,
 )
 from lanedesign.designfile import design_to_dict
-from lanedesign.emit.common import GROUP_LABEL, MANAGED_BY, MANAGER
+from lanedesign.emit import emit
+from lanedesign.emit.common import GROUP_LABEL, MANAGED_BY, MANAGER, managed_labels
 from lanedesign.model import Lane, LaneDesign, Service, Waypoint
 
 
@@ -48,9 +52,10 @@ def workloads() -> tuple[list[dict], list[dict]]:
     return services, deployments
 
 
-def shop(data_plane: str = "ambient", waypoint: Waypoint | None = None) -> LaneDesign:
+def shop(data_plane: str = "ambient", waypoint: Waypoint | None = None,
+         ns: str = NS) -> LaneDesign:
     return LaneDesign(
-        name="shop", namespace=NS, baseline="v1", data_plane=data_plane,
+        name="shop", namespace=ns, baseline="v1", data_plane=data_plane,
         waypoint=waypoint or Waypoint(),
         services=(Service("cart", calls=("pay",), port=8080), Service("pay", port=8080),
                   Service("ship", port=8080)),
@@ -209,3 +214,137 @@ def test_a_label_only_object_is_applied_as_its_labels_without_ownership():
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "cart", "namespace": NS,
                      "labels": {USE_WAYPOINT: "cart-waypoint", LABELLED_BY: "shop"}}}
+
+
+# -- the real kube-apiserver: apply, diff and prune an ambient gateway-api export -------------
+def ambient_export(design: LaneDesign) -> list[dict]:
+    """The gateway-api export of an ambient design. Where the emitter does not make the
+    waypoint parts yet, they are added here exactly as the design format says (a Gateway of
+    class istio-waypoint per waypoint it creates, ``istio.io/use-waypoint`` on the Namespace
+    or the app Services, as label-only objects carrying the ownership labels too, which
+    diff must strip)."""
+    objects = emit(design, "gateway-api")
+    if any(is_waypoint(o) or is_label_only(o) for o in objects):
+        return objects
+    wp, ns = design.waypoint, design.namespace
+    routed = routed_services(design)
+    owned = managed_labels(design)
+    names = [wp.name] if wp.scope == "namespace" else [wp.name_for(s) for s in routed]
+    gateways = [{**waypoint_gateway(n, ns), "metadata": {"name": n, "namespace": ns,
+                                                           "labels": dict(owned)}}
+                for n in names] if wp.create else []
+    if wp.scope == "namespace":
+        marks = [{"apiVersion": "v1", "kind": "Namespace",
+                  "metadata": {"name": ns, "labels": {USE_WAYPOINT: wp.name, **owned}}}]
+    else:
+        marks = [{"apiVersion": "v1", "kind": "Service",
+                  "metadata": {"name": s, "namespace": ns,
+                               "labels": {USE_WAYPOINT: wp.name_for(s), **owned}}}
+                 for s in routed]
+    return [*gateways, *marks, *objects]
+
+
+def app_namespace(plane, ns: str) -> None:
+    """A namespace enrolled in ambient with the app's Services, written by other managers."""
+    plane.apply({"apiVersion": "v1", "kind": "Namespace",
+                 "metadata": {"name": ns, "labels": {DATAPLANE_MODE: "ambient"}}},
+                manager="kubectl")
+    for name in ("cart", "pay", "ship"):
+        if plane.get(service(name, ns)) is None:
+            plane.create(service(name, ns))
+
+
+def refs(objects) -> set[tuple[str, str | None, str]]:
+    return {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in objects}
+
+
+def deletes(plane, mark) -> set[tuple[str, str | None, str]]:
+    return {(c.kind, c.namespace, c.name) for c in plane.calls(mark)
+            if c.method == "DELETE" and c.writes}
+
+
+@pytest.mark.kube
+def test_ambient_export_applies_diffs_clean_and_prunes_only_what_it_made(control_plane,
+                                                                         tmp_path):
+    plane, ns = control_plane, "amb-lanes"
+    plane.reset()
+    app_namespace(plane, ns)
+    design = shop(ns=ns)
+    objects = ambient_export(design)
+    assert ("Gateway", ns, "waypoint") in refs(objects)
+    with connect(plane.kubeconfig(tmp_path)) as cluster:
+        plan = diff(cluster, objects, "shop", design=design)
+        assert not plan.blocked, plan.summary()
+        actions = {(c.ref.kind, c.ref.name): c.action for c in plan.changes}
+        assert actions[("Namespace", ns)] == "update"  # a label on it, never a create
+        assert {a for k, a in actions.items() if k[0] != "Namespace"} == {"create"}
+        assert plan.notes == (), plan.summary()
+        # the negative case: without the Namespace's label no waypoint takes the lanes
+        bare = diff(cluster, [o for o in objects if not is_label_only(o)], "shop",
+                    design=design)
+        assert codes(bare.notes) == [("LD961", f"Service {ns}/cart"),
+                                     ("LD961", f"Service {ns}/pay")]
+
+        mark = plane.audit_mark()
+        dry = apply(cluster, plan, dry_run=True)
+        assert dry.status == "dry-run" and not [c for c in plane.calls(mark) if c.writes]
+        result = apply(cluster, plan, settle_seconds=0)
+        assert result.ok, result.summary()
+        live_ns = plane.get(f"/api/v1/namespaces/{ns}")
+        assert labels_of(live_ns) == {DATAPLANE_MODE: "ambient", USE_WAYPOINT: "waypoint",
+                                      LABELLED_BY: "shop",
+                                      "kubernetes.io/metadata.name": ns}
+        assert is_waypoint(plane.get(waypoint_gateway("waypoint", ns)))
+        again = diff(cluster, objects, "shop", design=design)
+        assert again.in_sync and again.notes == (), again.summary()
+
+        # one waypoint per service instead: the namespace's waypoint is pruned, its label
+        # dropped, the Namespace and the app Services stay
+        per_service = shop(ns=ns, waypoint=Waypoint(scope="service"))
+        moved = ambient_export(per_service)
+        mark = plane.audit_mark()
+        result = apply(cluster, moved, "shop", prune=True, settle_seconds=0,
+                       design=per_service)
+        assert result.ok, result.summary()
+        assert deletes(plane, mark) == {("Gateway", ns, "waypoint")}
+        live_ns = plane.get(f"/api/v1/namespaces/{ns}")
+        assert USE_WAYPOINT not in labels_of(live_ns) and LABELLED_BY not in labels_of(live_ns)
+        assert labels_of(live_ns)[DATAPLANE_MODE] == "ambient"  # kubectl's label stays
+        assert labels_of(plane.get(service("cart", ns)))[USE_WAYPOINT] == "cart-waypoint"
+        assert diff(cluster, moved, "shop", design=per_service).in_sync
+
+        # remove: every object it made goes; the app's Services stay, without its labels
+        mark = plane.audit_mark()
+        gone = remove(cluster, "shop", settle_seconds=0)
+        assert gone.status == "removed", gone.summary()
+        assert deletes(plane, mark) == refs(o for o in moved if not is_label_only(o))
+        for name in ("cart", "pay", "ship"):
+            svc = plane.get(service(name, ns))
+            assert svc is not None and svc["spec"]["ports"][0]["port"] == 8080
+            assert not {USE_WAYPOINT, LABELLED_BY} & set(labels_of(svc))
+        assert plane.get(f"/api/v1/namespaces/{ns}") is not None
+
+
+@pytest.mark.kube
+def test_a_waypoint_the_design_refers_to_is_never_deleted(control_plane, tmp_path):
+    plane, ns = control_plane, "amb-existing"
+    plane.reset()
+    app_namespace(plane, ns)
+    plane.create(waypoint_gateway("waypoint", ns))  # made by istioctl waypoint apply
+    design = shop(ns=ns, waypoint=Waypoint(create=False))
+    objects = ambient_export(design)
+    assert not [o for o in objects if is_waypoint(o)]
+    with connect(plane.kubeconfig(tmp_path)) as cluster:
+        plan = diff(cluster, objects, "shop", design=design)
+        assert plan.notes == () and not plan.blocked, plan.summary()
+        assert apply(cluster, plan, settle_seconds=0).ok
+        assert labels_of(plane.get(f"/api/v1/namespaces/{ns}"))[USE_WAYPOINT] == "waypoint"
+        # a waypoint that is gone and not emitted: the lanes would not route (LD962)
+        elsewhere = shop(ns=ns, waypoint=Waypoint(name="gone", create=False))
+        missing = diff(cluster, ambient_export(elsewhere), "shop", design=elsewhere)
+        assert [c for c, _ in codes(missing.notes)] == ["LD962", "LD962"]
+        mark = plane.audit_mark()
+        assert remove(cluster, "shop", settle_seconds=0).status == "removed"
+        assert ("Gateway", ns, "waypoint") not in deletes(plane, mark)
+        assert plane.get(waypoint_gateway("waypoint", ns)) is not None
+        assert USE_WAYPOINT not in labels_of(plane.get(f"/api/v1/namespaces/{ns}"))
