@@ -3,9 +3,13 @@ service no waypoint routes (the silent failure); apply and prune never own the a
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from cluster_objects import NS, deployment, service
+from observe_scenarios import scenarios
 
+from lanedesign.cli import main
 from lanedesign.cluster import apply, connect, design_from_workloads, diff, remove
 from lanedesign.cluster.ambient import (
     DATAPLANE_MODE,
@@ -20,10 +24,13 @@ from lanedesign.cluster.ambient import (
     routed_services,
     waypoint_of,
 )
-from lanedesign.designfile import design_to_dict
+from lanedesign.designfile import design_to_dict, save_design
 from lanedesign.emit import emit
 from lanedesign.emit.common import GROUP_LABEL, MANAGED_BY, MANAGER, managed_labels
 from lanedesign.model import Lane, LaneDesign, Service, Waypoint
+from lanedesign.observe import Prometheus, compare, observe, requests_query
+from lanedesign.observe.calls import Sample
+from lanedesign.observe.query import L4, L4_METRIC, LAYER_LABEL
 
 
 def namespace(name: str = NS, **labels: str) -> dict:
@@ -348,3 +355,122 @@ def test_a_waypoint_the_design_refers_to_is_never_deleted(control_plane, tmp_pat
         assert ("Gateway", ns, "waypoint") not in deletes(plane, mark)
         assert plane.get(waypoint_gateway("waypoint", ns)) is not None
         assert USE_WAYPOINT not in labels_of(plane.get(f"/api/v1/namespaces/{ns}"))
+
+
+# -- observe: the waypoint reports the requests, ztunnel only L4 -----------------------------
+def answered(samples) -> list:
+    """Prometheus's answer to the ambient query for ``samples`` (what ``requests_query``
+    asks: the waypoint's requests summed, ztunnel's L4 series marked), without a server."""
+    out = []
+    for s in samples:
+        labels = s.label_map
+        if labels.get("__name__") == L4_METRIC:
+            keep = {k: labels[k] for k in ("destination_service_name",
+                                           "destination_service_namespace")}
+            out.append(Sample.of({**keep, LAYER_LABEL: L4}, s.value))
+        elif labels.get("reporter") == "waypoint":
+            out.append(Sample.of({k: v for k, v in labels.items() if k != "reporter"},
+                                 s.value))
+    return out
+
+
+def ambient_scenario(name: str):
+    return next(s for s in scenarios() if s.name == name)
+
+
+def test_an_ambient_design_asks_for_the_waypoints_reports_and_ztunnels_l4_in_one_query():
+    scenario = ambient_scenario("ambient-l4")
+    query = requests_query(scenario.design, "15m")
+    assert query.startswith('sum by (') and 'istio_requests_total{reporter="waypoint"' in query
+    assert ' or label_replace(sum by (destination_service_name, ' in query
+    assert 'istio_tcp_connections_opened_total{reporter!="waypoint"' in query
+    sidecar = requests_query(scenario.design.with_(data_plane="sidecar"), "15m")
+    assert 'reporter="destination"' in sidecar and "istio_tcp" not in sidecar
+
+
+def test_ambient_samples_are_the_waypoints_and_ztunnels():
+    scenario = ambient_scenario("ambient-l4")
+    samples = scenario.samples()
+    l7 = [s.label_map for s in samples if "__name__" not in s.label_map]
+    l4 = [s.label_map for s in samples if s.label_map.get("__name__") == L4_METRIC]
+    assert {x["reporter"] for x in l7} == {"waypoint"}
+    # the app workloads on either side, never the waypoint
+    assert {x["source_workload"] for x in l7} >= {"mocka-v1", "istio-ingressgateway"}
+    assert {x["destination_service_name"] for x in l7} == {"mocka", "mockb"}
+    assert {x["destination_service_name"] for x in l4} == {"mockc"}
+    assert all("lane" not in x and "destination_version" not in x for x in l4)
+
+
+def test_behind_a_waypoint_a_dropped_context_is_found_as_with_sidecars():
+    scenario = ambient_scenario("ambient-waypoint")
+    found = compare(scenario.design, answered(scenario.samples()))
+    assert {(f.code, f.path) for f in found.findings if f.severity != "info"} == \
+        scenario.expected
+    cell = found.cell("s2", "mockb", "mockc")
+    assert dict(cell.reached) == {"v1": 240.0, "v2": 360.0}
+
+
+def test_without_a_waypoint_only_l4_is_observable_and_said_so():
+    scenario = ambient_scenario("ambient-l4")
+    found = compare(scenario.design, answered(scenario.samples()))
+    assert [(f.code, f.path) for f in found.findings if f.severity != "info"] == []
+    assert [(f.code, f.path) for f in found.findings if f.code == "LD966"] == \
+        [("LD966", "spec.services[2]")]
+    assert found.cell("s2", "mockb", "mockc") is None  # not judged: nothing to judge it by
+    assert found.cell("s2", "mocka", "mockb") is not None  # the rest still is
+    # without the L4 series the same silence would read as a missing call (LD805)
+    bare = compare(scenario.design, [s for s in answered(scenario.samples())
+                                     if LAYER_LABEL not in s.label_map])
+    assert ("LD805", "spec.services[1].calls[0]") in {(f.code, f.path) for f in bare.findings}
+
+
+@pytest.fixture(scope="module")
+def ambient_prom(tmp_path_factory):
+    """A real Prometheus holding the two ambient scenarios (skips without the package)."""
+    from prometheus_tier import INSTALL_HINT, LocalPrometheus, required, tools
+
+    if tools() is None:
+        if required():
+            pytest.fail(f"prometheus is required under CI: {INSTALL_HINT}")
+        pytest.skip(f"prometheus/promtool not installed: {INSTALL_HINT}")
+    tier = LocalPrometheus(tmp_path_factory.mktemp("prometheus"))
+    ats = {name: tier.add(ambient_scenario(name).samples())
+           for name in ("ambient-waypoint", "ambient-l4")}
+    with tier:
+        tier.start()
+        yield tier.url, ats
+
+
+@pytest.mark.parametrize("name", ["ambient-waypoint", "ambient-l4"])
+def test_observe_reads_the_waypoints_reports_from_prometheus(name, ambient_prom, tmp_path,
+                                                             capsys):
+    url, ats = ambient_prom
+    scenario = ambient_scenario(name)
+    path = tmp_path / "design.yaml"
+    save_design(scenario.design, path)
+    code = main(["observe", str(path), "--prometheus", url, "--at", str(ats[name]),
+                 "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert {(f["code"], f["path"]) for f in data["findings"] if f["severity"] != "info"} == \
+        scenario.expected
+    assert code == (1 if scenario.expected else 0)
+    assert data["queries"] == 1 and 'reporter="waypoint"' in data["query"]
+    l4_only = [f["path"] for f in data["findings"] if f["code"] == "LD966"]
+    assert l4_only == ([] if name == "ambient-waypoint" else ["spec.services[2]"])
+    # the same comparison as the samples themselves give
+    direct = compare(scenario.design, answered(scenario.samples()))
+    seen = observe(scenario.design, Prometheus(url), at=ats[name]).comparison
+    assert seen.findings == direct.findings
+    assert [c.to_dict() for c in seen.cells] == [c.to_dict() for c in direct.cells]
+
+
+def test_the_sidecar_reporter_sees_nothing_of_an_ambient_mesh(ambient_prom, tmp_path, capsys):
+    """The negative case: reading reporter="destination" (the sidecar default) finds no
+    request at all where waypoints report."""
+    url, ats = ambient_prom
+    path = tmp_path / "design.yaml"
+    save_design(ambient_scenario("ambient-waypoint").design, path)
+    code = main(["observe", str(path), "--prometheus", url, "--at",
+                 str(ats["ambient-waypoint"]), "--reporter", "destination", "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1 and [f["code"] for f in data["findings"]] == ["LD810"]
