@@ -219,7 +219,8 @@ def diff(cluster: Cluster, objects: Sequence[dict], group: str,
     known = {c.ref: c.live for c in changes}
     overlaps, notes = find_overlaps(cluster, objects, group, known, design, owner_group)
     if design is not None:
-        notes += ambient.ambient_findings(design, objects, read_ambient(cluster, design))
+        notes += ambient.ambient_findings(design, objects,
+                                          read_ambient(cluster, design, objects))
     notes += [make("LD917", str(c.ref), f"{c.ref} is no longer emitted but carries the record "
                    "of adopted team objects; --prune leaves it")
               for c in changes if c.action == "prune" and has_records(c.live)]
@@ -374,9 +375,11 @@ def _list_selected(cluster: Cluster, res: Resource, chosen: str,
         return [o for ns in sorted(set(namespaces)) for o in cluster.list(res, ns, chosen)]
 
 
-def read_ambient(cluster: Cluster, design: LaneDesign) -> ambient.AmbientState:
+def read_ambient(cluster: Cluster, design: LaneDesign,
+                 objects: Sequence[dict] = ()) -> ambient.AmbientState:
     """The Namespaces of ``design``, and (when one of them is in ambient or the design is)
-    its lane-routed Services and the waypoint Gateways: what ``ambient_findings`` judges."""
+    its lane-routed Services and the waypoint Gateways in the namespaces they (or the
+    emitted ``objects``) point at: what ``ambient_findings`` judges."""
     names = sorted({design.namespace_of(s) for s in design.service_names})
     namespaces = {ns: _get(cluster, ObjectRef("Namespace", None, ns, "v1")) for ns in names}
     if design.data_plane != "ambient" and not any(map(ambient.is_ambient,
@@ -384,10 +387,13 @@ def read_ambient(cluster: Cluster, design: LaneDesign) -> ambient.AmbientState:
         return ambient.AmbientState(namespaces, {}, frozenset())
     services = {(design.namespace_of(s), s): _get(cluster, ObjectRef(
         "Service", design.namespace_of(s), s, "v1")) for s in ambient.routed_services(design)}
+    # a waypoint may live in another namespace (istio.io/use-waypoint-namespace)
+    elsewhere = {ambient.labels_of(o).get(ambient.USE_WAYPOINT_NAMESPACE)
+                 for o in [*namespaces.values(), *services.values(), *objects]}
     waypoints: set[tuple[str, str]] = set()
     gateway = cluster.resource("gateway.networking.k8s.io/v1", "Gateway")
     if gateway is not None:
-        for ns in names:
+        for ns in sorted(set(names) | {n for n in elsewhere if n}):
             try:
                 items = cluster.list(gateway, ns)
             except ApiError as exc:
