@@ -10,7 +10,14 @@ from cluster_objects import NS, deployment, service
 from observe_scenarios import scenarios
 
 from lanedesign.cli import main
-from lanedesign.cluster import apply, connect, design_from_workloads, diff, remove
+from lanedesign.cluster import (
+    apply,
+    connect,
+    design_from_workloads,
+    diff,
+    import_design,
+    remove,
+)
 from lanedesign.cluster.ambient import (
     DATAPLANE_MODE,
     LABELLED_BY,
@@ -338,10 +345,18 @@ def test_a_waypoint_the_design_refers_to_is_never_deleted(control_plane, tmp_pat
     plane.reset()
     app_namespace(plane, ns)
     plane.create(waypoint_gateway("waypoint", ns))  # made by istioctl waypoint apply
+    for app, v in (("cart", "v1"), ("cart", "v2"), ("pay", "v1"), ("pay", "v2"),
+                   ("ship", "v1")):
+        plane.create(deployment(app, {"version": v}, ns))
     design = shop(ns=ns, waypoint=Waypoint(create=False))
     objects = ambient_export(design)
     assert not [o for o in objects if is_waypoint(o)]
     with connect(plane.kubeconfig(tmp_path)) as cluster:
+        # import-cluster reads the enrolment and the waypoint there, and refers to it
+        proposal = import_design(cluster, [ns])
+        assert proposal.design.data_plane == "ambient", proposal.summary()
+        assert proposal.design.waypoint == Waypoint("waypoint", "namespace", create=False)
+        assert not [f for f in proposal.findings if f.code == "LD960"]
         plan = diff(cluster, objects, "shop", design=design)
         assert plan.notes == () and not plan.blocked, plan.summary()
         assert apply(cluster, plan, settle_seconds=0).ok
@@ -474,3 +489,23 @@ def test_the_sidecar_reporter_sees_nothing_of_an_ambient_mesh(ambient_prom, tmp_
                  str(ats["ambient-waypoint"]), "--reporter", "destination", "--format", "json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and [f["code"] for f in data["findings"]] == ["LD810"]
+
+
+def test_import_says_when_some_pods_opt_out_of_ambient():
+    services, deployments = workloads()
+    deployments[3]["spec"]["template"]["metadata"]["labels"][DATAPLANE_MODE] = "none"  # pay v2
+    result = design_from_workloads(
+        services, deployments, name="shop", mesh=[waypoint_gateway()],
+        namespace_objects=[namespace(**{DATAPLANE_MODE: "ambient", USE_WAYPOINT: "waypoint"})])
+    mixed = [f for f in result.findings if f.code == "LD960"]
+    assert [f.path for f in mixed] == ["spec.dataPlane"] and "pay" in mixed[0].message
+    assert "cart" not in mixed[0].message
+
+
+def test_a_waypoint_in_another_namespace_is_found_there():
+    elsewhere = {USE_WAYPOINT: "shared", "istio.io/use-waypoint-namespace": "mesh"}
+    assert ambient_findings(shop(), [], state({**AMBIENT, **elsewhere},
+                                              waypoints=(("mesh", "shared"),))) == []
+    found = ambient_findings(shop(), [], state({**AMBIENT, **elsewhere}))
+    assert [c for c, _ in codes(found)] == ["LD962", "LD962"]
+    assert "mesh/shared" in found[0].message

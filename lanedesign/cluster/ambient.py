@@ -205,8 +205,10 @@ def waypoint_of(service: Mapping | None, namespace: Mapping | None) -> tuple[str
 
 # -- what import-cluster proposes ---------------------------------------------------------------
 def propose(design: LaneDesign, namespaces: Iterable[dict], services: Iterable[dict],
-            mesh: Iterable[dict]) -> tuple[LaneDesign, list[str], list[Finding]]:
-    """``design`` with ``dataPlane`` and ``waypoint`` as the cluster has them, notes, LD960."""
+            mesh: Iterable[dict], opted_out: Iterable[str] = (),
+            ) -> tuple[LaneDesign, list[str], list[Finding]]:
+    """``design`` with ``dataPlane`` and ``waypoint`` as the cluster has them, notes, LD960
+    (``opted_out``: services whose pods say ``istio.io/dataplane-mode: none``)."""
     ns_by_name = {labels_name(n): n for n in namespaces}
     home = ns_by_name.get(design.namespace)
     used = {design.namespace_of(s) for s in design.service_names}
@@ -219,6 +221,11 @@ def propose(design: LaneDesign, namespaces: Iterable[dict], services: Iterable[d
         findings.append(make("LD960", "spec.dataPlane", "only namespace(s) "
                              f"{', '.join(enrolled)} of {', '.join(sorted(used))} are enrolled "
                              f"in ambient ({DATAPLANE_MODE}=ambient)"))
+    out = sorted(set(opted_out) & set(design.service_names))
+    if out:
+        findings.append(make("LD960", "spec.dataPlane", f"the pods of {', '.join(out)} opt "
+                             f"out of ambient ({DATAPLANE_MODE}: none): no waypoint routes "
+                             "their lanes"))
     by_key = {((s.get("metadata") or {}).get("namespace"), (s.get("metadata") or {}).get("name")):
               s for s in services}
     waypoints = {(o["metadata"].get("namespace"), o["metadata"]["name"]) for o in mesh

@@ -237,8 +237,10 @@ def design_from_workloads(services: Sequence[dict], deployments: Sequence[dict],
                      "workload's environment names another service; add them by hand (or "
                      "from traffic: lanedesign import-traffic)")
     design = team_routing(design, mesh, adopt, notes, findings)
+    opted_out = {svc.name for key, svc in behind.items() if key in values_of and any(
+        w.labels.get(ambient.DATAPLANE_MODE) == "none" for w in svc.workloads)}
     design, ambient_notes, ambient_findings = ambient.propose(design, namespace_objects,
-                                                              services, mesh)
+                                                              services, mesh, opted_out)
     notes += ambient_notes
     findings += ambient_findings
     return ImportResult(design, tuple(notes), (*findings, *validate(design)))
