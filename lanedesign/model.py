@@ -222,10 +222,6 @@ class Waypoint:
     scope: str = "namespace"  # namespace: one per namespace; service: <service>-waypoint each
     create: bool = True  # False: the design refers to a waypoint that exists already
 
-    def name_for(self, service: str) -> str:
-        """The waypoint that serves ``service``: the named one, or ``<service>-waypoint``."""
-        return f"{service}-waypoint" if self.scope == "service" else self.name
-
 
 def _same(name: str) -> str | None:
     return name

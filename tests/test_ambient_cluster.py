@@ -243,7 +243,7 @@ def ambient_export(design: LaneDesign) -> list[dict]:
     wp, ns = design.waypoint, design.namespace
     routed = routed_services(design)
     owned = managed_labels(design)
-    names = [wp.name] if wp.scope == "namespace" else [wp.name_for(s) for s in routed]
+    names = [wp.name] if wp.scope == "namespace" else [f"{s}-waypoint" for s in routed]
     gateways = [{**waypoint_gateway(n, ns), "metadata": {"name": n, "namespace": ns,
                                                            "labels": dict(owned)}}
                 for n in names] if wp.create else []
@@ -253,7 +253,7 @@ def ambient_export(design: LaneDesign) -> list[dict]:
     else:
         marks = [{"apiVersion": "v1", "kind": "Service",
                   "metadata": {"name": s, "namespace": ns,
-                               "labels": {USE_WAYPOINT: wp.name_for(s), **owned}}}
+                               "labels": {USE_WAYPOINT: f"{s}-waypoint", **owned}}}
                  for s in routed]
     return [*gateways, *marks, *objects]
 
