@@ -312,8 +312,9 @@ def _label_change(cluster: Cluster, obj: dict, live: dict | None, force: bool) -
     """Labels on the app's Namespace or Service: lanedesign adds them, never creates it."""
     ref = ObjectRef.of(obj)
     if live is None:
-        return Change(ref, "rejected", reason=f"{ref} does not exist; lanedesign labels the "
-                      "app's Namespace and Services, it never creates them", desired=obj)
+        # applied, the labels alone would create a bare Namespace or Service
+        return Change(ref, "rejected", reason="lanedesign only labels it; it must exist",
+                      desired=obj)
     if ambient.labels_hold(live, obj):
         return Change(ref, "unchanged", desired=obj, live=live)
     try:
