@@ -13,6 +13,7 @@ from .model import (
     RequestMatch,
     Service,
     StringMatch,
+    Waypoint,
 )
 from .pipeline import Exported, check_and_export
 from .simulate import (
@@ -41,6 +42,7 @@ __all__ = [
     "StateGraph",
     "StringMatch",
     "Trace",
+    "Waypoint",
     "__version__",
     "check_and_export",
     "distribution",

@@ -19,6 +19,7 @@ from .fields import FieldReader, Loaded, is_type, join_path, typename
 from .findings import make
 from .model import (
     DATA_PLANES,
+    DEFAULT_WAYPOINT,
     METHODS,
     MODES,
     ROUTE_SETTINGS,
@@ -117,19 +118,23 @@ class _DesignReader(FieldReader):
             lanes=self._list_of_mappings(spec, "lanes", p, self._lane, required=True),
             ingress=None if ingress_raw is None else self._ingress(ingress_raw, "spec.ingress"),
             data_plane=self._choice(spec, "dataPlane", p, DATA_PLANES, "sidecar"),
-            waypoint=self._waypoint(self._mapping(spec.get("waypoint"), "spec.waypoint") or {}),
+            waypoint=self._waypoint(spec.get("waypoint"), "spec.waypoint"),
         )
 
-    def _waypoint(self, raw: dict) -> Waypoint:
-        path = "spec.waypoint"
+    def _waypoint(self, value: Any, path: str) -> Waypoint:
+        raw = self._mapping(value, path)
+        if raw is None:
+            return Waypoint()
         self._fields(raw, path, ("name", "scope", "create"))
         create = raw.get("create", True)
         if not isinstance(create, bool):
             self._add("LD004", join_path(path, "create"), "`create` must be true or false")
             create = True
-        return Waypoint(name=self._str(raw, "name", path, "waypoint"),
-                        scope=self._choice(raw, "scope", path, WAYPOINT_SCOPES, "namespace"),
-                        create=create)
+        return Waypoint(
+            name=self._str(raw, "name", path, DEFAULT_WAYPOINT),
+            scope=self._choice(raw, "scope", path, WAYPOINT_SCOPES, "namespace"),
+            create=create,
+        )
 
     def _service(self, raw: dict, path: str) -> Service:
         self._fields(raw, path, ("name", "calls", "namespace", "port", "propagates", "selector",
@@ -323,6 +328,11 @@ def design_to_dict(design: LaneDesign) -> dict[str, Any]:
         }),
         "baseline": design.baseline,
     }
+    if design.data_plane != "sidecar":
+        spec["dataPlane"] = design.data_plane
+    waypoint = _waypoint_to_dict(design.waypoint)
+    if waypoint:
+        spec["waypoint"] = waypoint
     if design.fallback:
         spec["fallback"] = flow(dict(design.fallback))
     spec["services"] = [_service_to_dict(s) for s in design.services]
@@ -332,17 +342,25 @@ def design_to_dict(design: LaneDesign) -> dict[str, Any]:
     ]
     if design.ingress is not None:
         spec["ingress"] = _ingress_to_dict(design.ingress)
-    if design.data_plane != "sidecar":
-        spec["dataPlane"] = design.data_plane
-    if design.waypoint != Waypoint():
-        spec["waypoint"] = {"name": design.waypoint.name, "scope": design.waypoint.scope,
-                            "create": design.waypoint.create}
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
         "metadata": {"name": design.name},
         "spec": spec,
     }
+
+
+def _waypoint_to_dict(waypoint: Waypoint) -> dict[str, Any]:
+    """The fields that differ from the defaults (an empty dict when all are default)."""
+    default = Waypoint()
+    out: dict[str, Any] = {}
+    if waypoint.name != default.name:
+        out["name"] = waypoint.name
+    if waypoint.scope != default.scope:
+        out["scope"] = waypoint.scope
+    if waypoint.create != default.create:
+        out["create"] = waypoint.create
+    return out
 
 
 def _service_to_dict(service: Service) -> dict[str, Any]:

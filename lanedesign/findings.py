@@ -285,6 +285,44 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "the others reach every version's pods through the service's own Service.",
      "Nothing to do if callers use only the routed port; else set `port` to the one they "
      "call."),
+    # -- Istio ambient mode (docs/ambient.md) -------------------------------------------------
+    ("LD640", "ambient-istio-target", "error", "The design targets Istio's ambient data plane, "
+     "where L7 routing happens only in waypoints: the `istio` target's EnvoyFilter (the "
+     "baggage Lua filter) is not applied on waypoints, and VirtualService is not the API "
+     "waypoints are meant to be configured with.", "Export with `--target gateway-api` "
+     "(HTTPRoutes plus the waypoints and their `istio.io/use-waypoint` labels), or set "
+     "`spec.dataPlane: sidecar`."),
+    ("LD641", "ambient-traceid", "error", "The `traceId` method needs a proxy beside each app "
+     "that remembers trace id -> lane (ASM's sidecar TrafficLabel); in ambient mode there is "
+     "none: ztunnel carries L4 only and a waypoint sees each call on its own.",
+     "Switch the design to the `baggage` or `header` method (the apps then forward that "
+     "header), or keep sidecars (`spec.dataPlane: sidecar`)."),
+    ("LD642", "ambient-pass-through", "info", "In ambient mode no proxy beside the app copies "
+     "the lane context: each app must forward the route header (header method) or the "
+     "`baggage` member (baggage method) on its own outbound calls, and the ingress gateway "
+     "sets it on the way in.", "Expected: check that every app forwards the context header "
+     "(an OpenTelemetry SDK forwards `baggage`); mark the ones that do not `propagates: "
+     "false`, so validate and simulate show where the lane is lost."),
+    ("LD643", "ambient-asm-unknown", "warning", "ASM documents its traffic lanes "
+     "(ASMSwimLaneGroup) for sidecars; whether the VirtualServices, ASMHeaderPropagation and "
+     "TrafficLabel it generates take effect in ASM's ambient mode is not documented.",
+     "Try the lanes in a staging ASM ambient mesh first, or export with `--target "
+     "gateway-api` (ASM 1.27 passes the Gateway API's mesh conformance)."),
+    ("LD644", "waypoint-without-ambient", "warning", "`spec.waypoint` is set, but the design "
+     "targets sidecars (`spec.dataPlane: sidecar`): no waypoint is emitted.",
+     "Set `spec.dataPlane: ambient`, or remove `spec.waypoint`."),
+    ("LD645", "invalid-waypoint-name", "error", "A waypoint name is not a DNS-1123 label (at "
+     "most 63 characters): `spec.waypoint.name`, or `<service>-waypoint` with scope service.",
+     "Use lowercase letters, digits and '-'; with scope service, a service name of at most "
+     "54 characters."),
+    ("LD646", "waypoint-name-clash", "error", "Istio deploys a waypoint as a Deployment and a "
+     "Service named after its Gateway; that name is already a service of the design, a "
+     "version Service (`<service>-<lane>`) or the ingress Gateway in the same namespace.",
+     "Give the waypoint another `spec.waypoint.name`, or rename the service or lane."),
+    ("LD647", "waypoint-namespace-wide", "info", "With `scope: namespace` the namespace's "
+     "`istio.io/use-waypoint` label sends calls to every Service in it through the waypoint, "
+     "also Services the design does not name.", "Expected for a namespace the lanes own; use "
+     "`spec.waypoint.scope: service` to enrol only the lane-routed services."),
     # -- reading ASM objects (lanedesign import-asm) ----------------------------------------
     ("LD701", "asm-group-missing", "error", "The input holds no ASMSwimLaneGroup (or none of "
      "the requested name).", "Import YAML with an `istio.alibabacloud.com/v1` "

@@ -39,6 +39,11 @@ MODES: tuple[str, ...] = ("loose", "strict")
 METHODS: tuple[str, ...] = ("traceId", "header", "baggage")
 STRATEGIES: tuple[str, ...] = ("rules", "weighted")
 MATCH_KINDS: tuple[str, ...] = ("exact", "prefix", "regex")
+# Where the mesh's L7 proxy sits: a sidecar beside every pod, or Istio ambient's waypoints
+# (ztunnel carries L4; only a waypoint applies HTTPRoutes, docs/ambient.md).
+DATA_PLANES: tuple[str, ...] = ("sidecar", "ambient")
+WAYPOINT_SCOPES: tuple[str, ...] = ("namespace", "service")
+DEFAULT_WAYPOINT = "waypoint"
 
 DEFAULT_NAMESPACE = "default"
 DEFAULT_ROUTE_HEADER = "x-asm-prefer-tag"
@@ -210,17 +215,19 @@ class PassThrough:
     baggage_key: str | None = None  # baggage: None means the route header's name
 
 
-DATA_PLANES: tuple[str, ...] = ("sidecar", "ambient")
-WAYPOINT_SCOPES: tuple[str, ...] = ("namespace", "service")
-
-
 @dataclass(frozen=True)
 class Waypoint:
-    """The Istio ambient waypoint the lanes' L7 routes run in (``dataPlane: ambient``)."""
+    """The waypoint(s) that apply the lanes' routes in ambient mode (``docs/ambient.md``).
 
-    name: str = "waypoint"
-    scope: str = "namespace"  # namespace: one per namespace; service: <service>-waypoint each
-    create: bool = True  # False: the design refers to a waypoint that exists already
+    ``scope`` namespace: one waypoint called ``name`` per namespace holding a lane-routed
+    service; service: one per lane-routed service, called ``<service>-waypoint``. ``create``
+    False refers to waypoints that already exist: only the ``istio.io/use-waypoint`` labels
+    are emitted.
+    """
+
+    name: str = DEFAULT_WAYPOINT
+    scope: str = "namespace"
+    create: bool = True
 
 
 def _same(name: str) -> str | None:
@@ -241,8 +248,8 @@ class LaneDesign:
     pass_through: PassThrough = field(default_factory=PassThrough)
     fallback: tuple[tuple[str, str], ...] = ()  # per-service fallback target: service -> lane
     ingress: Ingress | None = None
-    data_plane: str = "sidecar"  # sidecar | ambient (Istio's ambient mode: ztunnel, waypoints)
-    waypoint: Waypoint = field(default_factory=Waypoint)
+    data_plane: str = "sidecar"  # DATA_PLANES
+    waypoint: Waypoint = field(default_factory=Waypoint)  # ambient only
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "services", tuple(self.services))
@@ -377,6 +384,42 @@ class LaneDesign:
         if team is not None:
             return team.labels
         return lane.labels if lane is not None else ()
+
+    # -- ambient: which waypoint applies a service's lane routes -------------------------------
+    @property
+    def ambient(self) -> bool:
+        return self.data_plane == "ambient"
+
+    def waypoint_services(self) -> tuple[str, ...]:
+        """The services a waypoint must serve in ambient mode: every lane-routed one, i.e.
+        every service whose version a header can pick (not TCP-only), in design order.
+
+        Each of them gets HTTPRoutes on its Service (even if only the catch-all to the
+        baseline); a Service no waypoint serves ignores its routes, and calls reach every
+        version's pods behind it.
+        """
+        return tuple(dict.fromkeys(s.name for s in self.services if not s.tcp_only))
+
+    def waypoint_for(self, service: str) -> str:
+        """The name of the waypoint serving ``service`` (in the service's namespace):
+        ``waypoint.name`` for namespace scope, ``<service>-waypoint`` for service scope."""
+        if self.waypoint.scope == "service":
+            return f"{service}-{DEFAULT_WAYPOINT}"
+        return self.waypoint.name
+
+    def waypoints(self) -> tuple[tuple[str, str], ...]:
+        """Every waypoint the lanes need as (namespace, name), in first-needed order."""
+        return tuple(dict.fromkeys((self.namespace_of(s), self.waypoint_for(s))
+                                   for s in self.waypoint_services()))
+
+    def with_data_plane(self, data_plane: str) -> LaneDesign:
+        """The design targeting ``data_plane`` (sidecar | ambient); the waypoint settings are
+        kept, so switching back and forth loses nothing."""
+        return replace(self, data_plane=data_plane)
+
+    def with_waypoint(self, **changes: object) -> LaneDesign:
+        """A copy with some waypoint fields replaced (``name=``, ``scope=``, ``create=``)."""
+        return replace(self, waypoint=replace(self.waypoint, **changes))
 
     @cached_property  # asked on every simulated request, like team_steered
     def has_lane_calls(self) -> bool:

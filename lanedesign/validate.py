@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from .emit import registry
 from .findings import Finding, has_errors, make
 from .matching import covers, regex_problem
-from .model import Ingress, Lane, LaneDesign, RequestMatch, Service
+from .model import Ingress, Lane, LaneDesign, RequestMatch, Service, Waypoint
 from .names import (
     is_dns1035_label,
     is_dns1123_label,
@@ -575,5 +575,53 @@ def _team_destinations(d: LaneDesign, svc: Service, destinations: tuple, path: s
                        f"of {svc.name} is neither a lane holding it nor a team subset")
 
 
+# -- the data plane (docs/ambient.md) ------------------------------------------------------
+def _data_plane(d: LaneDesign) -> Iterator[Finding]:
+    if not d.ambient:
+        if d.waypoint != Waypoint():
+            yield make("LD644", "spec.waypoint", "the waypoint settings apply to "
+                       "`dataPlane: ambient` only; this design targets sidecars")
+        return
+    method = d.pass_through.method
+    if method == "traceId":
+        yield make("LD641", "spec.passThrough.method", "in ambient mode no sidecar remembers "
+                   "which lane a trace id belongs to")
+    else:
+        yield make("LD642", "spec.passThrough.method", _ambient_context(d))
+    yield from _waypoint_names(d)
+    if d.waypoint.scope == "namespace" and d.waypoint_services():
+        namespaces = ", ".join(dict.fromkeys(ns for ns, _ in d.waypoints()))
+        yield make("LD647", "spec.waypoint.scope", f"the label on namespace {namespaces} "
+                   f"sends calls to every Service there through waypoint {d.waypoint.name!r}")
+
+
+def _ambient_context(d: LaneDesign) -> str:
+    """What carries the lane in ambient mode: who sets it, who must forward it."""
+    if d.pass_through.method == "baggage":
+        carried = (f"the `baggage` member {d.baggage_key}=<lane> (an OpenTelemetry SDK "
+                   "forwards it)")
+        sets = f"`{d.route_header}` and `baggage: {d.baggage_key}=<lane>`"
+    else:
+        carried = f"the route header `{d.route_header}`"
+        sets = f"`{d.route_header}: <lane>`"
+    return (f"no sidecar copies the lane context: every app must forward {carried} on its "
+            f"own outbound calls, and the ingress gateway's route sets {sets}; the waypoints "
+            "route each call by it")
+
+
+def _waypoint_names(d: LaneDesign) -> Iterator[Finding]:
+    if d.waypoint.scope == "namespace":
+        if not is_dns1123_label(d.waypoint.name):
+            yield make("LD645", "spec.waypoint.name", f"{d.waypoint.name!r} is not a DNS-1123 "
+                       "label")
+        return
+    routed = set(d.waypoint_services())
+    for i, svc in enumerate(d.services):
+        name = d.waypoint_for(svc.name)
+        if svc.name in routed and not is_dns1123_label(name):
+            yield make("LD645", f"spec.services[{i}].name", f"the waypoint of {svc.name!r} "
+                       f"would be called {name!r}, which is not a DNS-1123 label")
+
+
 _CHECKS = (_names, _selectors, _ports, _headers, _lanes, _fallbacks, _calls, _ingress,
-           _team_routing)
+           _team_routing, _data_plane)

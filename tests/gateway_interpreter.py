@@ -10,6 +10,13 @@ Ports as Istio reads them: an HTTPRoute attached to a Service port that is not H
 appProtocol or name prefix says tcp, tls, redis, ...) routes nothing, since the proxy handles
 that port as TCP; a backend names one of its Service's ports, and reaches the pods on that
 port's targetPort.
+In Istio's ambient mode (``ambient=True``) no sidecar applies routes: only a waypoint does,
+and a Service uses one when it, or else its Namespace, is labelled ``istio.io/use-waypoint:
+<name>`` (or ``<namespace>/<name>``; ``#none`` opts out) naming a Gateway of class
+``istio-waypoint`` that serves Service traffic (``istio.io/waypoint-for`` service or all,
+service when unset). A Service no waypoint serves gets NO routes: a call reaches every pod it
+selects, whatever HTTPRoutes are attached to it (Istio's ambient docs: the silent trap).
+An object given with metadata only (a Namespace, a Service without ``spec``) adds labels.
 A tie that creation time would break, between routes whose outcomes differ, is an error here:
 nothing in the objects orders them. Anything this reading does not understand is an error too.
 """
@@ -166,22 +173,61 @@ class _Candidate:
         return meta["namespace"], meta["name"]
 
 
-class Mesh:
-    """The Services and HTTPRoutes of one cluster, read the way the spec says proxies do."""
+USE_WAYPOINT = "istio.io/use-waypoint"
+WAYPOINT_FOR = "istio.io/waypoint-for"
+WAYPOINT_CLASS = "istio-waypoint"
 
-    def __init__(self, objects: list[dict]) -> None:
+
+class Mesh:
+    """The Services and HTTPRoutes of one cluster, read the way the spec says proxies do;
+    ``ambient``: the cluster's data plane is Istio ambient (routes apply in waypoints only)."""
+
+    def __init__(self, objects: list[dict], ambient: bool = False) -> None:
+        self.ambient = ambient
         self.services: dict[tuple[str, str], dict] = {}
         self.routes: list[dict] = []
+        self.gateways: dict[tuple[str, str], dict] = {}
+        # labels given apart from the objects they go on: (kind, namespace, name) -> labels
+        self.labels: dict[tuple[str, str, str], dict[str, str]] = {}
         for obj in objects:
-            key = (obj["metadata"]["namespace"], obj["metadata"]["name"])
-            if obj["kind"] == "Service":
+            meta = obj["metadata"]
+            if obj["kind"] == "Namespace":
+                self.labels.setdefault(("Namespace", "", meta["name"]), {}).update(
+                    meta.get("labels", {}))
+                continue
+            key = (meta["namespace"], meta["name"])
+            if obj["kind"] == "Service" and "spec" not in obj:
+                self.labels.setdefault(("Service", *key), {}).update(meta.get("labels", {}))
+            elif obj["kind"] == "Service":
                 if key in self.services:
                     raise MeshError(f"two Services {key}")
                 self.services[key] = obj
             elif obj["kind"] == "HTTPRoute":
                 self.routes.append(obj)
+            elif obj["kind"] == "Gateway":
+                if key in self.gateways:
+                    raise MeshError(f"two Gateways {key}")
+                self.gateways[key] = obj
             else:
                 raise MeshError(f"a kind this reading does not know: {obj['kind']}")
+
+    def waypoint(self, namespace: str, name: str) -> tuple[str, str] | None:
+        """The waypoint Gateway serving calls to Service ``namespace/name``, or None."""
+        svc = self.services.get((namespace, name))
+        own = {**(svc["metadata"].get("labels", {}) if svc else {}),
+               **self.labels.get(("Service", namespace, name), {})}
+        value = own.get(USE_WAYPOINT, self.labels.get(("Namespace", "", namespace), {}).get(
+            USE_WAYPOINT))
+        if value is None or value in ("#none", "none"):
+            return None
+        ns, _, wp = value.rpartition("/")
+        key = (ns or namespace, wp)
+        gateway = self.gateways.get(key)
+        if gateway is None or gateway["spec"].get("gatewayClassName") != WAYPOINT_CLASS:
+            raise MeshError(f"Service {namespace}/{name} names waypoint {key}, which is not a "
+                            "Gateway of class istio-waypoint here")
+        serves = gateway["metadata"].get("labels", {}).get(WAYPOINT_FOR, "service")
+        return key if serves in ("service", "all") else None
 
     def selector(self, namespace: str, name: str) -> dict[str, str] | None:
         svc = self.services.get((namespace, name))
@@ -227,6 +273,8 @@ class Mesh:
         spec = self.service_port(namespace, name, port)
         tcp = spec is not None and port_is_tcp(spec)
         routes = [] if tcp else self._attached("", "Service", namespace, name, port)
+        if self.ambient and self.waypoint(namespace, name) is None:
+            routes = []  # no sidecar and no waypoint: nothing applies the routes
         if not routes:  # no route: the Service itself, every pod it selects
             return Routed(200, None, (Backend(namespace, name, port, 1, ()),))
         return self._choose(routes, path, headers)

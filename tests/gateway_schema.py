@@ -27,6 +27,7 @@ HTTPROUTE_CRD = "gateway.networking.k8s.io_httproutes.yaml"
 GATEWAY_CRD = "gateway.networking.k8s.io_gateways.yaml"  # with --with-gateway
 CRDS = {"HTTPRoute": HTTPROUTE_CRD, "Gateway": GATEWAY_CRD}
 DNS1035 = r"[a-z]([-a-z0-9]*[a-z0-9])?"
+DNS1123 = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 # a container port's name, which a named targetPort is (IANA_SVC_NAME: 15 characters, a letter)
 IANA_SVC_NAME = r"(?=.{1,15}\Z)(?=.*[a-z])(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 
@@ -65,6 +66,34 @@ SERVICE = {
 }
 
 
+# Ambient's labels: a Namespace, or the app's own Service, given with metadata only; applied
+# server-side they only add labels (``istio.io/use-waypoint``). Anything else in them would be
+# lanedesign writing to objects it does not own.
+LABELS_ONLY = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["apiVersion", "kind", "metadata"],
+    "properties": {
+        "apiVersion": {"const": "v1"},
+        "kind": {"enum": ["Namespace", "Service"]},
+        "metadata": {
+            "type": "object", "additionalProperties": False, "required": ["name", "labels"],
+            "properties": {
+                "name": {"type": "string", "maxLength": 63, "pattern": _whole(DNS1123)},
+                "namespace": {"type": "string", "maxLength": 63, "pattern": _whole(DNS1123)},
+                "labels": METADATA["properties"]["labels"]}},
+    },
+    "if": {"properties": {"kind": {"const": "Service"}}},
+    "then": {"properties": {"metadata": {"required": ["name", "namespace", "labels"]}}},
+    "else": {"properties": {"metadata": {"not": {"required": ["namespace"]}}}},
+}
+
+
+def labels_only(obj: dict) -> bool:
+    return obj.get("kind") == "Namespace" or (obj.get("kind") == "Service"
+                                              and "spec" not in obj)
+
+
 @functools.lru_cache(maxsize=4)
 def _crd_schema(path: Path, kind: str = "HTTPRoute") -> dict:
     """The strict v1 schema of ``kind`` (HTTPRoute, Gateway) from its CRD file."""
@@ -81,7 +110,10 @@ def _crd_schema(path: Path, kind: str = "HTTPRoute") -> dict:
 
 @functools.lru_cache(maxsize=4)
 def validator(shared: Path, kind: str) -> jsonschema.protocols.Validator:
-    schema = SERVICE if kind == "Service" else _crd_schema(shared / "schemas" /
+    if kind == "labels-only":
+        schema: dict = LABELS_ONLY
+    else:
+        schema = SERVICE if kind == "Service" else _crd_schema(shared / "schemas" /
                                                                   CRDS[kind], kind)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
     cls.check_schema(schema)
@@ -90,9 +122,9 @@ def validator(shared: Path, kind: str) -> jsonschema.protocols.Validator:
 
 def schema_errors(shared: Path, obj: dict) -> list[str]:
     """Every way ``obj`` breaks its strict schema, as ``path: message`` lines."""
-    if obj.get("kind") not in ("Service", "HTTPRoute", "Gateway"):
+    if obj.get("kind") not in ("Service", "HTTPRoute", "Gateway", "Namespace"):
         return [f"<root>: a kind the Gateway API target does not make: {obj.get('kind')!r}"]
-    check = validator(shared, obj["kind"])
+    check = validator(shared, "labels-only" if labels_only(obj) else obj["kind"])
     return [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
             for e in sorted(check.iter_errors(obj), key=lambda e: list(map(str, e.path)))]
 
@@ -103,6 +135,8 @@ def cel_problems(obj: dict) -> list[str]:
     for a Service, the API server's checks of its ports."""
     if obj["kind"] == "Gateway":
         return _gateway_cel_problems(obj["spec"])
+    if labels_only(obj):
+        return []
     if obj["kind"] == "Service":
         return _service_port_problems(obj["spec"]["ports"])
     if obj["kind"] != "HTTPRoute":

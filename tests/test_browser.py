@@ -147,16 +147,21 @@ def _one_cell(home: Path, name: str, source: str) -> Path:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``make lab``'s notebook in JupyterLab, copied to a scratch folder (autosave stays there)."""
+    # without its stored outputs, so numbered prompts prove that this run executed the cells
+    yield from _lab(tmp_path_factory.mktemp("lab-home"), "02-designer.ipynb", stored=False)
+
+
+def _lab(home: Path, notebook: str, *, stored: bool) -> Iterator[str]:
+    """JupyterLab on a copy of ``notebooks/<notebook>``: with its stored outputs, as a reader
+    meets it after a clone (untrusted), or without them."""
     _tool("jupyter-lab", "lab")
-    home = tmp_path_factory.mktemp("lab-home")
     root = home / "work"
     root.mkdir()
-    # without its stored outputs, so numbered prompts prove that this run executed the cells
-    book = nbformat.read(ROOT / "notebooks" / "02-designer.ipynb", as_version=4)
+    book = nbformat.read(ROOT / "notebooks" / notebook, as_version=4)
     for cell in book.cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and not stored:
             cell.outputs, cell.execution_count = [], None
-    nbformat.write(book, root / "02-designer.ipynb")
+    nbformat.write(book, root / notebook)
     settings = home / "settings"
     # no "Jupyter news?" toast over the page; keep every cell in the DOM
     for plugin, values in {"apputils-extension/notification": {"fetchNews": "false",
@@ -170,7 +175,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
            "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={root}",
            f"--LabApp.user_settings_dir={settings}", "--LabApp.expose_app_in_browser=True"]
-    url = f"http://127.0.0.1:{port}/lab/tree/02-designer.ipynb?token={token}"
+    url = f"http://127.0.0.1:{port}/lab/tree/{notebook}?token={token}"
     with _served(cmd, url, home) as served:
         yield served
 
@@ -599,3 +604,22 @@ def test_a_services_team_routing_is_shown_and_dropped_in_voila(voila_bookinfo: s
     expect(routing).to_have_count(0)
     services.select_option("reviews")  # only ratings' was dropped
     expect(routing).to_contain_text("route: end-user exact jason -> v2")
+
+
+def test_the_export_tabs_data_plane_switch_in_voila(voila: str, page) -> None:
+    """The ambient example: the Istio target is refused with its reason, the Gateway API
+    preview holds the waypoint and the namespace label; switched to sidecars, neither."""
+    page.goto(voila)
+    page.wait_for_selector(".ld-designer", timeout=START_TIMEOUT * 1000)
+    _tab(page, "Export")
+    page.locator(".ld-data-planes").wait_for(timeout=30_000)
+    page.locator("select:visible").filter(has_text="mock-ambient").select_option("mock-ambient")
+    page.locator("button:visible", has_text="Open example").click()
+    page.locator(".ld-msg-error:visible", has_text="LD640").wait_for(timeout=30_000)
+    page.locator(".widget-toggle-button:visible", has_text="Gateway API").click()
+    preview = page.locator("pre.ld-yaml:visible")
+    expect(preview).to_contain_text("gatewayClassName: istio-waypoint", timeout=30_000)
+    expect(preview).to_contain_text("istio.io/use-waypoint: waypoint")
+    _shot(page, "designer-export-ambient.png")
+    page.locator(".widget-toggle-button:visible", has_text="sidecar").click()
+    expect(preview).not_to_contain_text("istio-waypoint", timeout=30_000)

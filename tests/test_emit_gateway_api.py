@@ -722,7 +722,7 @@ def pods(mesh: Mesh, backend: Backend, design: LaneDesign | None = None,
 def mesh_of(design: LaneDesign, objects: list[dict] | None) -> Mesh:
     """The export (or ``objects``) beside the application's own Services."""
     return Mesh([*(emit_gateway_api(design) if objects is None else objects),
-                 *app_services(design)])
+                 *app_services(design)], ambient=design.ambient)
 
 
 def app_target(mesh: Mesh, design: LaneDesign, service: str) -> int | str | None:

@@ -42,3 +42,20 @@ def test_a_frame_adds_title_note_and_legend_around_a_graph():
     assert "Lane s2" in framed and "mockb falls back" in framed and "s1 (baseline)" in framed
     assert framed.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
     assert framed_svg("not an svg", "title") == "not an svg"
+
+
+def test_a_picture_reads_in_an_untrusted_notebook_as_an_image_of_the_same_svg():
+    import base64
+    import re
+
+    from lanedesign import examples
+    from lanedesign.render import Picture, chain_diagram
+
+    diagram = chain_diagram(examples.load("mock-baggage"), "s2")
+    bundle = diagram._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("<Diagram 'lane s2'")
+    data = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', bundle["text/html"])
+    assert data and base64.b64decode(data.group(1)).decode() == bundle["image/svg+xml"]
+    assert 'alt="lane s2"' in bundle["text/html"]
+    picture = Picture("<svg/>", 'a "quoted" <alt>')._repr_mimebundle_()
+    assert 'alt="a &quot;quoted&quot; &lt;alt&gt;"' in picture["text/html"]

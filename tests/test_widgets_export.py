@@ -182,3 +182,32 @@ def test_the_export_tab_offers_the_gateway_where_the_target_emits_one(designer):
     assert export.objects == emit(designer.design, "istio", with_gateway=True)
     export.target.value = "asm"  # ASM emits no Gateway: the box is not offered
     assert export.with_gateway.layout.display == "none"
+
+
+# -- the data plane (docs/ambient.md) -----------------------------------------------------------
+def test_the_data_plane_selector_edits_the_design_and_the_export_follows(designer):
+    designer.state.replace(examples.load("mock-header"), "open mock-header")
+    export = designer.show(designer.export)
+    assert export.data_plane.value == "sidecar"
+    assert "who routes" in export.data_planes_help.value  # the two side by side
+    export.data_plane.value = "ambient"
+    assert designer.design.data_plane == "ambient"
+    assert designer.state.last_edit == "data plane ambient"
+    # the istio target is refused, pointing at gateway-api, which emits the waypoint
+    assert "LD640" in export.status.value and "--target gateway-api" in export.status.value
+    export.target.value = "gateway-api"
+    assert "gatewayClassName: istio-waypoint" in export.preview.value
+    assert "istio.io/use-waypoint: waypoint" in export.preview.value
+    designer.state.undo()
+    export = designer.show(designer.export)
+    assert designer.design.data_plane == "sidecar" and export.data_plane.value == "sidecar"
+    assert "istio-waypoint" not in export.preview.value
+
+
+def test_opening_the_ambient_example_shows_its_data_plane(designer):
+    export = designer.show(designer.export)
+    export.example.value = "mock-ambient"
+    export.open.click()
+    export = designer.show(designer.export)
+    assert export.data_plane.value == "ambient"
+    assert designer.state.last_edit == "open example mock-ambient"  # no edit of its own

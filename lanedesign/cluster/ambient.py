@@ -24,13 +24,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..emit.common import GROUP_LABEL, MANAGED_BY
+
+# what the export makes is named where it is made; named here too for the cluster's callers
+from ..emit.common import labels_only as is_label_only
+from ..emit.gateway_api import USE_WAYPOINT as USE_WAYPOINT
+from ..emit.gateway_api import WAYPOINT_CLASS as WAYPOINT_CLASS
 from ..findings import Finding, make
 from ..model import LaneDesign, Waypoint
 
 DATAPLANE_MODE = "istio.io/dataplane-mode"
-USE_WAYPOINT = "istio.io/use-waypoint"
 USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
-WAYPOINT_CLASS = "istio-waypoint"
 # on a Namespace or app Service lanedesign labelled: which lane group set the labels
 LABELLED_BY = "lanedesign.io/labelled-by"
 NO_WAYPOINT = "none"  # `istio.io/use-waypoint: none` opts a Service out of its namespace's
@@ -49,13 +52,6 @@ def is_waypoint(obj: Mapping) -> bool:
     return (obj.get("kind") == "Gateway"
             and str(obj.get("apiVersion", "")).startswith("gateway.networking.k8s.io/")
             and (obj.get("spec") or {}).get("gatewayClassName") == WAYPOINT_CLASS)
-
-
-def is_label_only(obj: Mapping) -> bool:
-    """An emitted object that only labels what the app owns: a Namespace, or a Service
-    without ``spec`` (lanedesign's own version Services always have one)."""
-    return obj.get("apiVersion") == "v1" and (
-        obj.get("kind") == "Namespace" or (obj.get("kind") == "Service" and not obj.get("spec")))
 
 
 def label_object(obj: Mapping, group: str) -> dict:

@@ -74,7 +74,15 @@ def asm_problems(design: LaneDesign) -> list[Finding]:
     """Every reason the ASM target cannot express ``design`` faithfully (empty: it can)."""
     return [*_pass_through_problems(design), *_strict_context_problems(design),
             *_match_problems(design), *_ingress_order_problems(design),
-            *_team_routing_problems(design)]
+            *_team_routing_problems(design), *_ambient_problems(design)]
+
+
+def _ambient_problems(d: LaneDesign) -> Iterator[Finding]:
+    # ASM has an ambient mode, but documents its lanes for sidecars only: a warning, not a
+    # refusal (every ASM lane page lives under help/.../asm/sidecar/)
+    if d.ambient:
+        yield make("LD643", "spec.dataPlane", "ASM documents ASMSwimLaneGroup lanes for "
+                   "sidecars; in its ambient mode they are untested")
 
 
 TARGET = Target(

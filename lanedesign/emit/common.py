@@ -21,6 +21,15 @@ class TargetError(Exception):
         self.finding = finding
 
 
+def labels_only(obj: dict) -> bool:
+    """True for an object lanedesign only labels and never owns: a Namespace, or an app's
+    Service given without ``spec`` (ambient's ``istio.io/use-waypoint`` labels). Applied
+    server-side, only its labels are written; it carries no ownership labels, so the cluster
+    never prunes or removes it, and never creates it."""
+    return obj.get("kind") == "Namespace" or (
+        obj.get("kind") == "Service" and obj.get("apiVersion") == "v1" and "spec" not in obj)
+
+
 def managed_labels(design: LaneDesign) -> dict[str, str]:
     """Labels on every emitted object: who owns it and which design (group) it belongs to."""
     return {MANAGED_BY: MANAGER, GROUP_LABEL: design.name}

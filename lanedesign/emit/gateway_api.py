@@ -67,14 +67,18 @@ def emit_gateway_api(design: LaneDesign, with_gateway: bool = False) -> list[dic
         services += [version_service(design, svc, lane) for lane in _versions(design, svc, serve)]
         routes += mesh_routes(design, svc, serve, taken)
     gateway = [ingress_gateway(design)] if with_gateway and design.ingress is not None else []
-    return [*services, *routes, *gateway, *ingress_routes(design, serve, taken)]
+    # ambient: the waypoints exist, and the Services use them, before any route is applied
+    # (an HTTPRoute on a Service no waypoint serves is silently ignored)
+    return [*services, *ambient_objects(design), *routes, *gateway,
+            *ingress_routes(design, serve, taken)]
 
 
 def gateway_api_problems(design: LaneDesign) -> list[Finding]:
     """Every reason this target cannot express ``design`` exactly (errors; empty: it can),
     and what the export leaves unrouted (LD632, a warning)."""
     return [*_method_problems(design), *_service_problems(design),
-            *_ingress_problems(design), *team_routing_problems(design, "the Gateway API")]
+            *_ingress_problems(design), *team_routing_problems(design, "the Gateway API"),
+            *_waypoint_problems(design)]
 
 
 TARGET = Target(
@@ -288,6 +292,83 @@ def _rank(match: RequestMatch | None) -> tuple[int, int, int]:
         return (0, 1, 0)
     exact = match.uri is not None and match.uri.kind == "exact"
     return (1, 0, len(match.headers)) if exact else (0, 1, len(match.headers))
+
+
+def _waypoint_problems(d: LaneDesign) -> Iterator[Finding]:
+    """LD646: Istio deploys each waypoint as a Service of the Gateway's name, beside the
+    design's Services and version Services; the ingress Gateway is a Gateway too."""
+    if not d.ambient or not d.waypoint.create:
+        return
+    serve = d.serving_lane_resolver()
+    names: dict[tuple[str, str], str] = {(d.namespace_of(s.name), s.name): f"service {s.name!r}"
+                                         for s in d.services}
+    for svc in d.services:
+        for lane in ([] if svc.tcp_only else _versions(d, svc, serve)):
+            names.setdefault((d.namespace_of(svc.name), version_name(svc.name, lane)),
+                             f"the version Service of {svc.name!r} in lane {lane!r}")
+    if d.ingress is not None:
+        names.setdefault((d.ingress.gateway_namespace or d.namespace, d.ingress.gateway_name),
+                         "the ingress Gateway")
+    for key in d.waypoints():
+        if key in names:
+            yield make("LD646", "spec.waypoint.name", f"waypoint {key[1]!r} in namespace "
+                       f"{key[0]!r} has the name of {names[key]}")
+
+
+# -- ambient: waypoints and the labels that enrol Services in them ------------------------------
+WAYPOINT_CLASS = "istio-waypoint"
+WAYPOINT_PORT = 15008  # HBONE: ztunnel tunnels the calls to the waypoint on this port
+USE_WAYPOINT = "istio.io/use-waypoint"
+WAYPOINT_FOR = "istio.io/waypoint-for"
+
+
+def ambient_objects(design: LaneDesign) -> list[dict]:
+    """The waypoint Gateways (unless ``waypoint.create`` is false), then the labels that send
+    the lane-routed Services' calls through them; nothing for a sidecar design.
+
+    Only the app's Service is enrolled, not the version Services: a waypoint sends a routed
+    call straight to the endpoints of the backend it picked (over HBONE to the pod's
+    ztunnel), never through the backend Service's waypoint again, so the HTTPRoutes on the
+    app's Service are the only routes that apply. With namespace scope the version Services
+    carry the namespace's label as well, which changes nothing for that reason.
+    """
+    if not design.ambient:
+        return []
+    gateways = ([waypoint_gateway(design, ns, name) for ns, name in design.waypoints()]
+                if design.waypoint.create else [])
+    if design.waypoint.scope == "service":
+        labels = [_labelled(design, "Service", s, design.namespace_of(s))
+                  for s in design.waypoint_services()]
+    else:
+        labels = [_labelled(design, "Namespace", ns, None)
+                  for ns in dict.fromkeys(ns for ns, _ in design.waypoints())]
+    return [*gateways, *labels]
+
+
+def waypoint_gateway(design: LaneDesign, namespace: str, name: str) -> dict:
+    """A waypoint: a Gateway of class ``istio-waypoint`` for traffic addressed to Services,
+    with the one HBONE listener Istio's own ``istioctl waypoint generate`` writes."""
+    metadata = _metadata(design, name, namespace)
+    metadata["labels"] = {WAYPOINT_FOR: "service", **metadata["labels"]}
+    return {
+        "apiVersion": API_VERSION, "kind": "Gateway", "metadata": metadata,
+        "spec": {"gatewayClassName": WAYPOINT_CLASS, "listeners": [
+            {"name": "mesh", "port": WAYPOINT_PORT, "protocol": "HBONE"}]},
+    }
+
+
+def _labelled(design: LaneDesign, kind: str, name: str, namespace: str | None) -> dict:
+    """A Namespace or the app's Service with only the ``istio.io/use-waypoint`` label: applied
+    server-side, it adds the label to the object and changes nothing else. It carries no
+    ownership labels: lanedesign labels these objects, never owns them, so prune and remove
+    never delete them (``labels_only``)."""
+    metadata: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        metadata["namespace"] = namespace
+    service = name if kind == "Service" else None
+    metadata["labels"] = {USE_WAYPOINT: design.waypoint_for(service) if service
+                          else design.waypoint.name}
+    return {"apiVersion": SERVICE_API_VERSION, "kind": kind, "metadata": metadata}
 
 
 # -- version Services --------------------------------------------------------------------------

@@ -60,6 +60,11 @@ def emit_istio(design: LaneDesign, full_routes: bool = False,
 def istio_problems(design: LaneDesign) -> list[Finding]:
     """Every reason plain Istio cannot express ``design`` (errors), and what Istio will say
     about the export (info: LD602)."""
+    if design.ambient:
+        # checked first: in ambient nothing of this target would route (docs/ambient.md)
+        return [make("LD640", "spec.dataPlane", "the design targets Istio ambient: waypoints "
+                     "do not apply this target's EnvoyFilter, and its VirtualServices are not "
+                     "the waypoints' API; export with --target gateway-api")]
     if design.pass_through.method == "traceId":
         return [make("LD601", "spec.passThrough.method", "plain Istio cannot remember trace id "
                      "-> lane; the traceId method needs ASM")]

@@ -16,7 +16,7 @@ from .diagram import (
     neighbourhood,
     trace_diagram,
 )
-from .svg import lane_colours, message_svg, to_svg
+from .svg import Picture, image_html, lane_colours, message_svg, to_svg
 from .tables import (
     distribution_svg,
     findings_frame,
@@ -31,11 +31,13 @@ from .tables import (
 __all__ = [
     "DEFAULT_MAX_NODES",
     "Diagram",
+    "Picture",
     "auto_focus",
     "chain_diagram",
     "distribution_svg",
     "findings_frame",
     "findings_styler",
+    "image_html",
     "lane_colours",
     "lane_focus",
     "lanes_diagram",

@@ -27,6 +27,7 @@ from .svg import (
     LOST_COLOUR,
     TRACE_COLOUR,
     UNKNOWN_FILL,
+    Picture,
     framed_svg,
     lane_colours,
     to_svg,
@@ -73,6 +74,10 @@ class Diagram:
 
     def _repr_svg_(self) -> str:
         return self.svg()
+
+    def _repr_mimebundle_(self, **_: object) -> dict[str, str]:
+        # drawn once for both: the SVG for a trusted notebook, an <img> for an untrusted one
+        return Picture(self.svg(), self.title)._repr_mimebundle_() | {"text/plain": repr(self)}
 
     def __repr__(self) -> str:
         return (f"<Diagram {self.title!r}: {len(self.shown)} services shown, "

@@ -7,6 +7,7 @@ runtime is missing. When neither works the caller still gets an SVG: one that sa
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 import shutil
@@ -188,3 +189,26 @@ def message_svg(message: str, width: int = 560) -> str:
             f'font-family="sans-serif" font-size="13" fill="#7a4100">'
             f'<rect x="0.5" y="0.5" width="{width - 1}" height="{height - 1}" rx="4" '
             f'fill="#fff8e6" stroke="#e0b050"/>{texts}</svg>\n')
+
+
+def image_html(svg: str, alt: str) -> str:
+    """The SVG as an ``<img>`` with a data URI: what a notebook's stored output shows unrun.
+
+    JupyterLab shows ``image/svg+xml`` only in a trusted notebook; one opened fresh from a
+    clone (or on GitHub) falls back to the text repr. Sanitised HTML is shown either way, and
+    the sanitiser keeps an image's data URI, so the picture reads before the notebook runs.
+    """
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return (f'<img alt="{html.escape(alt)}" style="max-width: 100%; height: auto" '
+            f'src="data:image/svg+xml;base64,{data}"/>')
+
+
+class Picture:
+    """An SVG a notebook shows as a picture, trusted or not (see :func:`image_html`)."""
+
+    def __init__(self, svg: str, alt: str = "diagram") -> None:
+        self.svg, self.alt = svg, alt
+
+    def _repr_mimebundle_(self, **_: object) -> dict[str, str]:
+        return {"image/svg+xml": self.svg, "text/html": image_html(self.svg, self.alt),
+                "text/plain": f"<Picture {self.alt!r}>"}

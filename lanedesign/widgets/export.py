@@ -1,4 +1,5 @@
-"""Export: manifests for Istio or ASM (preview, files, download); save and load designs."""
+"""Export: the data plane, manifests for every target (preview, files, download); save and
+load designs."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..designfile import Loaded, dump_design, save_design
 from ..emit import registry
 from ..files import FilesWritten, export_files
 from ..findings import Finding
-from ..model import LaneDesign
+from ..model import DATA_PLANES, LaneDesign
 from ..pipeline import check_and_export, design_from_text
 from .common import Panel, button, heading, help_text, message
 from .state import DesignState
@@ -99,11 +100,37 @@ def download_link(text: str, filename: str, label: str) -> str:
             f' style="margin-right:16px">⬇ {html.escape(label)}</a>')
 
 
+DATA_PLANES_HELP = (
+    "<table class='ld-data-planes' style='font-size:12px;border-collapse:collapse;"
+    "margin-bottom:8px'>"
+    "<tr><th></th><th style='text-align:left;padding:0 12px'>sidecar</th>"
+    "<th style='text-align:left;padding:0 12px'>ambient</th></tr>"
+    "<tr><td><b>who routes</b></td><td style='padding:0 12px'>the caller's sidecar, on every "
+    "call</td><td style='padding:0 12px'>a waypoint, only for Services labelled "
+    "<code>istio.io/use-waypoint</code> (the export adds the labels; without one, calls reach "
+    "every version)</td></tr>"
+    "<tr><td><b>targets</b></td><td style='padding:0 12px'>Istio, ASM, Gateway API</td>"
+    "<td style='padding:0 12px'>Gateway API (waypoints ignore EnvoyFilter)</td></tr>"
+    "<tr><td><b>lane context</b></td><td style='padding:0 12px'>baggage: the Lua filter keeps "
+    "the route header in step</td><td style='padding:0 12px'>the apps forward the route "
+    "header or the <code>baggage</code> member themselves; no traceId</td></tr>"
+    "</table>")
+
+
 class ExportPanel(Panel):
     title = "Export"
 
     def __init__(self, state: DesignState) -> None:
         super().__init__(state)
+        # the data plane is part of the design (spec.dataPlane): an edit, undoable like any
+        self.data_plane = W.ToggleButtons(options=[(p, p) for p in DATA_PLANES],
+                                          description="data plane",
+                                          style={"button_width": "90px"},
+                                          tooltips=["Istio sidecars beside every pod",
+                                                    "Istio ambient: ztunnel and waypoints"])
+        self.data_plane.observe(lambda change: self.edit(
+            f"data plane {change['new']}", lambda d: d.with_data_plane(change["new"])), "value")
+        self.data_planes_help = W.HTML(DATA_PLANES_HELP)
         self.target = W.ToggleButtons(options=target_options(), style={"button_width": "150px"})
         self.target.observe(lambda _: self.refresh(), "value")
         self.full_routes = W.Checkbox(description="a route for every lane", indent=False,
@@ -144,6 +171,8 @@ class ExportPanel(Panel):
         self.found = W.HTML()
         self.objects: list[dict] | None = None
         self.widget = W.VBox([
+            self.data_plane,
+            self.data_planes_help,
             self.target,  # its own row: an error beside it squeezed the buttons onto two
             self.status,
             W.HBox([self.full_routes, self.with_gateway, self.find, self.only_matching,
@@ -164,6 +193,8 @@ class ExportPanel(Panel):
     def refresh(self) -> None:
         super().refresh()
         design, target = self.state.design, self.target.value
+        with self.syncing():
+            self.data_plane.value = design.data_plane
         self.folder.value = self.folder.value or f"manifests/{design.name}"
         self.design_path.value = self.design_path.value or f"{design.name}.yaml"
         options = registry.target(target).options
