@@ -33,8 +33,8 @@ from lanedesign.cluster.ambient import (
 )
 from lanedesign.designfile import design_from_dict, design_to_dict, save_design
 from lanedesign.emit import emit
-from lanedesign.emit.common import GROUP_LABEL, MANAGED_BY, MANAGER, managed_labels
-from lanedesign.model import Lane, LaneDesign, Service, Waypoint
+from lanedesign.emit.common import GROUP_LABEL, MANAGED_BY, MANAGER
+from lanedesign.model import Ingress, Lane, LaneDesign, PassThrough, Service, Waypoint
 from lanedesign.observe import Prometheus, compare, observe, requests_query
 from lanedesign.observe.calls import Sample
 from lanedesign.observe.query import L4, L4_METRIC, LAYER_LABEL
@@ -70,7 +70,8 @@ def shop(data_plane: str = "ambient", waypoint: Waypoint | None = None,
          ns: str = NS) -> LaneDesign:
     return LaneDesign(
         name="shop", namespace=ns, baseline="v1", data_plane=data_plane,
-        waypoint=waypoint or Waypoint(),
+        waypoint=waypoint or Waypoint(), pass_through=PassThrough(method="header"),
+        ingress=Ingress(gateway=f"{ns}/ingress", entry="cart", default="v1"),
         services=(Service("cart", calls=("pay",), port=8080), Service("pay", port=8080),
                   Service("ship", port=8080)),
         lanes=(Lane("v1", (("version", "v1"),), ("cart", "pay", "ship")),
@@ -232,30 +233,8 @@ def test_a_label_only_object_is_applied_as_its_labels_without_ownership():
 
 # -- the real kube-apiserver: apply, diff and prune an ambient gateway-api export -------------
 def ambient_export(design: LaneDesign) -> list[dict]:
-    """The gateway-api export of an ambient design. Where the emitter does not make the
-    waypoint parts yet, they are added here exactly as the design format says (a Gateway of
-    class istio-waypoint per waypoint it creates, ``istio.io/use-waypoint`` on the Namespace
-    or the app Services, as label-only objects carrying the ownership labels too, which
-    diff must strip)."""
-    objects = emit(design, "gateway-api")
-    if any(is_waypoint(o) or is_label_only(o) for o in objects):
-        return objects
-    wp, ns = design.waypoint, design.namespace
-    routed = routed_services(design)
-    owned = managed_labels(design)
-    names = [wp.name] if wp.scope == "namespace" else [f"{s}-waypoint" for s in routed]
-    gateways = [{**waypoint_gateway(n, ns), "metadata": {"name": n, "namespace": ns,
-                                                           "labels": dict(owned)}}
-                for n in names] if wp.create else []
-    if wp.scope == "namespace":
-        marks = [{"apiVersion": "v1", "kind": "Namespace",
-                  "metadata": {"name": ns, "labels": {USE_WAYPOINT: wp.name, **owned}}}]
-    else:
-        marks = [{"apiVersion": "v1", "kind": "Service",
-                  "metadata": {"name": s, "namespace": ns,
-                               "labels": {USE_WAYPOINT: f"{s}-waypoint", **owned}}}
-                 for s in routed]
-    return [*gateways, *marks, *objects]
+    """The gateway-api export of an ambient design: waypoints, labels, routes."""
+    return emit(design, "gateway-api")
 
 
 def app_namespace(plane, ns: str) -> None:
@@ -266,6 +245,10 @@ def app_namespace(plane, ns: str) -> None:
     for name in ("cart", "pay", "ship"):
         if plane.get(service(name, ns)) is None:
             plane.create(service(name, ns))
+    plane.create({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+                  "metadata": {"name": "ingress", "namespace": ns},
+                  "spec": {"gatewayClassName": "istio", "listeners": [
+                      {"name": "http", "port": 80, "protocol": "HTTP"}]}})
 
 
 def refs(objects) -> set[tuple[str, str | None, str]]:
@@ -279,7 +262,7 @@ def deletes(plane, mark) -> set[tuple[str, str | None, str]]:
 
 @pytest.mark.kube
 def test_ambient_export_applies_diffs_clean_and_prunes_only_what_it_made(control_plane,
-                                                                         tmp_path):
+                                                                         tmp_path, capsys):
     plane, ns = control_plane, "amb-lanes"
     plane.reset()
     app_namespace(plane, ns)
@@ -311,6 +294,14 @@ def test_ambient_export_applies_diffs_clean_and_prunes_only_what_it_made(control
         assert is_waypoint(plane.get(waypoint_gateway("waypoint", ns)))
         again = diff(cluster, objects, "shop", design=design)
         assert again.in_sync and again.notes == (), again.summary()
+        # the command line, as a user runs it: in sync, no finding
+        path = tmp_path / "shop.yaml"
+        save_design(design, path)
+        code = main(["diff", str(path), "--target", "gateway-api", "--kubeconfig",
+                     str(plane.kubeconfig(tmp_path)), "--format", "json"])
+        doc = json.loads(capsys.readouterr().out)
+        assert code == 0 and [f for f in doc["findings"] if f["severity"] != "info"] == [], doc
+        assert {c["action"] for c in doc["changes"]} == {"unchanged"}
 
         # one waypoint per service instead: the namespace's waypoint is pruned, its label
         # dropped, the Namespace and the app Services stay
