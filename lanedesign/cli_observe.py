@@ -31,6 +31,7 @@ from .observe import (
     window_seconds,
 )
 from .observe.importer import import_traffic
+from .observe.query import REPORTERS
 from .observe.queues import DEFAULT_MAX_LAG, observe_queues
 
 Command = Callable[..., argparse.ArgumentParser]
@@ -71,8 +72,9 @@ def _prometheus_options(p: argparse.ArgumentParser) -> None:
                    "read from FILE (never printed)")
     p.add_argument("--lane-tag", default="lane", help="the metric label that carries the "
                    "lane (the Telemetry of `export --telemetry` adds `lane`)")
-    p.add_argument("--reporter", choices=("destination", "source"), default="destination",
-                   help="which proxy's reports to count (default destination)")
+    p.add_argument("--reporter", choices=REPORTERS, default=None,
+                   help="which proxy's reports to count (default: waypoint for a design with "
+                   "dataPlane: ambient, else destination)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
 
 

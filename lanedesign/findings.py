@@ -647,6 +647,44 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "rule) also tests the paths it served, so other paths still get 404; a route for every "
      "path changes nothing.", "Nothing to do; the lanes' gateway route keeps the team's "
      "paths."),
+    # -- Istio ambient on the cluster: waypoints, enrolment, metrics (LD960-LD969) ---------
+    ("LD960", "ambient-mixed", "warning", "`import-cluster`: the namespace is enrolled in "
+     "ambient but its Services are not all behind the same waypoint (some labelled "
+     "`istio.io/use-waypoint`, some not, or different waypoints), so the proposed design's "
+     "`waypoint` fits only some of them.", "Label the namespace (or every lane Service) with "
+     "`istio.io/use-waypoint`, or let the export label them (`waypoint.create`)."),
+    ("LD961", "ambient-no-waypoint", "warning", "In an ambient namespace a lane-routed service "
+     "has no waypoint: neither its Service nor its namespace is labelled "
+     "`istio.io/use-waypoint` (after the design's own objects are applied). ztunnel only "
+     "forwards L4, so the lanes' HTTPRoutes are never applied there: the lane silently does "
+     "not route and requests reach every version's pods behind the Service.", "Export with "
+     "`dataPlane: ambient` (the gateway-api target labels the namespace or Service), or label "
+     "it: `kubectl label namespace NS istio.io/use-waypoint=waypoint`."),
+    ("LD962", "ambient-waypoint-missing", "warning", "A lane-routed service names a waypoint "
+     "(`istio.io/use-waypoint`) that is neither in the cluster nor emitted by the design: "
+     "its traffic has no L7 proxy and the lanes do not route there.", "Create the waypoint "
+     "(`waypoint.create: true`, or `istioctl waypoint apply -n NS`), or name an existing "
+     "one."),
+    ("LD963", "ambient-namespace-not-enrolled", "warning", "The design targets ambient "
+     "(`dataPlane: ambient`) but the namespace is not labelled "
+     "`istio.io/dataplane-mode=ambient`: its pods are not captured by ztunnel and never reach "
+     "a waypoint (with sidecars they are routed by them; without, not at all).",
+     "`kubectl label namespace NS istio.io/dataplane-mode=ambient`, or design for sidecars "
+     "(`dataPlane: sidecar`)."),
+    ("LD964", "ambient-namespace-sidecar-design", "warning", "The design targets sidecars "
+     "(`dataPlane: sidecar`, the default) but the namespace is enrolled in ambient "
+     "(`istio.io/dataplane-mode=ambient`): without waypoints no L7 route applies there.",
+     "Set `dataPlane: ambient` and export with `--target gateway-api`, or take the namespace "
+     "out of ambient."),
+    ("LD965", "envoyfilter-on-waypoint", "warning", "The istio target's EnvoyFilter (the Lua "
+     "baggage or trace filter) goes to an ambient namespace: Istio does not apply "
+     "EnvoyFilters to waypoints, so the lane context is not set or carried there.",
+     "Export with `--target gateway-api` for ambient (the apps propagate the header or "
+     "baggage member themselves)."),
+    ("LD966", "ambient-l4-only", "info", "`observe`: the service is in ambient with no "
+     "waypoint reporting for it; ztunnel reports only L4 (`istio_tcp_*`), so which version a "
+     "lane reached cannot be seen there.", "Put the service behind a waypoint "
+     "(`istio.io/use-waypoint`) to observe its requests."),
 )
 
 

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from benchmarks.generate import synthetic_design
 from lanedesign import examples
 from lanedesign.model import LaneDesign
-from lanedesign.observe import DropsContext, ExtraCall, MissingVersion
+from lanedesign.observe import (
+    DropsContext,
+    ExtraCall,
+    MissingVersion,
+    ambient_samples,
+    synthetic_samples,
+)
+from lanedesign.observe.calls import Sample
 from lanedesign.simulate import walk
 
 
@@ -24,6 +31,15 @@ class Scenario:
     faults: tuple
     tagged: bool
     expected: frozenset  # {(code, path)} of the error and warning findings
+    # Istio ambient: the services behind a waypoint (the rest report L4 only); None: sidecars
+    behind_waypoint: tuple[str, ...] | None = None
+
+    def samples(self) -> list[Sample]:
+        """What Prometheus stores for the scenario's traffic."""
+        if self.behind_waypoint is None:
+            return synthetic_samples(self.design, faults=self.faults, tagged=self.tagged)
+        return ambient_samples(self.design, self.behind_waypoint, faults=self.faults,
+                               tagged=self.tagged)
 
 
 def version(design: LaneDesign, lane: str) -> str:
@@ -117,4 +133,14 @@ def scenarios() -> list[Scenario]:
         # the drop shows (mockb v2 is s2's alone); s3's missing mockb falls back to v1, which
         # is what s1 calls from mocka v1: that hop cannot be told apart (LD806, info)
         frozenset({("LD802", "spec.services[1].calls[0]"), ("LD804", "spec.services[0].calls")})))
+    # ambient: the waypoint reports the requests (reporter="waypoint"); the same dropped
+    # context is found where mockc is behind the waypoint, and cannot be seen where only
+    # ztunnel's L4 counts reach it (LD966, info; no LD805 for the unobservable call)
+    ambient = mock.with_(data_plane="ambient")
+    dropped = (DropsContext("mockb", "s2", 0.4),)
+    out.append(Scenario("ambient-waypoint", ambient, dropped, True,
+                        frozenset({("LD802", "spec.services[1].calls[0]")}),
+                        ("mocka", "mockb", "mockc")))
+    out.append(Scenario("ambient-l4", ambient, dropped, True, frozenset(),
+                        ("mocka", "mockb")))
     return out

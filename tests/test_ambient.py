@@ -433,7 +433,8 @@ def test_apply_labels_the_app_services_and_prune_never_deletes_them(tmp_path: Pa
         live = served.live(apps[0])
         assert live is not None
         assert live["metadata"]["labels"] == {"app": "mocka",
-                                              "istio.io/use-waypoint": "mocka-waypoint"}
+                                              "istio.io/use-waypoint": "mocka-waypoint",
+                                              "lanedesign.io/labelled-by": "mock-ambient"}
         assert live["spec"]["selector"] == {"app": "mocka"}  # the rest is the app's own
         again = diff(cluster, emit_gateway_api(design), design.name)
         assert {c.action for c in again.changes} == {"unchanged"}
@@ -468,17 +469,20 @@ def test_a_real_api_server_labels_the_namespace_and_never_prunes_it(control_plan
             namespace = control_plane.get({"apiVersion": "v1", "kind": "Namespace",
                                            "metadata": {"name": "default"}})
             assert namespace["metadata"]["labels"] == {
-                "kubernetes.io/metadata.name": "default", "istio.io/use-waypoint": "waypoint"}
+                "kubernetes.io/metadata.name": "default", "istio.io/use-waypoint": "waypoint",
+                "lanedesign.io/labelled-by": "mock-ambient"}
             plan = diff(cluster, emit_gateway_api(AMBIENT), AMBIENT.name)
             assert {c.action for c in plan.changes} == {"unchanged"}
             sidecar = AMBIENT.with_data_plane("sidecar")
             pruned = apply(cluster, emit_gateway_api(sidecar), AMBIENT.name, prune=True,
                            settle_seconds=0)
             assert pruned.failed is None
-            assert not [s for s in pruned.done if s.ref.kind in ("Namespace", "Gateway")]
+            assert not [s for s in pruned.done if s.ref.kind == "Namespace" and s.verb == "delete"]
+            assert [(s.verb, s.ref.name) for s in pruned.done if s.ref.kind == "Gateway"] == [
+                ("delete", "waypoint")]  # the waypoint it created goes
             left = control_plane.get({"apiVersion": "v1", "kind": "Namespace",
                                       "metadata": {"name": "default"}})
-            assert left["metadata"]["labels"]["istio.io/use-waypoint"] == "waypoint"
+            assert "istio.io/use-waypoint" not in left["metadata"]["labels"]  # only the label
     finally:
         # reset() deletes objects, not a Namespace's labels: the next tests share the server
         control_plane.request("PATCH", "/api/v1/namespaces/default", {"metadata": {

@@ -29,8 +29,7 @@ def prom(tmp_path_factory):
             pytest.fail(f"prometheus is required under CI: {INSTALL_HINT}")
         pytest.skip(f"prometheus/promtool not installed: {INSTALL_HINT}")
     tier = LocalPrometheus(tmp_path_factory.mktemp("prometheus"))
-    ats = {name: tier.add(synthetic_samples(s.design, faults=s.faults, tagged=s.tagged))
-           for name, s in SCENARIOS.items()}
+    ats = {name: tier.add(s.samples()) for name, s in SCENARIOS.items()}
     with tier:
         tier.start()
         yield tier.url, ats

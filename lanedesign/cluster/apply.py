@@ -30,6 +30,7 @@ from typing import Any
 from ..emit.registry import routing_kinds
 from ..model import LaneDesign
 from .adopt import has_records
+from .ambient import labelled_by, unlabel_object
 from .client import DEFAULT_CONCURRENCY, FIELD_MANAGER, Cluster, ObjectRef
 from .errors import ClusterError, StalePlan
 from .plan import Change, Plan, diff
@@ -165,6 +166,9 @@ def plan_steps(plan: Plan, prune: bool = False) -> list[Step]:
         for change in plan.of("prune"):
             if has_records(change.live):
                 continue  # the only copy of adopted team objects: `remove` hands them back
+            if labelled_by(change.live):
+                steps.append(unlabel_step(change.ref, change.live or {}, "prune"))
+                continue
             phase = "route" if change.ref.kind in routing_kinds() else "cleanup"
             steps.append(Step(phase, "delete", change.ref, "prune",
                               live_version=change.live_version))
@@ -174,6 +178,13 @@ def plan_steps(plan: Plan, prune: bool = False) -> list[Step]:
                           note=f"taken over by {adoption.ours}",
                           live_version=adoption.live_version))
     return sorted(steps, key=lambda s: PHASES.index(s.phase))  # stable: emitted order kept
+
+
+def unlabel_step(ref: ObjectRef, live: dict, action: str) -> Step:
+    """The app's Namespace or Service keeps everything but the labels lanedesign set: it is
+    applied with none of them (never deleted: lanedesign did not create it)."""
+    return Step("cleanup", "apply", ref, action, unlabel_object(live),
+                "drop the labels lanedesign set; the object stays")
 
 
 def _keep_old_subsets(change: Change) -> dict | None:

@@ -23,6 +23,7 @@ from ..findings import Finding, make
 from ..model import Ingress, Lane, LaneDesign, Service
 from ..names import is_dns1123_label
 from ..validate import validate
+from . import ambient
 from .client import Cluster, ObjectRef
 from .errors import ApiError
 from .plan import comparable, owned_objects
@@ -114,7 +115,7 @@ def import_design(cluster: Cluster, namespaces: Sequence[str], label_key: str = 
         mesh += _list_served(cluster, choices, present, notes)
     result = design_from_workloads(services, deployments, label_key,
                                    name or _dns_name(present[0]), baseline, existing, mesh,
-                                   present, adopt)
+                                   present, adopt, _namespace_objects(cluster, present))
     return ImportResult(result.design, (*notes, *result.notes),
                         (*findings, *result.findings))
 
@@ -130,6 +131,23 @@ def _namespace_exists(cluster: Cluster, namespace: str) -> bool | None:
         if exc.status == 403:
             return None
         raise
+
+
+def _namespace_objects(cluster: Cluster, namespaces: Sequence[str]) -> list[dict]:
+    """The Namespaces (their labels say ambient and waypoint), where they can be read."""
+    if cluster.resource("v1", "Namespace") is None:
+        return []
+    found = []
+    for ns in namespaces:
+        try:
+            obj = cluster.get(ObjectRef("Namespace", None, ns, "v1"))
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+            obj = None
+        if obj is not None:
+            found.append(obj)
+    return found
 
 
 def _list_served(cluster: Cluster, choices: Sequence[tuple[str, str]],
@@ -154,12 +172,14 @@ def design_from_workloads(services: Sequence[dict], deployments: Sequence[dict],
                           label_key: str = "version", name: str = "imported",
                           baseline: str | None = None, existing: LaneDesign | None = None,
                           mesh: Sequence[dict] = (), namespaces: Sequence[str] = (),
-                          adopt: bool = False) -> ImportResult:
+                          adopt: bool = False,
+                          namespace_objects: Sequence[dict] = ()) -> ImportResult:
     """Lanes from the ``label_key`` values of the pods behind each app Service; calls from
     the Service names in the workloads' environment; the ingress from ``mesh`` (Gateways,
     VirtualServices, HTTPRoutes) or a LoadBalancer/NodePort Service. The team's
     VirtualServices and DestinationRules in ``mesh`` are read into the services' routing
-    when ``adopt`` (``team_routing``), else only named in a note."""
+    when ``adopt`` (``team_routing``), else only named in a note. The ``namespace_objects``
+    labels and the waypoints in ``mesh`` give ``dataPlane`` and ``waypoint`` (``ambient``)."""
     workloads = [Workload.of(d, "default") for d in deployments]
     reading = read_services(services, workloads)
     notes, findings = list(reading.notes), list(reading.findings)
@@ -217,6 +237,12 @@ def design_from_workloads(services: Sequence[dict], deployments: Sequence[dict],
                      "workload's environment names another service; add them by hand (or "
                      "from traffic: lanedesign import-traffic)")
     design = team_routing(design, mesh, adopt, notes, findings)
+    opted_out = {svc.name for key, svc in behind.items() if key in values_of and any(
+        w.labels.get(ambient.DATAPLANE_MODE) == "none" for w in svc.workloads)}
+    design, ambient_notes, ambient_findings = ambient.propose(design, namespace_objects,
+                                                              services, mesh, opted_out)
+    notes += ambient_notes
+    findings += ambient_findings
     return ImportResult(design, tuple(notes), (*findings, *validate(design)))
 
 

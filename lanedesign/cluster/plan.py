@@ -21,9 +21,10 @@ from typing import Any
 
 from ..codec import dump_sorted
 from ..emit import registry
-from ..emit.common import GROUP_LABEL, MANAGED_BY, MANAGER, labels_only
+from ..emit.common import GROUP_LABEL, MANAGED_BY, MANAGER
 from ..findings import Finding, make
 from ..model import LaneDesign
+from . import ambient
 from .adopt import Adoption, annotate, carry, choose, has_records
 from .client import DEFAULT_CONCURRENCY, Cluster, ObjectRef, Resource
 from .errors import ApiError
@@ -197,9 +198,12 @@ def diff(cluster: Cluster, objects: Sequence[dict], group: str,
     """
     if adopt and design is None:
         raise ValueError("adopting needs the design: it must carry the team's routing")
-    objects = tuple(copy.deepcopy(o) for o in objects)
+    # the app's Namespace or Service the export only labels (ambient's use-waypoint) is
+    # never owned: it is applied as its labels alone (``ambient.label_object``)
+    objects = tuple(ambient.label_object(o, group) if ambient.is_label_only(o)
+                    else copy.deepcopy(o) for o in objects)
     for obj in objects:
-        if owner_group(obj) != group and not labels_only(obj):
+        if owner_group(obj) != group and not ambient.is_label_only(obj):
             raise ValueError(f"{ObjectRef.of(obj)} lacks the labels {MANAGED_BY}={MANAGER} and "
                              f"{GROUP_LABEL}={group}; lanedesign applies only what it owns")
     cluster.require((o["apiVersion"], o["kind"]) for o in objects)
@@ -210,9 +214,13 @@ def diff(cluster: Cluster, objects: Sequence[dict], group: str,
     changes += [Change(ObjectRef.of(live), "prune", live=live)
                 for live in owned_objects(cluster, group, _groups_of(objects),
                                           _namespaces_of(objects))
+                + ambient_owned(cluster, group, _namespaces_of(objects))
                 if ObjectRef.of(live) not in wanted]
     known = {c.ref: c.live for c in changes}
     overlaps, notes = find_overlaps(cluster, objects, group, known, design, owner_group)
+    if design is not None:
+        notes += ambient.ambient_findings(design, objects,
+                                          read_ambient(cluster, design, objects))
     notes += [make("LD917", str(c.ref), f"{c.ref} is no longer emitted but carries the record "
                    "of adopted team objects; --prune leaves it")
               for c in changes if c.action == "prune" and has_records(c.live)]
@@ -270,11 +278,9 @@ def _change(cluster: Cluster, obj: dict, group: str, force: bool,
     live = known.get(ref, _UNREAD)
     if live is _UNREAD:
         live = cluster.get(ref)
-    if labels_only(obj):
-        if live is None:  # applied, the label alone would create a bare Namespace or Service
-            return Change(ref, "rejected", reason="lanedesign only labels it; it must exist",
-                          desired=obj)
-    elif live is not None and owner_group(live) != group:
+    if ambient.is_label_only(obj):
+        return _label_change(cluster, obj, live, force)
+    if live is not None and owner_group(live) != group:
         other = owner_group(live)
         reason = (f"owned by lane group {other!r}" if other else
                   "exists without lanedesign's ownership labels") + "; left untouched"
@@ -300,6 +306,114 @@ def _change(cluster: Cluster, obj: dict, group: str, force: bool,
     if comparable(live) == comparable(after):
         return Change(ref, "unchanged", desired=obj, live=live)
     return Change(ref, "update", _unified(live, after), desired=obj, live=live)
+
+
+def _label_change(cluster: Cluster, obj: dict, live: dict | None, force: bool) -> Change:
+    """Labels on the app's Namespace or Service: lanedesign adds them, never creates it."""
+    ref = ObjectRef.of(obj)
+    if live is None:
+        # applied, the labels alone would create a bare Namespace or Service
+        return Change(ref, "rejected", reason="lanedesign only labels it; it must exist",
+                      desired=obj)
+    if ambient.labels_hold(live, obj):
+        return Change(ref, "unchanged", desired=obj, live=live)
+    try:
+        after = cluster.apply(obj, dry_run=True, force=force)
+    except ApiError as exc:
+        if exc.status == 409:  # another manager set the label to another value
+            return Change(ref, "conflict", reason=exc.message, desired=obj, live=live)
+        if exc.status in (400, 403, 422):
+            return Change(ref, "rejected", reason=f"{exc.status} {exc.reason}: {exc.message}",
+                          desired=obj, live=live)
+        raise
+    return Change(ref, "update", _unified(_labels_only(live), _labels_only(after)),
+                  desired=obj, live=live)
+
+
+def _labels_only(obj: dict) -> dict:
+    meta = obj.get("metadata") or {}
+    return {"metadata": {"name": meta.get("name"), "labels": meta.get("labels") or {}}}
+
+
+def ambient_owned(cluster: Cluster, group: str, namespaces: Sequence[str]) -> list[dict]:
+    """What an ambient export leaves that ``owned_objects`` does not list: the waypoint
+    Gateways the lane group created (never an ingress Gateway, never one it did not create)
+    and the app Namespaces and Services it labelled."""
+    found = []
+    gateway = cluster.resource("gateway.networking.k8s.io/v1", "Gateway")
+    if gateway is not None:
+        try:
+            found += [o for o in _list_owned(cluster, gateway, group, namespaces)
+                      if ambient.is_waypoint(o) and owner_group(o) == group]
+        except ApiError as exc:
+            if exc.status != 403:  # no right to list Gateways: none of them is pruned
+                raise
+    # the Namespaces it labels hold its routes: each is read (a GET, which namespace-scoped
+    # RBAC grants more often than listing every Namespace)
+    homes = set(namespaces) | {o["metadata"].get("namespace") for o in found}
+    found += [o for ns in sorted(n for n in homes if n)
+              if ambient.labelled_by(o := _get(cluster, ObjectRef("Namespace", None, ns, "v1")))
+              == group]
+    service = cluster.resource("v1", "Service")
+    if service is not None:
+        try:
+            found += [o for o in _list_selected(cluster, service,
+                                                f"{ambient.LABELLED_BY}={group}", namespaces)
+                      if ambient.labelled_by(o) == group]
+        except ApiError as exc:
+            if exc.status != 403:
+                raise
+    return sorted(found, key=ObjectRef.of)
+
+
+def _list_selected(cluster: Cluster, res: Resource, chosen: str,
+                   namespaces: Sequence[str]) -> list[dict]:
+    try:
+        return cluster.list(res, label_selector=chosen)
+    except ApiError as exc:
+        if exc.status != 403 or not namespaces:
+            raise
+        return [o for ns in sorted(set(namespaces)) for o in cluster.list(res, ns, chosen)]
+
+
+def read_ambient(cluster: Cluster, design: LaneDesign,
+                 objects: Sequence[dict] = ()) -> ambient.AmbientState:
+    """The Namespaces of ``design``, and (when one of them is in ambient or the design is)
+    its lane-routed Services and the waypoint Gateways in the namespaces they (or the
+    emitted ``objects``) point at: what ``ambient_findings`` judges."""
+    names = sorted({design.namespace_of(s) for s in design.service_names})
+    namespaces = {ns: _get(cluster, ObjectRef("Namespace", None, ns, "v1")) for ns in names}
+    if design.data_plane != "ambient" and not any(map(ambient.is_ambient,
+                                                       namespaces.values())):
+        return ambient.AmbientState(namespaces, {}, frozenset())
+    services = {(design.namespace_of(s), s): _get(cluster, ObjectRef(
+        "Service", design.namespace_of(s), s, "v1")) for s in ambient.routed_services(design)}
+    # a waypoint may live in another namespace (istio.io/use-waypoint-namespace)
+    elsewhere = {ambient.labels_of(o).get(ambient.USE_WAYPOINT_NAMESPACE)
+                 for o in [*namespaces.values(), *services.values(), *objects]}
+    waypoints: set[tuple[str, str]] = set()
+    gateway = cluster.resource("gateway.networking.k8s.io/v1", "Gateway")
+    if gateway is not None:
+        for ns in sorted(set(names) | {n for n in elsewhere if n}):
+            try:
+                items = cluster.list(gateway, ns)
+            except ApiError as exc:
+                if exc.status != 403:
+                    raise
+                continue
+            waypoints |= {(ns, o["metadata"]["name"]) for o in items if ambient.is_waypoint(o)}
+    return ambient.AmbientState(namespaces, services, frozenset(waypoints))
+
+
+def _get(cluster: Cluster, ref: ObjectRef) -> dict | None:
+    if cluster.resource(ref.api_version, ref.kind) is None:
+        return None
+    try:
+        return cluster.get(ref)
+    except ApiError as exc:
+        if exc.status == 403:
+            return None
+        raise
 
 
 def _each(judge: Callable[[dict], Change], objects: Sequence[dict],

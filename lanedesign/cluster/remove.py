@@ -24,10 +24,11 @@ from typing import Any
 from ..emit import registry
 from ..findings import Finding, has_errors, make
 from .adopt import ADOPTED, records_of
-from .apply import DEFAULT_SETTLE_SECONDS, Progress, Step, by_phase, run_steps
+from .ambient import labelled_by
+from .apply import DEFAULT_SETTLE_SECONDS, Progress, Step, by_phase, run_steps, unlabel_step
 from .client import DEFAULT_CONCURRENCY, Cluster, ObjectRef
 from .errors import ApiError, ClusterError
-from .plan import owned_objects
+from .plan import ambient_owned, owned_objects
 
 PHASES = ("restore", "route", "cleanup")
 
@@ -110,6 +111,12 @@ def remove(cluster: Cluster, group: str, dry_run: bool = False,
     findings: list[Finding] = []
     steps = _restores(cluster, owned, findings)
     routing = registry.routing_kinds()
+    homes = sorted({ns for o in owned if (ns := o["metadata"].get("namespace"))})
+    for obj in ambient_owned(cluster, group, homes):  # waypoints it created, labels it set
+        if labelled_by(obj):
+            steps.append(unlabel_step(ObjectRef.of(obj), obj, "remove"))
+        else:
+            owned.append(obj)
     for obj in owned:
         meta = obj.get("metadata") or {}
         phase = "route" if obj["kind"] in routing else "cleanup"

@@ -12,6 +12,7 @@ from .synthetic import (
     ExtraCall,
     MissingVersion,
     UnusedCall,
+    ambient_samples,
     openmetrics,
     synthetic_samples,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "PrometheusError",
     "Sample",
     "UnusedCall",
+    "ambient_samples",
     "compare",
     "observe",
     "openmetrics",

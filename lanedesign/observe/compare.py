@@ -38,6 +38,7 @@ from .calls import (
     round_count,
 )
 from .expect import Edge, call_paths, lane_expectations, lane_version
+from .query import L4, LAYER_LABEL
 from .tagged import (
     ingress_split,
     lanes_without_traffic,
@@ -110,6 +111,9 @@ def compare(design: LaneDesign, samples: Iterable[Sample], tolerance: float = DE
             lane_tag: str = LANE_TAG) -> Comparison:
     """Compare observed request counts with the design (see the module docstring)."""
     samples = list(samples)
+    l4 = [s for s in samples if s.label_map.get(LAYER_LABEL) == L4]
+    if l4:  # ambient: ztunnel's connection counts, beside the waypoints' requests
+        samples = [s for s in samples if s.label_map.get(LAYER_LABEL) != L4]
     calls, tagged = read_calls(design, samples, lane_tag)
     # per-lane expectations are needed to attribute untagged calls; tagged calls carry it
     ctx = Context(design, tolerance, {} if tagged else lane_expectations(design),
@@ -118,6 +122,7 @@ def compare(design: LaneDesign, samples: Iterable[Sample], tolerance: float = DE
     for call in calls:
         ctx.seen_versions[call.callee].add(call.callee_version)
     _unobservable_lanes(ctx)
+    l4_only = _l4_only(ctx, calls, l4)
     if not calls:
         ctx.findings.append(make("LD810", "spec.services", "no istio_requests_total series "
                                  "for the design's services in this window"))
@@ -135,7 +140,7 @@ def compare(design: LaneDesign, samples: Iterable[Sample], tolerance: float = DE
         indistinguishable = indistinguishable_hops(ctx)
     for cell in cells:
         _judge(ctx, cell, tagged)
-    unseen = _unseen(ctx, designed)
+    unseen = _unseen(ctx, designed, l4_only)
     ordered = sorted(cells, key=lambda c: (c.lanes, c.caller or "", c.callee))
     return Comparison(tagged, len(samples), tuple(ordered), tuple(extra), tuple(unseen),
                       tuple(indistinguishable), tuple(ctx.findings))
@@ -222,14 +227,36 @@ def _judge(ctx: Context, cell: Cell, tagged: bool) -> None:
             f"VirtualService of {cell.callee} with `lanedesign diff`"))
 
 
-def _unseen(ctx: Context, calls: list[Call]) -> list[Edge]:
-    """Designed calls reachable from the ingress that no series shows."""
+def _l4_only(ctx: Context, calls: list[Call], l4: list[Sample]) -> set[str]:
+    """Design services ztunnel saw connections to but no waypoint reported a request for
+    (LD966, info): only L4 is observable there, so their calls are neither judged nor
+    missed."""
+    reached = {c.callee for c in calls}
+    seen = {(lab.get("destination_service_name"), lab.get("destination_service_namespace"))
+            for lab in (s.label_map for s in l4 if s.value > 0)}
+    index = {s.name: i for i, s in reversed(list(enumerate(ctx.design.services)))}
+    only = set()
+    for name, i in sorted(index.items(), key=lambda x: x[1]):
+        if (name, ctx.design.namespace_of(name)) in seen and name not in reached:
+            only.add(name)
+            ctx.findings.append(make(
+                "LD966", f"spec.services[{i}]", f"{name}: ztunnel saw connections but no "
+                "waypoint reported a request, so only L4 (istio_tcp_*) is observable: which "
+                "version each lane reached cannot be seen"))
+    return only
+
+
+def _unseen(ctx: Context, calls: list[Call],
+            l4_only: frozenset[str] | set[str] = frozenset()) -> list[Edge]:
+    """Designed calls reachable from the ingress that no series shows (calls to services
+    only ztunnel reports are not missing: they are not observable)."""
     seen = {c.edge for c in calls}
     called = {c.callee for c in calls}
     reachable = _reachable_calls(ctx.design)
     # a caller that received no call explains its own silence: report the first hop only
     unseen = [edge for edge in ctx.paths if edge in reachable and edge not in seen
-              and (edge[0] is None or edge[0] in called)]
+              and edge[1] not in l4_only
+              and (edge[0] is None or edge[0] in called or edge[0] in l4_only)]
     for edge in unseen:
         ctx.findings.append(make(
             "LD805", ctx.paths[edge], f"{edge_text(edge)}: the design has this call, but "

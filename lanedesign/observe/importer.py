@@ -19,7 +19,7 @@ from ..names import is_dns1123_label
 from ..validate import validate
 from .compare import UNKNOWN, Sample, read_calls
 from .prometheus import Prometheus, PrometheusError, redact
-from .query import requests_query, samples_from_answer
+from .query import L4, LAYER_LABEL, requests_query, samples_from_answer
 
 _PREFERRED_BASELINES = ("v1", "stable", "base", "baseline", "main", "prod")
 
@@ -35,7 +35,7 @@ class TrafficImport:
 
 def import_traffic(design: LaneDesign | None, prometheus: Prometheus, window: str = "15m",
                    at: float | None = None, min_calls: float = 1.0,
-                   reporter: str = "destination") -> TrafficImport:
+                   reporter: str | None = None) -> TrafficImport:
     """Ask ``prometheus`` once for the window's calls and add them to ``design``."""
     at = time.time() if at is None else at
     base = design or LaneDesign(name="observed")
@@ -45,6 +45,8 @@ def import_traffic(design: LaneDesign | None, prometheus: Prometheus, window: st
         samples = samples_from_answer(answer)
     except ValueError as exc:
         raise PrometheusError(f"unexpected answer: {exc}", redact(prometheus.url)) from None
+    # ztunnel's L4 series (an ambient design's query) name no caller version: not calls
+    samples = [s for s in samples if s.label_map.get(LAYER_LABEL) != L4]
     return design_with_traffic(design, samples, min_calls)
 
 

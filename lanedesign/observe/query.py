@@ -19,7 +19,22 @@ METRIC = "istio_requests_total"
 GROUP_BY = ("source_workload", "source_workload_namespace", "source_canonical_service",
             "source_version", "destination_service_name", "destination_service_namespace",
             "destination_version", "response_code")
-REPORTERS = ("destination", "source")
+REPORTERS = ("destination", "source", "waypoint")
+# Istio ambient: the waypoint proxy reports the L7 request metrics with reporter="waypoint",
+# its source_workload/destination_workload naming the app workloads on either side, never
+# the waypoint itself; ztunnel reports only L4 (istio_tcp_*, no request, version or header),
+# reporter "source"/"destination". Sources: istio.io/latest/docs/ambient/migrate/
+# enable-ambient-mode/ ("Post-migration observability changes") and
+# istio.io/latest/docs/reference/config/metrics/ (the standard labels), ambientmesh.io's
+# "Observing the ambient mesh".
+L4_METRIC = "istio_tcp_connections_opened_total"
+# the label the query adds to the L4 series, so one answer holds both and they never match
+LAYER_LABEL, L4 = "lanedesign_layer", "l4"
+
+
+def default_reporter(design: LaneDesign) -> str:
+    """Whose reports count: the waypoint's for an ambient design, else the destination's."""
+    return "waypoint" if design.data_plane == "ambient" else "destination"
 _DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800,
                  "y": 31536000}
@@ -53,17 +68,25 @@ def _regex_alternatives(values: Iterable[str]) -> str:
 
 
 def requests_query(design: LaneDesign, window: str, lane_tag: str = LANE_TAG,
-                   reporter: str = "destination") -> str:
-    """The one query: requests per caller/callee/version/lane over ``window``."""
+                   reporter: str | None = None) -> str:
+    """The one query: requests per caller/callee/version/lane over ``window`` (reported by
+    ``reporter``, by default ``default_reporter``). With the waypoint's reports it also asks,
+    in the same query, which services ztunnel saw connections to (``L4`` series): those
+    without a waypoint show no request at all."""
     window_seconds(window)
+    reporter = reporter or default_reporter(design)
     # only the design's namespaces; a design without services (import-traffic) reads all
     namespaces = {design.namespace_of(s) for s in design.service_names}
-    selector = f'reporter="{reporter}"'
+    where = ""
     if namespaces:
-        selector += f',destination_service_namespace=~"{_regex_alternatives(namespaces)}"'
-
+        where = f',destination_service_namespace=~"{_regex_alternatives(namespaces)}"'
     labels = ", ".join((*GROUP_BY, label_name(lane_tag)))
-    return f"sum by ({labels}) (increase({METRIC}{{{selector}}}[{window}]))"
+    query = f'sum by ({labels}) (increase({METRIC}{{reporter="{reporter}"{where}}}[{window}]))'
+    if reporter != "waypoint":
+        return query
+    l4 = (f"sum by (destination_service_name, destination_service_namespace) "
+          f'(increase({L4_METRIC}{{reporter!="waypoint"{where}}}[{window}]))')
+    return f'{query} or label_replace({l4}, "{LAYER_LABEL}", "{L4}", "", "")'
 
 
 def samples_from_answer(answer: Any) -> list[Sample]:

@@ -31,7 +31,7 @@ class Observation:
 
 def observe(design: LaneDesign, prometheus: Prometheus, window: str = "15m",
             at: float | None = None, tolerance: float = DEFAULT_TOLERANCE,
-            lane_tag: str = LANE_TAG, reporter: str = "destination") -> Observation:
+            lane_tag: str = LANE_TAG, reporter: str | None = None) -> Observation:
     """Ask ``prometheus`` for the window's calls once and compare them with ``design``."""
     at = time.time() if at is None else at
     promql = requests_query(design, window, lane_tag, reporter)

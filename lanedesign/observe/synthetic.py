@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from ..model import LaneDesign
 from .calls import LANE_TAG, NO_LANE, UNKNOWN, Sample
 from .expect import lane_version
-from .query import METRIC
+from .query import L4_METRIC, METRIC
 
 GATEWAY_WORKLOAD, GATEWAY_NAMESPACE = "istio-ingressgateway", "istio-system"
 
@@ -220,19 +220,50 @@ def _labels(design: LaneDesign, caller: str | None, caller_v: str, callee: str,
 def openmetrics(samples: Iterable[Sample], end: float, window: float = 900.0,
                 step: float = 15.0, reporter: str = "destination") -> str:
     """Counters that grow evenly over ``window`` up to ``end`` (unix seconds), so that
-    ``increase(...[window])`` at ``end`` gives back each sample's value."""
+    ``increase(...[window])`` at ``end`` gives back each sample's value. A sample's own
+    ``reporter`` label wins over ``reporter``; its ``__name__`` (``ambient_samples``' L4
+    series) names another metric than ``istio_requests_total``."""
     steps = max(1, round(window / step))
-    lines = [f"# HELP {METRIC} Synthetic Istio request counts (lanedesign tests).",
-             f"# TYPE {METRIC} counter"]
+    families: dict[str, list[Sample]] = {}
     for sample in samples:
-        labels = ",".join(f'{k}="{_escape(v)}"'
-                          for k, v in sorted({**sample.label_map, "reporter": reporter}.items()))
-        per_step = sample.value / steps
-        for i in range(steps + 1):
-            t = end - window + i * step
-            lines.append(f"{METRIC}{{{labels}}} {per_step * i!r} {t:.3f}")
+        families.setdefault(sample.label_map.get("__name__", METRIC), []).append(sample)
+    lines = []
+    for metric, members in families.items():
+        lines += [f"# HELP {metric} Synthetic Istio counts (lanedesign tests).",
+                  f"# TYPE {metric} counter"]
+        for sample in members:
+            own = {k: v for k, v in sample.label_map.items() if k != "__name__"}
+            labels = ",".join(f'{k}="{_escape(v)}"'
+                              for k, v in sorted({"reporter": reporter, **own}.items()))
+            per_step = sample.value / steps
+            for i in range(steps + 1):
+                t = end - window + i * step
+                lines.append(f"{metric}{{{labels}}} {per_step * i!r} {t:.3f}")
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
+
+
+# the labels ztunnel's L4 series carry that the query reads (no request, version or lane)
+_L4_LABELS = ("destination_service_name", "destination_service_namespace",
+              "source_workload", "source_workload_namespace")
+
+
+def ambient_samples(design: LaneDesign, behind_waypoint: Iterable[str],
+                    **kwargs: object) -> list[Sample]:
+    """``synthetic_samples`` as Istio ambient reports them: calls to a service behind a
+    waypoint are the waypoint's requests (``reporter="waypoint"``, the app workloads as
+    source and destination); calls to the others are only ztunnel's L4 connection counts
+    (``istio_tcp_connections_opened_total``, reporter ``destination``)."""
+    behind = set(behind_waypoint)
+    l7, l4 = [], defaultdict(float)
+    for sample in synthetic_samples(design, **kwargs):  # type: ignore[arg-type]
+        labels = sample.label_map
+        if labels["destination_service_name"] in behind:
+            l7.append(Sample.of({**labels, "reporter": "waypoint"}, sample.value))
+        else:
+            l4[tuple((k, labels[k]) for k in _L4_LABELS)] += sample.value
+    return l7 + [Sample.of({**dict(key), "__name__": L4_METRIC, "reporter": "destination"},
+                           value) for key, value in sorted(l4.items())]
 
 
 def _escape(value: str) -> str:
