@@ -57,14 +57,21 @@ from istio_workloads import port_of, resolve, service_ports
 from realapps import as_created, boutique_gateway_api_design, pods_of
 from realapps import boutique as boutique_app
 from realapps import endpoint_slice as app_endpoint_slice
+from request_cases import PickLane, gateway_host
 from test_emit_gateway_api import carried
-from test_emit_gateway_api_xds import CASE_NAMES, cluster_for, variants, wrong_export
+from test_emit_gateway_api_xds import (
+    CASE_NAMES,
+    cluster_for,
+    requests,
+    variants,
+    wrong_export,
+)
 from xds_reader import Proxy, XdsError
 
 from lanedesign import examples
 from lanedesign.emit.gateway_api import emit_gateway_api
 from lanedesign.model import LaneDesign
-from lanedesign.simulate import routing_table
+from lanedesign.simulate import routing_table, simulate
 
 pytestmark = pytest.mark.istio
 
@@ -97,10 +104,12 @@ class Case:
     backends: list[Backend] = field(default_factory=list)
     services: dict[str, list[dict]] = field(default_factory=dict)  # app Service ports
     dump: dict = field(default_factory=dict)
+    ingress: dict | None = None  # the Gateway API gateway's pod, as a proxy (synthetic cases)
 
     def request(self) -> dict:
+        extra = [self.ingress] if self.ingress is not None else []
         return {"name": self.name, "config": "", "kube": yaml_stream(self.objects),
-                "proxies": [w.proxy for w in self.waypoints]}
+                "proxies": [*(w.proxy for w in self.waypoints), *extra]}
 
     def bound(self, service: str) -> Waypoint | None:
         """The waypoint the cluster's labels give ``service`` (the Service's, else its
@@ -125,8 +134,9 @@ def synthetic_case(shared, name: str, design: LaneDesign, scope: str, subnet: in
     objects, waypoints = ambient_cluster(kube, ambient_objects(exported, scope), subnet)
     backends = [Backend(w.service, w.lane or "", w.ip, w.container_ports)
                 for w in pods if w.service is not None and w.lane is not None]
+    (gateway,) = [w.proxy for w in pods if w.service is None]
     return Case(name, design, scope, exported, objects, waypoints, backends,
-                {s: service_ports(design, s) for s in design.service_names})
+                {s: service_ports(design, s) for s in design.service_names}, ingress=gateway)
 
 
 def boutique_case(shared, name: str, scope: str, subnet: int) -> Case:
@@ -270,8 +280,6 @@ def check_waypoints(case: Case) -> int:
     checked = 0
     routed = [name for _, name in routed_services(case.exported)]
     assert routed, case.name
-    # every waypoint the export deploys serves at least one of them
-    assert {case.bound(s) for s in routed} == set(case.waypoints), case.name
     for service in routed:
         for lane, _ in lane_checks(design):
             headers = headers_of({}) if lane is None else carried(design, lane)
@@ -281,7 +289,73 @@ def check_waypoints(case: Case) -> int:
             assert {(p.service, p.lane) for p in pods} == {(service, served)}, (
                 case.name, service, lane, [p.ip for p in pods])
             checked += 1
+    # every waypoint the export deploys served at least one of them
+    assert {case.bound(s) for s in routed} == set(case.waypoints), case.name
     return checked
+
+
+def mesh_call(case: Case, service: str, headers: Headers) -> Backend:
+    """A call inside the ambient mesh: through the Service's waypoint when it has one, else
+    ztunnel straight to the Service's pods (a TCP service, or one without HTTPRoutes in a
+    waypoint-per-Service case: all its pods are the baseline's). The one pod it reaches."""
+    found = case.design.service(service)
+    assert found is not None
+    if case.bound(service) is not None and not found.tcp_only:
+        pods = waypoint_call(case, service, headers)
+    else:
+        pods = [b for b in case.backends if b.service == service]
+    assert len(pods) == 1, (service, [p.ip for p in pods])
+    return pods[0]
+
+
+def follow(case: Case, entry: Backend, headers: Headers) -> list[tuple[str | None, str, str]]:
+    """(caller, service, lane of the pod) for every call below the entry pod, depth first;
+    each app carries on what an OpenTelemetry app would (the first ``baggage`` line) or its
+    route header, as in the sidecar tier."""
+    design = case.design
+    calls: list[tuple[str | None, str, str]] = []
+    carried_on = ("baggage",) if design.pass_through.method == "baggage" else (
+        design.route_header,)
+
+    def serve(caller: str | None, pod: Backend, received: Headers, path: tuple) -> None:
+        calls.append((caller, pod.service, pod.lane))
+        service = design.service(pod.service)
+        assert service is not None
+        here = (*path, pod.service)
+        for callee in dict(service.lane_calls).get(pod.lane, service.calls):
+            if callee in here or design.service(callee) is None:
+                continue  # the simulator follows no cycle and no unknown service either
+            out = ({h: received[h][:1] for h in carried_on if h in received
+                    and (service.forwards is None or h in service.forwards)}
+                   if service.propagates else {})
+            serve(pod.service, mesh_call(case, callee, out), out, here)
+
+    serve(None, entry, headers, ())
+    return calls
+
+
+def check_request(case: Case, pairs: list[tuple[str, str]], path: str) -> None:
+    """Through the ingress gateway (Gateway API, class ``istio``), then every hop through the
+    callees' waypoints, against ``simulate``."""
+    design = case.design
+    assert case.ingress is not None
+    host = gateway_host(design)
+    gateway = Proxy(case.ingress["name"], case.dump["proxies"][case.ingress["name"]])
+    routed = gateway.route("http.80", host, path, headers_of(pairs))
+    if routed.status == 404:
+        assert simulate(design, pairs, path=path, host=host).status == 404, (pairs, path)
+        return
+    by_ip = {b.ip: b for b in case.backends}
+    for cluster in routed.clusters:
+        (lane,) = cluster.headers[design.route_header]  # the gateway names the lane it chose
+        trace = simulate(design, pairs, path=path, host=host, rng=PickLane(lane))
+        assert (trace.status, trace.lane) == (200, lane), (pairs, path)
+        ips = {addr.removeprefix(TUNNEL).rsplit(":", 1)[0]
+               for addr in gateway.dump["endpoints"][cluster.name]}
+        assert len(ips) == 1, (cluster.name, ips)
+        entry = by_ip[ips.pop()]
+        expected = [(h.caller, h.service, h.lane) for h in trace.hops]
+        assert follow(case, entry, cluster.headers) == expected, (case.name, pairs, lane)
 
 
 # -- the tests --------------------------------------------------------------------------------
@@ -289,7 +363,9 @@ def check_waypoints(case: Case) -> int:
 def test_istio_translates_the_ambient_export_for_its_waypoints(cases, name):
     case = cases[name]
     assert case.dump["errors"] == []
-    assert set(case.dump["proxies"]) == {w.proxy["name"] for w in case.waypoints}
+    expected = {w.proxy["name"] for w in case.waypoints}
+    assert set(case.dump["proxies"]) == expected | (
+        {case.ingress["name"]} if case.ingress is not None else set())
     # the ambient index ran: ztunnel's view holds the workloads and Services
     assert case.dump.get("addresses"), "no WDS addresses: ambient was not on"
 
@@ -297,6 +373,27 @@ def test_istio_translates_the_ambient_export_for_its_waypoints(cases, name):
 @pytest.mark.parametrize("name", case_names())
 def test_every_waypoint_routes_every_lane_like_the_simulator(cases, name):
     assert check_waypoints(cases[name]) > 0
+
+
+SYNTHETIC = [n for n in case_names() if not n.startswith(BOUTIQUE_APP)]
+
+
+@pytest.mark.parametrize("name", SYNTHETIC)
+def test_requests_through_the_gateway_and_the_waypoints_follow_the_simulator(cases, name):
+    """Every lane header, none, an unknown lane and client baggage, on three paths: the
+    ingress gateway picks the version Service, then each call goes through its callee's
+    waypoint, hop by hop as ``simulate`` walks it."""
+    case = cases[name]
+    for pairs in requests(case.design):
+        for path in ("/", "/api/v2", "/mock"):
+            check_request(case, pairs, path)
+
+
+def test_the_request_check_catches_a_wrong_route(cases):
+    case = cases[WRONG]
+    check_request(case, [("x-asm-prefer-tag", "s2")], "/")
+    with pytest.raises(AssertionError):  # lane s3 reaches mockb's baseline version
+        check_request(case, [("x-asm-prefer-tag", "s3")], "/")
 
 
 def test_the_waypoint_check_catches_a_wrong_route(cases):
