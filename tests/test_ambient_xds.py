@@ -14,7 +14,9 @@ A waypoint serves a Service on its ``main_internal`` listener, in the filter cha
 ``inbound-vip|PORT|http|HOST`` whose inline route configuration carries the HTTPRoute's rules;
 for every lane-routed Service, every lane (and none, and an unknown one) the route taken for
 the lane's headers must reach exactly the pods of the version ``simulate`` names, on the
-container port the app's Service targets. Cases: the built-in examples, the Boutique-shaped
+container port the app's Service targets; and requests through the ingress gateway (Gateway API,
+class ``istio``, as in the sidecar tier) then through each callee's waypoint follow
+``simulate`` hop by hop. Cases: the built-in examples, the Boutique-shaped
 design, seeded random designs (as in the sidecar tier), Online Boutique from
 ``../shared/realapps``; each with a waypoint per namespace and (examples, Boutique) one per
 Service.
