@@ -27,6 +27,9 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+from lanedesign.emit.gateway_api import emit_gateway_api
+from lanedesign.model import LaneDesign
+
 GATEWAY_API = "gateway.networking.k8s.io/v1"
 USE_WAYPOINT = "istio.io/use-waypoint"
 DATAPLANE_MODE = "istio.io/dataplane-mode"
@@ -62,11 +65,12 @@ def waypoint_gateway(name: str, namespace: str) -> dict:
                      "listeners": [{"name": "mesh", "port": HBONE_PORT, "protocol": "HBONE"}]}}
 
 
-def ambient_objects(exported: list[dict], scope: str = "namespace") -> list[dict]:
-    """The waypoints and ``istio.io/use-waypoint`` labels the export of ``dataPlane:
-    ambient`` adds (``waypoint: {name: waypoint, scope, create: true}``)."""
+def ambient_objects(design: LaneDesign, scope: str = "namespace") -> list[dict]:
+    """The waypoints and ``istio.io/use-waypoint`` labels the gateway-api export of
+    ``design`` adds for ``dataPlane: ambient`` (``waypoint: {name: waypoint, scope, create:
+    true}``). Until the emitter has them (branch ambient-core), the scope is an argument."""
     assert scope in ("namespace", "service"), scope
-    routed = routed_services(exported)
+    routed = routed_services(emit_gateway_api(design))
     out: list[dict] = []
     if scope == "namespace":
         for namespace in sorted({ns for ns, _ in routed}):

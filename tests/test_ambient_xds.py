@@ -133,7 +133,7 @@ def synthetic_case(shared, name: str, design: LaneDesign, scope: str, subnet: in
                    exported: list[dict] | None = None) -> Case:
     exported = emit_gateway_api(design) if exported is None else exported
     kube, pods = cluster_for(shared, design, exported)
-    objects, waypoints = ambient_cluster(kube, ambient_objects(exported, scope), subnet)
+    objects, waypoints = ambient_cluster(kube, ambient_objects(design, scope), subnet)
     backends = [Backend(w.service, w.lane or "", w.ip, w.container_ports)
                 for w in pods if w.service is not None and w.lane is not None]
     (gateway,) = [w.proxy for w in pods if w.service is None]
@@ -153,7 +153,7 @@ def boutique_case(shared, name: str, scope: str, subnet: int) -> Case:
     kube = [app.namespace_object, *services, *versions,
             *(app_endpoint_slice(s, pods) for s in [*services, *versions]),
             *(p.object() for p in pods), *(o for o in exported if o["kind"] == "HTTPRoute")]
-    objects, waypoints = ambient_cluster(kube, ambient_objects(exported, scope), subnet)
+    objects, waypoints = ambient_cluster(kube, ambient_objects(design, scope), subnet)
     by_selector = {s["metadata"]["name"]: s["spec"]["selector"] for s in app.services}
     backends = []
     for p in pods:
