@@ -6,14 +6,25 @@
 // hosts (their DestinationRule's policy: circuit breakers, outlier detection, load balancer).
 //
 // Input (stdin): {"cases": [{"name", "config": Istio YAML, "kube": Kubernetes YAML,
-// "proxies": [{"name", "type": "sidecar"|"router", "namespace", "ip", "labels"}],
+// "proxies": [{"name", "type": "sidecar"|"router"|"waypoint", "namespace", "ip", "labels"}],
 // "clusters": [HOST, ...] (optional)}]}.
 // Output (stdout): {"cases": [{"name", "errors": [...], "proxies": {NAME: {"routes": [...],
 // "listeners": [{"name", "direction", "chains": [{"name", "routeConfig",
 // "httpFilters"} | {"name", "tcpProxy"}]}], "endpoints": {CLUSTER: [IP, ...]},
-// "clusters": {CLUSTER: Envoy Cluster} (only `outbound|PORT|SUBSET|HOST` of the named hosts)}}}]}. Several designs go in one
-// call so that the process starts once. A case that Istio rejects carries its errors and no
-// proxies; the program itself fails only on unreadable input.
+// "clusters": {CLUSTER: Envoy Cluster} (only `outbound|PORT|SUBSET|HOST` of the named hosts)}},
+// "addresses": [...]}]}. Several designs go in one call so that the process starts once. A
+// case that Istio rejects carries its errors and no proxies; the program itself fails only on
+// unreadable input.
+//
+// Ambient: run with PILOT_ENABLE_AMBIENT=true in the environment (what istiod's ambient
+// profile sets; Istio reads it when the program starts, so it is per run, not per case). Then
+// the fake server runs Istio's ambient index, a proxy of type "waypoint" is a waypoint
+// (model.Waypoint; its labels must name its Gateway, `gateway.networking.k8s.io/gateway-name`,
+// and its IP be a pod of the waypoint's Service, as Istio's own waypoint tests set it up), and
+// each case also carries "addresses": what ztunnel receives (WDS: every workapi Service and
+// Workload of the ambient index, protojson). A waypoint serves its Services on inline route
+// configurations (the `main_internal` listener's `inbound-vip|PORT|http|HOST` chains): those
+// are added to its "routes" under their names, and the chain's "routeConfig" names them.
 package main
 
 import (
@@ -29,15 +40,18 @@ import (
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tcp "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"istio.io/istio/pilot/pkg/features"
 	"istio.io/istio/pilot/pkg/model"
 	"istio.io/istio/pilot/test/xds"
 	"istio.io/istio/pilot/test/xdstest"
 	"istio.io/istio/pkg/log"
+	"istio.io/istio/pkg/util/sets"
 )
 
 type proxyIn struct {
@@ -81,6 +95,8 @@ type caseOut struct {
 	Name    string              `json:"name"`
 	Errors  []string            `json:"errors"`
 	Proxies map[string]proxyOut `json:"proxies"`
+	// what ztunnel receives (WDS), only with ambient enabled
+	Addresses []json.RawMessage `json:"addresses,omitempty"`
 }
 
 // failer is the test.Failer (and, through xdstest, testing.TB) the fake server reports to:
@@ -140,7 +156,10 @@ func raw(f *failer, m proto.Message) json.RawMessage {
 	return out
 }
 
-func dumpListeners(f *failer, listeners []*listener.Listener) []listenerOut {
+// dumpListeners reads the listeners' filter chains. With an inline map (a waypoint) a chain's
+// inline route configuration is named in its "routeConfig" and returned, by name, to be added
+// to the proxy's routes; a sidecar's inline (inbound) ones are left out as before.
+func dumpListeners(f *failer, listeners []*listener.Listener, inline map[string]*route.RouteConfiguration) []listenerOut {
 	out := make([]listenerOut, 0, len(listeners))
 	for _, l := range listeners {
 		lo := listenerOut{Name: l.Name, Direction: l.TrafficDirection.String()}
@@ -162,6 +181,13 @@ func dumpListeners(f *failer, listeners []*listener.Listener) []listenerOut {
 					continue // neither (RBAC, metadata exchange, ...): not where traffic goes
 				}
 				co := chainOut{Name: fc.Name, RouteConfig: manager.GetRds().GetRouteConfigName()}
+				if rc := manager.GetRouteConfig(); rc != nil && inline != nil {
+					if seen, ok := inline[rc.Name]; ok && !proto.Equal(seen, rc) {
+						f.Errorf("two different inline route configurations named %q", rc.Name)
+					}
+					inline[rc.Name] = rc
+					co.RouteConfig = rc.Name
+				}
 				for _, hf := range manager.HttpFilters {
 					co.HTTPFilters = append(co.HTTPFilters, raw(f, hf))
 				}
@@ -198,8 +224,11 @@ func proxyFor(in proxyIn) *model.Proxy {
 		Metadata:        &model.NodeMetadata{Labels: in.Labels, Namespace: in.Namespace},
 		Type:            model.SidecarProxy,
 	}
-	if in.Type == "router" {
+	switch in.Type {
+	case "router":
 		p.Type = model.Router
+	case "waypoint":
+		p.Type = model.Waypoint
 	}
 	return p
 }
@@ -215,13 +244,42 @@ func run(in caseIn) (out caseOut) {
 			ConfigString: in.Config, KubernetesObjectString: in.Kube,
 		})
 		for _, pin := range in.Proxies {
+			if pin.Type == "waypoint" && !features.EnableAmbient {
+				f.Fatalf("proxy %s: a waypoint needs PILOT_ENABLE_AMBIENT=true", pin.Name)
+			}
 			p := s.SetupProxy(proxyFor(pin))
 			listeners := s.Listeners(p)
 			routes := s.RoutesFromListeners(p, listeners)
-			// Istio's own checks of what it generated (the ones its tests run)
-			xdstest.ValidateListeners(f, listeners)
+			var inline map[string]*route.RouteConfiguration
+			if pin.Type == "waypoint" {
+				inline = map[string]*route.RouteConfiguration{}
+			}
+			po := proxyOut{Listeners: dumpListeners(f, listeners, inline), Endpoints: map[string][]string{}}
+			// Istio's checks of RDS route configurations (the ones its tests run)
 			xdstest.ValidateRouteConfigurations(f, routes)
-			po := proxyOut{Listeners: dumpListeners(f, listeners), Endpoints: map[string][]string{}}
+			// a waypoint's inline ones (no direct-response size, which only RDS sets):
+			// Envoy's own field rules, and unique names
+			for _, rc := range inline {
+				if err := rc.Validate(); err != nil {
+					f.Errorf("route configuration %v is invalid: %v", rc.Name, err)
+				}
+				for _, r := range routes {
+					if r.Name == rc.Name {
+						f.Errorf("route configuration %v is both inline and RDS", rc.Name)
+					}
+				}
+				routes = append(routes, rc)
+			}
+			// Istio's own checks of the listeners (the ones its tests run)
+			// (internal listeners - a waypoint's main_internal, connect_originate - have no
+			// address, which ValidateListeners cannot read; Istio's waypoint tests skip it)
+			addressed := []*listener.Listener{}
+			for _, l := range listeners {
+				if l.GetAddress() != nil {
+					addressed = append(addressed, l)
+				}
+			}
+			xdstest.ValidateListeners(f, addressed)
 			sort.Slice(routes, func(i, j int) bool { return routes[i].Name < routes[j].Name })
 			for _, r := range routes {
 				po.Routes = append(po.Routes, raw(f, r))
@@ -239,6 +297,15 @@ func run(in caseIn) (out caseOut) {
 				po.Clusters = dumpClusters(f, clusters, in.Clusters)
 			}
 			out.Proxies[pin.Name] = po
+		}
+		if features.EnableAmbient {
+			infos, _ := s.Discovery.Env.AmbientIndexes.AddressInformation(sets.New[string]())
+			for _, info := range infos {
+				out.Addresses = append(out.Addresses, raw(f, info.Address))
+			}
+			sort.Slice(out.Addresses, func(i, j int) bool {
+				return string(out.Addresses[i]) < string(out.Addresses[j])
+			})
 		}
 	}()
 	<-done
