@@ -6,10 +6,9 @@ cluster around them as Istio's controllers and the ambient CNI would leave it.
 listener ``mesh`` on 15008, ``istio.io/waypoint-for: service``) per namespace holding a
 lane-routed Service (``scope: namespace``, named ``waypoint``) or per lane-routed Service
 (``scope: service``, named ``<service>-waypoint``), and the ``istio.io/use-waypoint`` label on
-the Namespace or on each such Service, written as label-only objects. A lane-routed Service is
-one an HTTPRoute of the export attaches to (``parentRefs`` kind Service). Built here, from the
-shape the emitter will have, until the emitter (branch ambient-core) lands; then this function
-becomes a call to it.
+the Namespace or on each such Service, written as label-only objects: taken from the emitter.
+``waypoint_gateway`` and ``routed_services`` state the same shape again, independently, for
+the test that the emitter's waypoints cover every Service an HTTPRoute attaches to.
 
 ``ambient_cluster`` turns a sidecar cluster (Kubernetes objects) into the ambient one: the
 namespaces enrolled (``istio.io/dataplane-mode: ambient``, no injection), the apps' pods without
@@ -27,6 +26,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+from lanedesign.emit.common import labels_only
 from lanedesign.emit.gateway_api import emit_gateway_api
 from lanedesign.model import LaneDesign
 
@@ -66,24 +66,12 @@ def waypoint_gateway(name: str, namespace: str) -> dict:
 
 
 def ambient_objects(design: LaneDesign, scope: str = "namespace") -> list[dict]:
-    """The waypoints and ``istio.io/use-waypoint`` labels the gateway-api export of
-    ``design`` adds for ``dataPlane: ambient`` (``waypoint: {name: waypoint, scope, create:
-    true}``). Until the emitter has them (branch ambient-core), the scope is an argument."""
-    assert scope in ("namespace", "service"), scope
-    routed = routed_services(emit_gateway_api(design))
-    out: list[dict] = []
-    if scope == "namespace":
-        for namespace in sorted({ns for ns, _ in routed}):
-            out.append(waypoint_gateway("waypoint", namespace))
-            out.append({"apiVersion": "v1", "kind": "Namespace",
-                        "metadata": {"name": namespace, "labels": {USE_WAYPOINT: "waypoint"}}})
-    else:
-        for namespace, service in routed:
-            out.append(waypoint_gateway(f"{service}-waypoint", namespace))
-            out.append({"apiVersion": "v1", "kind": "Service",
-                        "metadata": {"name": service, "namespace": namespace,
-                                     "labels": {USE_WAYPOINT: f"{service}-waypoint"}}})
-    return out
+    """The waypoints and ``istio.io/use-waypoint`` labels lanedesign's gateway-api export
+    adds when ``design`` targets ambient (``dataPlane: ambient``, ``waypoint: {scope}``)."""
+    ambient = design.with_data_plane("ambient").with_waypoint(scope=scope)
+    return [o for o in emit_gateway_api(ambient)
+            if labels_only(o) or (o["kind"] == "Gateway"
+                                  and o["spec"].get("gatewayClassName") == WAYPOINT_CLASS)]
 
 
 @dataclass(frozen=True)
