@@ -94,6 +94,7 @@ class Designer:
                              layout=W.Layout(max_width="1600px"))
         self.widget.add_class("ld-designer")
         state.on_change(self._changed)
+        state.on_lane(self._lane_chosen)
         self._changed()
 
     # -- the public surface -------------------------------------------------------------------
@@ -127,7 +128,7 @@ class Designer:
         self.diagram.widget.layout.display = "none" if visible in self.wide else ""
         self._refresh_visible()
         if visible is self.request:
-            self.diagram.show_trace(self.request.trace)
+            self.diagram.show_trace(self.request.trace, self.request.carried)
         elif self.diagram.trace is not None:
             self.diagram.show_trace(None)
 
@@ -136,8 +137,15 @@ class Designer:
             return
         if self.diagram.stale:  # an edit: the diagram's own refresh draws it next
             self.diagram.trace = trace
+            self.diagram.request_header = self.request.carried
         else:
-            self.diagram.show_trace(trace)
+            self.diagram.show_trace(trace, self.request.carried)
+
+    def _lane_chosen(self) -> None:
+        """Another current lane, chosen in one view: every other view shows it too."""
+        self.lanes.follow_lane()
+        self.diagram.follow_lane()
+        self.request.follow_lane(run=self.visible is self.request)
 
     def _select_service(self, service: str) -> None:
         """A service clicked on the diagram: selected in the Services editor."""
@@ -158,12 +166,7 @@ class Designer:
         state = self.state
         self.title.value = (f'<span class="ld-title">lanedesign · '
                             f'{html.escape(state.design.name or "(unnamed)")}</span>')
-        counts = {s: sum(f.severity == s for f in state.findings) for s in ("error", "warning")}
-        chips = [("#f8d7da", f"{counts['error']} error(s)") if counts["error"] else
-                 ("#e6f4ea", "valid"),
-                 *([("#fff3cd", f"{counts['warning']} warning(s)")] if counts["warning"] else [])]
-        self.status.value = "".join(f'<span class="ld-chip" style="background:{c}">{t}</span>'
-                                    for c, t in chips)
+        self.status.value = status_chips(state)
         last = state.last_edit
         self.undo_button.disabled = last is None
         self.undo_button.description = f"Undo: {last}" if last else "Undo"
@@ -191,3 +194,24 @@ class Designer:
             panel.stale = False
             self.notice.value = message(f"Could not redraw {panel.title}: "
                                         f"{type(exc).__name__}: {exc}", "error")
+
+
+def status_chips(state: DesignState) -> str:
+    """The chips beside the title: errors or "valid", then warnings, with a lane no request
+    can reach (LD509) named on its own chip; hovering a chip lists its findings."""
+    errors = [f for f in state.findings if f.severity == "error"]
+    warnings = [f for f in state.findings if f.severity == "warning"]
+    unreached = state.unreached_lanes
+    chips = [("#f8d7da", f"{len(errors)} error(s)", errors) if errors else
+             ("#e6f4ea", "valid", [])]
+    if warnings:
+        chips.append(("#fff3cd", f"{len(warnings)} warning(s)", warnings))
+    if unreached:
+        names = ", ".join(unreached[:3]) + (f" +{len(unreached) - 3}" if len(unreached) > 3
+                                            else "")
+        chips.append(("#fff3cd", f"⚠ no request reaches {names}",
+                      [f for f in warnings if f.code == "LD509"]))
+    return "".join(
+        f'<span class="ld-chip" style="background:{colour}" title="'
+        f'{html.escape(chr(10).join(f"{f.code} {f.path}: {f.message}" for f in listed[:12]))}'
+        f'">{html.escape(text)}</span>' for colour, text, listed in chips)

@@ -14,7 +14,6 @@ falls back to the baseline, and undo and redo take it back with the edit they un
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from dataclasses import dataclass
 
