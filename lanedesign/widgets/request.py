@@ -65,6 +65,7 @@ class RequestPanel(Panel):
         # the designer highlights each simulated request on its diagram
         self.on_trace: Callable[[Trace | None], None] | None = None
         self._headers_for: str | None = None  # the design name the headers were filled for
+        self._lane_for: str | None = None  # the current lane the route header was set for
         self.widget = W.VBox([
             W.HBox([
                 W.VBox([help_text("Request headers, e.g. the route header naming a lane:"),
@@ -87,7 +88,9 @@ class RequestPanel(Panel):
             self.headers.value = "" if weighted or not lane else \
                 f"{design.route_header}: {lane}"
             self.path.value = _split_path(design) if weighted else "/"
-            self._headers_for = design.name
+            self._headers_for, self._lane_for = design.name, lane
+        elif not weighted:
+            self._follow_edit(design)
         if weighted:
             self.presets.children = [help_text(
                 f"Weighted ingress: the gateway picks the lane by weight and sets "
@@ -118,6 +121,7 @@ class RequestPanel(Panel):
         in every view, and the request sent."""
         self.headers.value = with_route_header(self.headers.value,
                                                self.state.design.route_header, lane)
+        self._lane_for = lane
         if lane is not None:
             self.state.choose_lane(lane)  # follow_lane finds the header already naming it
         self.run()
@@ -129,12 +133,25 @@ class RequestPanel(Panel):
         if _weighted(design) or lane is None or self.asked() == lane:
             return
         self.headers.value = with_route_header(self.headers.value, design.route_header, lane)
+        self._lane_for = lane
         with self.syncing():
             self._sync_as_lane()
         if run and not self.stale:
             self.run()
         else:
             self.stale = True  # sent again when the tab is opened
+
+    def _follow_edit(self, design: LaneDesign) -> None:
+        """An edit moved the current lane (an add, a rename, a remove, undo): the route
+        header follows, unless it was set to something else (no lane header, a made-up
+        value) on purpose."""
+        lane, asked = self.state.current_lane, self.asked()
+        if lane is None or asked == lane:
+            return
+        if asked == self._lane_for or asked in design.lane_names:
+            self.headers.value = with_route_header(self.headers.value, design.route_header,
+                                                   lane)
+            self._lane_for = lane
 
     def asked(self) -> str | None:
         """The lane the typed headers ask for (route header, else the baggage member)."""
@@ -181,6 +198,7 @@ class RequestPanel(Panel):
             with self.syncing():
                 self._sync_as_lane()
             if asked in design.lane_names:
+                self._lane_for = asked
                 self.state.choose_lane(asked)  # the header sent names the current lane
         self.carried = carried_header(design, headers)
         self.trace = trace = simulate(design, seed=1, **request)
