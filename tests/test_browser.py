@@ -147,7 +147,6 @@ def _one_cell(home: Path, name: str, source: str) -> Path:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``make lab``'s notebook in JupyterLab, copied to a scratch folder (autosave stays there)."""
-    _tool("jupyter-lab", "lab")
     home = tmp_path_factory.mktemp("lab-home")
     root = home / "work"
     root.mkdir()
@@ -157,6 +156,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nbformat.write(book, root / "02-designer.ipynb")
+    yield from _lab(home, root, "02-designer.ipynb")
+
+
+def _lab(home: Path, root: Path, notebook: str) -> Iterator[str]:
+    """JupyterLab serving ``root``, opened on ``notebook``, with a scratch ``home``."""
+    _tool("jupyter-lab", "lab")
     settings = home / "settings"
     # no "Jupyter news?" toast over the page; keep every cell in the DOM
     for plugin, values in {"apputils-extension/notification": {"fetchNews": "false",
@@ -170,7 +175,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
            "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={root}",
            f"--LabApp.user_settings_dir={settings}", "--LabApp.expose_app_in_browser=True"]
-    url = f"http://127.0.0.1:{port}/lab/tree/02-designer.ipynb?token={token}"
+    url = f"http://127.0.0.1:{port}/lab/tree/{notebook}?token={token}"
     with _served(cmd, url, home) as served:
         yield served
 
@@ -405,7 +410,7 @@ def test_lane_choice_survives_add_lane_and_undo_in_voila(voila: str, page) -> No
     page.locator(".ld-designer button", has_text="Add lane").click()
     page.locator("button", has_text="Undo: add lane s4").wait_for(timeout=30_000)
     page.locator(f'{CANVAS} .ld-canvas-lane[data-lane="s4"]').wait_for(timeout=30_000)
-    expect(lane).to_have_value("s3")
+    expect(lane).to_have_value("s4")  # a lane just added is current in every view
     page.locator("button", has_text="Undo: add lane s4").click()
     page.locator(f'{CANVAS} .ld-canvas-lane[data-lane="s4"]').wait_for(state="detached",
                                                                        timeout=30_000)

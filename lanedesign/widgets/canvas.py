@@ -84,6 +84,7 @@ class CanvasPanel(Panel):
                                     style={"button_width": "112px"})
         self.lane = W.Dropdown(description="lane", layout=W.Layout(width="200px"),
                                style={"description_width": "34px"})
+        self.lane.add_class("ld-lane-picker")  # one of the current lane's three pickers
         self.compare = W.TagsInput(allow_duplicates=False, layout=W.Layout(width="100%"))
         self.focus = W.Dropdown(options=[("automatic", "auto"), ("whole design", "all"),
                                          ("the lane's services", "lane"),
@@ -224,8 +225,9 @@ class CanvasPanel(Panel):
         if not centre:
             entry = design.ingress.entry if design.ingress else ""
             centre = next((i for i, s in diagram.nodes if s == entry), "")
-        carried = ""
-        if self.trace is not None and self.request_header:
+        carried = ""  # said when the gateway set another lane header than the request carried
+        if self.trace is not None and self.request_header and \
+                self.request_header != f"{design.route_header}: {self.trace.lane}":
             carried = (f' <span class="ld-help">(the request carried '
                        f'<code>{html.escape(self.request_header)}</code>)</span>')
         self.title_html.value = (f'<div class="ld-head">{html.escape(diagram.title)}'

@@ -48,6 +48,7 @@ class LanesPanel(Panel):
 
         self.lane = W.Dropdown(description="lane", layout=W.Layout(width="230px"))
         self.lane.observe(lambda c: self._lane_picked(c.new), "value")
+        self.lane.add_class("ld-lane-picker")  # one of the current lane's three pickers
         self.name = W.Text(description="name", continuous_update=False,
                            layout=W.Layout(width="220px"))
         self.rename = button("Rename", self._rename)

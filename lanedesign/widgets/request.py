@@ -45,12 +45,13 @@ class RequestPanel(Panel):
                            layout=W.Layout(width="220px"), style={"description_width": "40px"})
         self.send = button("Send", self.run, "primary", width="90px")
         self.fix = button("", self._add_rule, "warning")  # the rule that reaches the lane
-        self.fix.layout.display = "none"
+        self.fix.layout.display, self.fix.layout.align_self = "none", "flex-start"
         self.presets = W.HBox()
         # a menu, not a button per lane: at 10+ lanes buttons shrank to "b...", "feat..."
         self.as_lane = W.Dropdown(description="as lane", layout=W.Layout(width="260px"),
                                   style={"description_width": "50px"})
         self.as_lane.observe(self._lane_chosen, "value")
+        self.as_lane.add_class("ld-lane-picker")  # one of the current lane's three pickers
         self.requests = W.BoundedIntText(value=1000, min=1, max=100_000, description="requests",
                                          layout=W.Layout(width="200px"))
         self.seed = W.IntText(value=1, description="seed", layout=W.Layout(width="160px"),
