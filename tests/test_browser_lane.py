@@ -132,9 +132,16 @@ def _expect_current(page, lane: str, views: tuple[str, ...]) -> None:
 
 
 def _undo(page, what: str) -> None:
+    """Undo ``what``; its notice ("undid: ...") must not push the tabs down."""
+    tabs = page.locator(".ld-designer .lm-TabBar").first
+    before = tabs.bounding_box()
     page.locator(".ld-designer button", has_text=f"Undo: {what}").click()
     page.locator(".ld-designer button", has_text=f"Undo: {what}").wait_for(state="detached",
                                                                           timeout=30_000)
+    page.locator(".ld-designer .ld-msg-info", has_text=f"undid: {what}").wait_for(
+        timeout=30_000)
+    after = tabs.bounding_box()
+    assert before and after and abs(after["y"] - before["y"]) < 1, (before, after)
 
 
 def _add_lane(page, name: str) -> None:
@@ -201,6 +208,8 @@ def _header_rules_scenario(page, design: str, prefix: str) -> None:
     _expect_current(page, first, ("as lane",))
     expect(page.locator(".ld-designer .ld-msg-ok", has_text=f"HTTP 200, lane {first}")
            ).to_be_visible(timeout=30_000)
+    expect(page.locator(".ld-diagram-panel .ld-head").first).to_contain_text(
+        f"request in lane {first}", timeout=30_000)
     _shot(page, f"{prefix}lane-undone.png")
 
 

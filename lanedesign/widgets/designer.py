@@ -9,6 +9,7 @@ every edit; the Request tab and the matrix highlight on it.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -86,11 +87,16 @@ class Designer:
         self.redo_button = button("Redo", self.redo, tooltip="make the undone edit again",
                                   width="auto")
         self.notice = W.HTML()
-        head = W.HBox([self.title, self.status, self.undo_button, self.redo_button],
-                      layout=W.Layout(align_items="center"))
+        # the notice ("undid: ...") sits in the head row: a row of its own above the tabs
+        # pushed the editors and the diagram down on every undo, and back up on the next edit
+        # one line: the notice takes the room left and ends in an ellipsis (its tooltip
+        # holds it all)
+        self.notice.layout = W.Layout(flex="1 1 0", min_width="0", overflow="hidden")
+        head = W.HBox([self.title, self.status, self.undo_button, self.redo_button,
+                       self.notice], layout=W.Layout(align_items="center"))
         self.stage = W.HBox([self.tabs, self.diagram.widget],
                             layout=W.Layout(flex_flow="row wrap", align_items="flex-start"))
-        self.widget = W.VBox([W.HTML(CSS), head, self.notice, self.stage],
+        self.widget = W.VBox([W.HTML(CSS), head, self.stage],
                              layout=W.Layout(max_width="1600px"))
         self.widget.add_class("ld-designer")
         state.on_change(self._changed)
@@ -173,7 +179,7 @@ class Designer:
         redo = state.next_redo
         self.redo_button.disabled = redo is None
         self.redo_button.description = f"Redo: {redo}" if redo else "Redo"
-        self.notice.value = message(state.notice, "info") if state.notice else ""
+        self.notice.value = _inline(message(state.notice, "info")) if state.notice else ""
         findings = f"Findings ({len(state.findings)})" if state.findings else "Findings"
         self.tabs.titles = [findings if p is self.findings else p.title for p in self.panels]
         for panel in (*self.panels, self.diagram):
@@ -192,8 +198,8 @@ class Designer:
             panel.refresh()
         except Exception as exc:  # the edge of the UI: a bug shows as a message, not a trace
             panel.stale = False
-            self.notice.value = message(f"Could not redraw {panel.title}: "
-                                        f"{type(exc).__name__}: {exc}", "error")
+            self.notice.value = _inline(message(f"Could not redraw {panel.title}: "
+                                                f"{type(exc).__name__}: {exc}", "error"))
 
 
 def status_chips(state: DesignState) -> str:
@@ -215,3 +221,11 @@ def status_chips(state: DesignState) -> str:
         f'<span class="ld-chip" style="background:{colour}" title="'
         f'{html.escape(chr(10).join(f"{f.code} {f.path}: {f.message}" for f in listed[:12]))}'
         f'">{html.escape(text)}</span>' for colour, text, listed in chips)
+
+
+def _inline(box: str) -> str:
+    """A message box for the head row: one line, no margin, the whole text as its tooltip."""
+    text = html.escape(html.unescape(re.sub(r"<[^>]+>", "", box)), quote=True)
+    return box.replace('class="ld-msg ', f'title="{text}" style="margin:0;padding:1px 8px;'
+                       'white-space:nowrap;overflow:hidden;text-overflow:ellipsis" '
+                       'class="ld-msg ', 1)
