@@ -167,7 +167,8 @@ class CanvasPanel(Panel):
         with self.syncing():
             self.lane.value = self.state.current_lane
         self.extra = ()
-        self._redraw()
+        if self.trace is None:  # a request shown is redrawn when the Request tab sends it
+            self._redraw()
 
     def show_trace(self, trace: Trace | None, header: str = "") -> None:
         """Highlight a simulated request on the diagram (None: back to the lane view);
