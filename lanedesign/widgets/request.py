@@ -46,7 +46,7 @@ class RequestPanel(Panel):
         self.send = button("Send", self.run, "primary", width="90px")
         self.fix = button("", self._add_rule, "warning")  # the rule that reaches the lane
         self.fix.layout.display, self.fix.layout.align_self = "none", "flex-start"
-        self.presets = W.HBox()
+        self.presets = W.HBox(layout=W.Layout(max_width="370px"))  # beside path and host
         # a menu, not a button per lane: at 10+ lanes buttons shrank to "b...", "feat..."
         self.as_lane = W.Dropdown(description="as lane", layout=W.Layout(width="260px"),
                                   style={"description_width": "50px"})
