@@ -225,8 +225,9 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "ignores (weights with rules, rules with weighted).", "Remove them, or switch strategy."),
     ("LD508", "weights-missing", "error", "Weighted ingress without weights.",
      "Give `spec.ingress.weights` a weight per lane."),
-    ("LD509", "lane-not-entered", "info", "No ingress rule, weight or default sends traffic "
-     "into this lane.", "Add a rule or a weight for the lane if it should take traffic."),
+    ("LD509", "lane-not-entered", "warning", "No ingress rule, weight or default sends "
+     "traffic into this lane: no request can reach it.", "Add a rule or a weight for the lane "
+     "(the designer offers the rule); a lane meant to take no traffic yet can stay."),
     ("LD510", "invalid-host", "error", "An ingress host is not a valid host name or "
      "`*`-prefixed wildcard.", "Write hosts like `shop.example.com`, `*.example.com` or `*`."),
     ("LD511", "no-default-lane", "info", "Requests that name no lane and match no ingress "

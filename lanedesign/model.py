@@ -669,6 +669,24 @@ class LaneDesign:
                                                         StringMatch("exact", lane)),)))
         return self.with_ingress(rules=(*rules, rule))
 
+    def with_rule_for_lane(self, lane: str) -> LaneDesign:
+        """A rule that reaches ``lane`` (written-out header rules only): the route header equal
+        to its name sends requests into it. It goes last, but before the first rule that
+        matches every request, which would leave it unreachable (LD503). Unchanged where the
+        lane already has a rule, is unknown, or the ingress has no written rules (one rule per
+        lane is implied then) or splits by weight."""
+        ing = self.ingress
+        if ing is None or ing.strategy != "rules" or ing.rules is None or \
+                self.lane(lane) is None or any(r.lane == lane for r in ing.rules):
+            return self
+        rule = IngressRule(lane, RequestMatch(headers=((self.route_header,
+                                                        StringMatch("exact", lane)),)))
+        rules = list(ing.rules)
+        at = next((i for i, r in enumerate(rules) if r.match is None or r.match.is_catch_all),
+                  len(rules))
+        rules.insert(at, rule)
+        return self.with_ingress(rules=tuple(rules))
+
     def rule_route_value(self, index: int) -> str | None:
         """The exact route-header value rule ``index`` matches, if it matches one."""
         rules = self.ingress.rules if self.ingress else None

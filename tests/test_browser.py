@@ -147,21 +147,21 @@ def _one_cell(home: Path, name: str, source: str) -> Path:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``make lab``'s notebook in JupyterLab, copied to a scratch folder (autosave stays there)."""
-    # without its stored outputs, so numbered prompts prove that this run executed the cells
-    yield from _lab(tmp_path_factory.mktemp("lab-home"), "02-designer.ipynb", stored=False)
-
-
-def _lab(home: Path, notebook: str, *, stored: bool) -> Iterator[str]:
-    """JupyterLab on a copy of ``notebooks/<notebook>``: with its stored outputs, as a reader
-    meets it after a clone (untrusted), or without them."""
-    _tool("jupyter-lab", "lab")
+    home = tmp_path_factory.mktemp("lab-home")
     root = home / "work"
     root.mkdir()
-    book = nbformat.read(ROOT / "notebooks" / notebook, as_version=4)
+    # without its stored outputs, so numbered prompts prove that this run executed the cells
+    book = nbformat.read(ROOT / "notebooks" / "02-designer.ipynb", as_version=4)
     for cell in book.cells:
-        if cell.cell_type == "code" and not stored:
+        if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    nbformat.write(book, root / notebook)
+    nbformat.write(book, root / "02-designer.ipynb")
+    yield from _lab(home, root, "02-designer.ipynb")
+
+
+def _lab(home: Path, root: Path, notebook: str) -> Iterator[str]:
+    """JupyterLab serving ``root``, opened on ``notebook``, with a scratch ``home``."""
+    _tool("jupyter-lab", "lab")
     settings = home / "settings"
     # no "Jupyter news?" toast over the page; keep every cell in the DOM
     for plugin, values in {"apputils-extension/notification": {"fetchNews": "false",
@@ -410,7 +410,7 @@ def test_lane_choice_survives_add_lane_and_undo_in_voila(voila: str, page) -> No
     page.locator(".ld-designer button", has_text="Add lane").click()
     page.locator("button", has_text="Undo: add lane s4").wait_for(timeout=30_000)
     page.locator(f'{CANVAS} .ld-canvas-lane[data-lane="s4"]').wait_for(timeout=30_000)
-    expect(lane).to_have_value("s3")
+    expect(lane).to_have_value("s4")  # a lane just added is current in every view
     page.locator("button", has_text="Undo: add lane s4").click()
     page.locator(f'{CANVAS} .ld-canvas-lane[data-lane="s4"]').wait_for(state="detached",
                                                                        timeout=30_000)
@@ -604,22 +604,3 @@ def test_a_services_team_routing_is_shown_and_dropped_in_voila(voila_bookinfo: s
     expect(routing).to_have_count(0)
     services.select_option("reviews")  # only ratings' was dropped
     expect(routing).to_contain_text("route: end-user exact jason -> v2")
-
-
-def test_the_export_tabs_data_plane_switch_in_voila(voila: str, page) -> None:
-    """The ambient example: the Istio target is refused with its reason, the Gateway API
-    preview holds the waypoint and the namespace label; switched to sidecars, neither."""
-    page.goto(voila)
-    page.wait_for_selector(".ld-designer", timeout=START_TIMEOUT * 1000)
-    _tab(page, "Export")
-    page.locator(".ld-data-planes").wait_for(timeout=30_000)
-    page.locator("select:visible").filter(has_text="mock-ambient").select_option("mock-ambient")
-    page.locator("button:visible", has_text="Open example").click()
-    page.locator(".ld-msg-error:visible", has_text="LD640").wait_for(timeout=30_000)
-    page.locator(".widget-toggle-button:visible", has_text="Gateway API").click()
-    preview = page.locator("pre.ld-yaml:visible")
-    expect(preview).to_contain_text("gatewayClassName: istio-waypoint", timeout=30_000)
-    expect(preview).to_contain_text("istio.io/use-waypoint: waypoint")
-    _shot(page, "designer-export-ambient.png")
-    page.locator(".widget-toggle-button:visible", has_text="sidecar").click()
-    expect(preview).not_to_contain_text("istio-waypoint", timeout=30_000)

@@ -6,11 +6,14 @@ stored; the lesson's diagrams must still be pictures, not ``<Diagram ...>`` text
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 
 import pytest
+from conftest import ROOT
 from test_browser import _lab, _shot, chromium, page  # noqa: F401 (fixtures)
 
+LESSON = "01-lanes-explained.ipynb"
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 STORED_PICTURES = """() => Array.from(document.querySelectorAll(
@@ -20,15 +23,18 @@ STORED_PICTURES = """() => Array.from(document.querySelectorAll(
 
 @pytest.fixture(scope="module")
 def lab_lesson(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from _lab(tmp_path_factory.mktemp("lab-lesson"), "01-lanes-explained.ipynb",
-                    stored=True)
+    """Notebook 01 exactly as committed, stored outputs and all, as a clone has it."""
+    home = tmp_path_factory.mktemp("lab-lesson")
+    root = home / "work"
+    root.mkdir()
+    shutil.copy(ROOT / "notebooks" / LESSON, root / LESSON)
+    yield from _lab(home, root, LESSON)
 
 
 def test_the_lesson_shows_its_diagrams_before_it_runs(lab_lesson: str, page) -> None:  # noqa: F811
     import nbformat
-    from conftest import ROOT
 
-    book = nbformat.read(ROOT / "notebooks" / "01-lanes-explained.ipynb", as_version=4)
+    book = nbformat.read(ROOT / "notebooks" / LESSON, as_version=4)
     pictures = sum(1 for cell in book.cells if cell.cell_type == "code"
                    for out in cell.get("outputs", []) if "image/svg+xml" in out.get("data", {}))
     assert pictures >= 5  # the lesson's diagrams and the weighted split are stored

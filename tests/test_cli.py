@@ -61,6 +61,17 @@ def test_validate_warnings_only_exit_zero(tmp_path, capsys):
     assert code == 0 and [f["code"] for f in data["findings"]] == ["LD402"]
 
 
+def test_a_lane_no_request_reaches_is_a_warning_and_still_exits_zero(tmp_path, capsys):
+    # LD509 was raised from info to warning for the designer's status chip: warnings leave
+    # validate's exit code at 0 (design-file.md), so no pipeline that ran before fails now
+    text = (EX / "mock-baggage.yaml").read_text().replace("    default: s1\n", "")
+    path = tmp_path / "unreached.yaml"
+    path.write_text(text)
+    code, data = run_json(capsys, "validate", path)
+    severities = {f["code"]: f["severity"] for f in data["findings"]}
+    assert code == 0 and severities["LD509"] == "warning"
+
+
 @pytest.mark.parametrize("content", [b"\x00\xff\x13binary", b"key: [unclosed", b"",
                                      b"apiVersion: v1\nkind: ConfigMap\n"])
 def test_junk_is_a_finding_not_a_crash(tmp_path, content):

@@ -54,3 +54,35 @@ def test_switching_strategy_offers_to_drop_what_it_ignores_and_ld507_goes():
     back = examples.load("mock-baggage").with_ingress(strategy="weighted")
     assert back.unused_ingress == ("rules",)
     assert back.without_unused_ingress().ingress.rules is None
+
+
+# -- a new lane reachable in one edit (the designer offers it after "Add lane") ---------------
+def test_a_rule_for_a_new_lane_makes_it_reachable():
+    mock = examples.load("mock-baggage").add_lane("s4")  # written-out rules for s2, s3 only
+    assert "LD509" in {f.code for f in validate(mock)}
+    reached = mock.with_rule_for_lane("s4")
+    assert [r.lane for r in reached.ingress.rules] == ["s2", "s3", "s4"]
+    rule = reached.ingress.rules[-1]
+    assert rule.match.header_map == {"x-asm-prefer-tag": StringMatch("exact", "s4")}
+    assert "LD509" not in {f.code for f in validate(reached)}
+    from lanedesign.simulate import simulate
+    assert simulate(reached, [("x-asm-prefer-tag", "s4")]).lane == "s4"
+    assert simulate(mock, [("x-asm-prefer-tag", "s4")]).lane == "s1"  # the default, before
+
+
+def test_a_rule_for_a_lane_goes_before_a_catch_all_rule():
+    mock = examples.load("mock-baggage").add_lane("s4")
+    rules = (*mock.ingress.rules, IngressRule("s1"))  # the last rule matches everything
+    design = mock.with_ingress(rules=rules).with_rule_for_lane("s4")
+    assert [r.lane for r in design.ingress.rules] == ["s2", "s3", "s4", "s1"]
+    assert "LD503" not in {f.code for f in validate(design)}  # not shadowed
+
+
+def test_a_rule_for_a_lane_changes_nothing_where_none_is_needed_or_possible():
+    mock = examples.load("mock-baggage").add_lane("s4")
+    assert mock.with_rule_for_lane("s2") == mock  # s2 has its rule
+    assert mock.with_rule_for_lane("s9") == mock  # no such lane
+    implied = mock.with_ingress(rules=None)  # one rule per lane: s4 is reached already
+    assert implied.with_rule_for_lane("s4") == implied
+    weighted = examples.load("mock-weighted").add_lane("s4")
+    assert weighted.with_rule_for_lane("s4") == weighted  # weights, not rules, reach a lane

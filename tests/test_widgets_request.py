@@ -14,8 +14,9 @@ def test_a_request_in_lane_s3(designer):
     assert "fallback -&gt; s1" in request.hops.value
     assert designer.diagram.trace is request.trace  # highlighted on the diagram beside
     assert "request in lane s3" in designer.diagram.title_html.value
-    designer.show(designer.lanes)
-    assert designer.diagram.trace is None and "lane s2" in designer.diagram.title_html.value
+    designer.show(designer.lanes)  # the lane the request asked for is the current lane now
+    assert designer.diagram.trace is None and "lane s3" in designer.diagram.title_html.value
+    assert designer.lanes.lane.value == "s3"
 
 
 def test_a_request_that_matches_nothing(designer):

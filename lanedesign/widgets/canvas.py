@@ -56,6 +56,9 @@ class DiagramCanvas(anywidget.AnyWidget):
     lanes = T.List().tag(sync=True)  # legend: [lane, colour, text]
     marks = T.List().tag(sync=True)  # legend: what the drawn marks mean
     lane = T.Unicode("").tag(sync=True)  # the lane shown (marked in the legend)
+    # the lane header a simulated request carried into the gateway, as typed ("x: s4", or
+    # "no lane header"): the lane the gateway chose can differ (a default, another rule)
+    request_header = T.Unicode("").tag(sync=True)
     selected = T.Unicode("").tag(sync=True)  # the selected service
     selected_call = T.List().tag(sync=True)  # [caller, callee] or []
     centre = T.Unicode("").tag(sync=True)  # node id the initial view centres on
@@ -81,6 +84,7 @@ class CanvasPanel(Panel):
                                     style={"button_width": "112px"})
         self.lane = W.Dropdown(description="lane", layout=W.Layout(width="200px"),
                                style={"description_width": "34px"})
+        self.lane.add_class("ld-lane-picker")  # one of the current lane's three pickers
         self.compare = W.TagsInput(allow_duplicates=False, layout=W.Layout(width="100%"))
         self.focus = W.Dropdown(options=[("automatic", "auto"), ("whole design", "all"),
                                          ("the lane's services", "lane"),
@@ -111,6 +115,7 @@ class CanvasPanel(Panel):
                                layout=W.Layout(align_items="center", display="none"))
         self.diagram: Diagram | None = None
         self.trace: Trace | None = None  # a request to highlight (the Request tab is open)
+        self.request_header = ""  # the lane header that request carried, as the user typed it
         self.extra: tuple[str, ...] = ()  # left-out services the user asked to see
         self.direction = "LR"  # Graphviz's rankdir, chosen per view (kept across edits)
         self._direction_for = ""  # the view key the direction was chosen for
@@ -133,9 +138,9 @@ class CanvasPanel(Panel):
         lanes = list(dict.fromkeys(design.lane_names))
         services = list(dict.fromkeys(design.service_names))
         with self.syncing():
-            default = next((n for n in lanes if n != design.baseline), None) or (
-                lanes[0] if lanes else None)
-            set_options(self.lane, lanes, default)
+            set_options(self.lane, lanes, self.state.current_lane)
+            if self.state.current_lane in lanes:  # one current lane for every view
+                self.lane.value = self.state.current_lane
             self.compare.allowed_tags = lanes
             chosen = [lane for lane in self.compare.value if lane in lanes]
             if not chosen:
@@ -151,11 +156,25 @@ class CanvasPanel(Panel):
             return
         if change["owner"] in (self.lane, self.view, self.focus, self.compare):
             self.extra = ()
+        if change["owner"] is self.lane and self.state.choose_lane(self.lane.value):
+            return  # the state tells every view, this one included (follow_lane)
         self._redraw()
 
-    def show_trace(self, trace: Trace | None) -> None:
-        """Highlight a simulated request on the diagram (None: back to the lane view)."""
+    def follow_lane(self) -> None:
+        """The current lane changed in another view: show it here too."""
+        if self.state.current_lane not in self.lane.options or self.stale:
+            return
+        with self.syncing():
+            self.lane.value = self.state.current_lane
+        self.extra = ()
+        if self.trace is None:  # a request shown is redrawn when the Request tab sends it
+            self._redraw()
+
+    def show_trace(self, trace: Trace | None, header: str = "") -> None:
+        """Highlight a simulated request on the diagram (None: back to the lane view);
+        ``header`` is the lane header it carried into the gateway."""
         self.trace = trace
+        self.request_header = header if trace is not None else ""
         self._redraw()
 
     def show_cell(self, service: str, lane: str) -> None:
@@ -168,6 +187,7 @@ class CanvasPanel(Panel):
             self.lane.value = lane
             self.focus.value = "service"
             self.service.value = service
+            self.state.choose_lane(lane)  # the other views follow; this one redraws below
         self.extra = ()
         self.canvas.selected = service
         self._redraw()
@@ -206,7 +226,13 @@ class CanvasPanel(Panel):
         if not centre:
             entry = design.ingress.entry if design.ingress else ""
             centre = next((i for i, s in diagram.nodes if s == entry), "")
-        self.title_html.value = f'<div class="ld-head">{html.escape(diagram.title)}</div>'
+        carried = ""  # said when the gateway set another lane header than the request carried
+        if self.trace is not None and self.request_header and \
+                self.request_header != f"{design.route_header}: {self.trace.lane}":
+            carried = (f' <span class="ld-help">(the request carried '
+                       f'<code>{html.escape(self.request_header)}</code>)</span>')
+        self.title_html.value = (f'<div class="ld-head">{html.escape(diagram.title)}'
+                                 f'{carried}</div>')
         with self.canvas.hold_sync():
             self.canvas.view_key = self._view_key()
             self.canvas.centre = centre
@@ -218,6 +244,7 @@ class CanvasPanel(Panel):
                                  for lane in dict.fromkeys(design.lane_names)]
             self.canvas.marks = [LEGEND_KEYS[k] for k in diagram.keys]
             self.canvas.lane = self.shown_lane or ""
+            self.canvas.request_header = self.request_header
             if selected and design.service(selected) is None:
                 self.canvas.selected = ""
             self.canvas.svg = svg
@@ -334,9 +361,11 @@ class CanvasPanel(Panel):
             self.on_select(service)
 
     def show_lane(self, lane: str) -> None:
+        """A legend lane clicked: it becomes the current lane of every view."""
         with self.syncing():
             self.view.value = "lane"
             self.lane.value = lane
+            self.state.choose_lane(lane)  # the other views follow; this one redraws below
         self.extra = ()
         self._redraw()
 

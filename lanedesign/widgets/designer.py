@@ -9,6 +9,7 @@ every edit; the Request tab and the matrix highlight on it.
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 from typing import Any
 
@@ -86,14 +87,20 @@ class Designer:
         self.redo_button = button("Redo", self.redo, tooltip="make the undone edit again",
                                   width="auto")
         self.notice = W.HTML()
-        head = W.HBox([self.title, self.status, self.undo_button, self.redo_button],
-                      layout=W.Layout(align_items="center"))
+        # the notice ("undid: ...") sits in the head row: a row of its own above the tabs
+        # pushed the editors and the diagram down on every undo, and back up on the next edit
+        # one line: the notice takes the room left and ends in an ellipsis (its tooltip
+        # holds it all)
+        self.notice.layout = W.Layout(flex="1 1 0", min_width="0", overflow="hidden")
+        head = W.HBox([self.title, self.status, self.undo_button, self.redo_button,
+                       self.notice], layout=W.Layout(align_items="center"))
         self.stage = W.HBox([self.tabs, self.diagram.widget],
                             layout=W.Layout(flex_flow="row wrap", align_items="flex-start"))
-        self.widget = W.VBox([W.HTML(CSS), head, self.notice, self.stage],
+        self.widget = W.VBox([W.HTML(CSS), head, self.stage],
                              layout=W.Layout(max_width="1600px"))
         self.widget.add_class("ld-designer")
         state.on_change(self._changed)
+        state.on_lane(self._lane_chosen)
         self._changed()
 
     # -- the public surface -------------------------------------------------------------------
@@ -127,7 +134,7 @@ class Designer:
         self.diagram.widget.layout.display = "none" if visible in self.wide else ""
         self._refresh_visible()
         if visible is self.request:
-            self.diagram.show_trace(self.request.trace)
+            self.diagram.show_trace(self.request.trace, self.request.carried)
         elif self.diagram.trace is not None:
             self.diagram.show_trace(None)
 
@@ -136,8 +143,15 @@ class Designer:
             return
         if self.diagram.stale:  # an edit: the diagram's own refresh draws it next
             self.diagram.trace = trace
+            self.diagram.request_header = self.request.carried
         else:
-            self.diagram.show_trace(trace)
+            self.diagram.show_trace(trace, self.request.carried)
+
+    def _lane_chosen(self) -> None:
+        """Another current lane, chosen in one view: every other view shows it too."""
+        self.lanes.follow_lane()
+        self.diagram.follow_lane()
+        self.request.follow_lane(run=self.visible is self.request)
 
     def _select_service(self, service: str) -> None:
         """A service clicked on the diagram: selected in the Services editor."""
@@ -158,19 +172,14 @@ class Designer:
         state = self.state
         self.title.value = (f'<span class="ld-title">lanedesign · '
                             f'{html.escape(state.design.name or "(unnamed)")}</span>')
-        counts = {s: sum(f.severity == s for f in state.findings) for s in ("error", "warning")}
-        chips = [("#f8d7da", f"{counts['error']} error(s)") if counts["error"] else
-                 ("#e6f4ea", "valid"),
-                 *([("#fff3cd", f"{counts['warning']} warning(s)")] if counts["warning"] else [])]
-        self.status.value = "".join(f'<span class="ld-chip" style="background:{c}">{t}</span>'
-                                    for c, t in chips)
+        self.status.value = status_chips(state)
         last = state.last_edit
         self.undo_button.disabled = last is None
         self.undo_button.description = f"Undo: {last}" if last else "Undo"
         redo = state.next_redo
         self.redo_button.disabled = redo is None
         self.redo_button.description = f"Redo: {redo}" if redo else "Redo"
-        self.notice.value = message(state.notice, "info") if state.notice else ""
+        self.notice.value = _inline(message(state.notice, "info")) if state.notice else ""
         findings = f"Findings ({len(state.findings)})" if state.findings else "Findings"
         self.tabs.titles = [findings if p is self.findings else p.title for p in self.panels]
         for panel in (*self.panels, self.diagram):
@@ -189,5 +198,34 @@ class Designer:
             panel.refresh()
         except Exception as exc:  # the edge of the UI: a bug shows as a message, not a trace
             panel.stale = False
-            self.notice.value = message(f"Could not redraw {panel.title}: "
-                                        f"{type(exc).__name__}: {exc}", "error")
+            self.notice.value = _inline(message(f"Could not redraw {panel.title}: "
+                                                f"{type(exc).__name__}: {exc}", "error"))
+
+
+def status_chips(state: DesignState) -> str:
+    """The chips beside the title: errors or "valid", then warnings, with a lane no request
+    can reach (LD509) named on its own chip; hovering a chip lists its findings."""
+    errors = [f for f in state.findings if f.severity == "error"]
+    warnings = [f for f in state.findings if f.severity == "warning"]
+    unreached = state.unreached_lanes
+    chips = [("#f8d7da", f"{len(errors)} error(s)", errors) if errors else
+             ("#e6f4ea", "valid", [])]
+    if warnings:
+        chips.append(("#fff3cd", f"{len(warnings)} warning(s)", warnings))
+    if unreached:
+        names = ", ".join(unreached[:3]) + (f" +{len(unreached) - 3}" if len(unreached) > 3
+                                            else "")
+        chips.append(("#fff3cd", f"⚠ no request reaches {names}",
+                      [f for f in warnings if f.code == "LD509"]))
+    return "".join(
+        f'<span class="ld-chip" style="background:{colour}" title="'
+        f'{html.escape(chr(10).join(f"{f.code} {f.path}: {f.message}" for f in listed[:12]))}'
+        f'">{html.escape(text)}</span>' for colour, text, listed in chips)
+
+
+def _inline(box: str) -> str:
+    """A message box for the head row: one line, no margin, the whole text as its tooltip."""
+    text = html.escape(html.unescape(re.sub(r"<[^>]+>", "", box)), quote=True)
+    return box.replace('class="ld-msg ', f'title="{text}" style="margin:0;padding:1px 8px;'
+                       'white-space:nowrap;overflow:hidden;text-overflow:ellipsis" '
+                       'class="ld-msg ', 1)

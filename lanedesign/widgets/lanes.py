@@ -16,6 +16,7 @@ from .common import (
     heading,
     help_text,
     labelled,
+    message,
     parse_labels,
     set_options,
 )
@@ -46,7 +47,8 @@ class LanesPanel(Panel):
         self.mode_help = W.HTML()
 
         self.lane = W.Dropdown(description="lane", layout=W.Layout(width="230px"))
-        self.lane.observe(lambda _: self._show_lane(), "value")
+        self.lane.observe(lambda c: self._lane_picked(c.new), "value")
+        self.lane.add_class("ld-lane-picker")  # one of the current lane's three pickers
         self.name = W.Text(description="name", continuous_update=False,
                            layout=W.Layout(width="220px"))
         self.rename = button("Rename", self._rename)
@@ -57,6 +59,12 @@ class LanesPanel(Panel):
         self.new_name = W.Text(placeholder="new lane name", continuous_update=False,
                                layout=W.Layout(width="150px"))
         add = button("Add lane", self._add, "success", width="90px")
+        # a lane no request can reach (LD509), and the rule that would reach it
+        self.reach_note = W.HTML()
+        self.reach_rule = button("", self._add_rule, "warning")
+        self.reach = W.HBox([self.reach_note, self.reach_rule],
+                            layout=W.Layout(align_items="center", flex_flow="row wrap",
+                                            display="none"))
 
         self.filter = W.Text(placeholder="filter services", layout=W.Layout(width="200px"))
         self.filter.observe(lambda _: self._go(0), "value")
@@ -82,6 +90,7 @@ class LanesPanel(Panel):
             W.HBox([self.lane, self.name, self.rename, self.labels, self.remove],
                    layout=W.Layout(flex_flow="row wrap")),
             W.HBox([self.new_name, add], layout=W.Layout(margin="0 0 0 90px")),
+            self.reach,
             heading("Which services each lane holds"),
             help_text("Tick a service to give the lane its own version of it. Unticked services "
                       "are served by the fallback target (the baseline unless the row names "
@@ -104,9 +113,24 @@ class LanesPanel(Panel):
             if design.mode in ("loose", "strict"):
                 self.mode.value = design.mode
             set_options(self.lane, lanes)
+            if self.state.current_lane in lanes:
+                self.lane.value = self.state.current_lane
         self.mode_help.value = f'<div class="ld-help">{MODE_HELP.get(design.mode, "")}</div>'
         self._show_lane()
         self._draw_grid()
+
+    def follow_lane(self) -> None:
+        """The current lane changed in another view: pick it here too."""
+        if self.stale:
+            return  # drawn from the state when the tab is opened
+        with self.syncing():
+            if self.state.current_lane in self.lane.options:
+                self.lane.value = self.state.current_lane
+        self._show_lane()
+
+    def _lane_picked(self, lane: str | None) -> None:
+        if not self._syncing and not self.state.choose_lane(lane):
+            self._show_lane()  # already current (the views follow through the state)
 
     def _show_lane(self) -> None:
         lane = self.state.design.lane(self.lane.value)
@@ -115,6 +139,35 @@ class LanesPanel(Panel):
                 w.disabled = lane is None
             self.name.value = lane.name if lane else ""
             self.labels.value = format_labels(lane.labels) if lane else ""
+        self._show_reach(lane.name if lane else None)
+
+    def _show_reach(self, lane: str | None) -> None:
+        """Say when no request can reach ``lane``, and offer the rule that would."""
+        design = self.state.design
+        unreached = lane is not None and lane in self.state.unreached_lanes
+        self.reach.layout.display = "" if unreached else "none"
+        if not unreached:
+            return
+        reached = design.with_rule_for_lane(lane)  # type: ignore[arg-type]
+        ingress = design.ingress
+        default = f"the default lane {ingress.default}" if ingress and ingress.default \
+            else "nowhere (HTTP 404)"
+        if reached != design:
+            why = (f"No request can reach lane {lane}: no ingress rule sends to it, so "
+                   f"requests with {design.route_header}: {lane} go to {default}.")
+        elif ingress is not None and ingress.strategy == "weighted":
+            why = (f"No request can reach lane {lane}: the gateway splits by weight and "
+                   f"{lane} has weight 0 (give it a share in the Ingress tab).")
+        else:
+            why = f"No request can reach lane {lane} (LD509): see the Ingress tab."
+        self.reach_note.value = message(why, "warning")
+        self.reach_rule.layout.display = "" if reached != design else "none"
+        self.reach_rule.description = f"Add rule: {design.route_header}: {lane} → {lane}"
+
+    def _add_rule(self) -> None:
+        lane = self.lane.value
+        if lane:
+            self.edit(f"add an ingress rule for {lane}", lambda d: d.with_rule_for_lane(lane))
 
     def page_services(self) -> tuple[list[str], int]:
         """The services on the current grid page, and the number of pages."""
@@ -233,9 +286,8 @@ class LanesPanel(Panel):
 
     def _rename(self) -> None:
         old, new = self.lane.value, self.name.value.strip()
-        if old and new and new != old and self.state.edit(
-                f"rename lane {old} to {new}", lambda d: d.rename_lane(old, new)):
-            self.lane.value = new
+        if old and new and new != old:  # the current lane follows the rename (DesignState)
+            self.state.edit(f"rename lane {old} to {new}", lambda d: d.rename_lane(old, new))
 
     def _add(self) -> None:
         name = self.new_name.value.strip()
@@ -243,9 +295,8 @@ class LanesPanel(Panel):
             self.state.say("type a name for the new lane first")
         elif self.state.design.lane(name) is not None:
             self.state.say(f"there is already a lane {name!r}")
-        elif self.state.edit(f"add lane {name}", lambda d: add_lane(d, name)):
-            self.new_name.value = ""
-            self.lane.value = name
+        elif self.state.edit(f"add lane {name}", lambda d: add_lane(d, name), lane=name):
+            self.new_name.value = ""  # the new lane is current in every view now
 
     def _remove(self) -> None:
         lane = self.lane.value
