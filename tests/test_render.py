@@ -12,7 +12,7 @@ from strategies import designs
 from synthetic import layered_design
 
 from lanedesign import simulate
-from lanedesign.model import Lane, LaneDesign, Service
+from lanedesign.model import Ingress, Lane, LaneDesign, Service
 from lanedesign.render import (
     chain_diagram,
     lane_colours,
@@ -141,9 +141,59 @@ def test_a_404_draws_nothing_reached(mock):
     design = mock.with_ingress(default=None)  # no rule matches a request without a lane
     trace = simulate(design, {})
     diagram = trace_diagram(design, trace)
-    assert trace.status == 404 and diagram.title.startswith("HTTP 404")
-    nodes, _ = by_service(diagram.source)
+    assert trace.status == 404
+    assert diagram.title == "HTTP 404: no rule matches; no default"
+    nodes, edges = by_service(diagram.source)
     assert set(nodes) == {"mocka", "mockb", "mockc"}
+    for attrs in nodes.values():  # drawn from the design, none as reached or in a lane
+        assert "dashed" in attrs["style"] and "not reached" in attrs["label"]
+        assert "@" not in attrs["label"] and attrs["color"] == "#b0b0b0"
+    gateway = parse_dot(diagram.source)[0]["gateway"]
+    assert "404: no rule matches; no default" in gateway["label"]
+    assert gateway["color"] == LOST_COLOUR
+    assert not [e for e in parse_dot(diagram.source)[1] if e[0] == "gateway"]  # no arrow in
+    assert all(not a.get("label", "").startswith("#") for a in edges.values())
+    assert "gateway_error" in diagram.keys and "trace" not in diagram.keys
+
+
+def test_a_request_that_gets_through_is_drawn_with_an_arrow_into_the_entry(mock):
+    trace = simulate(mock, {mock.route_header: "s2"})  # the negative of the 404 above
+    diagram = trace_diagram(mock, trace)
+    nodes, edges = parse_dot(diagram.source)
+    assert ("gateway", "n0") in edges and nodes["gateway"]["color"] != LOST_COLOUR
+    assert "gateway_error" not in diagram.keys
+
+
+def _ladder(rungs: int) -> LaneDesign:
+    """Two services a rung, each calling both of the next rung: 2**rungs call paths."""
+    services = []
+    for k in range(rungs):
+        nxt = (f"a{k + 1}", f"b{k + 1}") if k + 1 < rungs else ()
+        services += [Service(f"a{k}", calls=nxt), Service(f"b{k}", calls=nxt)]
+    services.insert(0, Service("front", calls=("a0", "b0")))
+    names = tuple(s.name for s in services)
+    return LaneDesign(name="ladder", services=tuple(services),
+                      lanes=(Lane("base", services=names),
+                             Lane("s2", services=(f"a{rungs - 1}", "b3"))),
+                      baseline="base", ingress=Ingress(entry="front"))
+
+
+def test_a_design_whose_tree_explodes_draws_one_node_per_state():
+    design = _ladder(22)  # about 8 million call paths; 45 states per lane
+    trace = simulate(design, lane="s2")
+    assert trace.graph is not None and trace.graph.paths > 4_000_000
+    assert len(trace.graph) == len(design.services)  # one state per service: nothing dropped
+    diagram = trace_diagram(design, trace, focus=design.service_names)
+    nodes, edges = by_service(diagram.source)
+    assert sorted(nodes) == sorted(design.service_names)
+    drawn = [n for n in parse_dot(diagram.source)[0] if n not in ("node", "edge", "graph")]
+    assert len(drawn) == len(design.services) + 1  # + the gateway
+    for attrs in nodes.values():
+        assert "dashed" not in attrs["style"]  # every one reached, however deep
+    # hop marks number states (the order the request first reaches each), never paths
+    numbers = [int(n) for a in edges.values() for n in re.findall(r"\d+", a.get("label", ""))]
+    assert numbers and max(numbers) <= len(trace.graph)
+    assert "@s2" in nodes["a21"]["label"] and "@s2" in nodes["b3"]["label"]
 
 
 def test_a_cycle_is_drawn_and_not_followed(mock):

@@ -37,6 +37,8 @@ LEGEND_KEYS: dict[str, str] = {
     "unreached": "not reached from the entry service",
     "trace": "the request's hops (#n: their order)",
     "strict404": "strict mode: the lane lacks it, the call fails (404)",
+    "abort": "a team's fault aborts the call: the app is not called",
+    "gateway_error": "the gateway answers an error: the request reaches no service",
 }
 _KEY_MARKS: dict[str, str] = {
     "fallback": f'<line x1="0" y1="5" x2="24" y2="5" stroke="{FALLBACK_COLOUR}" '
@@ -51,6 +53,10 @@ _KEY_MARKS: dict[str, str] = {
     "trace": f'<line x1="0" y1="5" x2="24" y2="5" stroke="{TRACE_COLOUR}" stroke-width="2.4"/>',
     "strict404": f'<rect x="1" y="0" width="22" height="10" rx="3" fill="#ffffff" '
                  f'stroke="{LOST_COLOUR}" stroke-width="2"/>',
+    "abort": f'<rect x="1" y="0" width="22" height="10" rx="3" fill="{BASELINE_FILL}" '
+             f'stroke="{LOST_COLOUR}" stroke-width="2.5"/>',
+    "gateway_error": f'<path d="M1,0 H23 V6 L12,10 L1,6 Z" fill="#fde2e0" '
+                     f'stroke="{LOST_COLOUR}" stroke-width="2"/>',
 }
 _TEXT = 'font-family="Helvetica,Arial,sans-serif"'
 # Graphviz measured the text as Helvetica; where it is missing, prefer fonts of about its width
