@@ -362,7 +362,6 @@ class _Painter:
 
     def _node(self, g: Digraph, node_id: str, svc: Service, view: _LaneView) -> None:
         served = view.nodes[svc.name]
-        self.lanes_used.update(lane for lane, _ in served)
         reached = svc.name in view.reached
         by_lane: dict[str, list[str]] = {}
         for lane, how in served:
@@ -370,6 +369,7 @@ class _Painter:
         lines = [svc.name, " | ".join(_served_text(lane, hows) for lane, hows in by_lane.items())]
         if view.failed:  # no lane served it: the request never left the gateway
             lines[1], by_lane = "not reached", {}
+        self.lanes_used.update(by_lane)
         lost = context_loss_label(self.design, svc.name)
         keeps = lost is None
         if lost is not None:
@@ -446,7 +446,7 @@ class _Painter:
         elif self.highlight and call not in view.cycles:
             attrs["color"] = FADED_COLOUR
         if labels:
-            attrs["label"] = _label(*labels)
+            attrs["label"] = _edge_label(*labels)
             attrs["fontcolor"] = attrs["color"]
         g.edge(tail, head, **attrs)
 
@@ -486,7 +486,7 @@ class _Painter:
         g.node("gateway", label=_label("gateway", ingress.gateway_name if ingress else ""),
                shape="invhouse", style="filled", fillcolor="#ffffff", color="#333333",
                id="gateway")  # the canvas's first view starts here
-        g.edge("gateway", entry_id, label=_label(label), color="#333333", fontcolor="#333333",
+        g.edge("gateway", entry_id, label=_edge_label(label), color="#333333", fontcolor="#333333",
                penwidth="2.4" if self.highlight and lane else "1")
 
     def legend(self) -> dict[str, tuple]:
@@ -511,6 +511,17 @@ _HOW_WORDS = {"fallback": "fallback", "lost": "no context"}
 def _label(*lines: str) -> str:
     """A plain DOT label: user text can hold no escape sequence, and never reads as HTML."""
     return nohtml("\\n".join(line.replace("\\", "\\\\") for line in lines))
+
+
+def _edge_label(*lines: str) -> str:
+    """An edge label padded with spaces Graphviz measures and the browser drops.
+
+    Graphviz sizes the label's box with Helvetica's widths and routes the edge beside it;
+    browsers without Helvetica draw the (centred) text up to a fifth wider, so unpadded text
+    spills over its own edge. SVG collapses the spaces, leaving a margin on both sides.
+    """
+    return _label(*(f"{' ' * pad}{line}{' ' * pad}"
+                    for line in lines for pad in [2 + len(line) // 8]))
 
 
 def _unique(services: Iterable[Service]) -> list[Service]:
@@ -599,6 +610,8 @@ def _single(design: LaneDesign, lane: str | None, graph: StateGraph | None, titl
     painter = _Painter(design, highlight)
     if failed:
         painter.failed_gateway(g, failed)
+        if _entry(design) in shown:  # where it would have sent the request; not drawn
+            g.edge("gateway", f"n{shown.index(_entry(design))}", style="invis")
     if not shown:
         g.node("empty", label="no services yet", shape="plaintext")
     else:
