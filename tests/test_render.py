@@ -31,7 +31,10 @@ _EDGE = re.compile(r"^\s+(\w+) -> (\w+) \[(.*)\]$")
 
 
 def _attrs(text: str) -> dict[str, str]:
-    return {k: v.strip('"') for k, v in _ATTR.findall(text)}
+    found = {k: v.strip('"') for k, v in _ATTR.findall(text)}
+    if "label" in found:  # edge labels are padded for wider browser fonts: compare the text
+        found["label"] = "\\n".join(line.strip() for line in found["label"].split("\\n"))
+    return found
 
 
 def parse_dot(source: str) -> tuple[dict[str, dict], dict[tuple[str, str], dict]]:
@@ -151,7 +154,8 @@ def test_a_404_draws_nothing_reached(mock):
     gateway = parse_dot(diagram.source)[0]["gateway"]
     assert "404: no rule matches; no default" in gateway["label"]
     assert gateway["color"] == LOST_COLOUR
-    assert not [e for e in parse_dot(diagram.source)[1] if e[0] == "gateway"]  # no arrow in
+    into = [a for e, a in parse_dot(diagram.source)[1].items() if e[0] == "gateway"]
+    assert into and all(a.get("style") == "invis" for a in into)  # keeps its place, no arrow
     assert all(not a.get("label", "").startswith("#") for a in edges.values())
     assert "gateway_error" in diagram.keys and "trace" not in diagram.keys
 

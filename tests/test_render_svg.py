@@ -42,3 +42,15 @@ def test_a_frame_adds_title_note_and_legend_around_a_graph():
     assert "Lane s2" in framed and "mockb falls back" in framed and "s1 (baseline)" in framed
     assert framed.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
     assert framed_svg("not an svg", "title") == "not an svg"
+
+
+def test_edge_label_padding_is_measured_by_graphviz_but_not_drawn():
+    from lanedesign import examples
+    from lanedesign.render import chain_diagram, to_svg
+
+    design = examples.load("shop")
+    diagram = chain_diagram(design, "mobile-beta")
+    assert 'label="    x-shop-lane: mobile-beta' in diagram.source  # room kept beside the edge
+    svg = to_svg(diagram.source)
+    assert ">x&#45;shop&#45;lane: mobile&#45;beta</text>" in svg  # drawn without the spaces
+    assert "&#160;" not in svg
