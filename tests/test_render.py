@@ -291,13 +291,16 @@ def test_at_most_applies_to_each_compared_lane_and_leads_with_their_own_services
     assert diagram.source.count("subgraph cluster_") == 2
 
 
-def test_automatic_focus_is_the_lanes_own_services_and_their_neighbours():
+def test_automatic_focus_is_the_lanes_own_services_their_neighbours_and_the_entry():
     design = layered_design(50, 10)
     lane = design.lane("lane-3")
     diagram = chain_diagram(design, "lane-3")  # 50 services fit under "at most 60"
     assert set(lane.services) <= set(diagram.shown)
     assert list(diagram.shown) == [s for s in design.service_names if s in diagram.shown]
-    assert set(diagram.shown) == set(lane_focus(design, "lane-3")) != set(design.service_names)
+    assert "svc-0000" not in lane_focus(design, "lane-3")  # the entry, far from the lane...
+    assert set(diagram.shown) == {*lane_focus(design, "lane-3"), "svc-0000"}  # ...is drawn
+    assert set(diagram.shown) != set(design.service_names)
+    assert "gateway ->" in diagram.source  # so the gateway is, where the request starts
     assert set(chain_diagram(design, "base").shown) == set(design.service_names)
     assert lane_focus(design, "lane-3", neighbours=False) == list(lane.services)
 

@@ -137,13 +137,28 @@ def auto_focus(design: LaneDesign, lane: str | None, max_nodes: int = DEFAULT_MA
     """What "automatic" shows: a test lane's own services and their direct neighbours; for
     the baseline (or no lane) the whole design, or the entry's area when it is large."""
     found = design.lane(lane) if lane and lane != design.baseline else None
-    if found is not None and found.services:
-        return lane_focus(design, found.name)
+    entry = design.ingress.entry if design.ingress else ""
+    if found is not None and found.services:  # and the entry: where the gateway sends it
+        held = lane_focus(design, found.name)
+        return [*held, entry] if design.service(entry) and entry not in held else held
     if len(design.services) <= max_nodes:
         return list(design.service_names)
-    entry = design.ingress.entry if design.ingress else ""
     start = entry if design.service(entry) else next(iter(design.service_names), "")
     return neighbourhood(design, start, 2)
+
+
+def changed_services(before: LaneDesign, after: LaneDesign) -> list[str]:
+    """The services of ``after`` an edit changed: added, edited (calls, ports...), or put in
+    or taken out of a lane; in ``after``'s order. A call added changes its caller."""
+    old = {s.name: s for s in before.services}
+    changed = {s.name for s in after.services if old.get(s.name) != s}
+    if before.lanes != after.lanes:
+        held = {lane.name: set(lane.services) for lane in before.lanes}
+        for lane in after.lanes:
+            changed.update(held.get(lane.name, set()).symmetric_difference(lane.services))
+    if before.fallback != after.fallback:
+        changed.update(name for name, _ in set(before.fallback) ^ set(after.fallback))
+    return [name for name in dict.fromkeys(after.service_names) if name in changed]
 
 
 def _select(design: LaneDesign, lane: str | None, focus: Iterable[str] | None,
