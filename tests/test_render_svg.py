@@ -50,7 +50,7 @@ def test_edge_label_padding_is_measured_by_graphviz_but_not_drawn():
 
     design = examples.load("shop")
     diagram = chain_diagram(design, "mobile-beta")
-    assert 'label="     x-shop-lane: mobile-beta     "' in diagram.source  # room kept beside the edge
+    assert 'label="     x-shop-lane: mobile-beta     "' in diagram.source  # room beside the edge
     svg = to_svg(diagram.source)
     assert ">x&#45;shop&#45;lane: mobile&#45;beta</text>" in svg  # drawn without the spaces
     assert "&#160;" not in svg
