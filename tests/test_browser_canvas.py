@@ -232,7 +232,7 @@ def test_50_services_first_view_new_service_and_tick_in_view(voila_50: str, page
     # tick a far service into the shown lane: it joins the picture and is panned to
     lane = page.locator(".ld-diagram-panel .widget-dropdown select").first.input_value()
     _tab(page, "Lanes")
-    page.locator(".ld-designer input[placeholder='filter services']").first.fill("svc-0049")
+    page.locator(".ld-designer input[placeholder='filter services']:visible").fill("svc-0049")
     box = page.locator(f".ld-member-{lane}-svc-0049 input[type=checkbox]")
     box.check()
     page.locator("button", has_text=f"Undo: tick svc-0049 in {lane}").wait_for(timeout=60_000)

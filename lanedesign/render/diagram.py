@@ -140,7 +140,8 @@ def auto_focus(design: LaneDesign, lane: str | None, max_nodes: int = DEFAULT_MA
     entry = design.ingress.entry if design.ingress else ""
     if found is not None and found.services:  # and the entry: where the gateway sends it
         held = lane_focus(design, found.name)
-        return [*held, entry] if design.service(entry) and entry not in held else held
+        # first: the cut at max_nodes keeps what comes first (then design order is restored)
+        return list(dict.fromkeys([entry, *held])) if design.service(entry) else held
     if len(design.services) <= max_nodes:
         return list(design.service_names)
     start = entry if design.service(entry) else next(iter(design.service_names), "")
