@@ -434,3 +434,22 @@ def test_routing_lines_say_settings_routes_default_policy_and_subsets():
         "subsets the lanes also define: v1",
     ]
     assert routing_lines(Routing()) == ["default -> the baseline's subset"]
+
+
+def test_a_team_abort_is_drawn_on_the_service_that_answers_it():
+    from team_routing import JASON, bookinfo_adopted
+
+    from lanedesign.model import RouteDestination, TeamRoute
+
+    design = bookinfo_adopted()
+    ratings = design.service("ratings")
+    abort = {"abort": {"percentage": {"value": 100.0}, "httpStatus": 503}}
+    routing = replace(ratings.routing, routes=(
+        TeamRoute("", (JASON,), (RouteDestination("v1"),), {"fault": abort}),))
+    design = design.with_service(replace(ratings, routing=routing))
+    nodes, _ = by_service(trace_diagram(design, simulate(design, {"end-user": "jason"})).source)
+    assert "abort 503: the team's route answers" in nodes["ratings"]["label"]
+    assert nodes["ratings"]["color"] == LOST_COLOUR
+    # the negative: another user's request is not aborted
+    nodes, _ = by_service(trace_diagram(design, simulate(design, {"end-user": "ann"})).source)
+    assert "abort" not in nodes["ratings"]["label"]
