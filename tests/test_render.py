@@ -12,7 +12,7 @@ from strategies import designs
 from synthetic import layered_design
 
 from lanedesign import simulate
-from lanedesign.model import Lane, LaneDesign, Service
+from lanedesign.model import Ingress, Lane, LaneDesign, Service
 from lanedesign.render import (
     chain_diagram,
     lane_colours,
@@ -31,7 +31,10 @@ _EDGE = re.compile(r"^\s+(\w+) -> (\w+) \[(.*)\]$")
 
 
 def _attrs(text: str) -> dict[str, str]:
-    return {k: v.strip('"') for k, v in _ATTR.findall(text)}
+    found = {k: v.strip('"') for k, v in _ATTR.findall(text)}
+    if "label" in found:  # edge labels are padded for wider browser fonts: compare the text
+        found["label"] = "\\n".join(line.strip() for line in found["label"].split("\\n"))
+    return found
 
 
 def parse_dot(source: str) -> tuple[dict[str, dict], dict[tuple[str, str], dict]]:
@@ -141,9 +144,60 @@ def test_a_404_draws_nothing_reached(mock):
     design = mock.with_ingress(default=None)  # no rule matches a request without a lane
     trace = simulate(design, {})
     diagram = trace_diagram(design, trace)
-    assert trace.status == 404 and diagram.title.startswith("HTTP 404")
-    nodes, _ = by_service(diagram.source)
+    assert trace.status == 404
+    assert diagram.title == "HTTP 404: no rule matches; no default"
+    nodes, edges = by_service(diagram.source)
     assert set(nodes) == {"mocka", "mockb", "mockc"}
+    for attrs in nodes.values():  # drawn from the design, none as reached or in a lane
+        assert "dashed" in attrs["style"] and "not reached" in attrs["label"]
+        assert "@" not in attrs["label"] and attrs["color"] == "#b0b0b0"
+    gateway = parse_dot(diagram.source)[0]["gateway"]
+    assert "404: no rule matches; no default" in gateway["label"]
+    assert gateway["color"] == LOST_COLOUR
+    into = [a for e, a in parse_dot(diagram.source)[1].items() if e[0] == "gateway"]
+    assert into and all(a.get("style") == "invis" for a in into)  # keeps its place, no arrow
+    assert all(not a.get("label", "").startswith("#") for a in edges.values())
+    assert "gateway_error" in diagram.keys and "trace" not in diagram.keys
+
+
+def test_a_request_that_gets_through_is_drawn_with_an_arrow_into_the_entry(mock):
+    trace = simulate(mock, {mock.route_header: "s2"})  # the negative of the 404 above
+    diagram = trace_diagram(mock, trace)
+    nodes, edges = parse_dot(diagram.source)
+    assert ("gateway", "n0") in edges and nodes["gateway"]["color"] != LOST_COLOUR
+    assert "gateway_error" not in diagram.keys
+
+
+def _ladder(rungs: int) -> LaneDesign:
+    """Two services a rung, each calling both of the next rung: 2**rungs call paths."""
+    services = []
+    for k in range(rungs):
+        nxt = (f"a{k + 1}", f"b{k + 1}") if k + 1 < rungs else ()
+        services += [Service(f"a{k}", calls=nxt), Service(f"b{k}", calls=nxt)]
+    services.insert(0, Service("front", calls=("a0", "b0")))
+    names = tuple(s.name for s in services)
+    return LaneDesign(name="ladder", services=tuple(services),
+                      lanes=(Lane("base", services=names),
+                             Lane("s2", services=(f"a{rungs - 1}", "b3"))),
+                      baseline="base", ingress=Ingress(entry="front"))
+
+
+def test_a_design_whose_tree_explodes_draws_one_node_per_state():
+    design = _ladder(22)  # about 8 million call paths; 45 states per lane
+    trace = simulate(design, lane="s2")
+    assert trace.graph is not None and trace.graph.paths > 4_000_000
+    assert len(trace.graph) == len(design.services)  # one state per service: nothing dropped
+    diagram = trace_diagram(design, trace, focus=design.service_names)
+    nodes, edges = by_service(diagram.source)
+    assert sorted(nodes) == sorted(design.service_names)
+    drawn = [n for n in parse_dot(diagram.source)[0] if n not in ("node", "edge", "graph")]
+    assert len(drawn) == len(design.services) + 1  # + the gateway
+    for attrs in nodes.values():
+        assert "dashed" not in attrs["style"]  # every one reached, however deep
+    # hop marks number states (the order the request first reaches each), never paths
+    numbers = [int(n) for a in edges.values() for n in re.findall(r"\d+", a.get("label", ""))]
+    assert numbers and max(numbers) <= len(trace.graph)
+    assert "@s2" in nodes["a21"]["label"] and "@s2" in nodes["b3"]["label"]
 
 
 def test_a_cycle_is_drawn_and_not_followed(mock):
@@ -237,13 +291,16 @@ def test_at_most_applies_to_each_compared_lane_and_leads_with_their_own_services
     assert diagram.source.count("subgraph cluster_") == 2
 
 
-def test_automatic_focus_is_the_lanes_own_services_and_their_neighbours():
+def test_automatic_focus_is_the_lanes_own_services_their_neighbours_and_the_entry():
     design = layered_design(50, 10)
     lane = design.lane("lane-3")
     diagram = chain_diagram(design, "lane-3")  # 50 services fit under "at most 60"
     assert set(lane.services) <= set(diagram.shown)
     assert list(diagram.shown) == [s for s in design.service_names if s in diagram.shown]
-    assert set(diagram.shown) == set(lane_focus(design, "lane-3")) != set(design.service_names)
+    assert "svc-0000" not in lane_focus(design, "lane-3")  # the entry, far from the lane...
+    assert set(diagram.shown) == {*lane_focus(design, "lane-3"), "svc-0000"}  # ...is drawn
+    assert set(diagram.shown) != set(design.service_names)
+    assert "gateway ->" in diagram.source  # so the gateway is, where the request starts
     assert set(chain_diagram(design, "base").shown) == set(design.service_names)
     assert lane_focus(design, "lane-3", neighbours=False) == list(lane.services)
 
@@ -377,3 +434,22 @@ def test_routing_lines_say_settings_routes_default_policy_and_subsets():
         "subsets the lanes also define: v1",
     ]
     assert routing_lines(Routing()) == ["default -> the baseline's subset"]
+
+
+def test_a_team_abort_is_drawn_on_the_service_that_answers_it():
+    from team_routing import JASON, bookinfo_adopted
+
+    from lanedesign.model import RouteDestination, TeamRoute
+
+    design = bookinfo_adopted()
+    ratings = design.service("ratings")
+    abort = {"abort": {"percentage": {"value": 100.0}, "httpStatus": 503}}
+    routing = replace(ratings.routing, routes=(
+        TeamRoute("", (JASON,), (RouteDestination("v1"),), {"fault": abort}),))
+    design = design.with_service(replace(ratings, routing=routing))
+    nodes, _ = by_service(trace_diagram(design, simulate(design, {"end-user": "jason"})).source)
+    assert "abort 503: the team's route answers" in nodes["ratings"]["label"]
+    assert nodes["ratings"]["color"] == LOST_COLOUR
+    # the negative: another user's request is not aborted
+    nodes, _ = by_service(trace_diagram(design, simulate(design, {"end-user": "ann"})).source)
+    assert "abort" not in nodes["ratings"]["label"]

@@ -3,9 +3,6 @@ a simulated request's path continuing through a topic where a hop has ``topic`` 
 
 from __future__ import annotations
 
-from dataclasses import replace
-from types import SimpleNamespace
-
 from conftest import ROOT
 from test_render import parse_dot
 
@@ -13,7 +10,7 @@ from lanedesign.designfile import load_design
 from lanedesign.model import Service, Topic
 from lanedesign.render import chain_diagram, lanes_diagram, to_svg, trace_diagram
 from lanedesign.render.svg import LOST_COLOUR, MESSAGE_COLOUR, TRACE_COLOUR
-from lanedesign.simulate import Hop, simulate
+from lanedesign.simulate import simulate
 
 ORDERS = ROOT / "tests" / "fixtures" / "queues" / "orders.yaml"
 
@@ -73,28 +70,22 @@ def test_every_lane_box_has_its_own_topic():
 
 
 def test_a_request_continues_through_the_topic():
-    """A trace whose hop checkout -> shipping went through ``orders``: the path is drawn on
-    publisher -> topic -> consumer (dashed, numbered), then on to inventory in the lane."""
-    hops = (
-        Hop(None, "frontend", "s3", False, (("version", "v3"),), "s3", 0),
-        Hop("frontend", "checkout", "s1", True, (("version", "v1"),), "s3", 1),
-        Hop("checkout", "shipping", "s1", True, (("version", "v1"),), "s3", 2,
-                 topic="orders"),
-        Hop("shipping", "inventory", "s3", False, (("version", "v3"),), "s3", 3),
-    )
-    trace = SimpleNamespace(status=200, lane="s3", via="lane", hops=hops)
+    """Lane s3's request: checkout (s1, fallback) publishes to ``orders``; the path is drawn
+    on publisher -> topic -> consumer (dashed, numbered by the state it reaches), then on to
+    inventory in the lane."""
+    trace = simulate(orders(), lane="s3")
     diagram = trace_diagram(orders(), trace)
     nodes, edges = named(diagram.source)
+    consumer = next(i for i, s in enumerate(trace.graph.services) if s == "shipping")
     for edge in (("checkout", "orders"), ("orders", "shipping")):
         assert edges[edge]["color"] == TRACE_COLOUR and edges[edge]["style"] == "dashed"
-        assert edges[edge]["label"].startswith("#3")
-    assert edges[("shipping", "inventory")]["label"] == "#4"
-    assert "dashed" not in nodes["shipping"]["style"]  # reached through the topic
-    # the same drawing without the topic on the hop: the topic's edges stay faded
-    plain = tuple(replace(h, topic=None) for h in hops)
-    _, edges = named(trace_diagram(orders(), SimpleNamespace(
-        status=200, lane="s3", via="lane", hops=plain)).source)
-    assert edges[("checkout", "orders")]["color"] != TRACE_COLOUR
+        assert edges[edge]["label"].split("\\n")[0].strip() == f"#{consumer + 1}"
+    after = edges[("shipping", "inventory")]  # on the request's path: thick, numbered next
+    assert after["penwidth"] == "2.4" and after["label"].strip() == f"#{consumer + 2}"
+    assert "dashed" not in nodes["shipping"].get("style", "")  # reached through the topic
+    # the same design without a request: the topic's edges are the message colour, no path
+    _, edges = named(chain_diagram(orders(), "s3").source)
+    assert edges[("checkout", "orders")]["color"] == MESSAGE_COLOUR
 
 
 def test_the_simulators_trace_is_drawn_through_the_topic():

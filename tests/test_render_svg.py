@@ -59,3 +59,15 @@ def test_a_picture_reads_in_an_untrusted_notebook_as_an_image_of_the_same_svg():
     assert 'alt="lane s2"' in bundle["text/html"]
     picture = Picture("<svg/>", 'a "quoted" <alt>')._repr_mimebundle_()
     assert 'alt="a &quot;quoted&quot; &lt;alt&gt;"' in picture["text/html"]
+
+
+def test_edge_label_padding_is_measured_by_graphviz_but_not_drawn():
+    from lanedesign import examples
+    from lanedesign.render import chain_diagram, to_svg
+
+    design = examples.load("shop")
+    diagram = chain_diagram(design, "mobile-beta")
+    assert 'label="     x-shop-lane: mobile-beta     "' in diagram.source  # room beside the edge
+    svg = to_svg(diagram.source)
+    assert ">x&#45;shop&#45;lane: mobile&#45;beta</text>" in svg  # drawn without the spaces
+    assert "&#160;" not in svg

@@ -7,6 +7,7 @@ tests/test_browser.py; here the messages are handed to the panel as the browser 
 from __future__ import annotations
 
 import pytest
+from ipywidgets import DOMWidget
 from synthetic import layered_design
 
 from lanedesign import examples
@@ -119,7 +120,9 @@ def test_a_legend_lane_and_a_matrix_cell_switch_the_diagram(designer):
     assert designer.diagram.view.value == "lane" and designer.diagram.lane.value == "s3"
     assert designer.diagram.canvas.lane == "s3"
     designer.show(designer.matrix)
-    designer.diagram.handle({"event": "cell", "service": "mockc", "lane": "s2"})
+    # the matrix widget's own message (matrix.js), not a listener on the page
+    designer.matrix.output._handle_custom_msg({"event": "cell", "service": "mockc",
+                                               "lane": "s2"}, [])
     panel = designer.diagram
     assert (panel.lane.value, panel.focus.value, panel.service.value) == ("s2", "service",
                                                                           "mockc")
@@ -251,3 +254,84 @@ def test_long_yaml_can_be_searched(designer):
     assert "mock-baggage-mocka" not in export.preview.value  # objects without mockb go
     export.find.value = "no-such-text"
     assert "0 matches" in export.found.value
+
+
+# -- the view follows the edit ----------------------------------------------------------------
+def test_the_canvas_talks_through_its_model_and_names_its_traits():
+    from pathlib import Path
+
+    import lanedesign.widgets.canvas as module
+
+    text = (Path(module.__file__).parent / "canvas.js").read_text()
+    assert "document.addEventListener" not in text and "ld-matrix" not in text
+    synced = {n for n in DiagramCanvas.class_trait_names(sync=True) if not n.startswith("_")}
+    own = synced - set(DOMWidget.class_trait_names(sync=True))
+    assert own == {"svg", "graph", "selected", "selected_call", "reveal", "view_key", "view",
+                   "lanes", "marks", "lane", "min_scale", "height"}
+    doc = module.__doc__ or ""
+    for name in own:
+        assert f"``{name}``" in doc  # each documented in the module docstring
+
+
+def test_a_new_service_is_drawn_and_panned_to_though_automatic_focus_leaves_it_out():
+    designer = Designer(layered_design(200, 10))
+    panel = designer.diagram
+    assert "svc-0150" not in panel.diagram.shown  # far from the lane: left out
+    seq = panel.canvas.reveal.get("seq", 0)
+    services = designer.show(designer.services)
+    services.new_name.value = "brand-new"
+    services._add()
+    assert "brand-new" in panel.diagram.shown and len(panel.diagram.shown) <= 62
+    assert panel.canvas.reveal["seq"] > seq
+    assert [panel.canvas.nodes[i] for i in panel.canvas.reveal["ids"]] == ["brand-new"]
+    # a control change later does not pan again
+    seq = panel.canvas.reveal["seq"]
+    panel.radius.value = 2
+    assert panel.canvas.reveal["seq"] == seq and "brand-new" in panel.diagram.shown
+
+
+def test_a_tick_pans_to_the_ticked_service_without_a_new_view(designer):
+    panel = designer.diagram
+    key = panel.canvas.view_key
+    designer.show(designer.lanes).checkboxes[("s2", "mockc")].value = False
+    assert panel.canvas.view_key == key  # the same view: the zoom is kept, only panned
+    assert [panel.canvas.nodes[i] for i in panel.canvas.reveal["ids"]] == ["mockc"]
+
+
+def test_a_service_chosen_in_the_services_tab_is_selected_centred_and_drawn():
+    designer = Designer(layered_design(200, 10))
+    panel = designer.diagram
+    assert "svc-0150" not in panel.diagram.shown
+    designer.show(designer.services).select.value = "svc-0150"
+    assert panel.canvas.selected == "svc-0150" and "svc-0150" in panel.diagram.shown
+    assert panel.canvas.reveal["centre"] is True
+    assert [panel.canvas.nodes[i] for i in panel.canvas.reveal["ids"]] == ["svc-0150"]
+    # a click on the canvas selects without panning under the pointer
+    seq = panel.canvas.reveal["seq"]
+    other = next(s for s in panel.diagram.shown if s != "svc-0150")
+    panel.handle({"event": "select", "node": node_of(designer, other)})
+    assert designer.services.select.value == other and panel.canvas.reveal["seq"] == seq
+
+
+def test_a_new_view_opens_on_the_gateway_and_the_lanes_own_services():
+    designer = Designer(layered_design(50, 10))
+    panel = designer.diagram
+    panel.lane.value = "lane-3"
+    home = panel.canvas.graph["home"]
+    assert home[0] == "gateway" and 'id="gateway"' in panel.canvas.svg
+    held = set(designer.design.lane("lane-3").services)
+    assert {panel.canvas.nodes[i] for i in home[1:]} == held
+    assert "svc-0000" in panel.diagram.shown  # the entry, though the lane lacks it
+
+
+def test_a_404_request_is_drawn_at_the_gateway_with_nothing_reached():
+    designer = Designer("mock-header")
+    request = designer.show(designer.request)
+    request.headers.value = ""  # no lane header: no rule matches, and there is no default
+    request.run()
+    canvas = designer.diagram.canvas
+    assert request.trace.status == 404
+    assert "404: no rule matches; no default" in canvas.svg
+    assert "HTTP 404" in designer.diagram.title_html.value
+    assert "@s1" not in canvas.svg and canvas.svg.count("not reached") == 3
+    assert "<title>gateway&#45;&gt;" not in canvas.svg  # no arrow into the entry

@@ -1,11 +1,12 @@
-"""Call-chain diagrams as graphviz DOT, drawn from the simulator's walk and routing.
+"""Call-chain diagrams as graphviz DOT, drawn from the simulator's state graph and routing.
 
 One node per service, filled with the colour of the lane that serves it; a fallback hop is a
 dashed edge labelled ``fallback -> s1``; a call without lane context (an upstream app dropped
 it) is a dotted red edge; edges the walk never follows because they close a cycle are red.
 A topic is a cylinder (name, broker, kind) with dashed edges publisher -> topic -> consumer;
 a simulated hop through a topic (``Hop.topic``) continues the request's path along them.
-Which lane serves what always comes from ``simulate`` (``walk``, ``lane_resolver``); this
+Which lane serves what always comes from ``simulate`` (``explore``'s state graph, one node
+per state so the drawing grows with the services, never the paths; ``lane_resolver``); this
 module only draws it. Large designs are drawn in focus: a lane's services and their direct
 neighbours, or a service's neighbourhood, never more than ``max_nodes`` services.
 """
@@ -19,7 +20,8 @@ from dataclasses import dataclass, field
 from graphviz import Digraph, nohtml
 
 from ..model import LaneDesign, Service, Topic
-from ..simulate import MAX_HOPS, Hop, Trace, lane_resolver, walk
+from ..simulate import Trace, explore, lane_resolver
+from ..stategraph import StateGraph
 from .hints import context_loss_label, serving_hint
 from .svg import (
     EDGE_COLOUR,
@@ -143,13 +145,29 @@ def auto_focus(design: LaneDesign, lane: str | None, max_nodes: int = DEFAULT_MA
     """What "automatic" shows: a test lane's own services and their direct neighbours; for
     the baseline (or no lane) the whole design, or the entry's area when it is large."""
     found = design.lane(lane) if lane and lane != design.baseline else None
-    if found is not None and found.services:
-        return lane_focus(design, found.name)
+    entry = design.ingress.entry if design.ingress else ""
+    if found is not None and found.services:  # and the entry: where the gateway sends it
+        held = lane_focus(design, found.name)
+        # first: the cut at max_nodes keeps what comes first (then design order is restored)
+        return list(dict.fromkeys([entry, *held])) if design.service(entry) else held
     if len(design.services) <= max_nodes:
         return list(design.service_names)
-    entry = design.ingress.entry if design.ingress else ""
     start = entry if design.service(entry) else next(iter(design.service_names), "")
     return neighbourhood(design, start, 2)
+
+
+def changed_services(before: LaneDesign, after: LaneDesign) -> list[str]:
+    """The services of ``after`` an edit changed: added, edited (calls, ports...), or put in
+    or taken out of a lane; in ``after``'s order. A call added changes its caller."""
+    old = {s.name: s for s in before.services}
+    changed = {s.name for s in after.services if old.get(s.name) != s}
+    if before.lanes != after.lanes:
+        held = {lane.name: set(lane.services) for lane in before.lanes}
+        for lane in after.lanes:
+            changed.update(held.get(lane.name, set()).symmetric_difference(lane.services))
+    if before.fallback != after.fallback:
+        changed.update(name for name, _ in set(before.fallback) ^ set(after.fallback))
+    return [name for name in dict.fromkeys(after.service_names) if name in changed]
 
 
 def _select(design: LaneDesign, lane: str | None, focus: Iterable[str] | None,
@@ -170,34 +188,28 @@ def _select(design: LaneDesign, lane: str | None, focus: Iterable[str] | None,
 # -- what the simulator says about one lane ---------------------------------------------------
 @dataclass
 class _LaneView:
-    """Per service and per call: which lanes served it and how (lane, fallback, lost)."""
+    """Per service and per call: which lanes served it and how (lane, fallback, lost).
+
+    Read from the simulator's state graph (``Trace.graph``): one entry per state, so the
+    work grows with the services reached, never with the paths to them.
+    """
 
     nodes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     edges: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
     hop_numbers: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     cycles: set[tuple[str, str]] = field(default_factory=set)
+    followed: set[tuple[str, str]] = field(default_factory=set)  # calls some path follows
     reached: set[str] = field(default_factory=set)
     # hops through a topic: (producer, topic, consumer) -> their numbers in the walk
     messages: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
+    aborts: dict[str, str] = field(default_factory=dict)  # service -> "abort 503" (team fault)
+    failed: bool = False  # the gateway answered an error: the request reached no service
 
 
-def _lane_view(design: LaneDesign, lane: str | None, hops: Sequence[Hop]) -> _LaneView:
+def _lane_view(design: LaneDesign, lane: str | None, graph: StateGraph | None) -> _LaneView:
     view = _LaneView()
-    walked, hops = hops, _called(design, hops)
-    for number, hop in enumerate(hops, 1):
-        how = ("lost" if hop.context is None and lane is not None
-               else "fallback" if hop.fallback else "lane")
-        _add(view.nodes.setdefault(hop.service, []), (hop.lane, how))
-        view.reached.add(hop.service)
-        # an asynchronous hop (the simulator sets ``topic``): no call, a message
-        topic = hop.topic
-        if topic is not None and hop.caller is not None:
-            view.messages.setdefault((hop.caller, topic, hop.service), []).append(number)
-        elif hop.caller is not None:
-            _add(view.edges.setdefault((hop.caller, hop.service), []), (hop.lane, how))
-            view.hop_numbers.setdefault((hop.caller, hop.service), []).append(number)
-    if len(walked) < MAX_HOPS:  # a cut-short walk would make every unexplored call look cyclic
-        view.cycles = _unfollowed_calls(design, walked)
+    if graph is not None and len(graph):
+        _read_graph(design, graph, view)
     serve = lane_resolver(design)
     real_lane = design.lane(lane) is not None
     for name in design.service_names:
@@ -211,31 +223,124 @@ def _lane_view(design: LaneDesign, lane: str | None, hops: Sequence[Hop]) -> _La
     return view
 
 
-def _called(design: LaneDesign, hops: Sequence[Hop]) -> list[Hop]:
-    """The hops that happen: in strict mode a call to a service the lane lacks fails (404),
-    so what that service would have called is never called (the walk's subtree under it)."""
-    if design.mode != "strict":
-        return list(hops)
-    kept, failed_at = [], None  # the depth of the failed call whose subtree is skipped
-    for hop in hops:  # depth-first order: a subtree is the hops deeper than its root
-        if failed_at is not None and hop.depth > failed_at:
+def _read_graph(design: LaneDesign, graph: StateGraph, view: _LaneView) -> None:
+    """Every state the request reaches, once; each call between states, once."""
+    names, hows, lanes, notes = graph.services, graph.hows, graph.lanes, graph.notes
+    live = _live_states(design, graph)
+    for i in live:
+        _add(view.nodes.setdefault(names[i], []), (lanes[i], hows[i]))
+        view.reached.add(names[i])
+        note = notes[i] if notes is not None else None
+        if note is not None and note.status is not None:
+            view.aborts[names[i]] = note.fault or f"abort {note.status}"
+    stops = {i for i in live if not _passes_on(design, graph, i)}
+    back = _back_calls(graph, live, stops)
+    closing = back - _followed_elsewhere(graph, live, back, stops)
+    messages = graph.topic_edges
+    for i in live:
+        passes = i not in stops
+        for j in dict.fromkeys(graph.calls[i]):
+            call = (names[i], names[j])
+            topic = messages.get((i, j))
+            if topic is not None:  # not a call: a message through a topic, drawn apart
+                if passes:
+                    view.messages.setdefault((names[i], topic, names[j]), []).append(j + 1)
+                continue
+            if not passes:  # never made (the call before it failed): drawn, not numbered
+                _add(view.edges.setdefault(call, []), (lanes[j], hows[j]))
+                continue
+            if (i, j) in back:
+                view.cycles.add(call)
+                if (i, j) in closing:  # no path to i lacks the callee: never followed
+                    continue
+            view.followed.add(call)
+            _add(view.edges.setdefault(call, []), (lanes[j], hows[j]))
+            numbers = view.hop_numbers.setdefault(call, [])
+            if j + 1 not in numbers:
+                numbers.append(j + 1)  # the state's number: the order the request reaches it
+    for call in view.cycles:
+        view.edges.setdefault(call, [])
+
+
+def _passes_on(design: LaneDesign, graph: StateGraph, i: int) -> bool:
+    """Whether state ``i`` calls on: in strict mode a call to a service the lane lacks fails
+    (404), so what it would have called is never called; a team's abort answers instead of
+    the app."""
+    if design.mode == "strict" and graph.hows[i] == "fallback":
+        return False
+    note = graph.notes[i] if graph.notes is not None else None
+    return note is None or note.status is None
+
+
+def _live_states(design: LaneDesign, graph: StateGraph) -> list[int]:
+    """The states a request really reaches from the entry (state 0), in state order."""
+    seen = {0}
+    todo = [0]
+    while todo:
+        i = todo.pop()
+        if not _passes_on(design, graph, i):
             continue
-        failed_at = hop.depth if hop.fallback else None
-        kept.append(hop)
-    return kept
+        for j in graph.calls[i]:
+            if j not in seen:
+                seen.add(j)
+                todo.append(j)
+    return sorted(seen)
 
 
-def _unfollowed_calls(design: LaneDesign, hops: Sequence[Hop]) -> set[tuple[str, str]]:
-    """Calls the walk skipped on some visit: it skips only calls back onto the path."""
-    visits = Counter(h.service for h in hops)
-    follows = Counter((h.caller, h.service) for h in hops if h.caller is not None)
-    known = set(design.service_names)
-    skipped = set()
-    for svc in design.services:
-        for callee in set(svc.all_calls):
-            if callee in known and 0 < visits[svc.name] > follows[(svc.name, callee)]:
-                skipped.add((svc.name, callee))
-    return skipped
+def _back_calls(graph: StateGraph, live: Sequence[int], stops: set[int]
+                ) -> set[tuple[int, int]]:
+    """Calls from a state to a service already on the search's path: the calls that close a
+    cycle, which the simulator never follows (``lanes.md`` section 2)."""
+    if not graph.cyclic:
+        return set()
+    names, calls, alive = graph.services, graph.calls, set(live)
+    back: set[tuple[int, int]] = set()
+    done: set[int] = set()
+    on_path: Counter[str] = Counter()
+    for root in live:  # state 0 first; the loop only matters for states no search met
+        if root in done:
+            continue
+        done.add(root)
+        on_path[names[root]] += 1
+        stack = [(root, iter(() if root in stops else calls[root]))]
+        while stack:
+            i, todo = stack[-1]
+            j = next(todo, None)
+            if j is None:
+                stack.pop()
+                on_path[names[i]] -= 1
+                continue
+            if j not in alive:
+                continue
+            if on_path[names[j]] > 0:
+                back.add((i, j))
+            elif j not in done:
+                done.add(j)
+                on_path[names[j]] += 1
+                stack.append((j, iter(() if j in stops else calls[j])))
+    return back
+
+
+def _followed_elsewhere(graph: StateGraph, live: Sequence[int], back: set[tuple[int, int]],
+                        stops: set[int]) -> set[tuple[int, int]]:
+    """Back calls some other path follows: a path from the entry to the caller that never
+    meets the callee's service (the search's own path did). One search per such service."""
+    names, calls, alive = graph.services, graph.calls, set(live)
+    reach: dict[str, set[int]] = {}
+    for _, j in back:
+        avoided = names[j]
+        if avoided in reach:
+            continue
+        seen: set[int] = set() if names[0] == avoided else {0}
+        todo = list(seen)
+        while todo:
+            i = todo.pop()
+            for k in () if i in stops else calls[i]:
+                if k in alive and k not in seen and names[k] != avoided:
+                    seen.add(k)
+                    todo.append(k)
+        reach[avoided] = seen
+    return {(i, j) for i, j in back if i in reach[names[j]]}
 
 
 def _version_calls(svc: Service, served: Sequence[tuple[str, str]]) -> tuple[str, ...]:
@@ -338,17 +443,22 @@ class _Painter:
 
     def _node(self, g: Digraph, node_id: str, svc: Service, view: _LaneView) -> None:
         served = view.nodes[svc.name]
-        self.lanes_used.update(lane for lane, _ in served)
         reached = svc.name in view.reached
         by_lane: dict[str, list[str]] = {}
         for lane, how in served:
             by_lane.setdefault(lane, []).append(how)
         lines = [svc.name, " | ".join(_served_text(lane, hows) for lane, hows in by_lane.items())]
+        if view.failed:  # no lane served it: the request never left the gateway
+            lines[1], by_lane = "not reached", {}
+        self.lanes_used.update(by_lane)
         lost = context_loss_label(self.design, svc.name)
         keeps = lost is None
         if lost is not None:
             lines.append(lost)
-        fills = [self.colours.get(lane, UNKNOWN_FILL) for lane in by_lane]
+        abort = view.aborts.get(svc.name)
+        if abort:
+            lines.append(f"{abort}: the team's route answers, the app is not called")
+        fills = [self.colours.get(lane, UNKNOWN_FILL) for lane in by_lane] or [UNKNOWN_FILL]
         attrs = {
             "label": _label(*lines),
             "fillcolor": ":".join(fills),
@@ -365,7 +475,10 @@ class _Painter:
             attrs.update(label=_label(*lines), fillcolor="#ffffff", color=LOST_COLOUR,
                          fontcolor=LOST_COLOUR, style="rounded,filled,bold")
             self.used.add("strict404")
-        if not reached and view.reached:  # drawn from the routing table, not from the walk
+        if abort:
+            attrs.update(color=LOST_COLOUR, fontcolor=LOST_COLOUR, penwidth="2.5")
+            self.used.add("abort")
+        if not reached and (view.reached or view.failed):  # not from the simulator's walk
             attrs["style"] += ",dashed"
             self.used.add("unreached")
             if self.highlight:
@@ -401,7 +514,7 @@ class _Painter:
             self.used.add("fallback")
         if call in view.cycles:
             self.used.add("cycle")
-            followed = call in view.hop_numbers
+            followed = call in view.followed
             labels.append("cycle" if followed else "cycle: not followed")
             attrs["color"] = LOST_COLOUR
             if not followed:  # a back edge must not pull its tail below its head
@@ -414,7 +527,7 @@ class _Painter:
         elif self.highlight and call not in view.cycles:
             attrs["color"] = FADED_COLOUR
         if labels:
-            attrs["label"] = _label(*labels)
+            attrs["label"] = _edge_label(*labels)
             attrs["fontcolor"] = attrs["color"]
         g.edge(tail, head, **attrs)
 
@@ -440,11 +553,22 @@ class _Painter:
                    fontsize="9")
             g.edge(stub, ids[name], style="dashed", color=FADED_COLOUR)
 
+    def failed_gateway(self, g: Digraph, reason: str) -> None:
+        """The gateway that answered an error itself, and why: nothing behind it is reached."""
+        ingress = self.design.ingress
+        g.node("gateway", label=_label("gateway", ingress.gateway_name if ingress else "",
+                                       reason),
+               shape="invhouse", style="filled,bold", fillcolor="#fde2e0", color=LOST_COLOUR,
+               fontcolor=LOST_COLOUR, penwidth="2.5", id="gateway")
+        self.used.add("gateway_error")
+
     def gateway(self, g: Digraph, lane: str | None, entry_id: str, label: str) -> None:
         ingress = self.design.ingress
         g.node("gateway", label=_label("gateway", ingress.gateway_name if ingress else ""),
-               shape="invhouse", style="filled", fillcolor="#ffffff", color="#333333")
-        g.edge("gateway", entry_id, label=_label(label), color="#333333", fontcolor="#333333",
+               shape="invhouse", style="filled", fillcolor="#ffffff", color="#333333",
+               id="gateway")  # the canvas's first view starts here
+        g.edge("gateway", entry_id, label=_edge_label(*label.split("\n")), color="#333333",
+               fontcolor="#333333",
                penwidth="2.4" if self.highlight and lane else "1")
 
     def legend(self) -> dict[str, tuple]:
@@ -469,6 +593,17 @@ _HOW_WORDS = {"fallback": "fallback", "lost": "no context"}
 def _label(*lines: str) -> str:
     """A plain DOT label: user text can hold no escape sequence, and never reads as HTML."""
     return nohtml("\\n".join(line.replace("\\", "\\\\") for line in lines))
+
+
+def _edge_label(*lines: str) -> str:
+    """An edge label padded with spaces Graphviz measures and the browser drops.
+
+    Graphviz sizes the label's box with Helvetica's widths and routes the edge beside it;
+    browsers without Helvetica draw the (centred) text up to a fifth wider, so unpadded text
+    spills over its own edge. SVG collapses the spaces, leaving a margin on both sides.
+    """
+    return _label(*(f"{' ' * pad}{line}{' ' * pad}"
+                    for line in lines for pad in [2 + len(line) // 8]))
 
 
 def _unique(services: Iterable[Service]) -> list[Service]:
@@ -498,9 +633,10 @@ def _entry(design: LaneDesign) -> str:
     return design.ingress.entry if design.ingress else ""
 
 
-def _hops(design: LaneDesign, lane: str | None) -> tuple[Hop, ...]:
+def _state_graph(design: LaneDesign, lane: str | None) -> StateGraph | None:
+    """The simulator's state graph of a chain in ``lane`` from the entry (None: no entry)."""
     entry = _entry(design)
-    return walk(design, entry, lane)[0] if design.service(entry) else ()
+    return explore(design, entry, lane)[0] if design.service(entry) else None
 
 
 # -- public entry points ----------------------------------------------------------------------
@@ -508,34 +644,68 @@ def chain_diagram(design: LaneDesign, lane: str | None, *, focus: Iterable[str] 
                   max_nodes: int = DEFAULT_MAX_NODES, direction: str = "LR") -> Diagram:
     """The call chain of a request in ``lane``, from the gateway through the call graph."""
     label = f"{design.route_header}: {lane}" if lane else "no lane header"
-    return _single(design, lane, _hops(design, lane), _lane_title(design, lane), label, focus,
-                   max_nodes, direction, highlight=False)
+    return _single(design, lane, _state_graph(design, lane), _lane_title(design, lane), label,
+                   focus, max_nodes, direction, highlight=False)
 
 
 def trace_diagram(design: LaneDesign, trace: Trace, *, focus: Iterable[str] | None = None,
-                  max_nodes: int = DEFAULT_MAX_NODES, direction: str = "LR") -> Diagram:
-    """A simulated request (``simulate()``'s Trace) highlighted on the call graph."""
-    if trace.status != 200:
-        title, label = f"HTTP {trace.status}: the request enters no lane", "no route (404)"
-    else:
-        via = f", chosen by {trace.via}" if trace.via and trace.via != "lane" else ""
-        title = f"request in {_lane_title(design, trace.lane)}{via}"
-        label = f"{design.route_header}: {trace.lane}"
-    return _single(design, trace.lane, trace.hops, title, label, focus, max_nodes, direction,
+                  max_nodes: int = DEFAULT_MAX_NODES, direction: str = "LR",
+                  carried: str = "") -> Diagram:
+    """A simulated request (``simulate()``'s Trace) highlighted on the call graph.
+
+    A request that fails at the gateway (404: no rule, no host, no entry) is drawn as it
+    went: a red gateway saying why, and no service reached, no arrow into the entry.
+    ``carried`` is the lane header the request came with (``"x-asm-prefer-tag: s4"``); where
+    the gateway chose another lane (a default, an earlier rule) the gateway's edge says both.
+    """
+    if trace.status != 200 or trace.graph is None:
+        reason = failure_reason(design, trace)
+        title = f"HTTP {trace.status}: {reason}"
+        return _single(design, trace.lane, None, title, "", focus, max_nodes, direction,
+                       highlight=True, failed=f"{trace.status}: {reason}")
+    via = f", chosen by {trace.via}" if trace.via and trace.via != "lane" else ""
+    title = f"request in {_lane_title(design, trace.lane)}{via}"
+    label = f"{design.route_header}: {trace.lane}"
+    if carried and carried != label:
+        label = f"{label}\n(the request carried {carried})"
+    return _single(design, trace.lane, trace.graph, title, label, focus, max_nodes, direction,
                    highlight=True)
 
 
-def _single(design: LaneDesign, lane: str | None, hops: Sequence[Hop], title: str,
+def failure_reason(design: LaneDesign, trace: Trace) -> str:
+    """Why the gateway answered an error, in a few words (``no rule matches; no default``)."""
+    ingress = design.ingress
+    for warning in trace.warnings:
+        if warning.startswith("no ingress rule matches"):
+            if ingress is not None and ingress.strategy == "weighted":
+                return "the request does not match the weighted route; no default"
+            return "no rule matches; no default"
+        if warning.startswith("host "):
+            return "the host is not among the ingress hosts"
+        if warning == "the design has no ingress":
+            return "the design has no ingress"
+        if warning.startswith("entry service"):
+            return "the entry service is not a service of the design"
+    return "no route"
+
+
+def _single(design: LaneDesign, lane: str | None, graph: StateGraph | None, title: str,
             gateway_label: str, focus: Iterable[str] | None, max_nodes: int, direction: str,
-            highlight: bool) -> Diagram:
+            highlight: bool, failed: str = "") -> Diagram:
     shown, left_out = _select(design, lane, focus, max_nodes)
     g = _graph(direction)
     painter = _Painter(design, highlight)
+    if failed:
+        painter.failed_gateway(g, failed)
+        if _entry(design) in shown:  # where it would have sent the request; not drawn
+            g.edge("gateway", f"n{shown.index(_entry(design))}", style="invis")
     if not shown:
         g.node("empty", label="no services yet", shape="plaintext")
     else:
-        painter.services(g, _lane_view(design, lane, hops), shown, "", lane)
-        if _entry(design) in shown:
+        view = _lane_view(design, lane, graph)
+        view.failed = bool(failed)
+        painter.services(g, view, shown, "", lane)
+        if _entry(design) in shown and not failed:
             painter.gateway(g, lane, f"n{shown.index(_entry(design))}", gateway_label)
     return Diagram(g.source, title, shown, left_out, lanes=(lane,) if lane else (),
                    **painter.legend())
@@ -561,7 +731,7 @@ def lanes_diagram(design: LaneDesign, lanes: Sequence[str] | None = None, *,
         with g.subgraph(name=f"cluster_{i}") as box:
             box.attr(label=_label(_lane_title(design, lane)), style="rounded", color="#999999",
                      labeljust="l")
-            painter.services(box, _lane_view(design, lane, _hops(design, lane)), shown,
+            painter.services(box, _lane_view(design, lane, _state_graph(design, lane)), shown,
                              f"l{i}", lane)
     title = "all lanes side by side" if lanes is None else "lanes " + ", ".join(chosen)
     return Diagram(g.source, title, shown, left_out, lanes=tuple(chosen), **painter.legend())

@@ -5,6 +5,27 @@ the package, nothing fetched at run time) zooms, pans and fits it and turns gest
 messages: a clicked service is selected in the editors, a service dragged onto another adds
 a call, a clicked call can be removed, a clicked legend lane is shown. Every edit goes
 through the design state like any other, so it is validated and undoable.
+
+The view follows the user: services changed by the last edit are always drawn and panned
+into view (never zoomed), a service chosen anywhere (Services tab, matrix) is centred and
+selected, and a new view opens on the gateway and the current lane's services.
+
+The canvas's synced traits, all there is between Python and the browser:
+
+- ``svg``: Graphviz's drawing; service and call ``<g>`` elements carry ids.
+- ``graph``: ``{nodes: {id: service}, edges: {id: [caller, callee]}, hints: {id: text},
+  home: [ids]}``: what the ids are, the hover texts, and what a new view opens on.
+- ``selected`` / ``selected_call``: the service (``""``) and call (``[]``) marked.
+- ``reveal``: ``{ids, centre, seq}``: nodes to pan into view (centred when ``centre``);
+  ``seq`` counts requests so asking twice for the same nodes still pans.
+- ``view_key`` / ``view``: what is shown (a new key opens a new view) and the browser's
+  last zoom ``{key, x, y, scale}``, kept across redraws and by every output of the widget.
+- ``lanes`` / ``marks`` / ``lane``: the legend (lane chips, marks used, the current lane).
+- ``min_scale`` / ``height``: the scale at which the smallest text is readable; the height.
+
+Messages from the browser: ``{event: "select", node}``, ``{event: "connect", from, to}``,
+``{event: "call", edge}``, ``{event: "lane", lane}``. The routing matrix is a widget of its
+own (``views.MatrixTable``) whose clicked cells reach ``show_cell`` through the designer.
 """
 
 from __future__ import annotations
@@ -31,7 +52,7 @@ from ..render import (
     to_svg,
     trace_diagram,
 )
-from ..render.diagram import SMALLEST_FONT
+from ..render.diagram import SMALLEST_FONT, changed_services
 from ..render.svg import LEGEND_KEYS
 from ..simulate import Trace
 from .common import Panel, button, errors_banner, message, set_options
@@ -40,6 +61,7 @@ from .state import DesignState
 HERE = Path(__file__).parent
 READABLE_PX = 9.0  # the smallest text the canvas draws at its initial zoom, in CSS pixels
 CANVAS_HEIGHT = 420
+MAX_FOLLOWED = 40  # an edit changing more services than this is a new design: not followed
 STAGE_WIDTH = 540  # about the canvas's width beside the tabs at 1280 px, to choose a layout
 _VIEWBOX = re.compile(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) ([\d.]+)"')
 
@@ -50,22 +72,38 @@ class DiagramCanvas(anywidget.AnyWidget):
     _esm = HERE / "canvas.js"
     _css = HERE / "canvas.css"
     svg = T.Unicode("").tag(sync=True)
-    nodes = T.Dict().tag(sync=True)  # node id -> service
-    edges = T.Dict().tag(sync=True)  # edge id -> [caller, callee]
-    hints = T.Dict().tag(sync=True)  # node id -> why that lane serves it
+    graph = T.Dict().tag(sync=True)  # {nodes, edges, hints, home}: see the module docstring
+    selected = T.Unicode("").tag(sync=True)  # the selected service
+    selected_call = T.List().tag(sync=True)  # [caller, callee] or []
+    reveal = T.Dict().tag(sync=True)  # {ids, centre, seq}: nodes to pan into view
+    view_key = T.Unicode("").tag(sync=True)  # what is shown; a new key starts a new view
+    view = T.Dict().tag(sync=True)  # the zoom the browser last had: {key, x, y, scale}
     lanes = T.List().tag(sync=True)  # legend: [lane, colour, text]
     marks = T.List().tag(sync=True)  # legend: what the drawn marks mean
     lane = T.Unicode("").tag(sync=True)  # the lane shown (marked in the legend)
-    # the lane header a simulated request carried into the gateway, as typed ("x: s4", or
-    # "no lane header"): the lane the gateway chose can differ (a default, another rule)
-    request_header = T.Unicode("").tag(sync=True)
-    selected = T.Unicode("").tag(sync=True)  # the selected service
-    selected_call = T.List().tag(sync=True)  # [caller, callee] or []
-    centre = T.Unicode("").tag(sync=True)  # node id the initial view centres on
-    view_key = T.Unicode("").tag(sync=True)  # what is shown; a new key starts a new view
-    view = T.Dict().tag(sync=True)  # the zoom the browser last had: {key, x, y, scale}
     min_scale = T.Float(READABLE_PX / SMALLEST_FONT).tag(sync=True)
     height = T.Int(CANVAS_HEIGHT).tag(sync=True)
+
+    @property
+    def nodes(self) -> dict[str, str]:
+        """Node id -> service, as drawn."""
+        return self.graph.get("nodes", {})
+
+    @property
+    def edges(self) -> dict[str, list[str]]:
+        """Edge id -> [caller, callee], as drawn."""
+        return self.graph.get("edges", {})
+
+    @property
+    def hints(self) -> dict[str, str]:
+        """Node id -> why that lane serves it (the hover text)."""
+        return self.graph.get("hints", {})
+
+    def pan_to(self, ids: list[str], centre: bool = False) -> None:
+        """Bring ``ids`` into view (the browser pans; it never zooms for this)."""
+        if ids:
+            self.reveal = {"ids": list(ids), "centre": centre,
+                           "seq": self.reveal.get("seq", 0) + 1}
 
 
 ViewName = str  # "lane", "compare" or "request"
@@ -117,6 +155,10 @@ class CanvasPanel(Panel):
         self.trace: Trace | None = None  # a request to highlight (the Request tab is open)
         self.request_header = ""  # the lane header that request carried, as the user typed it
         self.extra: tuple[str, ...] = ()  # left-out services the user asked to see
+        self.edited: tuple[str, ...] = ()  # services the last edit changed: always drawn
+        self._before = state.design  # the design last drawn, to see what an edit changed
+        self._follow = False  # the next drawing pans to ``edited``
+        self._clicked = ""  # a service being selected by a click on the canvas
         self.direction = "LR"  # Graphviz's rankdir, chosen per view (kept across edits)
         self._direction_for = ""  # the view key the direction was chosen for
         self.on_select: Callable[[str], None] | None = None  # the designer selects it too
@@ -135,6 +177,11 @@ class CanvasPanel(Panel):
     def refresh(self) -> None:
         super().refresh()
         design = self.state.design
+        if design is not self._before:
+            changed = changed_services(self._before, design)
+            # a whole new design (a loaded file) is a new picture, not an edit to follow
+            self.edited = tuple(changed) if len(changed) <= MAX_FOLLOWED else ()
+            self._before, self._follow = design, bool(self.edited)
         lanes = list(dict.fromkeys(design.lane_names))
         services = list(dict.fromkeys(design.service_names))
         with self.syncing():
@@ -191,6 +238,8 @@ class CanvasPanel(Panel):
         self.extra = ()
         self.canvas.selected = service
         self._redraw()
+        if self.diagram is not None:
+            self.canvas.pan_to([i for i, s in self.diagram.nodes if s == service], centre=True)
 
     def _redraw(self) -> None:
         if self._syncing:
@@ -216,16 +265,14 @@ class CanvasPanel(Panel):
         self._send(self.diagram, svg)
         self._note()
         self._show_call()
+        if self._follow:  # pan (never zoom) to what the edit changed; once per edit
+            self._follow = False
+            edited = set(self.edited)
+            self.canvas.pan_to([i for i, s in self.diagram.nodes if s in edited])
 
     def _send(self, diagram: Diagram, svg: str) -> None:
         design = self.state.design
         colours = lane_colours(design)
-        nodes = dict(diagram.nodes)
-        selected = self.canvas.selected
-        centre = next((i for i, s in diagram.nodes if s == selected), "")
-        if not centre:
-            entry = design.ingress.entry if design.ingress else ""
-            centre = next((i for i, s in diagram.nodes if s == entry), "")
         carried = ""  # said when the gateway set another lane header than the request carried
         if self.trace is not None and self.request_header and \
                 self.request_header != f"{design.route_header}: {self.trace.lane}":
@@ -235,19 +282,32 @@ class CanvasPanel(Panel):
                                  f'{carried}</div>')
         with self.canvas.hold_sync():
             self.canvas.view_key = self._view_key()
-            self.canvas.centre = centre
-            self.canvas.nodes = nodes
-            self.canvas.edges = {i: [a, b] for i, a, b in diagram.calls}
-            self.canvas.hints = dict(diagram.hints)
+            self.canvas.graph = {"nodes": dict(diagram.nodes),
+                                 "edges": {i: [a, b] for i, a, b in diagram.calls},
+                                 "hints": dict(diagram.hints), "home": self._home(diagram)}
             self.canvas.lanes = [[lane, colours[lane],
                                   lane + (" (baseline)" if lane == design.baseline else "")]
                                  for lane in dict.fromkeys(design.lane_names)]
             self.canvas.marks = [LEGEND_KEYS[k] for k in diagram.keys]
             self.canvas.lane = self.shown_lane or ""
-            self.canvas.request_header = self.request_header
-            if selected and design.service(selected) is None:
+            if self.canvas.selected and design.service(self.canvas.selected) is None:
                 self.canvas.selected = ""
             self.canvas.svg = svg
+
+    def _home(self, diagram: Diagram) -> list[str]:
+        """What a new view opens on: the selected service, else the gateway and the shown
+        lane's own services (the entry where the lane holds none)."""
+        design = self.state.design
+        selected = self.canvas.selected
+        chosen = [i for i, s in diagram.nodes if s == selected]
+        if chosen:
+            return chosen[:1]
+        lane = design.lane(self.shown_lane or "")
+        held = set(lane.services) if lane is not None and lane.name != design.baseline \
+            else set()
+        entry = design.ingress.entry if design.ingress else ""
+        ids = [i for i, s in diagram.nodes if s in held or (not held and s == entry)]
+        return ["gateway", *ids]
 
     def _best_layout(self) -> tuple[Diagram, str]:
         """Left to right or top down, whichever shows more of the view at readable size;
@@ -296,13 +356,14 @@ class CanvasPanel(Panel):
         elif self.focus.value == "service":
             focus = neighbourhood(design, self.service.value or "", self.radius.value)
         limit = self.max_nodes.value
-        if self.extra:
+        always = [s for s in (*self.extra, *self.edited) if design.service(s) is not None]
+        if always:  # asked for, or just edited: drawn whatever the focus leaves out
             base = focus if focus is not None else auto_focus(design, lane, limit)[:limit]
-            focus = list(dict.fromkeys([*base, *self.extra]))
+            focus = list(dict.fromkeys([*base[:limit], *always]))
             limit = max(limit, len(focus))
         if self.trace is not None:
             return trace_diagram(design, self.trace, focus=focus, max_nodes=limit,
-                                 direction=direction)
+                                 direction=direction, carried=self.request_header)
         if self.view.value == "compare":
             return lanes_diagram(design, list(self.compare.value) or None, focus=focus,
                                  max_nodes=limit, direction=direction)
@@ -357,8 +418,21 @@ class CanvasPanel(Panel):
 
     def select(self, service: str) -> None:
         self.canvas.selected = service
+        self._clicked = service  # chosen on the canvas: it is in view, nothing to pan
         if self.on_select is not None:
             self.on_select(service)
+        self._clicked = ""
+
+    def focus_service(self, service: str) -> None:
+        """A service chosen anywhere (the Services tab): drawn, selected and centred."""
+        if self.state.design.service(service) is None or service == self._clicked:
+            return
+        self.canvas.selected = service
+        if self.diagram is not None and service not in self.diagram.shown:
+            self.extra = (*self.extra, service)
+            self._redraw()
+        if self.diagram is not None:
+            self.canvas.pan_to([i for i, s in self.diagram.nodes if s == service], centre=True)
 
     def show_lane(self, lane: str) -> None:
         """A legend lane clicked: it becomes the current lane of every view."""

@@ -77,6 +77,9 @@ class Designer:
                           layout=W.Layout(flex="1 1 560px", min_width="0"))
         self.tabs.observe(lambda _: self._tab_changed(), "selected_index")
         self.diagram.on_select = self._select_service
+        # a service chosen anywhere is centred on the diagram (canvas.py: focus_service)
+        self.services.on_select = self.diagram.focus_service
+        self.matrix.on_cell = self.diagram.show_cell
         self.request.on_trace = self._request_traced
         self.diagram.widget.layout.flex = "1 1 440px"
         self.diagram.widget.add_class("ld-beside")

@@ -4,6 +4,7 @@ team routing a service carries (read-only, or dropped)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from html import escape
 
@@ -24,7 +25,8 @@ class ServicesPanel(Panel):
                              layout=W.Layout(width="240px"))
         self.filter.observe(lambda _: self.refresh(), "value")
         self.select = W.Select(rows=16, layout=W.Layout(width="240px"))
-        self.select.observe(lambda _: self._show_selected(), "value")
+        self.select.observe(lambda _: self._chosen(), "value")
+        self.on_select: Callable[[str], None] | None = None  # the diagram centres on it
         self.new_name = W.Text(placeholder="new service name", continuous_update=False,
                                layout=W.Layout(width="160px"))
         add = button("Add", self._add, "success", "add the service (and to the baseline lane)",
@@ -176,6 +178,11 @@ class ServicesPanel(Panel):
                  *own]))
             self.version_calls.value = list(dict.fromkeys(own))
             self.version_same.disabled = lane not in svc.lane_calls_map
+
+    def _chosen(self) -> None:
+        self._show_selected()
+        if not self._syncing and self.on_select is not None and self.select.value:
+            self.on_select(self.select.value)  # a user's choice, not a refresh's
 
     def choose(self, service: str) -> None:
         """Select ``service`` in the list (clearing a filter that hides it)."""

@@ -3,7 +3,13 @@ live canvas beside the tabs, ``canvas.py``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anywidget
 import ipywidgets as W
+import traitlets as T
 
 from ..findings import Finding
 from ..render import findings_styler, page_of, routing_frame, routing_styler
@@ -12,6 +18,14 @@ from .state import DesignState
 
 MATRIX_PAGE = 40  # rows per page, for a matrix of up to MATRIX_CELLS // MATRIX_PAGE lanes
 MATRIX_CELLS = 800  # a wider matrix gets fewer rows a page: each cell is styled HTML to make
+
+
+class MatrixTable(anywidget.AnyWidget):
+    """The matrix's HTML (``value``); a clicked cell comes back as a message
+    ``{event: "cell", service, lane}`` (``matrix.js``), never read from the page's DOM."""
+
+    _esm = Path(__file__).parent / "matrix.js"
+    value = T.Unicode("").tag(sync=True)
 
 
 class FindingsPanel(Panel):
@@ -58,8 +72,10 @@ class MatrixPanel(Panel):
         for w in (self.filter, self.fallbacks_only):
             w.observe(lambda _: self._go(0), "value")
         self.banner = W.HTML()
-        self.output = W.HTML(layout=W.Layout(overflow="auto", max_height="560px"))
-        self.output.add_class("ld-matrix")  # a clicked cell shows on the diagram (canvas.js)
+        self.output = MatrixTable(layout=W.Layout(overflow="auto", max_height="560px"))
+        self.output.add_class("ld-matrix")
+        self.output.on_msg(lambda _w, content, _b: self._clicked(content))
+        self.on_cell: Callable[[str, str], None] | None = None  # the designer shows it
         self.frame = routing_frame(state.design)
         self.widget = W.VBox([
             help_text("Which lane's version serves each service (rows) for a request in each "
@@ -67,6 +83,11 @@ class MatrixPanel(Panel):
             W.HBox([self.filter, self.fallbacks_only, self.prev, self.page_label, self.next],
                    layout=W.Layout(align_items="center")),
             self.banner, self.output])
+
+    def _clicked(self, content: dict[str, Any]) -> None:
+        """A clicked cell: ``service`` in ``lane`` (the designer shows it on the diagram)."""
+        if content.get("event") == "cell" and self.on_cell is not None:
+            self.on_cell(str(content.get("service", "")), str(content.get("lane", "")))
 
     def _go(self, page: int) -> None:
         self.page = page
