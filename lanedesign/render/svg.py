@@ -20,9 +20,11 @@ UNKNOWN_FILL = "#ffffff"
 # ColorBrewer Set3 without its grey (the baseline's) and its pale yellow (too near its yellow)
 SET3 = ("#80b1d3", "#fdb462", "#b3de69", "#bc80bd", "#fb8072", "#8dd3c7", "#ffed6f", "#fccde5",
         "#bebada", "#ccebc5")
-# SET3, then colours each as far as possible from all before (palette.spaced_fills(50, SET3,
-# (BASELINE_FILL, UNKNOWN_FILL)); tests/test_render_svg.py checks they match): light fills that keep black text readable; CIEDE2000 >= 13.8 between any two of the first 10,
-# >= 11.5 up to 24 lanes, >= 10 up to 32, >= 8 up to 50. Beyond 50 they repeat: every node names its lane anyway.
+# SET3, then colours each as far as possible from all before: palette.spaced_fills(50, SET3,
+# (BASELINE_FILL, UNKNOWN_FILL)), stored (tests/test_render_svg.py checks they match). Light
+# fills that keep black text readable; CIEDE2000 between any two (and the baseline's grey)
+# >= 13.8 for the first 10, >= 11.5 up to 24 lanes, >= 10 up to 32, >= 8 up to 50. Beyond 50
+# they repeat: every node names its lane (@lane) anyway.
 LANE_FILLS = (
     "#80b1d3", "#fdb462", "#b3de69", "#bc80bd", "#fb8072", "#8dd3c7", "#ffed6f", "#fccde5",
     "#bebada", "#ccebc5", "#bab185", "#40c783", "#fac6b4", "#fb90b2", "#16d9f9", "#f7e7c2",
