@@ -35,6 +35,7 @@ from ..render.diagram import SMALLEST_FONT
 from ..render.svg import LEGEND_KEYS
 from ..simulate import Trace
 from .common import Panel, button, errors_banner, message, set_options
+from .legend import LaneLegend  # legend (ui-scale)
 from .state import DesignState
 
 HERE = Path(__file__).parent
@@ -100,6 +101,7 @@ class CanvasPanel(Panel):
             w.observe(self._control_changed, "value")
         self.canvas = DiagramCanvas()
         self.canvas.on_msg(lambda _w, content, _b: self.handle(content))
+        self.legend = LaneLegend(lambda lane: self.handle({"event": "lane", "lane": lane}))
         self.title_html = W.HTML()
         self.banner = W.HTML()
         self.note = W.HTML()
@@ -120,7 +122,7 @@ class CanvasPanel(Panel):
             self.compare,
             W.HBox([self.focus, self.max_nodes], layout=W.Layout(flex_flow="row wrap")),
             W.HBox([self.service, self.radius], layout=W.Layout(flex_flow="row wrap")),
-            self.banner, self.title_html, self.canvas,
+            self.banner, self.title_html, self.legend.widget, self.canvas,
             W.HBox([self.note, self.offer], layout=W.Layout(align_items="center")),
             self.call_box,
         ], layout=W.Layout(min_width="0"))
@@ -213,9 +215,7 @@ class CanvasPanel(Panel):
             self.canvas.nodes = nodes
             self.canvas.edges = {i: [a, b] for i, a, b in diagram.calls}
             self.canvas.hints = dict(diagram.hints)
-            self.canvas.lanes = [[lane, colours[lane],
-                                  lane + (" (baseline)" if lane == design.baseline else "")]
-                                 for lane in dict.fromkeys(design.lane_names)]
+            self.canvas.lanes = self.legend.chips(design, colours, self.shown_lane or "", diagram)
             self.canvas.marks = [LEGEND_KEYS[k] for k in diagram.keys]
             self.canvas.lane = self.shown_lane or ""
             if selected and design.service(selected) is None:

@@ -86,6 +86,7 @@ class Designer:
         self.redo_button = button("Redo", self.redo, tooltip="make the undone edit again",
                                   width="auto")
         self.notice = W.HTML()
+        self.notice.add_class("ld-notice")  # its space is kept: a notice never shifts the page
         head = W.HBox([self.title, self.status, self.undo_button, self.redo_button],
                       layout=W.Layout(align_items="center"))
         self.stage = W.HBox([self.tabs, self.diagram.widget],
