@@ -10,7 +10,7 @@ from lanedesign.widgets import Designer
 from lanedesign.widgets.legend import CHIP_LANES
 
 sys.path.insert(0, str(ROOT))
-from benchmarks.generate import synthetic_design  # noqa: E402
+from benchmarks.generate import synthetic_design
 
 
 def test_a_few_lanes_are_a_chip_each_and_no_chooser():
