@@ -193,7 +193,7 @@ def test_fifty_lanes_a_chooser_above_the_fold_with_the_canvas(voila_50_lanes: st
     assert 1 <= chips.count() <= 4  # the lanes drawn, not 50
     chooser = page.locator(".ld-diagram-panel .ld-lane-find input")
     expect(chooser).to_be_visible()
-    expect(page.locator(".ld-diagram-panel .ld-lane-chooser")).to_contain_text("50 lanes")
+    expect(page.locator(".ld-diagram-panel .ld-lane-chooser")).to_contain_text("of 50 lanes")
     stage = page.locator(f"{CANVAS} .ld-canvas-stage").bounding_box()
     assert stage is not None and stage["y"] + 200 <= 800  # most of the canvas above the fold
     _shot(page, "scale-50-lanes.png")

@@ -19,6 +19,7 @@ def test_a_few_lanes_are_a_chip_each_and_no_chooser():
     assert [chip[0] for chip in panel.canvas.lanes] == ["s1", "s2", "s3"]
     assert panel.canvas.lanes[0][2] == "s1 (baseline)"
     assert panel.legend.widget.layout.display == "none"
+    assert panel.lane.layout.display == ""  # the plain lane menu
 
 
 def test_fifty_lanes_are_a_chooser_and_chips_for_the_lanes_drawn():
@@ -31,7 +32,8 @@ def test_fifty_lanes_are_a_chooser_and_chips_for_the_lanes_drawn():
     chips = [chip[0] for chip in panel.canvas.lanes]
     assert 1 <= len(chips) <= 3 and panel.shown_lane in chips and "base" in chips
     assert panel.legend.find.value == panel.shown_lane
-    assert "50 lanes" in panel.legend.count.value
+    assert "of 50 lanes" in panel.legend.count.value
+    assert panel.lane.layout.display == "none"  # the chooser stands in for the plain menu
 
 
 def test_choosing_a_lane_in_the_chooser_shows_it_like_a_chip():

@@ -101,7 +101,8 @@ class CanvasPanel(Panel):
             w.observe(self._control_changed, "value")
         self.canvas = DiagramCanvas()
         self.canvas.on_msg(lambda _w, content, _b: self.handle(content))
-        self.legend = LaneLegend(lambda lane: self.handle({"event": "lane", "lane": lane}))
+        self.legend = LaneLegend(lambda lane: self.handle({"event": "lane", "lane": lane}),
+                                 replaces=self.lane)
         self.title_html = W.HTML()
         self.banner = W.HTML()
         self.note = W.HTML()
@@ -118,11 +119,12 @@ class CanvasPanel(Panel):
         self._direction_for = ""  # the view key the direction was chosen for
         self.on_select: Callable[[str], None] | None = None  # the designer selects it too
         self.widget = W.VBox([
-            W.HBox([self.view, self.lane], layout=W.Layout(flex_flow="row wrap")),
+            W.HBox([self.view, self.lane, self.legend.widget],
+                   layout=W.Layout(flex_flow="row wrap")),
             self.compare,
             W.HBox([self.focus, self.max_nodes], layout=W.Layout(flex_flow="row wrap")),
             W.HBox([self.service, self.radius], layout=W.Layout(flex_flow="row wrap")),
-            self.banner, self.title_html, self.legend.widget, self.canvas,
+            self.banner, self.title_html, self.canvas,
             W.HBox([self.note, self.offer], layout=W.Layout(align_items="center")),
             self.call_box,
         ], layout=W.Layout(min_width="0"))

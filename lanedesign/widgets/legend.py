@@ -1,5 +1,5 @@
 """The diagram's lane legend: a chip per lane while lanes are few; for many, a searchable
-lane chooser beside chips for just the lanes the diagram draws.
+lane chooser (in place of the plain lane menu) and chips for just the lanes the diagram draws.
 
 At 50 lanes a chip per lane filled ten rows and pushed the canvas below the fold. The chooser
 is a Combobox: typing filters the lanes (the browser's own list), choosing one shows it the way
@@ -26,10 +26,11 @@ def _chip(design: LaneDesign, colours: Mapping[str, str], lane: str) -> list[str
 class LaneLegend:
     """Chooses the legend's chips and keeps the lane chooser for many lanes."""
 
-    def __init__(self, on_pick: Callable[[str], None]) -> None:
+    def __init__(self, on_pick: Callable[[str], None], replaces: W.Widget | None = None) -> None:
         self.on_pick = on_pick
-        self.find = W.Combobox(description="show lane", placeholder="type to find a lane",
-                               ensure_option=True, layout=W.Layout(width="250px"),
+        self.replaces = replaces  # the plain lane menu, hidden while the chooser is shown
+        self.find = W.Combobox(description="lane", placeholder="type to find a lane",
+                               ensure_option=True, layout=W.Layout(width="200px"),
                                style={"description_width": "initial"})
         self.find.add_class("ld-lane-find")
         self.count = W.HTML()
@@ -48,6 +49,8 @@ class LaneLegend:
         lanes = list(dict.fromkeys(design.lane_names))
         many = len(lanes) > CHIP_LANES
         self.widget.layout.display = "" if many else "none"
+        if self.replaces is not None:
+            self.replaces.layout.display = "none" if many else ""
         self._syncing = True
         try:
             if tuple(self.find.options) != tuple(lanes):
@@ -59,8 +62,8 @@ class LaneLegend:
             return [_chip(design, colours, lane) for lane in lanes]
         keep = {current, design.baseline, *drawn}
         shown = [lane for lane in lanes if lane in keep]
-        self.count.value = (f'<span class="ld-help">{len(lanes)} lanes; the legend shows the '
-                            f'{len(shown)} drawn</span>')
+        self.count.value = (f'<span class="ld-help" title="the legend shows the {len(shown)} '
+                            f'lanes drawn">of {len(lanes)} lanes</span>')
         return [_chip(design, colours, lane) for lane in shown]
 
     def _picked(self, change: dict) -> None:
