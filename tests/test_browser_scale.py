@@ -104,6 +104,9 @@ class Recorder:
         page.on("request", lambda r: self.requests.append(r.url))
         page.on("console", lambda m: self.console.append((m.type, m.text)))
         page.on("pageerror", lambda e: self.console.append(("error", str(e))))
+        self.failed: list[str] = []  # what a console "Failed to load resource" was about
+        page.on("response", lambda r: r.status >= 400 and self.failed.append(
+            f"{r.status} {r.request.method} {r.url}"))
 
     def check(self) -> None:
         away = [u for u in self.requests
@@ -113,7 +116,7 @@ class Recorder:
         versions = [t for kind, t in self.console if SHARED_MODULE.search(t)]
         assert versions == [], "shared-module version warnings:\n" + "\n".join(versions)
         errors = [t for kind, t in self.console if kind == "error"]
-        assert errors == [], "console errors:\n" + "\n".join(errors)
+        assert errors == [], "console errors:\n" + "\n".join([*errors, *self.failed])
 
 
 def _open(page, url: str) -> Recorder:
@@ -154,6 +157,8 @@ def test_the_recorder_would_catch_a_cdn_request(voila_app: str, page) -> None:
 def test_shop_and_m_are_quiet_and_keep_labels_whole_in_voila(voila_shop: str, voila_m: str,
                                                               page) -> None:
     for url, name in ((voila_shop, "shop"), (voila_m, "m")):
+        # a page each: leaving a Voila page posts a kernel shutdown that Voila answers 403
+        page = page.context.browser.new_page(viewport={"width": 1280, "height": 800})
         seen = _open(page, url)
         for tab in ("Services", "Lanes", "Headers", "Ingress", "Request"):
             _tab(page, tab)
@@ -161,6 +166,10 @@ def test_shop_and_m_are_quiet_and_keep_labels_whole_in_voila(voila_shop: str, vo
             _no_cut_labels(page, f"{name}'s {tab} tab")
         _shot(page, f"scale-{name}-request.png")
         seen.check()
+    # the negative case: buttons squeezed to 40 px are reported
+    page.add_style_tag(content=".ld-designer .jupyter-button { min-width: 0 !important; "
+                               "width: 40px !important; }")
+    assert page.evaluate(CUT_LABELS, LABELS) != []
 
 
 def test_the_lanes_grid_keeps_service_names_in_view_scrolled_sideways(voila_m: str,
@@ -236,10 +245,13 @@ def test_lab_keeps_labels_whole_at_1280_and_stays_offline_and_quiet(lab: str, pa
     member.uncheck()
     undo = page.locator("button", has_text="Undo: untick mockc in s2").first
     undo.wait_for(timeout=30_000)
-    stage_top = page.locator(".ld-designer .widget-tab").first.bounding_box()["y"]
+    tabs_below_head = """() => {  // the tabs' offset below the designer's top (Lab may scroll)
+      const d = document.querySelector(".ld-designer");
+      return d.querySelector(".widget-tab").getBoundingClientRect().top
+             - d.getBoundingClientRect().top; }"""
+    before = page.evaluate(tabs_below_head)
     undo.click()
     page.locator(".ld-designer .ld-notice", has_text="undid").first.wait_for(timeout=30_000)
-    assert page.locator(".ld-designer .widget-tab").first.bounding_box()["y"] == pytest.approx(
-        stage_top, abs=1)
+    assert page.evaluate(tabs_below_head) == pytest.approx(before, abs=1)
     _shot(page, "scale-lab-1280.png")
     seen.check()

@@ -79,7 +79,7 @@ CSS = """
 /* the Lanes grid's service names stay in view while many lane columns scroll sideways */
 .ld-designer .ld-grid .ld-service-col { position: sticky; left: 0; z-index: 1;
   background: var(--jp-layout-color0, #fff); align-self: stretch; display: flex;
-  align-items: center; }
+  align-items: center; margin-left: 0; }
 .ld-designer .ld-grid .ld-grid-top.ld-service-col { z-index: 3; }
 /* buttons, toggle buttons and descriptions never shrink below their text ("Ren...",
    "compare la...", "custom hea..."): a row that is too narrow wraps instead */
