@@ -79,8 +79,10 @@ CSS = """
 /* the Lanes grid's service names stay in view while many lane columns scroll sideways */
 .ld-designer .ld-grid .ld-service-col { position: sticky; left: 0; z-index: 1;
   background: var(--jp-layout-color0, #fff); align-self: stretch; display: flex;
-  align-items: center; margin-left: 0; }
+  align-items: center; margin-left: 0; box-shadow: 6px 0 0 var(--jp-layout-color0, #fff); }
 .ld-designer .ld-grid .ld-grid-top.ld-service-col { z-index: 3; }
+/* the sticky columns cover the grid's gaps too: no sliver of a scrolled-away lane name */
+.ld-designer .ld-grid .ld-fallback-col { box-shadow: -6px 0 0 var(--jp-layout-color0, #fff); }
 /* buttons, toggle buttons and descriptions never shrink below their text ("Ren...",
    "compare la...", "custom hea..."): a row that is too narrow wraps instead */
 .ld-designer .jupyter-button { min-width: max-content; flex-shrink: 0; }
