@@ -205,6 +205,9 @@ def test_fifty_lanes_a_chooser_above_the_fold_with_the_canvas(voila_50_lanes: st
     expect(page.locator(".ld-diagram-panel .ld-lane-chooser")).to_contain_text("of 50 lanes")
     stage = page.locator(f"{CANVAS} .ld-canvas-stage").bounding_box()
     assert stage is not None and stage["y"] + 200 <= 800  # most of the canvas above the fold
+    for chip in chips.all():
+        expect(chip).to_be_in_viewport()
+    expect(chooser).to_be_in_viewport()
     _shot(page, "scale-50-lanes.png")
 
     chooser.fill("feat-037")
