@@ -49,12 +49,25 @@ CUT_LABELS = """(sel) => [...document.querySelectorAll(sel)]
   .map(e => (e.textContent || "").trim() + " (" + e.scrollWidth + ">" + e.clientWidth + ")")"""
 
 
+@pytest.fixture(scope="module", autouse=True)
+def this_checkout() -> Iterator[None]:
+    """Servers (and so their kernels) started by this module import this checkout's
+    lanedesign and find its Voila template, whichever lanedesign the venv has installed."""
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "JUPYTER_PATH")}
+    for key, path in (("PYTHONPATH", ROOT), ("JUPYTER_PATH", ROOT / "share" / "jupyter")):
+        os.environ[key] = os.pathsep.join(filter(None, [str(path), saved[key]]))
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 def _voila_app(notebook: Path, home: Path) -> Iterator[str]:
     """``make app``: Voila with the lanedesign template (its page without CDN links)."""
     _tool("voila", "lab")
     port, token = _free_port(), secrets.token_hex(16)
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(
-        filter(None, [str(ROOT / "share" / "jupyter"), os.environ.get("JUPYTER_PATH")]))
     cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", "--template=lanedesign",
            f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
            f"--Voila.token={token}", f"--Voila.connection_dir_root={home}"]
