@@ -49,8 +49,11 @@ system:
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(AS_ROOT) --port $(PORT) notebooks/02-designer.ipynb
 
+# the lanedesign template (share/jupyter/voila) is Voila's lab page without CDN links: the app
+# works offline
 app: $(STAMP)
-	$(BIN)/voila --port $(APP_PORT) notebooks/app.ipynb
+	JUPYTER_PATH=$(CURDIR)/share/jupyter $(BIN)/voila --template=lanedesign --port $(APP_PORT) \
+	  notebooks/app.ipynb
 
 # The Go-built test tools (istioctl, Istio's xDS generator, etcd, kube-apiserver), once per
 # version into ~/.cache/lanedesign. Without Go their tiers skip (CI requires them).

@@ -17,12 +17,24 @@ from collections.abc import Sequence
 from ..model import LaneDesign
 
 BASELINE_FILL = "#e4e4e4"
-# ColorBrewer Set3 without its grey (the baseline's): light fills that keep black text readable
-LANE_FILLS = (
-    "#80b1d3", "#fdb462", "#b3de69", "#bc80bd", "#fb8072", "#8dd3c7",
-    "#ffed6f", "#fccde5", "#bebada", "#ccebc5", "#ffffb3",
-)
 UNKNOWN_FILL = "#ffffff"
+# ColorBrewer Set3 without its grey (the baseline's) and its pale yellow (too near its yellow)
+SET3 = ("#80b1d3", "#fdb462", "#b3de69", "#bc80bd", "#fb8072", "#8dd3c7", "#ffed6f", "#fccde5",
+        "#bebada", "#ccebc5")
+# SET3, then colours each as far as possible from all before: palette.spaced_fills(50, SET3,
+# (BASELINE_FILL, UNKNOWN_FILL)), stored (tests/test_render_svg.py checks they match). Light
+# fills that keep black text readable; CIEDE2000 between any two (and the baseline's grey)
+# >= 13.8 for the first 10, >= 11.5 up to 24 lanes, >= 10 up to 32, >= 8 up to 50. Beyond 50
+# they repeat: every node names its lane (@lane) anyway.
+LANE_FILLS = (
+    "#80b1d3", "#fdb462", "#b3de69", "#bc80bd", "#fb8072", "#8dd3c7", "#ffed6f", "#fccde5",
+    "#bebada", "#ccebc5", "#bab185", "#40c783", "#fac6b4", "#fb90b2", "#16d9f9", "#f7e7c2",
+    "#37f8cc", "#f8adfb", "#cfae3c", "#99ba8b", "#96ffa8", "#b6f2fe", "#b6a5fa", "#b7d3fe",
+    "#f29b70", "#ccaa8d", "#65fefe", "#d9a3a3", "#cba5c7", "#eefbad", "#b0b755", "#74bcc6",
+    "#f2cd86", "#38c5a8", "#c7fff3", "#7dc25c", "#98dafe", "#e2c7ff", "#d9d495", "#95e2ba",
+    "#1ed0d0", "#97aff2", "#fac89d", "#2abef1", "#fb8bd6", "#fea498", "#d598fa", "#cdac6f",
+    "#85bca1", "#aedf9c",
+)
 EDGE_COLOUR = "#555555"
 FALLBACK_COLOUR = "#b35806"
 LOST_COLOUR = "#c0392b"

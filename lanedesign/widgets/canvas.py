@@ -56,6 +56,7 @@ from ..render.diagram import SMALLEST_FONT, changed_services
 from ..render.svg import LEGEND_KEYS
 from ..simulate import Trace
 from .common import Panel, button, errors_banner, message, set_options
+from .legend import LaneLegend  # legend (ui-scale)
 from .state import DesignState
 
 HERE = Path(__file__).parent
@@ -142,6 +143,8 @@ class CanvasPanel(Panel):
             w.observe(self._control_changed, "value")
         self.canvas = DiagramCanvas()
         self.canvas.on_msg(lambda _w, content, _b: self.handle(content))
+        self.legend = LaneLegend(lambda lane: self.handle({"event": "lane", "lane": lane}),
+                                 replaces=self.lane)
         self.title_html = W.HTML()
         self.banner = W.HTML()
         self.note = W.HTML()
@@ -163,7 +166,8 @@ class CanvasPanel(Panel):
         self._direction_for = ""  # the view key the direction was chosen for
         self.on_select: Callable[[str], None] | None = None  # the designer selects it too
         self.widget = W.VBox([
-            W.HBox([self.view, self.lane], layout=W.Layout(flex_flow="row wrap")),
+            W.HBox([self.view, self.lane, self.legend.widget],
+                   layout=W.Layout(flex_flow="row wrap")),
             self.compare,
             W.HBox([self.focus, self.max_nodes], layout=W.Layout(flex_flow="row wrap")),
             W.HBox([self.service, self.radius], layout=W.Layout(flex_flow="row wrap")),
@@ -285,9 +289,7 @@ class CanvasPanel(Panel):
             self.canvas.graph = {"nodes": dict(diagram.nodes),
                                  "edges": {i: [a, b] for i, a, b in diagram.calls},
                                  "hints": dict(diagram.hints), "home": self._home(diagram)}
-            self.canvas.lanes = [[lane, colours[lane],
-                                  lane + (" (baseline)" if lane == design.baseline else "")]
-                                 for lane in dict.fromkeys(design.lane_names)]
+            self.canvas.lanes = self.legend.chips(design, colours, self.shown_lane or "", diagram)
             self.canvas.marks = [LEGEND_KEYS[k] for k in diagram.keys]
             self.canvas.lane = self.shown_lane or ""
             if self.canvas.selected and design.service(self.canvas.selected) is None:

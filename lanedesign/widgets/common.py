@@ -75,6 +75,26 @@ CSS = """
 .ld-designer .ld-stale { opacity: 0.45; }
 .ld-designer .jupyter-widgets.widget-tab > .widget-tab-contents,
 .ld-designer .jupyter-widgets.widget-tab > .p-TabPanel-tabContents { padding: 10px 12px; }
+/* -- at scale and at 1280 px (ui-scale) -- */
+/* the Lanes grid's service names stay in view while many lane columns scroll sideways */
+.ld-designer .ld-grid .ld-service-col { position: sticky; left: 0; z-index: 1;
+  background: var(--jp-layout-color0, #fff); align-self: stretch; display: flex;
+  align-items: center; margin-left: 0; box-shadow: 6px 0 0 var(--jp-layout-color0, #fff); }
+.ld-designer .ld-grid .ld-grid-top.ld-service-col { z-index: 3; }
+/* the sticky columns cover the grid's gaps too: no sliver of a scrolled-away lane name */
+.ld-designer .ld-grid .ld-fallback-col { box-shadow: -6px 0 0 var(--jp-layout-color0, #fff); }
+/* buttons, toggle buttons and descriptions never shrink below their text ("Ren...",
+   "compare la...", "custom hea..."): a row that is too narrow wraps instead */
+.ld-designer .jupyter-button { min-width: max-content; flex-shrink: 0; }
+.ld-designer .widget-label-basic, .ld-designer .widget-inline-hbox > .widget-label {
+  min-width: max-content; flex-shrink: 0; }
+.ld-designer .widget-toggle-buttons .widget-toggle-button { min-width: max-content; }
+.ld-designer .widget-toggle-buttons { flex-wrap: wrap; }
+/* tab titles whole ("Findings (61)"): the tab bar wraps into a second row when it must */
+.ld-designer .widget-tab > .lm-TabBar .lm-TabBar-tab { min-width: max-content; }
+.ld-designer .widget-tab > .lm-TabBar .lm-TabBar-content { flex-wrap: wrap; }
+/* the notice line keeps its height, empty or not: "undid: ..." never shifts the page */
+.ld-designer .ld-lane-chooser { margin: 2px 0; }
 </style>
 """
 _LABEL_PAIR = re.compile(r"^\s*([^=\s]+)\s*=\s*(\S*)\s*$")

@@ -232,12 +232,14 @@ class LanesPanel(Panel):
         cells[-1].add_class("ld-fallback-col")
         for head in cells:  # the header row stays in view while the grid scrolls
             head.add_class("ld-grid-top")
+        cells[0].add_class("ld-service-col")  # the names stay in view scrolled sideways
         self.checkboxes, self.fallbacks = {}, {}
         # one Layout for every box of the grid: a layout is a widget of its own, and sharing
         # it halves what the grid creates (the browser applies it to each box alike)
         box_layout = W.Layout(width="28px")
         for service in services:
             cells.append(_cell(service, "ld-grid-name", service))
+            cells[-1].add_class("ld-service-col")
             for lane in lanes:
                 found = design.lane(lane)
                 hook = css_name("member", lane, service)
