@@ -98,6 +98,26 @@ def test_hop_table_of_a_request(mock):
     assert "outline" not in cell_css(html, "t", 0, 2)
 
 
+def test_a_hop_through_a_topic_is_marked_async_and_names_its_topic():
+    from lanedesign import examples
+
+    design = examples.load("orders-queue")
+    trace = simulate(design, {"x-asm-prefer-tag": "s3"})
+    rows = trace_frame(trace, design=design).to_dict("records")
+    assert [(r["call"], r["lane"], r["note"]) for r in rows] == [
+        ("web", "s3", ""), ("└ checkout", "s1", "fallback -> s1"),
+        ("\u2003└ payment", "s1", "fallback -> s1"),
+        ("\u2003└~> shipping", "s1", "via kafka topic orders; fallback -> s1"),
+        ("\u2003\u2003└ notify", "s3", "")]
+    # without the design the topic is still named, only the broker label is unknown
+    assert trace_frame(trace).iloc[3]["note"] == "via topic orders; fallback -> s1"
+    # the Request tab's table (trace_styler) passes the design through
+    html = trace_styler(design, trace, uuid="q").to_html()
+    assert "└~&gt; shipping" in html and "via kafka topic orders" in html
+    # a call is never marked async: only the one hop with a topic carries "~>"
+    assert sum("~>" in r["call"] for r in rows) == 1 == sum("via" in r["note"] for r in rows)
+
+
 def test_distribution_bars(shop):
     dist = distribution(shop, 1000, seed=1, host="shop.example.com")
     svg = distribution_svg(shop, dist)
