@@ -128,3 +128,26 @@ def test_distribution_bars(shop):
     assert "404" not in svg
     missed = distribution_svg(shop, distribution(shop, 10, seed=1, host="other.example.com"))
     assert "404 (no route)" in missed and "100.0% (10)" in missed
+
+
+def test_consumer_table_says_what_each_consumer_version_must_take():
+    from lanedesign import examples
+    from lanedesign.render.tables import consumers_frame, consumers_styler
+
+    design = examples.load("orders-queue")
+    rows = consumers_frame(design).to_dict("records")
+    assert [(r["lane"], r["keys it must take"], r["consumer group / queue"],
+             r["filters by lane"]) for r in rows] == [
+        ("s1", "s1, s3 + untagged", "shipping-s1", "yes"),  # s3 has no shipping: falls back
+        ("s2", "s2", "shipping-s2", "yes")]
+    assert {r["topic"] for r in rows} == {"orders (kafka)"}
+    html = consumers_styler(design, uuid="c").to_html()
+    assert _SEVERITY_ERROR not in html  # every consumer filters: nothing marked
+    broken = design.with_filters_by_lane("shipping", False)
+    assert {r["filters by lane"] for r in consumers_frame(broken).to_dict("records")} == {
+        "NO: takes any message (LD417)"}
+    assert _SEVERITY_ERROR in consumers_styler(broken, uuid="c").to_html()
+    assert consumers_frame(examples.load("mock-header")).empty  # no topics, no rows
+
+
+_SEVERITY_ERROR = "background-color: #f8d7da"

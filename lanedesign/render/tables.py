@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from ..emit.consumers import consumer_rows
 from ..findings import Finding
 from ..model import LaneDesign
 from ..simulate import Distribution, Trace, serving_columns
@@ -185,6 +186,37 @@ def trace_styler(design: LaneDesign, trace: Trace, uuid: str | None = None,
         styler = styler.apply(lane_css, subset=["lane"])
     return styler.set_table_styles([*_TABLE_STYLES, {"selector": "td",
                                                      "props": "white-space: nowrap;"}])
+
+
+# -- what the apps configure for a topic ------------------------------------------------------
+CONSUMER_COLUMNS = ["topic", "consumer", "lane", "keys it must take", "consumer group / queue",
+                    "filters by lane"]
+
+
+def consumers_frame(design: LaneDesign) -> pd.DataFrame:
+    """``lanedesign consumers`` as a table (emit.consumers): per topic and consumer version,
+    the message keys it takes (``+ untagged`` for the baseline's) and its group or queue."""
+    rows = [[r.topic + (f" ({r.broker})" if r.broker else ""), r.consumer, r.lane,
+             ", ".join(r.accepts) + (" + untagged" if r.untagged else ""), r.name,
+             "yes" if r.filters else "NO: takes any message (LD417)"]
+            for r in consumer_rows(design)]
+    return pd.DataFrame(rows, columns=CONSUMER_COLUMNS)
+
+
+def consumers_styler(design: LaneDesign, uuid: str | None = None) -> Styler:
+    """The consumer table, each version's lane in its colour; a consumer that does not
+    filter is marked like an error (LD417: its versions compete for every message)."""
+    frame = consumers_frame(design)
+    colours = lane_colours(design)
+    uuid = uuid or _uuid("consumers", frame.to_dict("split"), colours)
+    styler = _escaped(frame.style.set_uuid(uuid)).hide(axis="index")
+    if len(frame):
+        styler = styler.map(lambda v: f"background-color: {colours.get(v, '#ffffff')};",
+                            subset=["lane"])
+        styler = styler.map(lambda v: "" if v == "yes" else
+                            f"background-color: {_SEVERITY_COLOURS['error']};",
+                            subset=["filters by lane"])
+    return styler.set_table_styles(_TABLE_STYLES)
 
 
 # -- weighted ingress -------------------------------------------------------------------------
