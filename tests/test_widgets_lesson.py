@@ -79,7 +79,7 @@ def test_each_header_on_a_hop_says_who_put_it_there():
     explorer.method.value = "traceId"
     design, hops = explorer.design, explorer.trace.hops
     first = hop_carries(design, hops, 0)
-    assert ("x-asm-prefer-tag", "s2", "the gateway sets it (its rule chose the lane)") in first
+    assert ("x-asm-prefer-tag", "s2", "the gateway sets it: its rule chose the lane") in first
     assert [name for name, _, _ in first] == ["x-asm-prefer-tag", "my-trace-id"]
     assert "sidecar remembers trace id -> s2" in first[1][2]
     second = hop_carries(design, hops, 1)
@@ -146,3 +146,16 @@ def test_a_consumer_that_does_not_filter_and_a_producer_that_drops_the_context()
 
 def test_a_design_without_topics_has_no_filter_controls():
     assert LaneExplorer(examples.load("mock-header")).filters == {}
+
+
+def test_a_stored_explorer_reads_unrun_as_a_snapshot():
+    explorer = LaneExplorer(examples.load("orders-queue"))
+    explorer.lane.value = "s3"
+    explorer.step.value = 4
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # live: the widget
+    assert bundle["text/plain"] == "LaneExplorer: lane s3, pass-through header, hop 4 of 5"
+    snapshot = bundle["text/html"]
+    assert 'src="data:image/svg+xml;base64,' in snapshot  # the chain as an <img>
+    assert "Hop 4 of 5" in snapshot and snapshot.count("ld-lesson-current") == 1
+    assert "VBox" not in snapshot

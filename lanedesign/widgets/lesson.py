@@ -19,7 +19,7 @@ import ipywidgets as W
 
 from ..emit.consumers import LANE_ENV, message_properties
 from ..model import LaneDesign
-from ..render import chain_diagram
+from ..render import chain_diagram, image_html
 from ..simulate import Hop, simulate
 from .common import CSS
 from .headers import carried_headers
@@ -44,7 +44,7 @@ class LaneExplorer:
         self.lane = W.ToggleButtons(options=lanes, value=default, description="lane",
                                     style={"button_width": "70px"})
         self.method = W.ToggleButtons(options=METHODS, value=design.pass_through.method,
-                                      description="method", style={"button_width": "110px"})
+                                      description="method", style={"button_width": "130px"})
         self.propagates = {
             svc.name: W.Checkbox(value=svc.propagates, description=f"{svc.name} propagates",
                                  indent=False, layout=W.Layout(width="auto"))
@@ -67,6 +67,7 @@ class LaneExplorer:
         self.picture = W.HTML()
         self.picture.add_class("ld-lesson-picture")
         self.hops = W.HTML()
+        self.hops.add_class("ld-lesson-hops")
         self.detail = W.HTML()
         self.detail.add_class("ld-lesson-step")
         self.warnings = W.HTML()
@@ -74,6 +75,7 @@ class LaneExplorer:
         self.widget = W.VBox([
             W.HTML(CSS + "<style>.ld-lesson-picture svg { max-width: 100%; height: auto; }"
                    ".ld-lesson-step { border-left: 4px solid #e0b800; padding-left: 8px; }"
+                   ".ld-lesson-hops td:nth-child(2) { white-space: nowrap; }"
                    "</style>"),
             self.lane, self.method,
             W.HBox([*self.propagates.values(), *self.filters.values()],
@@ -114,7 +116,8 @@ class LaneExplorer:
     def redraw(self) -> None:
         design, lane = self.design, self.lane.value
         self.trace = simulate(design, lane=lane)
-        self.picture.value = chain_diagram(design, lane).svg()
+        self.svg = chain_diagram(design, lane).svg()
+        self.picture.value = self.svg
         self.warnings.value = "".join(
             f'<div class="ld-help">⚠ {html.escape(w)}</div>' for w in self.trace.warnings)
         count = max(len(self.trace.hops), 1)
@@ -138,7 +141,22 @@ class LaneExplorer:
         self.detail.value = step_html(design, hops, at) if hops else ""
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict:
-        return self.widget._repr_mimebundle_(**kwargs)
+        # A live notebook shows the widget. A stored one opened unrun (from a clone, or on
+        # GitHub) has no kernel to draw it and is untrusted: it falls back to the sanitised
+        # HTML, so the reader sees what the explorer showed when saved, not a VBox repr.
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs) or {})
+        summary = (f"LaneExplorer: lane {self.lane.value}, pass-through {self.method.value}, "
+                   f"hop {self.step.value} of {self.step.max}")
+        return bundle | {"text/html": self.snapshot_html(), "text/plain": summary}
+
+    def snapshot_html(self) -> str:
+        """The explorer as it stands, as static HTML (the picture as an <img>)."""
+        return ('<div class="ld-lesson-snapshot"><p><i>The explorer as saved: lane '
+                f"{html.escape(str(self.lane.value))}, pass-through "
+                f"{html.escape(self.method.value)}. Run the notebook to switch lanes and "
+                "methods and step through the hops.</i></p>"
+                f"{image_html(self.svg, 'the chain')}{self.warnings.value}"
+                f"{self.detail.value}{self.hops.value}</div>")
 
 
 # -- what one hop carries, and who put it there -----------------------------------------------
@@ -159,7 +177,7 @@ def hop_carries(design: LaneDesign, hops: Sequence[Hop], index: int) -> list[Car
     if lane is None:
         return []
     if hop.caller is None or caller is None:  # the first hop: the gateway chose the lane
-        out = [(route, lane, "the gateway sets it (its rule chose the lane)")]
+        out = [(route, lane, "the gateway sets it: its rule chose the lane")]
         if design.pass_through.method == "baggage":
             out.append(("baggage", f"{design.baggage_key}={lane}", "the gateway adds it"))
         if design.pass_through.method == "traceId":
