@@ -82,6 +82,13 @@ def test_the_queue_section_reads_before_it_runs(lab_lesson: str, page) -> None: 
     assert "VBox(children" not in section["text"]
     heading.scroll_into_view_if_needed()
     _shot(page, "lesson-queue-unrun-in-jupyterlab.png")
+    page.locator(".jp-RenderedHTMLCommon p", has_text="is a message. Look at lane").first \
+        .scroll_into_view_if_needed()
+    _shot(page, "lesson-queue-t6-unrun-in-jupyterlab.png")
+    snapshot = page.locator(".ld-lesson-snapshot").nth(1)
+    assert snapshot.locator("img").evaluate("img => img.naturalWidth") > 0
+    snapshot.scroll_into_view_if_needed()
+    _shot(page, "lesson-queue-explorer-unrun-in-jupyterlab.png")
     page.locator(".jp-NotebookPanel h3", has_text="What breaks when a consumer").first \
         .scroll_into_view_if_needed()
     _shot(page, "lesson-queue-careless-unrun-in-jupyterlab.png")

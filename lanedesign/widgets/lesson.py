@@ -137,7 +137,8 @@ class LaneExplorer:
         rows = "".join(_row(design, hops, i, current=i == at) for i in range(len(hops)))
         self.hops.value = (
             '<table class="ld-plan"><tr><th>#</th><th>call</th><th>served by</th>'
-            f"<th>headers on this call</th></tr>{rows}</table>")
+            f"<th>headers on this call</th></tr>{rows}</table>").replace(
+                "<th>", '<th style="text-align: left">')
         self.detail.value = step_html(design, hops, at) if hops else ""
 
     def _repr_mimebundle_(self, **kwargs: object) -> dict:
@@ -251,11 +252,12 @@ def step_html(design: LaneDesign, hops: Sequence[Hop], index: int) -> str:
     hop = hops[index]
     kind = "message properties" if hop.topic else "headers"
     carried = hop_carries(design, hops, index)
-    rows = "".join(f"<tr><td><code>{html.escape(name)}</code></td><td><code>"
-                   f"{html.escape(value)}</code></td><td>{html.escape(who)}</td></tr>"
+    td, th = '<td style="text-align: left">', '<th style="text-align: left">'
+    rows = "".join(f"<tr>{td}<code>{html.escape(name)}</code></td>{td}<code>"
+                   f"{html.escape(value)}</code></td>{td}{html.escape(who)}</td></tr>"
                    for name, value, who in carried)
-    table = (f'<table class="ld-plan"><tr><th>{kind}</th><th>value</th>'
-             f"<th>who put it there</th></tr>{rows}</table>" if carried else
+    table = (f'<table class="ld-plan"><tr>{th}{kind}</th>{th}value</th>'
+             f"{th}who put it there</th></tr>{rows}</table>" if carried else
              f"<div><b>No lane context:</b> this {'message' if hop.topic else 'call'} "
              "carries none of the lane's headers.</div>")
     return (f"<div><b>Hop {index + 1} of {len(hops)}: {html.escape(_call(hop))}</b></div>"
@@ -280,6 +282,10 @@ def _row(design: LaneDesign, hops: Sequence[Hop], index: int, current: bool) -> 
         text = "no lane context: the caller dropped it, the baseline serves"
     attrs = f' class="ld-lesson-current" style="{CURRENT_CSS}"' if current else ""
     marker = "▶ " if current else ""
-    return (f"<tr{attrs}><td>{marker}{index + 1}</td><td>{html.escape(_call(hop))}</td>"
-            f"<td>{html.escape(served)}</td>"
-            f"<td><pre class='ld-yaml'>{html.escape(text)}</pre></td></tr>")
+    # inline styles: a stored snapshot is shown by JupyterLab's sanitised HTML renderer,
+    # which right-aligns cells and breaks <pre> lines mid-word, and has none of CSS above
+    td = '<td style="text-align: left; vertical-align: top">'
+    return (f"<tr{attrs}>{td}{marker}{index + 1}</td>{td}{html.escape(_call(hop))}</td>"
+            f"{td}{html.escape(served)}</td>"
+            f"{td}<pre class='ld-yaml' style=\"text-align: left; white-space: pre-wrap; "
+            f"word-break: normal\">{html.escape(text)}</pre></td></tr>")
