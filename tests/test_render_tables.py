@@ -151,3 +151,15 @@ def test_consumer_table_says_what_each_consumer_version_must_take():
 
 
 _SEVERITY_ERROR = "background-color: #f8d7da"
+
+
+def test_the_request_tab_shows_a_message_hop():
+    from lanedesign.widgets import Designer
+
+    designer = Designer("orders-queue")
+    request = designer.show(designer.request)
+    request.headers.value = "x-asm-prefer-tag: s3"
+    request.send.click()
+    assert [h.topic for h in request.trace.hops] == [None, None, None, "orders", None]
+    assert "└~&gt; shipping" in request.hops.value
+    assert "via kafka topic orders; fallback -&gt; s1" in request.hops.value
