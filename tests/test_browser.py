@@ -147,16 +147,21 @@ def _one_cell(home: Path, name: str, source: str) -> Path:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``make lab``'s notebook in JupyterLab, copied to a scratch folder (autosave stays there)."""
-    home = tmp_path_factory.mktemp("lab-home")
+    # without its stored outputs, so numbered prompts prove that this run executed the cells
+    yield from _lab_on(tmp_path_factory.mktemp("lab-home"), "02-designer.ipynb", stored=False)
+
+
+def _lab_on(home: Path, notebook: str, *, stored: bool) -> Iterator[str]:
+    """JupyterLab on a copy of ``notebooks/<notebook>`` in ``home``: as committed (stored
+    outputs, untrusted, as a clone has it) or with its outputs cleared."""
     root = home / "work"
     root.mkdir()
-    # without its stored outputs, so numbered prompts prove that this run executed the cells
-    book = nbformat.read(ROOT / "notebooks" / "02-designer.ipynb", as_version=4)
+    book = nbformat.read(ROOT / "notebooks" / notebook, as_version=4)
     for cell in book.cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and not stored:
             cell.outputs, cell.execution_count = [], None
-    nbformat.write(book, root / "02-designer.ipynb")
-    yield from _lab(home, root, "02-designer.ipynb")
+    nbformat.write(book, root / notebook)
+    yield from _lab(home, root, notebook)
 
 
 def _lab(home: Path, root: Path, notebook: str) -> Iterator[str]:

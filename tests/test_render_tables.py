@@ -98,6 +98,26 @@ def test_hop_table_of_a_request(mock):
     assert "outline" not in cell_css(html, "t", 0, 2)
 
 
+def test_a_hop_through_a_topic_is_marked_async_and_names_its_topic():
+    from lanedesign import examples
+
+    design = examples.load("orders-queue")
+    trace = simulate(design, {"x-asm-prefer-tag": "s3"})
+    rows = trace_frame(trace, design=design).to_dict("records")
+    assert [(r["call"], r["lane"], r["note"]) for r in rows] == [
+        ("web", "s3", ""), ("└ checkout", "s1", "fallback -> s1"),
+        ("\u2003└ payment", "s1", "fallback -> s1"),
+        ("\u2003└~> shipping", "s1", "via kafka topic orders; fallback -> s1"),
+        ("\u2003\u2003└ notify", "s3", "")]
+    # without the design the topic is still named, only the broker label is unknown
+    assert trace_frame(trace).iloc[3]["note"] == "via topic orders; fallback -> s1"
+    # the Request tab's table (trace_styler) passes the design through
+    html = trace_styler(design, trace, uuid="q").to_html()
+    assert "└~&gt; shipping" in html and "via kafka topic orders" in html
+    # a call is never marked async: only the one hop with a topic carries "~>"
+    assert sum("~>" in r["call"] for r in rows) == 1 == sum("via" in r["note"] for r in rows)
+
+
 def test_distribution_bars(shop):
     dist = distribution(shop, 1000, seed=1, host="shop.example.com")
     svg = distribution_svg(shop, dist)
@@ -108,3 +128,38 @@ def test_distribution_bars(shop):
     assert "404" not in svg
     missed = distribution_svg(shop, distribution(shop, 10, seed=1, host="other.example.com"))
     assert "404 (no route)" in missed and "100.0% (10)" in missed
+
+
+def test_consumer_table_says_what_each_consumer_version_must_take():
+    from lanedesign import examples
+    from lanedesign.render.tables import consumers_frame, consumers_styler
+
+    design = examples.load("orders-queue")
+    rows = consumers_frame(design).to_dict("records")
+    assert [(r["lane"], r["keys it must take"], r["consumer group / queue"],
+             r["filters by lane"]) for r in rows] == [
+        ("s1", "s1, s3 + untagged", "shipping-s1", "yes"),  # s3 has no shipping: falls back
+        ("s2", "s2", "shipping-s2", "yes")]
+    assert {r["topic"] for r in rows} == {"orders (kafka)"}
+    html = consumers_styler(design, uuid="c").to_html()
+    assert _SEVERITY_ERROR not in html  # every consumer filters: nothing marked
+    broken = design.with_filters_by_lane("shipping", False)
+    assert {r["filters by lane"] for r in consumers_frame(broken).to_dict("records")} == {
+        "NO: takes any message (LD417)"}
+    assert _SEVERITY_ERROR in consumers_styler(broken, uuid="c").to_html()
+    assert consumers_frame(examples.load("mock-header")).empty  # no topics, no rows
+
+
+_SEVERITY_ERROR = "background-color: #f8d7da"
+
+
+def test_the_request_tab_shows_a_message_hop():
+    from lanedesign.widgets import Designer
+
+    designer = Designer("orders-queue")
+    request = designer.show(designer.request)
+    request.headers.value = "x-asm-prefer-tag: s3"
+    request.send.click()
+    assert [h.topic for h in request.trace.hops] == [None, None, None, "orders", None]
+    assert "└~&gt; shipping" in request.hops.value
+    assert "via kafka topic orders; fallback -&gt; s1" in request.hops.value

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 from pandas.io.formats.style import Styler
 
+from ..emit.consumers import consumer_rows
 from ..findings import Finding
 from ..model import LaneDesign
 from ..simulate import Distribution, Trace, serving_columns
@@ -135,16 +136,23 @@ HOP_COLUMNS = ["hop", "call", "lane", "labels", "note"]
 HOP_ROWS = 200  # a table for reading: a longer tree ends in a "+N more paths" row
 
 
-def trace_frame(trace: Trace, limit: int | None = HOP_ROWS) -> pd.DataFrame:
+def trace_frame(trace: Trace, limit: int | None = HOP_ROWS,
+                design: LaneDesign | None = None) -> pd.DataFrame:
     """One row per hop: the call (indented by depth), serving lane, pod labels, a note.
 
+    A hop reached through a message topic (an asynchronous hop, docs/queues.md) is drawn
+    ``└~> service`` and its note says ``via kafka topic orders`` (the broker and kind come
+    from ``design``; without it, ``via topic orders``), as the CLI tree does.
     At most ``limit`` hops; what is left out is counted in a last row (``+N more paths``).
     """
     tree = trace.tree(limit)
     rows: list[list[object]] = []
     for number, hop in enumerate(tree.hops, 1):
-        call = ("\u2003" * (hop.depth - 1) + "└ " if hop.depth else "") + hop.service
+        arrow = "└~> " if hop.topic else "└ "
+        call = ("\u2003" * (hop.depth - 1) + arrow if hop.depth else "") + hop.service
         notes = []
+        if hop.topic:
+            notes.append(f"via {_topic_words(design, hop.topic)}")
         if hop.fallback:
             notes.append(f"fallback -> {hop.lane}")
         if hop.context is None and trace.lane is not None:
@@ -156,10 +164,16 @@ def trace_frame(trace: Trace, limit: int | None = HOP_ROWS) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=HOP_COLUMNS)
 
 
+def _topic_words(design: LaneDesign | None, name: str) -> str:
+    """``kafka topic orders``: the broker and kind label a topic for people (docs/queues.md)."""
+    topic = design.topic(name) if design is not None else None
+    return f"{topic.broker} {topic.kind} {name}" if topic is not None else f"topic {name}"
+
+
 def trace_styler(design: LaneDesign, trace: Trace, uuid: str | None = None,
                  limit: int | None = HOP_ROWS) -> Styler:
     """The hop table with each serving lane in its colour; fallback hops outlined."""
-    frame = trace_frame(trace, limit)
+    frame = trace_frame(trace, limit, design)
     colours = lane_colours(design)
     falls = [hop.fallback for hop in trace.tree(limit).hops] + [False] * len(frame)
 
@@ -172,6 +186,37 @@ def trace_styler(design: LaneDesign, trace: Trace, uuid: str | None = None,
         styler = styler.apply(lane_css, subset=["lane"])
     return styler.set_table_styles([*_TABLE_STYLES, {"selector": "td",
                                                      "props": "white-space: nowrap;"}])
+
+
+# -- what the apps configure for a topic ------------------------------------------------------
+CONSUMER_COLUMNS = ["topic", "consumer", "lane", "keys it must take", "consumer group / queue",
+                    "filters by lane"]
+
+
+def consumers_frame(design: LaneDesign) -> pd.DataFrame:
+    """``lanedesign consumers`` as a table (emit.consumers): per topic and consumer version,
+    the message keys it takes (``+ untagged`` for the baseline's) and its group or queue."""
+    rows = [[r.topic + (f" ({r.broker})" if r.broker else ""), r.consumer, r.lane,
+             ", ".join(r.accepts) + (" + untagged" if r.untagged else ""), r.name,
+             "yes" if r.filters else "NO: takes any message (LD417)"]
+            for r in consumer_rows(design)]
+    return pd.DataFrame(rows, columns=CONSUMER_COLUMNS)
+
+
+def consumers_styler(design: LaneDesign, uuid: str | None = None) -> Styler:
+    """The consumer table, each version's lane in its colour; a consumer that does not
+    filter is marked like an error (LD417: its versions compete for every message)."""
+    frame = consumers_frame(design)
+    colours = lane_colours(design)
+    uuid = uuid or _uuid("consumers", frame.to_dict("split"), colours)
+    styler = _escaped(frame.style.set_uuid(uuid)).hide(axis="index")
+    if len(frame):
+        styler = styler.map(lambda v: f"background-color: {colours.get(v, '#ffffff')};",
+                            subset=["lane"])
+        styler = styler.map(lambda v: "" if v == "yes" else
+                            f"background-color: {_SEVERITY_COLOURS['error']};",
+                            subset=["filters by lane"])
+    return styler.set_table_styles(_TABLE_STYLES)
 
 
 # -- weighted ingress -------------------------------------------------------------------------
