@@ -53,7 +53,7 @@ from ambient_cluster import (
 )
 from gateway_schema import with_defaults
 from gotools import go_tool
-from http_headers import Headers, headers_of
+from http_headers import Headers, app_copies, headers_of
 from istio_runs import run_xdsdump, write_yaml, yaml_stream
 from istio_workloads import port_of, resolve, service_ports
 from realapps import as_created, boutique_gateway_api_design, pods_of
@@ -327,9 +327,7 @@ def follow(case: Case, entry: Backend, headers: Headers) -> list[tuple[str | Non
         for callee in dict(service.lane_calls).get(pod.lane, service.calls):
             if callee in here or design.service(callee) is None:
                 continue  # the simulator follows no cycle and no unknown service either
-            out = ({h: received[h][:1] for h in carried_on if h in received
-                    and (service.forwards is None or h in service.forwards)}
-                   if service.propagates else {})
+            out = app_copies(received, carried_on, service.forwards, service.propagates)
             serve(pod.service, mesh_call(case, callee, out), out, here)
 
     serve(None, entry, headers, ())

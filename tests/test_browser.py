@@ -85,12 +85,14 @@ def _wait_until_served(url: str, server: subprocess.Popen, log: Path) -> None:
 
 
 @contextmanager
-def _served(cmd: list[str], url: str, home: Path) -> Iterator[str]:
+def _served(cmd: list[str], url: str, home: Path,
+            extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Run a Jupyter server until the test is done (or fails); a scratch HOME keeps the
     user's settings out of it, and stopping its process group stops its kernels too."""
     log = home / "server.log"
     env = {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / ".jupyter"),
-           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "PYTHONUNBUFFERED": "1"}
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"), "PYTHONUNBUFFERED": "1",
+           **(extra_env or {})}
     with log.open("w") as out:
         server = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
                                   cwd=home, start_new_session=True)
@@ -107,12 +109,17 @@ def _tool(name: str, extra: str) -> None:
 
 
 def _voila(notebook: Path, home: Path) -> Iterator[str]:
+    """Voila as ``make app`` runs it: with lanedesign's template (Voila's lab page without
+    its CDN links), found in this checkout's ``share/jupyter``."""
     _tool("voila", "lab")
     port, token = _free_port(), secrets.token_hex(16)
-    cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser",
+    cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", "--template=lanedesign",
            f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
            f"--Voila.token={token}", f"--Voila.connection_dir_root={home}"]
-    with _served(cmd, f"http://127.0.0.1:{port}/?token={token}", home) as url:
+    jupyter_path = os.pathsep.join(filter(None, [str(ROOT / "share" / "jupyter"),
+                                                 os.environ.get("JUPYTER_PATH")]))
+    with _served(cmd, f"http://127.0.0.1:{port}/?token={token}", home,
+                 {"JUPYTER_PATH": jupyter_path}) as url:
         yield url
 
 

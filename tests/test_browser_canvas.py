@@ -10,10 +10,7 @@ Screenshots go to ``test-artifacts/canvas-*.png``.
 
 from __future__ import annotations
 
-import json
 import re
-import secrets
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -24,14 +21,12 @@ from test_browser import (
     KERNEL_READY,
     START_TIMEOUT,
     _drag,
-    _free_port,
+    _lab,
     _one_cell,
     _run_all_cells,
-    _served,
     _service,
     _shot,
     _tab,
-    _tool,
     _voila,
     chromium,  # noqa: F401 (a fixture)
     page,  # noqa: F401 (a fixture)
@@ -89,28 +84,12 @@ def voila_1000(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def lab_50(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """JupyterLab with a one-cell notebook: the designer on 50 services x 10 lanes."""
-    _tool("jupyter-lab", "lab")
     home = tmp_path_factory.mktemp("lab-50")
     root = home / "work"
     root.mkdir()
     _one_cell(root, "fifty", _designer_cell(
         "from synthetic import layered_design\nDesigner(layered_design(50, 10))"))
-    settings = home / "settings"
-    for plugin, values in {"apputils-extension/notification": {"fetchNews": "false",
-                                                              "checkForUpdates": False},
-                           "notebook-extension/tracker": {"windowingMode": "none"}}.items():
-        path = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
-    port, token = _free_port(), secrets.token_hex(16)
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser",
-           "--allow-root", f"--port={port}", "--ServerApp.port_retries=0",
-           f"--IdentityProvider.token={token}", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.root_dir={root}", f"--LabApp.user_settings_dir={settings}",
-           "--LabApp.expose_app_in_browser=True"]
-    with _served(cmd, f"http://127.0.0.1:{port}/lab/tree/fifty.ipynb?token={token}",
-                 home) as served:
-        yield served
+    yield from _lab(home, root, "fifty.ipynb")
 
 
 # -- helpers ----------------------------------------------------------------------------------

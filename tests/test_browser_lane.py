@@ -111,6 +111,9 @@ SHOWN = """() => {
       : w.querySelector("label").textContent.trim();
     shown[role] = w.querySelector("select").value;
   }
+  // with many lanes the diagram's menu gives way to a searchable chooser
+  const find = document.querySelector(".ld-designer .ld-diagram-panel .ld-lane-find input");
+  if (find && find.offsetParent !== null) shown.diagram = find.value;
   const chip = document.querySelector(".ld-designer .ld-canvas-lane.ld-current");
   if (chip) shown.legend = chip.dataset.lane;
   return shown;

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -24,13 +22,11 @@ from test_browser import (  # the servers, the browser and the page helpers of t
     CANVAS,
     KERNEL_READY,
     START_TIMEOUT,
-    _free_port,
     _one_cell,
     _run_all_cells,
-    _served,
     _shot,
     _tab,
-    _tool,
+    _voila,
     chromium,  # noqa: F401 (a fixture)
     lab,  # noqa: F401 (a fixture)
     page,  # noqa: F401 (a fixture)
@@ -64,17 +60,6 @@ def this_checkout() -> Iterator[None]:
             os.environ[key] = value
 
 
-def _voila_app(notebook: Path, home: Path) -> Iterator[str]:
-    """``make app``: Voila with the lanedesign template (its page without CDN links)."""
-    _tool("voila", "lab")
-    port, token = _free_port(), secrets.token_hex(16)
-    cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", "--template=lanedesign",
-           f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
-           f"--Voila.token={token}", f"--Voila.connection_dir_root={home}"]
-    with _served(cmd, f"http://127.0.0.1:{port}/?token={token}", home) as url:
-        yield url
-
-
 def _designer_of(home: Path, name: str, design: str) -> Path:
     return _one_cell(home, name, (
         f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
@@ -85,27 +70,27 @@ def _designer_of(home: Path, name: str, design: str) -> Path:
 @pytest.fixture(scope="module")
 def voila_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("voila-app")
-    yield from _voila_app(ROOT / "notebooks" / "app.ipynb", home)
+    yield from _voila(ROOT / "notebooks" / "app.ipynb", home)
 
 
 @pytest.fixture(scope="module")
 def voila_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("voila-shop")
-    yield from _voila_app(_designer_of(home, "shop", "'shop'"), home)
+    yield from _voila(_designer_of(home, "shop", "'shop'"), home)
 
 
 @pytest.fixture(scope="module")
 def voila_m(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """50 services x 10 lanes (the benchmark's M)."""
     home = tmp_path_factory.mktemp("voila-m")
-    yield from _voila_app(_designer_of(home, "m", "synthetic_design(50, 10)"), home)
+    yield from _voila(_designer_of(home, "m", "synthetic_design(50, 10)"), home)
 
 
 @pytest.fixture(scope="module")
 def voila_50_lanes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """50 services x 50 lanes."""
     home = tmp_path_factory.mktemp("voila-50-lanes")
-    yield from _voila_app(_designer_of(home, "lanes50", "synthetic_design(50, 50)"), home)
+    yield from _voila(_designer_of(home, "lanes50", "synthetic_design(50, 50)"), home)
 
 
 class Recorder:

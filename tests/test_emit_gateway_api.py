@@ -17,7 +17,7 @@ import pytest
 import yaml
 from gateway_interpreter import Backend, Mesh, MeshError
 from gateway_schema import cel_problems, schema_errors
-from http_headers import Headers, headers_of
+from http_headers import Headers, app_copies, headers_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from istio_workloads import service_object, service_ports
@@ -787,9 +787,8 @@ def drive(mesh: Mesh, design: LaneDesign, headers: Headers, entry: Backend) -> l
                 continue  # the simulator follows neither cycles nor unknown services
             # an OpenTelemetry app carries on only the first baggage line it received, and
             # an app with a fixed list copies only what is on it
-            outbound = ({h: received[h][:1] for h in propagated(design) if h in received
-                         and (service.forwards is None or h in service.forwards)}
-                        if service.propagates else {})
+            outbound = app_copies(received, propagated(design), service.forwards,
+                                  service.propagates)
             routed = mesh.to_service(design.namespace_of(callee), callee, target.routed_port,
                                      "/", outbound)
             assert routed.status == 200 and len(routed.backends) == 1

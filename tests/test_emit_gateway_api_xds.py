@@ -27,7 +27,7 @@ from dataclasses import replace
 import pytest
 from gateway_schema import with_defaults
 from gotools import go_tool
-from http_headers import headers_of
+from http_headers import app_copies, headers_of
 from hypothesis import HealthCheck, Phase, given, settings
 from istio_runs import run_xdsdump, yaml_stream
 from istio_workloads import (
@@ -303,9 +303,7 @@ def follow(design: LaneDesign, dump: dict, pods: list[Workload], entry: Workload
                 continue  # the simulator follows no cycle and no unknown service either
             # an OpenTelemetry app carries on the first baggage line; a header app its header;
             # an app with a fixed list copies only what is on it
-            out = ({h: received[h][:1] for h in carried_on if h in received
-                    and (service.forwards is None or h in service.forwards)}
-                   if service.propagates else {})
+            out = app_copies(received, carried_on, service.forwards, service.propagates)
             target, _ = call(design, dump, pods, pod, callee, out)
             serve(pod.service, target, out, here)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from http_headers import Headers, headers_of
+from http_headers import Headers, app_copies, headers_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from istio_interpreter import Destination, Mesh, MeshError, Routed, fqdn
@@ -466,9 +466,8 @@ def drive(mesh: Mesh, design: LaneDesign, headers: Headers, path: str, host: str
         for callee in dict(service.lane_calls).get(dest.subset, service.calls):
             if callee in here or design.service(callee) is None:
                 continue  # the simulator does not follow cycles or unknown services either
-            outbound = ({h: received[h] for h in passed if h in received
-                         and (service.forwards is None or h in service.forwards)}
-                        if service.propagates else {})
+            outbound = app_copies(received, passed, service.forwards, service.propagates,
+                                  first_line=False)
             outbound = mesh.run_filters("SIDECAR_OUTBOUND", outbound)
             routed_call = mesh.sidecar(host_of(design, callee), outbound, None)
             assert routed_call.status == 200

@@ -200,6 +200,20 @@ def test_a_design_whose_tree_explodes_draws_one_node_per_state():
     assert "@s2" in nodes["a21"]["label"] and "@s2" in nodes["b3"]["label"]
 
 
+def test_a_large_designs_drawn_steps_are_numbered_from_one():
+    """At L most states are not drawn: the marks number the drawn steps 2..k in the order
+    the request takes them, never a state's index in the whole graph (``#8954``)."""
+    design = _ladder(22)
+    trace = simulate(design, lane="s2")
+    shown = design.service_names[-12:]  # deep in the chain: their states' indices are large
+    _, edges = by_service(trace_diagram(design, trace, focus=shown).source)
+    numbers = {int(n) for a in edges.values()
+               for marks in re.findall(r"#([\d,]+)", a.get("label", ""))
+               for n in marks.split(",") if n}
+    assert numbers and numbers == set(range(2, max(numbers) + 1))  # 1: the gateway's hop
+    assert max(i for i, s in enumerate(trace.graph.services) if s in shown) > max(numbers)
+
+
 def test_a_cycle_is_drawn_and_not_followed(mock):
     design = mock.with_calls("mockc", ["mocka"])
     _, edges = by_service(chain_diagram(design, "s2").source)

@@ -76,12 +76,17 @@ def test_a_request_continues_through_the_topic():
     trace = simulate(orders(), lane="s3")
     diagram = trace_diagram(orders(), trace)
     nodes, edges = named(diagram.source)
-    consumer = next(i for i, s in enumerate(trace.graph.services) if s == "shipping")
+
+    def number(edge: tuple[str, str]) -> int:  # "#3\nkey s1" -> 3
+        return int(edges[edge]["label"].split("\\n")[0].strip().lstrip("#"))
+
     for edge in (("checkout", "orders"), ("orders", "shipping")):
         assert edges[edge]["color"] == TRACE_COLOUR and edges[edge]["style"] == "dashed"
-        assert edges[edge]["label"].split("\\n")[0].strip() == f"#{consumer + 1}"
+    # numbered in the order the request takes them: the call, the message, the next call
+    assert number(("frontend", "checkout")) == 2  # 1: the gateway's hop into frontend
+    assert number(("checkout", "orders")) == number(("orders", "shipping")) == 3
     after = edges[("shipping", "inventory")]  # on the request's path: thick, numbered next
-    assert after["penwidth"] == "2.4" and after["label"].strip() == f"#{consumer + 2}"
+    assert after["penwidth"] == "2.4" and number(("shipping", "inventory")) == 4
     assert "dashed" not in nodes["shipping"].get("style", "")  # reached through the topic
     # the same design without a request: the topic's edges are the message colour, no path
     _, edges = named(chain_diagram(orders(), "s3").source)

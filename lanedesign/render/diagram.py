@@ -356,6 +356,23 @@ def _version_calls(svc: Service, served: Sequence[tuple[str, str]]) -> tuple[str
     return tuple(seen)
 
 
+def _renumber(view: _LaneView, shown: set[str]) -> None:
+    """Number the drawn steps 2, 3, 4... in the order the request takes them (1 is the
+    gateway's hop into the entry).
+
+    A step's number is its state's index in the whole state graph; in a large design most
+    states are not drawn, so the raw index (``#8954``) says nothing. Only their order does.
+    """
+    # 1 is the entry's state: the gateway's hop, unnumbered on its edge
+    drawn = sorted({1} | {n for (a, b), ns in view.hop_numbers.items() if a in shown and b in shown
+                    for n in ns} | {n for (a, _, b), ns in view.messages.items()
+                                    if a in shown and b in shown for n in ns})
+    rank = {n: i for i, n in enumerate(drawn, 1)}
+    view.hop_numbers = {call: [rank[n] for n in ns if n in rank]
+                        for call, ns in view.hop_numbers.items()}
+    view.messages = {key: [rank[n] for n in ns if n in rank] for key, ns in view.messages.items()}
+
+
 def _add(items: list, item: object) -> None:
     if item not in items:
         items.append(item)
@@ -378,6 +395,7 @@ class _Painter:
     def services(self, g: Digraph, view: _LaneView, shown: Sequence[str], prefix: str,
                  lane: str | None = None) -> None:
         ids = {name: f"{prefix}n{i}" for i, name in enumerate(shown)}
+        _renumber(view, set(shown))
         for name in shown:
             self._node(g, ids[name], self.design.service(name), view)  # type: ignore[arg-type]
             self.nodes.append((ids[name], name))

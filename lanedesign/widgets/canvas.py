@@ -278,8 +278,9 @@ class CanvasPanel(Panel):
         design = self.state.design
         colours = lane_colours(design)
         carried = ""  # said when the gateway set another lane header than the request carried
-        if self.trace is not None and self.request_header and \
-                self.request_header != f"{design.route_header}: {self.trace.lane}":
+        got = (f"{design.route_header}: {self.trace.lane}" if self.trace and self.trace.lane
+               else "no lane header")
+        if self.trace is not None and self.request_header and self.request_header != got:
             carried = (f' <span class="ld-help">(the request carried '
                        f'<code>{html.escape(self.request_header)}</code>)</span>')
         self.title_html.value = (f'<div class="ld-head">{html.escape(diagram.title)}'

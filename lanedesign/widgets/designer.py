@@ -90,6 +90,7 @@ class Designer:
         self.redo_button = button("Redo", self.redo, tooltip="make the undone edit again",
                                   width="auto")
         self.notice = W.HTML()
+        self.notice.add_class("ld-notice")
         # the notice ("undid: ...") sits in the head row: a row of its own above the tabs
         # pushed the editors and the diagram down on every undo, and back up on the next edit
         # one line: the notice takes the room left and ends in an ellipsis (its tooltip
