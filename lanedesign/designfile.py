@@ -131,14 +131,10 @@ class _DesignReader(FieldReader):
         if raw is None:
             return Waypoint()
         self._fields(raw, path, ("name", "scope", "create"))
-        create = raw.get("create", True)
-        if not isinstance(create, bool):
-            self._add("LD004", join_path(path, "create"), "`create` must be true or false")
-            create = True
         return Waypoint(
             name=self._str(raw, "name", path, DEFAULT_WAYPOINT),
             scope=self._choice(raw, "scope", path, WAYPOINT_SCOPES, "namespace"),
-            create=create,
+            create=self._bool(raw, "create", path, True),
         )
 
     def _topic(self, raw: dict, path: str) -> Topic:
@@ -158,21 +154,12 @@ class _DesignReader(FieldReader):
             self._add("LD006" if is_type(port, int) else "LD004", join_path(path, "port"),
                       f"`port` must be an integer 1-65535, not {port!r}")
             port = None
-        propagates = raw.get("propagates", True)
-        if not isinstance(propagates, bool):
-            self._add("LD004", join_path(path, "propagates"), "`propagates` must be true or false")
-            propagates = True
-        filters = raw.get("filtersByLane", True)
-        if not isinstance(filters, bool):
-            self._add("LD004", join_path(path, "filtersByLane"),
-                      "`filtersByLane` must be true or false")
-            filters = True
         return Service(
             name=self._str(raw, "name", path),
             calls=self._str_list(raw, "calls", path) or (),
             namespace=self._str(raw, "namespace", path, None),
             port=port,
-            propagates=propagates,
+            propagates=self._bool(raw, "propagates", path, True),
             selector=self._str_map(raw, "selector", path),
             ports=self._list_of_mappings(raw, "ports", path, self._port),
             lane_calls=self._lane_calls(raw, path),
@@ -180,7 +167,7 @@ class _DesignReader(FieldReader):
             routing=self._routing(raw.get("routing"), join_path(path, "routing")),
             publishes=self._str_list(raw, "publishes", path) or (),
             consumes=self._str_list(raw, "consumes", path) or (),
-            filters_by_lane=filters,
+            filters_by_lane=self._bool(raw, "filtersByLane", path, True),
         )
 
     # -- a team's routing (docs/design-format.md): Istio's own spelling, kept verbatim --------

@@ -64,6 +64,13 @@ class FieldReader:
             return default
         return value
 
+    def _bool(self, raw: dict, key: str, path: str, default: bool) -> bool:
+        value = raw.get(key, default)
+        if not isinstance(value, bool):
+            self._add("LD004", join_path(path, key), f"`{key}` must be true or false")
+            return default
+        return value
+
     def _choice(self, raw: dict, key: str, path: str, allowed: tuple[str, ...],
                 default: str) -> str:
         value = self._str(raw, key, path, default)
