@@ -246,8 +246,9 @@ def _run_all_cells(page, attempts: int = 3) -> None:
             page.wait_for_function(KERNEL_READY, timeout=START_TIMEOUT * 1000)
 
 
-def test_the_designer_notebook_runs_in_jupyterlab(lab: str, page) -> None:
-    page.goto(lab)
+def _run_in_lab(page, url: str) -> None:
+    """Open ``url`` in JupyterLab with the file browser closed and run every cell."""
+    page.goto(url)
     page.wait_for_function("!!window.jupyterapp", timeout=START_TIMEOUT * 1000)
     # the kernel indicator says idle before commands reach the kernel; ask the session itself
     page.wait_for_function(KERNEL_READY, timeout=START_TIMEOUT * 1000)
@@ -255,6 +256,10 @@ def test_the_designer_notebook_runs_in_jupyterlab(lab: str, page) -> None:
     page.evaluate("() => { if (!window.jupyterapp.shell.leftCollapsed) "
                   "window.jupyterapp.commands.execute('application:toggle-left-area'); }")
     _run_all_cells(page)
+
+
+def test_the_designer_notebook_runs_in_jupyterlab(lab: str, page) -> None:
+    _run_in_lab(page, lab)
     page.wait_for_selector(".ld-designer", timeout=30_000)
     page.locator(".ld-designer").scroll_into_view_if_needed()
     _shot(page, "lab-designer.png")

@@ -18,12 +18,11 @@ from conftest import ROOT
 from playwright.sync_api import expect
 from test_browser import (
     CANVAS,
-    KERNEL_READY,
     START_TIMEOUT,
     _drag,
     _lab,
     _one_cell,
-    _run_all_cells,
+    _run_in_lab,
     _service,
     _shot,
     _tab,
@@ -230,12 +229,7 @@ def test_1000_services_first_view_and_a_new_service_in_view(voila_1000: str, pag
 
 def test_jupyterlab_50_services_first_view_and_edit_in_view(lab_50: str, page) -> None:
     console = Console(page)
-    page.goto(lab_50)
-    page.wait_for_function("!!window.jupyterapp", timeout=START_TIMEOUT * 1000)
-    page.wait_for_function(KERNEL_READY, timeout=START_TIMEOUT * 1000)
-    page.evaluate("() => { if (!window.jupyterapp.shell.leftCollapsed) "
-                  "window.jupyterapp.commands.execute('application:toggle-left-area'); }")
-    _run_all_cells(page)
+    _run_in_lab(page, lab_50)
     page.locator(DRAWN).first.wait_for(timeout=60_000)
     page.locator(STAGE).scroll_into_view_if_needed()
     _gateway_in_first_view(page)

@@ -18,11 +18,10 @@ from conftest import ROOT
 from playwright.sync_api import expect
 from test_browser import (
     CANVAS,
-    KERNEL_READY,
     START_TIMEOUT,
     _lab,
     _one_cell,
-    _run_all_cells,
+    _run_in_lab,
     _shot,
     _tab,
     _voila,
@@ -90,13 +89,10 @@ def _served_here(errors: list[str]) -> list[str]:
 
 
 def _open(page, url: str, lab: bool) -> None:
-    page.goto(url)
     if lab:
-        page.wait_for_function("!!window.jupyterapp", timeout=START_TIMEOUT * 1000)
-        page.wait_for_function(KERNEL_READY, timeout=START_TIMEOUT * 1000)
-        page.evaluate("() => { if (!window.jupyterapp.shell.leftCollapsed) "
-                      "window.jupyterapp.commands.execute('application:toggle-left-area'); }")
-        _run_all_cells(page)
+        _run_in_lab(page, url)
+    else:
+        page.goto(url)
     page.locator(f"{CANVAS} svg.ld-canvas-svg g.ld-service").first.wait_for(
         timeout=START_TIMEOUT * 1000)
     page.locator(".ld-designer").scroll_into_view_if_needed()

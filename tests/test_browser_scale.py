@@ -20,16 +20,16 @@ from conftest import ROOT
 from playwright.sync_api import expect
 from test_browser import (  # the servers, the browser and the page helpers of the base tests
     CANVAS,
-    KERNEL_READY,
     START_TIMEOUT,
     _one_cell,
-    _run_all_cells,
+    _run_in_lab,
     _shot,
     _tab,
     _voila,
     chromium,  # noqa: F401 (a fixture)
     lab,  # noqa: F401 (a fixture)
     page,  # noqa: F401 (a fixture)
+    voila,  # noqa: F401 (a fixture)
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -65,12 +65,6 @@ def _designer_of(home: Path, name: str, design: str) -> Path:
         f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
         "from lanedesign.widgets import Designer\n"
         f"from benchmarks.generate import synthetic_design\nDesigner({design})"))
-
-
-@pytest.fixture(scope="module")
-def voila_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    home = tmp_path_factory.mktemp("voila-app")
-    yield from _voila(ROOT / "notebooks" / "app.ipynb", home)
 
 
 @pytest.fixture(scope="module")
@@ -131,8 +125,8 @@ def _no_cut_labels(page, where: str) -> None:
     assert cut == [], f"labels cut short in {where}: {cut}"
 
 
-def test_the_app_page_is_offline_and_quiet_in_voila(voila_app: str, page) -> None:
-    seen = _open(page, voila_app)
+def test_the_app_page_is_offline_and_quiet_in_voila(voila: str, page) -> None:
+    seen = _open(page, voila)
     for tab in ("Lanes", "Headers", "Request"):  # panels built on first view load nothing
         _tab(page, tab)
         page.wait_for_timeout(500)
@@ -141,9 +135,9 @@ def test_the_app_page_is_offline_and_quiet_in_voila(voila_app: str, page) -> Non
     seen.check()
 
 
-def test_the_recorder_would_catch_a_cdn_request(voila_app: str, page) -> None:
+def test_the_recorder_would_catch_a_cdn_request(voila: str, page) -> None:
     # the negative case: the same check flags a page that asks a CDN for a stylesheet
-    seen = _open(page, voila_app)
+    seen = _open(page, voila)
     page.evaluate("""() => { const l = document.createElement("link"); l.rel = "stylesheet";
       l.href = "https://cdn.jsdelivr.net/npm/font-awesome@4.5.0/css/font-awesome.min.css";
       document.head.appendChild(l); }""")
@@ -228,12 +222,7 @@ def test_fifty_lanes_a_chooser_above_the_fold_with_the_canvas(voila_50_lanes: st
 
 def test_lab_keeps_labels_whole_at_1280_and_stays_offline_and_quiet(lab: str, page) -> None:
     seen = Recorder(page)
-    page.goto(lab)
-    page.wait_for_function("!!window.jupyterapp", timeout=START_TIMEOUT * 1000)
-    page.wait_for_function(KERNEL_READY, timeout=START_TIMEOUT * 1000)
-    page.evaluate("() => { if (!window.jupyterapp.shell.leftCollapsed) "
-                  "window.jupyterapp.commands.execute('application:toggle-left-area'); }")
-    _run_all_cells(page)
+    _run_in_lab(page, lab)
     page.locator(f"{CANVAS} svg.ld-canvas-svg").first.wait_for(timeout=60_000)
     page.locator(".ld-designer").first.scroll_into_view_if_needed()
     for tab in ("Services", "Lanes", "Headers", "Ingress", "Findings", "Request"):

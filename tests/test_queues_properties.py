@@ -9,17 +9,15 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from queue_interpreter import QueueRules, Step
 from strategies import designs_with_topics
+from test_queues import t6
 
 from lanedesign.model import (
-    Lane,
     LaneDesign,
     RequestMatch,
     RouteDestination,
     Routing,
-    Service,
     StringMatch,
     TeamRoute,
-    Topic,
 )
 from lanedesign.simulate import explore, simulate
 
@@ -96,16 +94,6 @@ def test_the_routed_walk_follows_messages_by_the_same_rule(design):
     rules = QueueRules(design)
     for lane in design.lane_names:
         assert simulated(steered, lane) == rules.walk(design.ingress.entry, lane), lane
-
-
-def t6() -> LaneDesign:
-    return LaneDesign(
-        name="t6", baseline="v1", topics=(Topic("orders"),),
-        services=(Service("a", calls=("b",)), Service("b", publishes=("orders",)),
-                  Service("c", calls=("d",), consumes=("orders",)), Service("d")),
-        lanes=(Lane("v1", {"version": "v1"}, ("a", "b", "c", "d")),
-               Lane("v2", {"version": "v2"}, ("a", "d"))),
-    ).with_ingress(entry="a", default="v1")
 
 
 class RequestLaneConsumer(QueueRules):
