@@ -418,8 +418,9 @@ class ControlPlane:
             name = crd["metadata"]["name"]
             while True:
                 live = self.get(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-                conditions = {c["type"]: c["status"]
-                              for c in (live or {}).get("status", {}).get("conditions", [])}
+                # a CRD just created may answer with `status` or its `conditions` still null
+                status = (live or {}).get("status") or {}
+                conditions = {c["type"]: c["status"] for c in status.get("conditions") or []}
                 if conditions.get("Established") == "True":
                     break
                 if time.monotonic() > deadline:
