@@ -47,6 +47,10 @@ def test_the_canvas_is_sent_ids_hints_and_the_legend(designer):
     assert "falls back to s1" in canvas.hints[node_of(designer, "mockb")]
     assert [lane for lane, _, _ in canvas.lanes] == ["s1", "s2", "s3"]
     assert canvas.lane == "s2"
+    # each mark drawn comes with its own little drawing: the dashed fallback line
+    (_, mark), = [m for m in canvas.marks if m[0].startswith("fallback")]
+    assert mark.startswith("<svg") and 'stroke-dasharray="5,2"' in mark
+    assert all(m.startswith("<svg") and t for t, m in canvas.marks)
 
 
 def test_dragging_one_service_onto_another_adds_a_call_that_matrix_and_findings_follow(

@@ -219,6 +219,12 @@ def message_svg(message: str, width: int = 560) -> str:
             f'fill="#fff8e6" stroke="#e0b050"/>{texts}</svg>\n')
 
 
+def mark_svg(key: str) -> str:
+    """The small drawing of one legend mark (``LEGEND_KEYS``), as a standalone SVG."""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="24" height="10" '
+            f'viewBox="0 0 24 10" aria-hidden="true">{_KEY_MARKS.get(key, "")}</svg>')
+
+
 def image_html(svg: str, alt: str) -> str:
     """The SVG as an ``<img>`` with a data URI: what a notebook's stored output shows unrun.
 

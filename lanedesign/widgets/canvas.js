@@ -320,7 +320,12 @@ function drawLegend(ctx) {
     chip.addEventListener("click", () => send(ctx, "lane", { lane }));
     legend.appendChild(chip);
   }
-  for (const text of model.get("marks") || []) legend.appendChild(el("span", "ld-canvas-mark", text));
+  for (const [text, mark] of model.get("marks") || []) {
+    const item = el("span", "ld-canvas-mark");
+    item.innerHTML = mark; // lanedesign's own drawing of the mark (render/svg.py), never user text
+    item.appendChild(document.createTextNode(text));
+    legend.appendChild(item);
+  }
 }
 
 // -- messages to Python -------------------------------------------------------------------

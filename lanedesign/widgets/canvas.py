@@ -53,7 +53,7 @@ from ..render import (
     trace_diagram,
 )
 from ..render.diagram import SMALLEST_FONT, changed_services
-from ..render.svg import LEGEND_KEYS
+from ..render.svg import LEGEND_KEYS, mark_svg
 from ..simulate import Trace
 from .common import Panel, button, errors_banner, message, set_options
 from .legend import LaneLegend  # legend (ui-scale)
@@ -80,7 +80,7 @@ class DiagramCanvas(anywidget.AnyWidget):
     view_key = T.Unicode("").tag(sync=True)  # what is shown; a new key starts a new view
     view = T.Dict().tag(sync=True)  # the zoom the browser last had: {key, x, y, scale}
     lanes = T.List().tag(sync=True)  # legend: [lane, colour, text]
-    marks = T.List().tag(sync=True)  # legend: what the drawn marks mean
+    marks = T.List().tag(sync=True)  # legend: [text, its mark as SVG] per mark drawn
     lane = T.Unicode("").tag(sync=True)  # the lane shown (marked in the legend)
     min_scale = T.Float(READABLE_PX / SMALLEST_FONT).tag(sync=True)
     height = T.Int(CANVAS_HEIGHT).tag(sync=True)
@@ -291,7 +291,8 @@ class CanvasPanel(Panel):
                                  "edges": {i: [a, b] for i, a, b in diagram.calls},
                                  "hints": dict(diagram.hints), "home": self._home(diagram)}
             self.canvas.lanes = self.legend.chips(design, colours, self.shown_lane or "", diagram)
-            self.canvas.marks = [LEGEND_KEYS[k] for k in diagram.keys]
+            # [text, its mark's drawing]: the legend shows what each line or box looks like
+            self.canvas.marks = [[LEGEND_KEYS[k], mark_svg(k)] for k in diagram.keys]
             self.canvas.lane = self.shown_lane or ""
             if self.canvas.selected and design.service(self.canvas.selected) is None:
                 self.canvas.selected = ""
