@@ -430,6 +430,12 @@ CATALOGUE: dict[str, CodeInfo] = _catalogue(
      "metrics; only a broker exporter's per-group series (e.g. kafka_consumergroup_lag) can "
      "show the lanes' consumers, and Prometheus has none for this topic.", "Run the broker's "
      "exporter (kafka-exporter, rabbitmq's prometheus plugin) and have Prometheus scrape it."),
+    ("LD739", "queue-shared-by-services", "warning", "A topic of kind `queue` is consumed by "
+     "more than one service. On a queue (RabbitMQ, SQS) the services compete: each message "
+     "reaches one of them, while lanedesign (like a topic's fan-out) delivers it to each, so "
+     "the simulated chains overstate what runs after the queue.", "Give each consuming service "
+     "its own queue (a fan-out exchange, an SNS topic in front of per-service SQS queues) and "
+     "mark the topic `kind: topic` or `exchange`; or keep one consumer service per queue."),
     # -- designed vs observed (lanedesign observe: the mesh's metrics read against the design)
     ("LD800", "observe-failed", "error", "Prometheus could not be asked: unreachable, refused "
      "the token, or answered something that is not a query result.", "Check `--prometheus` "

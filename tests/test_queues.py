@@ -267,6 +267,15 @@ def test_LD418_producer_drops_context():
     assert [f.path for f in hits(forwards, "LD418")] == ["spec.services[1].publishes"]
 
 
+def test_LD739_a_queue_read_by_two_services():
+    two = t6().with_consumes("d", ("orders",))
+    assert hits(two, "LD739") == []  # a topic fans out: each service its own subscription
+    queue = two.with_topic(Topic("orders", kind="queue"))
+    (found,) = hits(queue, "LD739")
+    assert found.path == "spec.topics[0].kind" and "c, d" in found.message
+    assert hits(t6().with_topic(Topic("orders", kind="queue")), "LD739") == []  # one reader
+
+
 def test_LD419_unused_topic():
     design = t6().with_topic(Topic("spare"))
     assert [f.path for f in hits(design, "LD419")] == ["spec.topics[1]"]
