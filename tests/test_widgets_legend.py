@@ -6,6 +6,7 @@ import sys
 
 from conftest import ROOT
 
+from lanedesign.model import Service
 from lanedesign.widgets import Designer
 from lanedesign.widgets.legend import CHIP_LANES
 
@@ -60,3 +61,18 @@ def test_comparing_lanes_puts_each_compared_lane_in_the_legend():
     panel.view.value = "compare"
     chips = [chip[0] for chip in panel.canvas.lanes]
     assert {"base", "feat-010", "feat-020"} <= set(chips) and len(chips) < 10
+
+
+def test_a_redraw_after_an_edit_keeps_what_someone_is_typing_in_the_chooser():
+    designer = Designer(synthetic_design(50, 50))
+    panel = designer.diagram
+    shown = panel.shown_lane
+    panel.legend.find.value = "feat-03"  # half typed: no lane of that name yet
+    assert panel.shown_lane == shown
+    before = designer.design
+    designer.state.edit("add a service", lambda d: d.with_service(Service("brand-new")))
+    assert designer.design != before
+    assert panel.legend.find.value == "feat-03"  # the edit redrew; the typing stays
+    other = [lane for lane in designer.design.lane_names if lane != shown][-1]
+    panel.show_lane(other)  # a new current lane is put in the chooser
+    assert panel.legend.find.value == other

@@ -39,6 +39,7 @@ class LaneLegend:
         self.widget.add_class("ld-lane-chooser")
         self.find.observe(self._picked, "value")
         self._syncing = False
+        self._current: str | None = None  # the lane last put in the chooser
 
     def chips(self, design: LaneDesign, colours: Mapping[str, str], current: str,
               diagram: Diagram) -> list[list[str]]:
@@ -55,7 +56,11 @@ class LaneLegend:
         try:
             if tuple(self.find.options) != tuple(lanes):
                 self.find.options = tuple(lanes)
-            self.find.value = current if current in lanes else ""
+            # only when the current lane changed: a redraw after an edit must not wipe what
+            # someone is typing there
+            if current != self._current:
+                self.find.value = current if current in lanes else ""
+                self._current = current
         finally:
             self._syncing = False
         if not many:
