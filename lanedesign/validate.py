@@ -676,8 +676,7 @@ def _topic_use(d: LaneDesign, topic: str, p: str) -> Iterator[Finding]:
                    "publishes to it: they never receive a message")
     else:
         yield from _legal_deployment(d, topic, producers, consumers)
-    kind = next(t.kind for t in d.topics if t.name == topic)
-    if kind == "queue" and len(consumers) > 1:
+    if d.topic(topic).kind == "queue" and len(consumers) > 1:  # type: ignore[union-attr]
         yield make("LD739", f"{p}.kind", f"queue {topic!r} is consumed by "
                    f"{', '.join(consumers)}: on a queue they compete for each message, but "
                    "the simulator delivers every message to each of them")

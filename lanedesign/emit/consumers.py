@@ -166,10 +166,9 @@ def consumer_rows(design: LaneDesign) -> tuple[ConsumerRow, ...]:
     for topic in design.topics:
         style = style_of(topic)
         # two consumer services of one exchange need a queue each
-        shared = sum(topic.name in s.consumes for s in design.services) > 1
-        for svc in design.services:
-            if topic.name not in svc.consumes:
-                continue
+        consumers = design.consumers(topic.name)
+        shared = len(consumers) > 1
+        for svc in (design.service(name) for name in consumers):
             for lane in design.lanes:
                 if not lane.holds(svc.name):
                     continue
@@ -193,8 +192,7 @@ def consumer_plan(design: LaneDesign) -> ConsumerPlan:
     rows = consumer_rows(design)
     label_key, adds = lane_label(design)
     props = message_properties(design)
-    producers = tuple((t.name, tuple(s.name for s in design.services if t.name in s.publishes))
-                      for t in design.topics)
+    producers = tuple((t.name, design.producers(t.name)) for t in design.topics)
     objects: list[dict] = []
     targets: list[tuple[str, str]] = []
     for svc in design.services:

@@ -416,9 +416,11 @@ class _Painter:
                view: _LaneView) -> None:
         """A topic among the shown services: a cylinder, dashed publisher -> topic ->
         consumer edges; the producer's edge names the key it writes (its own lane)."""
-        services = _unique(self.design.services)
-        producers = [s for s in services if topic.name in s.publishes and s.name in ids]
-        consumers = [s for s in services if topic.name in s.consumes and s.name in ids]
+        design = self.design
+        producers = [design.service(n) for n in dict.fromkeys(design.producers(topic.name))
+                     if n in ids]
+        consumers = [design.service(n) for n in dict.fromkeys(design.consumers(topic.name))
+                     if n in ids]
         if not producers and not consumers:
             return
         kind = " ".join(x for x in (topic.broker, topic.kind) if x)
