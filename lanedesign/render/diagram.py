@@ -686,10 +686,17 @@ def trace_diagram(design: LaneDesign, trace: Trace, *, focus: Iterable[str] | No
     via = f", chosen by {trace.via}" if trace.via and trace.via != "lane" else ""
     title = f"request in {_lane_title(design, trace.lane)}{via}"
     label = f"{design.route_header}: {trace.lane}"
-    if carried and carried != label:
+    if carried_otherwise(design, trace, carried):
         label = f"{label}\n(the request carried {carried})"
     return _single(design, trace.lane, trace.graph, title, label, focus, max_nodes, direction,
                    highlight=True)
+
+
+def carried_otherwise(design: LaneDesign, trace: Trace, carried: str) -> bool:
+    """True when the request carried (``carried``, as typed) another lane header than the one
+    the gateway set for the lane it chose (a default, an earlier rule, no lane at all)."""
+    chose = f"{design.route_header}: {trace.lane}" if trace.lane else "no lane header"
+    return bool(carried) and carried != chose
 
 
 def failure_reason(design: LaneDesign, trace: Trace) -> str:

@@ -52,11 +52,11 @@ from ..render import (
     to_svg,
     trace_diagram,
 )
-from ..render.diagram import SMALLEST_FONT, changed_services
+from ..render.diagram import SMALLEST_FONT, carried_otherwise, changed_services
 from ..render.svg import LEGEND_KEYS, mark_svg
 from ..simulate import Trace
 from .common import Panel, button, errors_banner, message, set_options
-from .legend import LaneLegend  # legend (ui-scale)
+from .legend import LaneLegend
 from .state import DesignState
 
 HERE = Path(__file__).parent
@@ -278,9 +278,7 @@ class CanvasPanel(Panel):
         design = self.state.design
         colours = lane_colours(design)
         carried = ""  # said when the gateway set another lane header than the request carried
-        got = (f"{design.route_header}: {self.trace.lane}" if self.trace and self.trace.lane
-               else "no lane header")
-        if self.trace is not None and self.request_header and self.request_header != got:
+        if self.trace is not None and carried_otherwise(design, self.trace, self.request_header):
             carried = (f' <span class="ld-help">(the request carried '
                        f'<code>{html.escape(self.request_header)}</code>)</span>')
         self.title_html.value = (f'<div class="ld-head">{html.escape(diagram.title)}'

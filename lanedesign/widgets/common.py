@@ -75,7 +75,7 @@ CSS = """
 .ld-designer .ld-stale { opacity: 0.45; }
 .ld-designer .jupyter-widgets.widget-tab > .widget-tab-contents,
 .ld-designer .jupyter-widgets.widget-tab > .p-TabPanel-tabContents { padding: 10px 12px; }
-/* -- at scale and at 1280 px (ui-scale) -- */
+/* -- at scale and at 1280 px -- */
 /* the Lanes grid's service names stay in view while many lane columns scroll sideways */
 .ld-designer .ld-grid .ld-service-col { position: sticky; left: 0; z-index: 1;
   background: var(--jp-layout-color0, #fff); align-self: stretch; display: flex;
