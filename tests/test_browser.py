@@ -212,6 +212,26 @@ def page(chromium: str):
             browser.close()
 
 
+class PageLog:
+    """Every request a page makes and every console message and uncaught error it logs,
+    collected from before the first load."""
+
+    def __init__(self, page) -> None:
+        self.requests: list[str] = []
+        self.console: list[tuple[str, str]] = []  # (type, text)
+        self.failed: list[str] = []  # what a console "Failed to load resource" was about
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("console", lambda m: self.console.append(
+            (m.type, f"{m.text} @ {m.location.get('url', '')}")))
+        page.on("pageerror", lambda e: self.console.append(("error", f"uncaught: {e}")))
+        page.on("response", lambda r: r.status >= 400 and self.failed.append(
+            f"{r.status} {r.request.method} {r.url}"))
+
+    def errors(self) -> list[str]:
+        """The console errors and uncaught exceptions (``failed`` says what did not load)."""
+        return [t for kind, t in self.console if kind == "error"]
+
+
 def _tab(page, title: str) -> None:
     page.locator(".ld-designer .lm-TabBar-tab", has_text=title).first.click()
 

@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from test_browser import (
     CANVAS,
     START_TIMEOUT,
+    PageLog,
     _drag,
     _lab,
     _one_cell,
@@ -92,22 +93,8 @@ def lab_50(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-class Console:
-    """Errors the page logs or throws, collected from before the first load."""
-
-    def __init__(self, page) -> None:
-        self.errors: list[str] = []
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-    def ours(self) -> list[str]:
-        # a page served offline may fail to fetch a remote stylesheet (Voila's Font Awesome,
-        # issue 20's other half); anything else - ours or the widgets' - is an error
-        return [e for e in self.errors if not re.search(r"Failed to load resource: net::", e)]
-
-
-def _open(page, url: str) -> Console:
-    console = Console(page)
+def _open(page, url: str) -> PageLog:
+    console = PageLog(page)
     page.goto(url)
     page.locator(DRAWN).first.wait_for(timeout=START_TIMEOUT * 1000)
     page.locator(STAGE).scroll_into_view_if_needed()
@@ -160,7 +147,7 @@ def test_a_404_is_drawn_at_a_red_gateway_with_nothing_reached(voila_header: str,
     page.locator(".ld-designer button", has_text=re.compile(r"^Send$")).click()
     expect(head).to_contain_text("request in lane s2", timeout=30_000)
     assert page.locator(f"{CANVAS} svg g.edge").count() >= 1
-    assert console.ours() == []
+    assert console.errors() == []
 
 
 # -- the view follows the edit ---------------------------------------------------------------
@@ -172,7 +159,7 @@ def test_mock_baggage_edits_stay_in_view(voila_mock: str, page) -> None:
     page.locator("button", has_text="Undo: add call mockc -> mocka").wait_for(timeout=30_000)
     _in_view(page, _node("mockc"))
     _shot(page, "canvas-mock-drag.png")
-    assert console.ours() == []
+    assert console.errors() == []
 
 
 def test_shop_first_view_and_a_chosen_service_centred(voila_shop: str, page) -> None:
@@ -192,7 +179,7 @@ def test_shop_first_view_and_a_chosen_service_centred(voila_shop: str, page) -> 
         || n.width >= s.width * 0.8;
     }""", arg=_node("inventory"), timeout=30_000)
     _shot(page, "canvas-shop-selected.png")
-    assert console.ours() == []
+    assert console.errors() == []
 
 
 def _add_and_see(page, name: str, shot: str) -> None:
@@ -216,7 +203,7 @@ def test_50_services_first_view_new_service_and_tick_in_view(voila_50: str, page
     page.locator("button", has_text=f"Undo: tick svc-0049 in {lane}").wait_for(timeout=60_000)
     _in_view(page, _node("svc-0049"))
     _shot(page, "canvas-50-ticked.png")
-    assert console.ours() == []
+    assert console.errors() == []
 
 
 def test_1000_services_first_view_and_a_new_service_in_view(voila_1000: str, page) -> None:
@@ -224,18 +211,18 @@ def test_1000_services_first_view_and_a_new_service_in_view(voila_1000: str, pag
     _gateway_in_first_view(page)
     _shot(page, "canvas-1000-first.png")
     _add_and_see(page, "brand-new", "canvas-1000-added.png")
-    assert console.ours() == []
+    assert console.errors() == []
 
 
 def test_jupyterlab_50_services_first_view_and_edit_in_view(lab_50: str, page) -> None:
-    console = Console(page)
+    console = PageLog(page)
     _run_in_lab(page, lab_50)
     page.locator(DRAWN).first.wait_for(timeout=60_000)
     page.locator(STAGE).scroll_into_view_if_needed()
     _gateway_in_first_view(page)
     _shot(page, "canvas-lab-50-first.png")
     _add_and_see(page, "brand-new", "canvas-lab-50-added.png")
-    assert console.ours() == []
+    assert console.errors() == []
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from test_browser import (
     CANVAS,
     START_TIMEOUT,
+    PageLog,
     _lab,
     _one_cell,
     _run_in_lab,
@@ -73,21 +74,6 @@ def lab_lanes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[st
 
 
 # -- opening a designer and watching the console ------------------------------------------
-def _console(page) -> list[str]:
-    """Errors the page logs from now on (uncaught exceptions too)."""
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(f"{m.text} @ {m.location.get('url', '')}")
-            if m.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc}"))
-    return errors
-
-
-def _served_here(errors: list[str]) -> list[str]:
-    """The errors of this page's own code: a failed fetch from another host (Voila's Font
-    Awesome CDN, offline here) is ui-scale's part of issue 20, not a lane error."""
-    return [e for e in errors if "Failed to load resource" not in e or "127.0.0.1" in e]
-
-
 def _open(page, url: str, lab: bool) -> None:
     if lab:
         _run_in_lab(page, url)
@@ -242,15 +228,15 @@ def _scenario(page, design: str, prefix: str) -> None:
 
 @pytest.mark.parametrize("design", list(DESIGNS))
 def test_one_current_lane_and_honest_requests_in_voila(voila_lanes, page, design) -> None:
-    errors = _console(page)
+    console = PageLog(page)
     _open(page, voila_lanes(design), lab=False)
     _scenario(page, design, f"lane-voila-{design}-")
-    assert _served_here(errors) == []
+    assert console.errors() == []
 
 
 @pytest.mark.parametrize("design", list(DESIGNS))
 def test_one_current_lane_and_honest_requests_in_jupyterlab(lab_lanes, page, design) -> None:
-    errors = _console(page)
+    console = PageLog(page)
     _open(page, lab_lanes(design), lab=True)
     _scenario(page, design, f"lane-lab-{design}-")
-    assert _served_here(errors) == []
+    assert console.errors() == []

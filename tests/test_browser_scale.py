@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 from test_browser import (  # the servers, the browser and the page helpers of the base tests
     CANVAS,
     START_TIMEOUT,
+    PageLog,
     _one_cell,
     _run_in_lab,
     _shot,
@@ -87,32 +88,21 @@ def voila_50_lanes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from _voila(_designer_of(home, "lanes50", "synthetic_design(50, 50)"), home)
 
 
-class Recorder:
-    """Every request the page makes and every console message it logs."""
-
-    def __init__(self, page) -> None:
-        self.requests: list[str] = []
-        self.console: list[tuple[str, str]] = []
-        page.on("request", lambda r: self.requests.append(r.url))
-        page.on("console", lambda m: self.console.append((m.type, m.text)))
-        page.on("pageerror", lambda e: self.console.append(("error", str(e))))
-        self.failed: list[str] = []  # what a console "Failed to load resource" was about
-        page.on("response", lambda r: r.status >= 400 and self.failed.append(
-            f"{r.status} {r.request.method} {r.url}"))
-
-    def check(self) -> None:
-        away = [u for u in self.requests
-                if urlparse(u).scheme in ("http", "https", "ws", "wss")
-                and urlparse(u).hostname not in LOCAL_HOSTS]
-        assert away == [], f"requests leaving localhost: {away}"
-        versions = [t for kind, t in self.console if SHARED_MODULE.search(t)]
-        assert versions == [], "shared-module version warnings:\n" + "\n".join(versions)
-        errors = [t for kind, t in self.console if kind == "error"]
-        assert errors == [], "console errors:\n" + "\n".join([*errors, *self.failed])
+def _check(seen: PageLog) -> None:
+    """Offline and quiet: no request leaves this machine, no shared-module version warning,
+    no console error."""
+    away = [u for u in seen.requests
+            if urlparse(u).scheme in ("http", "https", "ws", "wss")
+            and urlparse(u).hostname not in LOCAL_HOSTS]
+    assert away == [], f"requests leaving localhost: {away}"
+    versions = [t for _, t in seen.console if SHARED_MODULE.search(t)]
+    assert versions == [], "shared-module version warnings:\n" + "\n".join(versions)
+    errors = seen.errors()
+    assert errors == [], "console errors:\n" + "\n".join([*errors, *seen.failed])
 
 
-def _open(page, url: str) -> Recorder:
-    seen = Recorder(page)
+def _open(page, url: str) -> PageLog:
+    seen = PageLog(page)
     page.goto(url)
     page.locator(f"{CANVAS} svg.ld-canvas-svg g.ld-service").first.wait_for(
         timeout=START_TIMEOUT * 1000)
@@ -132,7 +122,7 @@ def test_the_app_page_is_offline_and_quiet_in_voila(voila: str, page) -> None:
         page.wait_for_timeout(500)
     _shot(page, "scale-small-app.png")
     assert seen.requests, "the recorder saw the page's own requests"
-    seen.check()
+    _check(seen)
 
 
 def test_the_recorder_would_catch_a_cdn_request(voila: str, page) -> None:
@@ -143,7 +133,7 @@ def test_the_recorder_would_catch_a_cdn_request(voila: str, page) -> None:
       document.head.appendChild(l); }""")
     page.wait_for_timeout(500)
     with pytest.raises(AssertionError, match="leaving localhost"):
-        seen.check()
+        _check(seen)
 
 
 def test_shop_and_m_are_quiet_and_keep_labels_whole_in_voila(voila_shop: str, voila_m: str,
@@ -157,7 +147,7 @@ def test_shop_and_m_are_quiet_and_keep_labels_whole_in_voila(voila_shop: str, vo
             page.wait_for_timeout(400)
             _no_cut_labels(page, f"{name}'s {tab} tab")
         _shot(page, f"scale-{name}-request.png")
-        seen.check()
+        _check(seen)
     # the negative case: buttons squeezed to 40 px are reported
     page.add_style_tag(content=".ld-designer .jupyter-button { min-width: 0 !important; "
                                "width: 40px !important; }")
@@ -217,11 +207,11 @@ def test_fifty_lanes_a_chooser_above_the_fold_with_the_canvas(voila_50_lanes: st
     assert len(set(fills)) == len(fills)
     _shot(page, "scale-50-lanes-chosen.png")
     _no_cut_labels(page, "the 50-lane designer")
-    seen.check()
+    _check(seen)
 
 
 def test_lab_keeps_labels_whole_at_1280_and_stays_offline_and_quiet(lab: str, page) -> None:
-    seen = Recorder(page)
+    seen = PageLog(page)
     _run_in_lab(page, lab)
     page.locator(f"{CANVAS} svg.ld-canvas-svg").first.wait_for(timeout=60_000)
     page.locator(".ld-designer").first.scroll_into_view_if_needed()
@@ -244,4 +234,4 @@ def test_lab_keeps_labels_whole_at_1280_and_stays_offline_and_quiet(lab: str, pa
     page.locator(".ld-designer .ld-notice", has_text="undid").first.wait_for(timeout=30_000)
     assert page.evaluate(tabs_below_head) == pytest.approx(before, abs=1)
     _shot(page, "scale-lab-1280.png")
-    seen.check()
+    _check(seen)
