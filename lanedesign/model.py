@@ -488,6 +488,21 @@ class LaneDesign:
             for lane in self.lanes
         )
 
+    @cached_property  # the designer asks on every redraw (status chip, Lanes, Request)
+    def lanes_not_entered(self) -> tuple[str, ...]:
+        """The lanes no ingress rule, weight or default sends a request into, in lane order
+        (none without an ingress: then nothing enters any lane)."""
+        ing = self.ingress
+        if ing is None:
+            return ()
+        if ing.strategy == "weighted":
+            entered = {lane for lane, w in ing.weights if w > 0}
+        else:
+            entered = {r.lane for r in self.effective_rules}
+        if ing.default is not None:
+            entered.add(ing.default)
+        return tuple(lane.name for lane in self.lanes if lane.name and lane.name not in entered)
+
     # -- edits: each returns a new design --------------------------------------------------
     def with_(self, **changes: object) -> LaneDesign:
         """A copy with some top-level fields replaced (``dataclasses.replace``)."""

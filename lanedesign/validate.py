@@ -415,7 +415,7 @@ def _ingress(d: LaneDesign) -> Iterator[Finding]:
         yield from _weighted(ing, lanes, p)
     else:
         yield from _rules(d, ing, lanes, p)
-    yield from _lanes_not_entered(d, ing)
+    yield from _lanes_not_entered(d)
 
 
 def _rules(d: LaneDesign, ing: Ingress, lanes: set[str], p: str) -> Iterator[Finding]:
@@ -481,15 +481,10 @@ def _some_rule_catches_all(d: LaneDesign, ing: Ingress) -> bool:
     return any(r.match is None or r.match.is_catch_all for r in d.effective_rules)
 
 
-def _lanes_not_entered(d: LaneDesign, ing: Ingress) -> Iterator[Finding]:
-    if ing.strategy == "weighted":
-        entered = {lane for lane, w in ing.weights if w > 0}
-    else:
-        entered = {r.lane for r in d.effective_rules}
-    if ing.default is not None:
-        entered.add(ing.default)
+def _lanes_not_entered(d: LaneDesign) -> Iterator[Finding]:
+    missed = set(d.lanes_not_entered)
     for i, lane in enumerate(d.lanes):
-        if lane.name and lane.name not in entered:
+        if lane.name in missed:
             yield make("LD509", f"spec.lanes[{i}]", f"no ingress rule or weight sends traffic "
                        f"into lane {lane.name!r}")
 

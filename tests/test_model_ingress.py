@@ -86,3 +86,17 @@ def test_a_rule_for_a_lane_changes_nothing_where_none_is_needed_or_possible():
     assert implied.with_rule_for_lane("s4") == implied
     weighted = examples.load("mock-weighted").add_lane("s4")
     assert weighted.with_rule_for_lane("s4") == weighted  # weights, not rules, reach a lane
+
+
+def test_lanes_not_entered_are_those_no_rule_weight_or_default_sends_into():
+    design = examples.load("mock-baggage")
+    assert design.lanes_not_entered == ()
+    explicit = design.add_lane("s4")  # mock-baggage writes out rules for s2 and s3 only
+    assert explicit.lanes_not_entered == ("s4",)
+    assert [f.path for f in validate(explicit) if f.code == "LD509"] == ["spec.lanes[3]"]
+    assert explicit.with_rule_for_lane("s4").lanes_not_entered == ()
+    weighted = examples.load("mock-weighted")
+    zero = weighted.with_ingress(weights=tuple((lane, 0 if lane == "s3" else w)
+                                               for lane, w in weighted.ingress.weights))
+    assert zero.lanes_not_entered == ("s3",)
+    assert design.with_(ingress=None).lanes_not_entered == ()

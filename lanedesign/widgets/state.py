@@ -13,7 +13,6 @@ falls back to the baseline, and undo and redo take it back with the edit they un
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -101,9 +100,7 @@ class DesignState:
     @property
     def unreached_lanes(self) -> tuple[str, ...]:
         """Lanes no ingress rule, weight or default sends a request into (LD509)."""
-        lanes = self.design.lanes
-        found = (_lane_index(f.path) for f in self.findings if f.code == "LD509")
-        return tuple(lanes[i].name for i in found if i is not None and i < len(lanes))
+        return self.design.lanes_not_entered
 
     def edit(self, what: str, change: Callable[[LaneDesign], LaneDesign],
              lane: str | None = None) -> bool:
@@ -191,11 +188,3 @@ class DesignState:
     def _tell(self) -> None:
         for listener in self._listeners:
             listener()
-
-
-_LANE_PATH = re.compile(r"spec\.lanes\[(\d+)\]")
-
-
-def _lane_index(path: str) -> int | None:
-    found = _LANE_PATH.fullmatch(path)
-    return int(found.group(1)) if found else None
