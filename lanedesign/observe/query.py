@@ -59,7 +59,7 @@ def label_name(name: str) -> str:
     return name
 
 
-def _regex_alternatives(values: Iterable[str]) -> str:
+def regex_alternatives(values: Iterable[str]) -> str:
     # namespaces are DNS-1123 labels, which hold no regex or PromQL-string metacharacter;
     # anything else is escaped for RE2, then for the PromQL string it sits in
     return "|".join(v if re.fullmatch(r"[a-z0-9-]+", v) else
@@ -79,7 +79,7 @@ def requests_query(design: LaneDesign, window: str, lane_tag: str = LANE_TAG,
     namespaces = {design.namespace_of(s) for s in design.service_names}
     where = ""
     if namespaces:
-        where = f',destination_service_namespace=~"{_regex_alternatives(namespaces)}"'
+        where = f',destination_service_namespace=~"{regex_alternatives(namespaces)}"'
     labels = ", ".join((*GROUP_BY, label_name(lane_tag)))
     query = f'sum by ({labels}) (increase({METRIC}{{reporter="{reporter}"{where}}}[{window}]))'
     if reporter != "waypoint":

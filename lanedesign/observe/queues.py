@@ -21,7 +21,7 @@ from ..findings import Finding, make
 from ..model import LaneDesign, Topic
 from .calls import Sample
 from .prometheus import Prometheus, PrometheusError, redact
-from .query import _regex_alternatives, samples_from_answer, window_seconds
+from .query import regex_alternatives, samples_from_answer, window_seconds
 
 DEFAULT_MAX_LAG = 1000.0
 
@@ -95,10 +95,10 @@ def lag_query(metric: BrokerMetric, topics: list[Topic], window: str) -> str:
     window_seconds(window)
     names = [t.name for t in topics]
     if metric.topic_label is not None:
-        selector = f'{metric.topic_label}=~"{_regex_alternatives(names)}"'
+        selector = f'{metric.topic_label}=~"{regex_alternatives(names)}"'
         by = f"{metric.group_label}, {metric.topic_label}"
     else:  # queues are named after their topic: <topic>.<lane> or <topic>.<consumer>.<lane>
-        selector = f'{metric.group_label}=~"({_regex_alternatives(names)})\\\\..+"'
+        selector = f'{metric.group_label}=~"({regex_alternatives(names)})\\\\..+"'
         by = metric.group_label
     # a group's backlog is the sum over its partitions of each one's largest in the window
     return f"sum by ({by}) (max_over_time({metric.metric}{{{selector}}}[{window}]))"
