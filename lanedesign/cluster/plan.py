@@ -291,8 +291,22 @@ def _change(cluster: Cluster, obj: dict, group: str, force: bool,
         # never conflict), so no dry run is needed to know it; at 2,000 objects this is what
         # keeps an unchanged re-apply to a few LISTs
         return Change(ref, "unchanged", desired=obj, live=live)
+    after = _dry_run(cluster, obj, live, force)
+    if isinstance(after, Change):
+        return after
+    if live is None:
+        return Change(ref, "create", _unified({}, after), desired=obj)
+    if comparable(live) == comparable(after):
+        return Change(ref, "unchanged", desired=obj, live=live)
+    return Change(ref, "update", _unified(live, after), desired=obj, live=live)
+
+
+def _dry_run(cluster: Cluster, obj: dict, live: dict | None, force: bool) -> dict | Change:
+    """The object as the server would store it, or the Change saying why it would not:
+    a conflict (409: another field manager) or a rejection."""
+    ref = ObjectRef.of(obj)
     try:
-        after = cluster.apply(obj, dry_run=True, force=force)
+        return cluster.apply(obj, dry_run=True, force=force)
     except ApiError as exc:
         if exc.status == 409:
             return Change(ref, "conflict", reason=exc.message, desired=obj, live=live)
@@ -301,11 +315,6 @@ def _change(cluster: Cluster, obj: dict, group: str, force: bool,
             return Change(ref, "rejected", reason=f"{exc.status} {exc.reason}: {exc.message}",
                           desired=obj, live=live)
         raise
-    if live is None:
-        return Change(ref, "create", _unified({}, after), desired=obj)
-    if comparable(live) == comparable(after):
-        return Change(ref, "unchanged", desired=obj, live=live)
-    return Change(ref, "update", _unified(live, after), desired=obj, live=live)
 
 
 def _label_change(cluster: Cluster, obj: dict, live: dict | None, force: bool) -> Change:
@@ -317,15 +326,9 @@ def _label_change(cluster: Cluster, obj: dict, live: dict | None, force: bool) -
                       desired=obj)
     if ambient.labels_hold(live, obj):
         return Change(ref, "unchanged", desired=obj, live=live)
-    try:
-        after = cluster.apply(obj, dry_run=True, force=force)
-    except ApiError as exc:
-        if exc.status == 409:  # another manager set the label to another value
-            return Change(ref, "conflict", reason=exc.message, desired=obj, live=live)
-        if exc.status in (400, 403, 422):
-            return Change(ref, "rejected", reason=f"{exc.status} {exc.reason}: {exc.message}",
-                          desired=obj, live=live)
-        raise
+    after = _dry_run(cluster, obj, live, force)  # 409: another manager set another value
+    if isinstance(after, Change):
+        return after
     return Change(ref, "update", _unified(_labels_only(live), _labels_only(after)),
                   desired=obj, live=live)
 
